@@ -1,0 +1,326 @@
+//! Youth sessions: their records in the store, their frame logs for resume, and the
+//! socket each one is attached to. Every change to a session goes through
+//! [`Sessions::with`], which serializes it: a seq is given once, the frame is logged
+//! before it is sent, and a frame pushed while the youth is away waits in the log.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use dashmap::DashMap;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::flow::engine::BotMessage;
+use crate::protocol::{ChoiceWire, Control, Event, InputKind, ResourceWire, Speaker};
+use crate::store::{SessionKey, SessionRecord, Store, StoreError};
+
+/// How many transcript entries a session keeps in memory for a future handoff.
+const TRANSCRIPT_LEN: usize = 100;
+/// Frames waiting for a socket before it is judged too slow and closed (it resumes).
+pub const OUTBOX_LEN: usize = 512;
+
+/// What a session's socket task sends.
+#[derive(Debug)]
+pub enum Outgoing {
+    Frame(String),
+    /// Close the socket with this code (the session stays, unless forgotten).
+    Close(u16),
+}
+
+/// A line of what happened before a handoff, kept in memory only.
+#[derive(Debug, Clone)]
+pub struct Remembered {
+    pub from: Speaker,
+    pub text: Arc<str>,
+    pub at: u64,
+}
+
+struct Live {
+    record: SessionRecord,
+    /// What the bot said and what the youth chose or wrote, for the intervenor.
+    transcript: VecDeque<Remembered>,
+    /// The socket attached now, with its connection number.
+    outbox: Option<(u64, mpsc::Sender<Outgoing>)>,
+}
+
+pub struct Sessions {
+    store: Store,
+    clock: Clock,
+    frame_log: u64,
+    /// Sessions in memory. Written by attach, detach, `with`, forget and purge.
+    live: DashMap<SessionKey, Live>,
+    next_connection: AtomicU64,
+}
+
+/// A session being changed, inside [`Sessions::with`].
+pub struct SessionCtx<'a> {
+    key: &'a SessionKey,
+    live: &'a mut Live,
+    store: &'a Store,
+    clock: Clock,
+    frame_log: u64,
+    failure: Option<StoreError>,
+}
+
+impl SessionCtx<'_> {
+    pub fn record(&mut self) -> &mut SessionRecord {
+        &mut self.live.record
+    }
+
+    pub fn key(&self) -> &SessionKey {
+        self.key
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Gives the event its seq, logs it, and sends it if a socket is attached.
+    pub fn push(&mut self, event: &Event) -> u64 {
+        let seq = self.live.record.last_seq + 1;
+        self.live.record.last_seq = seq;
+        let frame = event.to_frame(seq);
+        if let Err(error) = self.store.append_frame(self.key, seq, &frame, self.frame_log) {
+            self.failure.get_or_insert(error);
+        }
+        self.deliver(Outgoing::Frame(frame));
+        seq
+    }
+
+    /// Sends a bot message and remembers it for a future handoff.
+    pub fn push_bot(&mut self, bot: &BotMessage) -> u64 {
+        let event = Event::Bot {
+            text: bot.text.to_string(),
+            html: bot.html.to_string(),
+            choices: bot
+                .choices
+                .iter()
+                .map(|c| ChoiceWire {
+                    id: c.id.clone(),
+                    label: c.label.to_string(),
+                })
+                .collect(),
+            input: if bot.asks_text {
+                InputKind::Text
+            } else {
+                InputKind::None
+            },
+            resources: bot.resources.iter().map(ResourceWire::from).collect(),
+        };
+        if !bot.text.is_empty() {
+            self.remember(Speaker::Bot, bot.text.clone());
+        }
+        self.push(&event)
+    }
+
+    /// Keeps a line for the intervenor who may take this conversation.
+    pub fn remember(&mut self, from: Speaker, text: Arc<str>) {
+        let transcript = &mut self.live.transcript;
+        if transcript.len() == TRANSCRIPT_LEN {
+            transcript.pop_front();
+        }
+        transcript.push_back(Remembered {
+            from,
+            text,
+            at: self.clock.now_ms(),
+        });
+    }
+
+    pub fn transcript(&self) -> Vec<Remembered> {
+        self.live.transcript.iter().cloned().collect()
+    }
+
+    /// Sends a frame without a seq (an error); not logged.
+    pub fn send_control(&mut self, control: &Control) {
+        self.deliver(Outgoing::Frame(control.to_frame()));
+    }
+
+    fn deliver(&mut self, message: Outgoing) {
+        if let Some((_, tx)) = &self.live.outbox {
+            if tx.try_send(message).is_err() {
+                // Too slow or gone: drop the socket; the youth resumes from the log.
+                self.live.outbox = None;
+            }
+        }
+    }
+}
+
+impl Sessions {
+    pub fn new(store: Store, clock: Clock, frame_log: u64) -> Self {
+        Self {
+            store,
+            clock,
+            frame_log: frame_log.max(1),
+            live: DashMap::new(),
+            next_connection: AtomicU64::new(1),
+        }
+    }
+
+    /// Makes a new session; returns its token (given to the youth once) and its key.
+    pub fn create(&self, lang: &str, flow_version: &str) -> Result<(String, SessionKey), StoreError> {
+        let mut secret = [0u8; 24];
+        rand::rng().fill_bytes(&mut secret);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+        let key = key_of(&token);
+        let record = SessionRecord {
+            flow_version: flow_version.to_string(),
+            node: None,
+            vars: Default::default(),
+            lang: lang.to_string(),
+            last_seq: 0,
+            last_active: self.clock.now_secs(),
+            handoff: None,
+        };
+        self.store.put_session(&key, &record)?;
+        self.live.insert(
+            key,
+            Live {
+                record,
+                transcript: VecDeque::new(),
+                outbox: None,
+            },
+        );
+        Ok((token, key))
+    }
+
+    /// Attaches a socket: under the session's lock, sends `welcome` and then every
+    /// logged frame after `last_seq`, so nothing pushed meanwhile can slip between.
+    /// Returns the connection number, or `None` when the session does not exist.
+    pub fn attach(
+        &self,
+        key: &SessionKey,
+        token: &str,
+        resumed: bool,
+        last_seq: u64,
+        tx: mpsc::Sender<Outgoing>,
+    ) -> Result<Option<u64>, StoreError> {
+        let Some(mut live) = self.load(key)? else {
+            return Ok(None);
+        };
+        let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        if let Some((_, previous)) = live.outbox.take() {
+            // The same session opened elsewhere: the older socket gives way.
+            let _ = previous.try_send(Outgoing::Close(4000));
+        }
+        live.record.last_active = self.clock.now_secs();
+        let welcome = Control::Welcome {
+            token: token.to_string(),
+            resumed,
+            lang: live.record.lang.clone(),
+            last_seq: live.record.last_seq,
+        };
+        let _ = tx.try_send(Outgoing::Frame(welcome.to_frame()));
+        for (_, frame) in self.store.frames_after(key, last_seq)? {
+            let _ = tx.try_send(Outgoing::Frame(frame));
+        }
+        live.outbox = Some((connection, tx));
+        Ok(Some(connection))
+    }
+
+    /// Detaches a socket, if it is still the one attached.
+    pub fn detach(&self, key: &SessionKey, connection: u64) {
+        if let Some(mut live) = self.live.get_mut(key) {
+            if live.outbox.as_ref().is_some_and(|(c, _)| *c == connection) {
+                live.outbox = None;
+            }
+        }
+    }
+
+    /// Runs `change` on a session under its lock, then saves it. `None` when the
+    /// session does not exist (forgotten or expired).
+    pub fn with<R>(
+        &self,
+        key: &SessionKey,
+        change: impl FnOnce(&mut SessionCtx<'_>) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let Some(mut live) = self.load(key)? else {
+            return Ok(None);
+        };
+        let before = live.record.clone();
+        let mut ctx = SessionCtx {
+            key,
+            live: &mut live,
+            store: &self.store,
+            clock: self.clock,
+            frame_log: self.frame_log,
+            failure: None,
+        };
+        let result = change(&mut ctx);
+        if let Some(error) = ctx.failure.take() {
+            return Err(error);
+        }
+        if live.record != before {
+            self.store.put_session(key, &live.record)?;
+        }
+        Ok(Some(result))
+    }
+
+    /// The session in memory, loaded from the store when it is not.
+    fn load(
+        &self,
+        key: &SessionKey,
+    ) -> Result<Option<dashmap::mapref::one::RefMut<'_, SessionKey, Live>>, StoreError> {
+        if let Some(live) = self.live.get_mut(key) {
+            return Ok(Some(live));
+        }
+        let Some(record) = self.store.session(key)? else {
+            return Ok(None);
+        };
+        let entry = self.live.entry(*key).or_insert(Live {
+            record,
+            transcript: VecDeque::new(),
+            outbox: None,
+        });
+        Ok(Some(entry))
+    }
+
+    /// Erases a session at once, in memory and in the store; closes its socket.
+    pub fn forget(&self, key: &SessionKey) -> Result<(), StoreError> {
+        if let Some((_, live)) = self.live.remove(key) {
+            if let Some((_, tx)) = live.outbox {
+                let _ = tx.try_send(Outgoing::Close(1000));
+            }
+        }
+        self.store.delete_session(key)
+    }
+
+    /// Deletes sessions idle for longer than `idle_secs`; returns their keys.
+    pub fn purge_expired(&self, idle_secs: u64) -> Result<Vec<SessionKey>, StoreError> {
+        let now = self.clock.now_secs();
+        let mut expired = Vec::new();
+        for entry in self.store.sessions() {
+            let (key, record) = entry?;
+            let attached = self
+                .live
+                .get(&key)
+                .is_some_and(|live| live.outbox.is_some());
+            if !attached && record.last_active + idle_secs <= now {
+                expired.push(key);
+            }
+        }
+        for key in &expired {
+            self.forget(key)?;
+        }
+        // Sessions nobody is attached to need not stay in memory.
+        self.live.retain(|_, live| live.outbox.is_some());
+        Ok(expired)
+    }
+
+    /// How many sockets are attached now.
+    pub fn attached(&self) -> usize {
+        self.live.iter().filter(|l| l.outbox.is_some()).count()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// A session's key: the SHA-256 of its token.
+pub fn key_of(token: &str) -> SessionKey {
+    Sha256::digest(token.as_bytes()).into()
+}

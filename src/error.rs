@@ -1,0 +1,117 @@
+//! The errors the HTTP API answers with, and the only `IntoResponse` for them: a
+//! stable code and a sentence, in French and English. Internal causes go to the log,
+//! never to a client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::handoff::HandoffError;
+use crate::messages::{say, Text};
+use crate::protocol::ErrorCode;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("login failed")]
+    LoginFailed,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("conflict")]
+    Conflict,
+    #[error("bad request")]
+    BadRequest,
+    #[error("rate limited")]
+    RateLimited { retry_after_ms: u64 },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: ErrorCode,
+    message: &'static str,
+    message_en: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, ErrorCode, Text) {
+        match self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, Text::Unauthorized),
+            ApiError::LoginFailed => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, Text::LoginFailed),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::Forbidden, Text::Forbidden),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, Text::NotFound),
+            ApiError::Conflict => (StatusCode::CONFLICT, ErrorCode::Conflict, Text::Conflict),
+            ApiError::BadRequest => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, Text::BadRequest),
+            ApiError::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                Text::RateLimited,
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                Text::Internal,
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error in the API");
+        }
+        let (status, code, text) = self.parts();
+        let retry_after_ms = match self {
+            ApiError::RateLimited { retry_after_ms } => Some(retry_after_ms),
+            _ => None,
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: code,
+                message: say("fr", text),
+                message_en: say("en", text),
+                retry_after_ms,
+            }),
+        )
+            .into_response();
+        if let Some(ms) = retry_after_ms {
+            if let Ok(value) = HeaderValue::from_str(&ms.div_ceil(1000).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl From<HandoffError> for ApiError {
+    fn from(error: HandoffError) -> Self {
+        match error {
+            HandoffError::NotFound => ApiError::NotFound,
+            HandoffError::Conflict => ApiError::Conflict,
+            HandoffError::Forbidden => ApiError::Forbidden,
+            HandoffError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<HandoffError> for ErrorCode {
+    fn from(error: HandoffError) -> Self {
+        ApiError::from(error).parts().1
+    }
+}

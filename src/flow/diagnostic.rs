@@ -1,0 +1,410 @@
+//! What the parser and the checker tell a flow author: a place, a severity, and a
+//! sentence in French or English that a non-programmer understands.
+
+use serde::Serialize;
+
+use super::model::Pos;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Every problem the parser and checker can find. Each variant carries what its
+/// sentence needs; `message` writes the sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    TextOutsideNode,
+    BadNodeName { name: String },
+    EmptyNodeName,
+    DuplicateNode { name: String, first: Pos },
+    DuplicateLineId { id: String, first: Pos },
+    BadLineId { id: String },
+    UnknownInstruction { word: String },
+    ChoiceWithoutTarget,
+    ChoiceWithoutLabel,
+    EmptyTarget,
+    UnknownTarget { name: String },
+    BadAssignment,
+    AssignmentOutsideNode,
+    BadCondition { written: String },
+    UnclosedCondition,
+    RouteWithoutTarget,
+    RouteWithoutWords,
+    EmptyWord,
+    BadHandoffOption { option: String },
+    ResourceWithoutKey,
+    UnknownResource { key: String },
+    ItemAfterJump,
+    JumpAndChoices,
+    RoutesWithoutQuestion,
+    SecondOtherwise,
+    StartNodeMissing { name: String },
+    UnreachableNode { name: String },
+    DeadEnd { name: String },
+    DuplicateChoiceLabel { label: String },
+    LongMessage { chars: usize },
+    TriggerLanguageMissing { kind: String, lang: String },
+    TriggerFileMissing,
+    TranslationMissing { id: String, lang: String },
+    TranslationStale { id: String, lang: String },
+    TranslationUnknownId { id: String },
+    BadTranslationLine,
+    BadDataFile { detail: String },
+    ResourceToCheck { key: String },
+    ResourceWithoutContact { key: String },
+    UnreadableFile { detail: String },
+    NoFlowFiles,
+    JumpLoop { name: String },
+    EmptyNode { name: String },
+}
+
+impl Problem {
+    pub fn severity(&self) -> Severity {
+        match self {
+            Problem::UnreachableNode { .. }
+            | Problem::LongMessage { .. }
+            | Problem::TranslationMissing { .. }
+            | Problem::TranslationStale { .. }
+            | Problem::TranslationUnknownId { .. }
+            | Problem::ResourceToCheck { .. } => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// A short stable name for editors and tests (`--format json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::TextOutsideNode => "text_outside_node",
+            Problem::BadNodeName { .. } => "bad_node_name",
+            Problem::EmptyNodeName => "empty_node_name",
+            Problem::DuplicateNode { .. } => "duplicate_node",
+            Problem::DuplicateLineId { .. } => "duplicate_line_id",
+            Problem::BadLineId { .. } => "bad_line_id",
+            Problem::UnknownInstruction { .. } => "unknown_instruction",
+            Problem::ChoiceWithoutTarget => "choice_without_target",
+            Problem::ChoiceWithoutLabel => "choice_without_label",
+            Problem::EmptyTarget => "empty_target",
+            Problem::UnknownTarget { .. } => "unknown_target",
+            Problem::BadAssignment => "bad_assignment",
+            Problem::AssignmentOutsideNode => "assignment_outside_node",
+            Problem::BadCondition { .. } => "bad_condition",
+            Problem::UnclosedCondition => "unclosed_condition",
+            Problem::RouteWithoutTarget => "route_without_target",
+            Problem::RouteWithoutWords => "route_without_words",
+            Problem::EmptyWord => "empty_word",
+            Problem::BadHandoffOption { .. } => "bad_handoff_option",
+            Problem::ResourceWithoutKey => "resource_without_key",
+            Problem::UnknownResource { .. } => "unknown_resource",
+            Problem::ItemAfterJump => "item_after_jump",
+            Problem::JumpAndChoices => "jump_and_choices",
+            Problem::RoutesWithoutQuestion => "routes_without_question",
+            Problem::SecondOtherwise => "second_otherwise",
+            Problem::StartNodeMissing { .. } => "start_node_missing",
+            Problem::UnreachableNode { .. } => "unreachable_node",
+            Problem::DeadEnd { .. } => "dead_end",
+            Problem::DuplicateChoiceLabel { .. } => "duplicate_choice_label",
+            Problem::LongMessage { .. } => "long_message",
+            Problem::TriggerLanguageMissing { .. } => "trigger_language_missing",
+            Problem::TriggerFileMissing => "trigger_file_missing",
+            Problem::TranslationMissing { .. } => "translation_missing",
+            Problem::TranslationStale { .. } => "translation_stale",
+            Problem::TranslationUnknownId { .. } => "translation_unknown_id",
+            Problem::BadTranslationLine => "bad_translation_line",
+            Problem::BadDataFile { .. } => "bad_data_file",
+            Problem::ResourceToCheck { .. } => "resource_to_check",
+            Problem::ResourceWithoutContact { .. } => "resource_without_contact",
+            Problem::UnreadableFile { .. } => "unreadable_file",
+            Problem::NoFlowFiles => "no_flow_files",
+            Problem::JumpLoop { .. } => "jump_loop",
+            Problem::EmptyNode { .. } => "empty_node",
+        }
+    }
+
+    /// The sentence an author reads, in French (`fr`) or English (anything else).
+    pub fn message(&self, lang: &str) -> String {
+        let fr = lang == "fr";
+        match self {
+            Problem::TextOutsideNode => if fr {
+                "Ce texte est avant le premier nœud. Commence le fichier par une ligne « === nom_du_noeud »."
+            } else {
+                "This text comes before the first node. Start the file with a line \"=== node_name\"."
+            }
+            .into(),
+            Problem::BadNodeName { name } => if fr {
+                format!("Le nom de nœud « {name} » n'est pas valide : utilise seulement des lettres minuscules sans accent, des chiffres, « _ » ou « - ».")
+            } else {
+                format!("The node name \"{name}\" is not valid: use only lowercase letters without accents, digits, \"_\" or \"-\".")
+            },
+            Problem::EmptyNodeName => if fr {
+                "Il manque le nom du nœud après « === ».".into()
+            } else {
+                "The node name is missing after \"===\".".into()
+            },
+            Problem::DuplicateNode { name, first } => if fr {
+                format!("Le nœud « {name} » existe déjà ({}:{}). Chaque nœud doit avoir un nom unique.", first.file, first.line)
+            } else {
+                format!("The node \"{name}\" already exists ({}:{}). Each node needs a unique name.", first.file, first.line)
+            },
+            Problem::DuplicateLineId { id, first } => if fr {
+                format!("L'identifiant « #id:{id} » est déjà utilisé ({}:{}). Chaque ligne doit avoir le sien.", first.file, first.line)
+            } else {
+                format!("The id \"#id:{id}\" is already used ({}:{}). Each line needs its own.", first.file, first.line)
+            },
+            Problem::BadLineId { id } => if fr {
+                format!("L'identifiant « {id} » n'est pas valide : lettres, chiffres, « _ », « - » ou « . » seulement.")
+            } else {
+                format!("The id \"{id}\" is not valid: letters, digits, \"_\", \"-\" or \".\" only.")
+            },
+            Problem::UnknownInstruction { word } => if fr {
+                format!("Je ne connais pas l'instruction « @{word} ». Les instructions sont : @ressource, @personne, @quand, @sinon, @fin.")
+            } else {
+                format!("Unknown instruction \"@{word}\". The instructions are: @ressource, @personne, @quand, @sinon, @fin.")
+            },
+            Problem::ChoiceWithoutTarget => if fr {
+                "Ce choix ne dit pas où il mène. Ajoute « -> nom_du_noeud » à la fin de la ligne.".into()
+            } else {
+                "This choice does not say where it leads. Add \"-> node_name\" at the end of the line.".into()
+            },
+            Problem::ChoiceWithoutLabel => if fr {
+                "Ce choix n'a pas de texte à afficher sur le bouton.".into()
+            } else {
+                "This choice has no text to show on its button.".into()
+            },
+            Problem::EmptyTarget => if fr {
+                "Il manque le nom du nœud après « -> ».".into()
+            } else {
+                "The node name is missing after \"->\".".into()
+            },
+            Problem::UnknownTarget { name } => if fr {
+                format!("Le nœud « {name} » n'existe dans aucun fichier. Vérifie l'orthographe ou crée-le.")
+            } else {
+                format!("The node \"{name}\" does not exist in any file. Check the spelling or create it.")
+            },
+            Problem::BadAssignment => if fr {
+                "Une variable s'écrit « ~ nom = valeur ».".into()
+            } else {
+                "A variable is written \"~ name = value\".".into()
+            },
+            Problem::AssignmentOutsideNode => if fr {
+                "Cette variable est en dehors d'un nœud.".into()
+            } else {
+                "This variable is outside a node.".into()
+            },
+            Problem::BadCondition { written } => if fr {
+                format!("Je ne comprends pas la condition « {{{written}}} ». Écris par exemple {{si ami = oui}}, {{si ami != oui}}, {{si ami}} ou {{si non ami}}.")
+            } else {
+                format!("I do not understand the condition \"{{{written}}}\". Write for example {{si ami = oui}}, {{si ami != oui}}, {{si ami}} or {{si non ami}}.")
+            },
+            Problem::UnclosedCondition => if fr {
+                "Il manque « } » pour fermer la condition.".into()
+            } else {
+                "A \"}\" is missing to close the condition.".into()
+            },
+            Problem::RouteWithoutTarget => if fr {
+                "Cette réponse ne dit pas où elle mène. Ajoute « -> nom_du_noeud ».".into()
+            } else {
+                "This route does not say where it leads. Add \"-> node_name\".".into()
+            },
+            Problem::RouteWithoutWords => if fr {
+                "Il manque les mots à reconnaître entre « @quand » et « -> ».".into()
+            } else {
+                "The words to recognize are missing between \"@quand\" and \"->\".".into()
+            },
+            Problem::EmptyWord => if fr {
+                "Un des mots est vide (deux virgules de suite, ou des guillemets vides).".into()
+            } else {
+                "One of the words is empty (two commas in a row, or empty quotes).".into()
+            },
+            Problem::BadHandoffOption { option } => if fr {
+                format!("Je ne connais pas l'option « {option} » de @personne. Les options sont : urgent, sujet=…, ressources=….")
+            } else {
+                format!("Unknown option \"{option}\" for @personne. The options are: urgent, sujet=…, ressources=….")
+            },
+            Problem::ResourceWithoutKey => if fr {
+                "Il manque le nom de la ressource après « @ressource ».".into()
+            } else {
+                "The resource name is missing after \"@ressource\".".into()
+            },
+            Problem::UnknownResource { key } => if fr {
+                format!("La ressource « {key} » n'est pas dans ressources.toml.")
+            } else {
+                format!("The resource \"{key}\" is not in ressources.toml.")
+            },
+            Problem::ItemAfterJump => if fr {
+                "Cette ligne vient après « -> » ou « @fin » : elle ne serait jamais affichée.".into()
+            } else {
+                "This line comes after \"->\" or \"@fin\": it would never be shown.".into()
+            },
+            Problem::JumpAndChoices => if fr {
+                "Un nœud ne peut pas à la fois sauter ailleurs (« -> ») et offrir des choix ou attendre une réponse.".into()
+            } else {
+                "A node cannot both jump elsewhere (\"->\") and offer choices or wait for an answer.".into()
+            },
+            Problem::RoutesWithoutQuestion => if fr {
+                "Ce nœud reconnaît des réponses (@quand) mais ne pose pas de question : ajoute une ligne qui commence par « ? ».".into()
+            } else {
+                "This node recognizes answers (@quand) but asks no question: add a line that starts with \"?\".".into()
+            },
+            Problem::SecondOtherwise => if fr {
+                "Ce nœud a déjà un « @sinon ».".into()
+            } else {
+                "This node already has an \"@sinon\".".into()
+            },
+            Problem::StartNodeMissing { name } => if fr {
+                format!("Le nœud de départ « {name} » n'existe pas : la conversation ne peut pas commencer.")
+            } else {
+                format!("The start node \"{name}\" does not exist: the conversation cannot begin.")
+            },
+            Problem::UnreachableNode { name } => if fr {
+                format!("Aucun chemin ne mène au nœud « {name} » : personne ne le verra.")
+            } else {
+                format!("No path leads to the node \"{name}\": nobody will see it.")
+            },
+            Problem::DeadEnd { name } => if fr {
+                format!("Le nœud « {name} » est un cul-de-sac : ajoute des choix, un « -> », « @fin », une @ressource ou @personne.")
+            } else {
+                format!("The node \"{name}\" is a dead end: add choices, a \"->\", \"@fin\", a @ressource or @personne.")
+            },
+            Problem::DuplicateChoiceLabel { label } => if fr {
+                format!("Deux choix de ce nœud ont le même texte « {label} ».")
+            } else {
+                format!("Two choices of this node have the same text \"{label}\".")
+            },
+            Problem::LongMessage { chars } => if fr {
+                format!("Ce message fait {chars} caractères : au-delà de 280, il est difficile à lire sur un téléphone. Coupe-le en deux lignes.")
+            } else {
+                format!("This message is {chars} characters long: past 280 it is hard to read on a phone. Split it into two lines.")
+            },
+            Problem::TriggerLanguageMissing { kind, lang } => if fr {
+                format!("Il n'y a pas de mots déclencheurs « {kind} » pour la langue « {lang} ».")
+            } else {
+                format!("There are no \"{kind}\" trigger words for the language \"{lang}\".")
+            },
+            Problem::TriggerFileMissing => if fr {
+                "Le fichier declencheurs.toml manque : sans lui, un message urgent ne serait pas reconnu.".into()
+            } else {
+                "The file declencheurs.toml is missing: without it, an urgent message would not be recognized.".into()
+            },
+            Problem::TranslationMissing { id, lang } => if fr {
+                format!("La ligne « {id} » n'est pas traduite en « {lang} » : le texte français sera montré.")
+            } else {
+                format!("The line \"{id}\" is not translated into \"{lang}\": the French text will be shown.")
+            },
+            Problem::TranslationStale { id, lang } => if fr {
+                format!("La ligne « {id} » a changé depuis sa traduction en « {lang} » : le texte français sera montré tant qu'elle n'est pas revue.")
+            } else {
+                format!("The line \"{id}\" changed since it was translated into \"{lang}\": the French text will be shown until it is reviewed.")
+            },
+            Problem::TranslationUnknownId { id } => if fr {
+                format!("Cette traduction vise la ligne « {id} », qui n'existe plus.")
+            } else {
+                format!("This translation is for the line \"{id}\", which no longer exists.")
+            },
+            Problem::BadTranslationLine => if fr {
+                "Une ligne de traduction s'écrit « identifiant [empreinte] texte ».".into()
+            } else {
+                "A translation line is written \"id [hash] text\".".into()
+            },
+            Problem::BadDataFile { detail } => if fr {
+                format!("Ce fichier de données est mal écrit : {detail}")
+            } else {
+                format!("This data file is malformed: {detail}")
+            },
+            Problem::ResourceToCheck { key } => if fr {
+                format!("La ressource « {key} » est marquée « a_verifier » : confirme ses coordonnées avant de déployer.")
+            } else {
+                format!("The resource \"{key}\" is marked \"a_verifier\": confirm its details before deploying.")
+            },
+            Problem::ResourceWithoutContact { key } => if fr {
+                format!("La ressource « {key} » n'a ni téléphone, ni texto, ni site.")
+            } else {
+                format!("The resource \"{key}\" has no phone, text number or website.")
+            },
+            Problem::UnreadableFile { detail } => if fr {
+                format!("Je n'arrive pas à lire ce fichier : {detail}")
+            } else {
+                format!("I cannot read this file: {detail}")
+            },
+            Problem::NoFlowFiles => if fr {
+                "Ce dossier ne contient aucun fichier .flow.".into()
+            } else {
+                "This folder holds no .flow file.".into()
+            },
+            Problem::JumpLoop { name } => if fr {
+                format!("Les sauts « -> » tournent en rond à partir du nœud « {name} » : la conversation ne s'arrêterait jamais.")
+            } else {
+                format!("The \"->\" jumps go round in a circle from the node \"{name}\": the conversation would never stop.")
+            },
+            Problem::EmptyNode { name } => if fr {
+                format!("Le nœud « {name} » n'affiche rien : ajoute au moins une ligne de texte.")
+            } else {
+                format!("The node \"{name}\" shows nothing: add at least one line of text.")
+            },
+        }
+    }
+}
+
+/// A problem at a place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub pos: Pos,
+    pub problem: Problem,
+}
+
+impl Diagnostic {
+    pub fn new(pos: Pos, problem: Problem) -> Self {
+        Self { pos, problem }
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.problem.severity()
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity() == Severity::Error
+    }
+
+    /// `file:line:col: erreur: sentence`, the form every tool prints.
+    pub fn render(&self, lang: &str) -> String {
+        let severity = match (self.severity(), lang) {
+            (Severity::Error, "fr") => "erreur",
+            (Severity::Warning, "fr") => "avertissement",
+            (Severity::Error, _) => "error",
+            (Severity::Warning, _) => "warning",
+        };
+        format!(
+            "{}:{}:{}: {severity}: {}",
+            self.pos.file,
+            self.pos.line,
+            self.pos.col,
+            self.problem.message(lang)
+        )
+    }
+}
+
+/// The JSON form of a diagnostic, for editors (`relais flows check --format json`).
+#[derive(Debug, Serialize)]
+pub struct DiagnosticJson {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn to_json(&self, lang: &str) -> DiagnosticJson {
+        DiagnosticJson {
+            file: self.pos.file.clone(),
+            line: self.pos.line,
+            col: self.pos.col,
+            severity: self.severity(),
+            code: self.problem.code(),
+            message: self.problem.message(lang),
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The flow versions the server knows: the current one, every one a conversation
+//! still runs on, and the live reload when a script changes on disk. A broken edit is
+//! refused with its diagnostics logged, and the last good version keeps serving.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::{mpsc, watch};
+
+use super::diagnostic::Diagnostic;
+use super::load::{self, LoadReport};
+use super::model::FlowSet;
+use crate::store::{FlowVersionRecord, Store, StoreError};
+
+/// The result of the last reload, for whoever waits on it (tests, `/readyz`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    /// Counts every reload attempt.
+    pub generation: u64,
+    /// The version serving now.
+    pub serving: String,
+    /// How many errors the refused edit had; `None` when the edit was taken.
+    pub refused_errors: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error("the flows have {} error(s)", .0.iter().filter(|d| d.is_error()).count())]
+    Invalid(Vec<Diagnostic>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct FlowLibrary {
+    dir: PathBuf,
+    start: String,
+    store: Store,
+    /// The version new conversations start on. Written by `reload`, read by every new session.
+    current: RwLock<Arc<FlowSet>>,
+    /// Every version loaded since start, by version. Written by `reload` and `version`.
+    versions: Mutex<HashMap<String, Arc<FlowSet>>>,
+    /// Told after each reload attempt.
+    reloads: watch::Sender<ReloadOutcome>,
+}
+
+impl FlowLibrary {
+    /// Loads the flows folder; fails when it has errors (the server cannot start on a
+    /// broken set: there is no last good version yet).
+    pub fn load(dir: &Path, start: &str, store: Store, now_secs: u64) -> Result<Self, LibraryError> {
+        let report = read_and_build(dir, start);
+        let Some(flows) = report.flows else {
+            return Err(LibraryError::Invalid(report.diagnostics));
+        };
+        for warning in &report.diagnostics {
+            tracing::debug!(target: "relais::flows", "{}", warning.render("en"));
+        }
+        let flows = Arc::new(flows);
+        remember(&store, &flows, now_secs)?;
+        let (reloads, _) = watch::channel(ReloadOutcome {
+            generation: 0,
+            serving: flows.version.clone(),
+            refused_errors: None,
+        });
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            start: start.to_string(),
+            store,
+            versions: Mutex::new(HashMap::from([(flows.version.clone(), flows.clone())])),
+            current: RwLock::new(flows),
+            reloads,
+        })
+    }
+
+    pub fn current(&self) -> Arc<FlowSet> {
+        self.current.read().expect("flow lock poisoned").clone()
+    }
+
+    /// A version by its hash: from memory, else rebuilt from the sources in the store.
+    pub fn version(&self, version: &str) -> Option<Arc<FlowSet>> {
+        if let Some(found) = self.versions.lock().expect("flow lock poisoned").get(version) {
+            return Some(found.clone());
+        }
+        let record = self.store.flow_version(version).ok().flatten()?;
+        let flows = Arc::new(load::build(record.sources, &self.start).flows?);
+        self.versions
+            .lock()
+            .expect("flow lock poisoned")
+            .insert(version.to_string(), flows.clone());
+        Some(flows)
+    }
+
+    /// Reads the folder again; takes the new version only when it has no error.
+    /// Blocking IO: call it from `spawn_blocking` in the server.
+    pub fn reload(&self, now_secs: u64) -> ReloadOutcome {
+        let report = read_and_build(&self.dir, &self.start);
+        self.take(report, now_secs)
+    }
+
+    /// Serves a given set of sources (a rollback), after the same checks as a reload.
+    pub fn serve_sources(
+        &self,
+        sources: std::collections::BTreeMap<String, String>,
+        now_secs: u64,
+    ) -> ReloadOutcome {
+        self.take(load::build(sources, &self.start), now_secs)
+    }
+
+    fn take(&self, report: LoadReport, now_secs: u64) -> ReloadOutcome {
+        let generation = self.reloads.borrow().generation + 1;
+        let outcome = match report.flows {
+            Some(flows) => {
+                let flows = Arc::new(flows);
+                if let Err(error) = remember(&self.store, &flows, now_secs) {
+                    tracing::error!(target: "relais::flows", %error, "could not record the flow version");
+                }
+                let changed = flows.version != self.current().version;
+                self.versions
+                    .lock()
+                    .expect("flow lock poisoned")
+                    .insert(flows.version.clone(), flows.clone());
+                if changed {
+                    tracing::info!(target: "relais::flows", version = %flows.version, "flows reloaded");
+                }
+                *self.current.write().expect("flow lock poisoned") = flows.clone();
+                ReloadOutcome {
+                    generation,
+                    serving: flows.version.clone(),
+                    refused_errors: None,
+                }
+            }
+            None => {
+                let errors: Vec<_> = report.errors().collect();
+                tracing::warn!(
+                    target: "relais::flows",
+                    errors = errors.len(),
+                    "flow edit refused; the last good version keeps serving"
+                );
+                for diagnostic in &errors {
+                    tracing::warn!(target: "relais::flows", "{}", diagnostic.render("en"));
+                }
+                ReloadOutcome {
+                    generation,
+                    serving: self.current().version.clone(),
+                    refused_errors: Some(errors.len()),
+                }
+            }
+        };
+        self.reloads.send_replace(outcome.clone());
+        outcome
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<ReloadOutcome> {
+        self.reloads.subscribe()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn read_and_build(dir: &Path, start: &str) -> LoadReport {
+    match load::read_folder(dir) {
+        Ok(sources) => load::build(sources, start),
+        Err(diagnostic) => LoadReport {
+            flows: None,
+            diagnostics: vec![diagnostic],
+        },
+    }
+}
+
+fn remember(store: &Store, flows: &FlowSet, now_secs: u64) -> Result<(), StoreError> {
+    store.put_flow_version(&FlowVersionRecord {
+        version: flows.version.clone(),
+        loaded_at: now_secs,
+        sources: flows.sources.clone(),
+    })
+}
+
+/// Watches the flows folder and reloads after each burst of changes. The returned
+/// watcher must be kept alive.
+pub fn watch_folder(
+    library: Arc<FlowLibrary>,
+    clock: crate::clock::Clock,
+) -> notify::Result<notify::RecommendedWatcher> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    })?;
+    watcher.watch(library.dir(), RecursiveMode::Recursive)?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Let an editor finish writing: wait for a quiet moment.
+            while let Ok(Some(())) = tokio::time::timeout(Duration::from_millis(150), rx.recv()).await {}
+            let library = library.clone();
+            let now = clock.now_secs();
+            let _ = tokio::task::spawn_blocking(move || library.reload(now)).await;
+        }
+    });
+    Ok(watcher)
+}

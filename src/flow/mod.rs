@@ -1,0 +1,21 @@
+//! The script language of `flows/`: its parser, its checks, its pure engine, and the
+//! library of loaded versions with live reload.
+//!
+//! Reading order: `model` (what a flow is), `parse` (one file), `load` (a whole
+//! folder into a `FlowSet`), `check` (problems across files), `engine` (a turn),
+//! `library` (versions and reload).
+
+pub mod check;
+pub mod diagnostic;
+pub mod engine;
+pub mod format;
+pub mod library;
+pub mod load;
+pub mod model;
+pub mod parse;
+pub mod text;
+pub mod translate;
+
+pub use diagnostic::{Diagnostic, Problem, Severity};
+pub use library::{FlowLibrary, ReloadOutcome};
+pub use model::FlowSet;

@@ -1,0 +1,613 @@
+//! The parser of `.flow` files. It reads line by line, never stops at the first
+//! mistake and never panics: it returns every node it could build and every problem
+//! it found, each with file, line and column.
+//!
+//! The language, in short (the guide for authors is `flows/README.md`):
+//! ```text
+//! // a comment
+//! === node_name
+//! A bot line, with **bold**, *italics* and [links](https://example.org). #id:line_id
+//! {si ami = oui} A line shown only when the variable ami holds oui.
+//! ? A question: the flow waits for free text.
+//! @quand mot, "une phrase", début* -> other_node
+//! @sinon -> fallback_node
+//! * A choice's label -> other_node
+//!   ~ ami = oui
+//! ~ theme = sextorsion
+//! @ressource tel_jeunes, jeunesse_j_ecoute
+//! @personne urgent sujet=sextorsion ressources=urgence,tel_jeunes
+//! -> next_node
+//! @fin
+//! ```
+
+use super::diagnostic::{Diagnostic, Problem};
+use super::model::{
+    Assignment, Choice, Condition, HandoffSpec, Item, Node, Pos, Route, Target, TextLine,
+    END_TARGETS,
+};
+use super::text;
+
+/// What one file gave.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub nodes: Vec<Node>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one `.flow` file. `file` is the name used in diagnostics.
+pub fn parse_file(file: &str, source: &str) -> ParsedFile {
+    let mut parser = Parser {
+        file,
+        out: ParsedFile::default(),
+        current: None,
+        closed_at: None,
+        last_attachable: Attachable::None,
+    };
+    for (index, raw_line) in source.lines().enumerate() {
+        parser.line(index as u32 + 1, raw_line);
+    }
+    parser.finish_node();
+    parser.out
+}
+
+/// The last choice or route written, so an indented `~ var = value` below it
+/// belongs to it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attachable {
+    None,
+    Choice,
+    Route,
+    Otherwise,
+}
+
+struct Parser<'a> {
+    file: &'a str,
+    out: ParsedFile,
+    current: Option<Node>,
+    /// Where the current node was ended by a jump or `@fin`.
+    closed_at: Option<u32>,
+    last_attachable: Attachable,
+}
+
+impl Parser<'_> {
+    fn pos(&self, line: u32, col: usize) -> Pos {
+        Pos {
+            file: self.file.to_string(),
+            line,
+            col: col as u32,
+        }
+    }
+
+    fn report(&mut self, pos: Pos, problem: Problem) {
+        self.out.diagnostics.push(Diagnostic::new(pos, problem));
+    }
+
+    fn finish_node(&mut self) {
+        if let Some(node) = self.current.take() {
+            self.out.nodes.push(node);
+        }
+        self.closed_at = None;
+        self.last_attachable = Attachable::None;
+    }
+
+    fn line(&mut self, number: u32, raw: &str) {
+        let raw = raw.trim_end_matches('\r');
+        let content = raw.trim_start();
+        if content.is_empty() || content.starts_with("//") {
+            return;
+        }
+        let indent = raw.chars().count() - content.chars().count();
+        let col = indent + 1;
+        let content = content.trim_end();
+
+        if let Some(rest) = content.strip_prefix("===") {
+            self.node_header(number, col, rest);
+            return;
+        }
+        if self.current.is_none() {
+            let problem = if content.starts_with('~') {
+                Problem::AssignmentOutsideNode
+            } else {
+                Problem::TextOutsideNode
+            };
+            self.report(self.pos(number, col), problem);
+            return;
+        }
+        let indented_assignment = indent > 0 && content.starts_with('~');
+        if let Some(closed) = self.closed_at {
+            if !indented_assignment || self.last_attachable == Attachable::None {
+                let _ = closed;
+                self.report(self.pos(number, col), Problem::ItemAfterJump);
+                return;
+            }
+        }
+        if let Some(rest) = content.strip_prefix('~') {
+            self.assignment(number, col, rest, indent > 0);
+        } else if let Some(rest) = content.strip_prefix("->") {
+            self.last_attachable = Attachable::None;
+            let target = self.target(number, col + 2, rest);
+            if let Some(target) = target {
+                self.set_jump(number, col, target);
+            }
+        } else if let Some(rest) = content.strip_prefix('*') {
+            self.choice(number, col, rest);
+        } else if let Some(rest) = content.strip_prefix('@') {
+            self.instruction(number, col, rest);
+        } else if let Some(rest) = content.strip_prefix('?') {
+            self.last_attachable = Attachable::None;
+            self.say(number, col, rest.trim_start(), true);
+        } else {
+            self.last_attachable = Attachable::None;
+            self.say(number, col, content, false);
+        }
+    }
+
+    fn node_header(&mut self, number: u32, col: usize, rest: &str) {
+        self.finish_node();
+        let name = rest.trim().trim_end_matches('=').trim();
+        let pos = self.pos(number, col);
+        if name.is_empty() {
+            self.report(pos.clone(), Problem::EmptyNodeName);
+        } else if !valid_name(name) {
+            self.report(
+                pos.clone(),
+                Problem::BadNodeName {
+                    name: name.to_string(),
+                },
+            );
+        }
+        self.current = Some(Node {
+            name: name.to_string(),
+            pos,
+            items: Vec::new(),
+            exit: Default::default(),
+        });
+    }
+
+    fn node(&mut self) -> &mut Node {
+        self.current.as_mut().expect("checked by the caller")
+    }
+
+    /// A bot line or a question, with its optional condition and id.
+    fn say(&mut self, number: u32, col: usize, content: &str, question: bool) {
+        let (condition, after_condition, text_col) = self.condition(number, col, content);
+        let Some(line) = self.text_line(number, text_col, after_condition) else {
+            return;
+        };
+        self.node().items.push(Item::Say {
+            line,
+            condition,
+            question,
+        });
+    }
+
+    /// Splits a leading `{si …}` from a line.
+    fn condition<'s>(
+        &mut self,
+        number: u32,
+        col: usize,
+        content: &'s str,
+    ) -> (Option<Condition>, &'s str, usize) {
+        let Some(inner_start) = content.strip_prefix('{') else {
+            return (None, content, col);
+        };
+        let Some(close) = inner_start.find('}') else {
+            self.report(self.pos(number, col), Problem::UnclosedCondition);
+            return (None, "", col);
+        };
+        let inner = &inner_start[..close];
+        let rest = &inner_start[close + 1..];
+        let rest_trimmed = rest.trim_start();
+        let text_col = col + 1 + inner.chars().count() + 1 + (rest.len() - rest_trimmed.len());
+        match parse_condition(inner) {
+            Some(condition) => (Some(condition), rest_trimmed, text_col),
+            None => {
+                self.report(
+                    self.pos(number, col),
+                    Problem::BadCondition {
+                        written: inner.to_string(),
+                    },
+                );
+                (None, rest_trimmed, text_col)
+            }
+        }
+    }
+
+    /// A text with an optional trailing `#id:…`; the id defaults to `node.N`.
+    fn text_line(&mut self, number: u32, col: usize, content: &str) -> Option<TextLine> {
+        let (text, id) = match content.rfind("#id:") {
+            Some(at) => {
+                let id = content[at + 4..].trim();
+                if !valid_id(id) {
+                    let id_col = col + content[..at].chars().count();
+                    self.report(
+                        self.pos(number, id_col),
+                        Problem::BadLineId { id: id.to_string() },
+                    );
+                }
+                (content[..at].trim_end(), Some(id.to_string()))
+            }
+            None => (content.trim_end(), None),
+        };
+        let explicit_id = id.is_some();
+        let node = self.node();
+        let id = id.unwrap_or_else(|| {
+            let count = node.text_lines().count() + 1;
+            format!("{}.{count}", node.name)
+        });
+        Some(TextLine {
+            id,
+            explicit_id,
+            source: text.to_string(),
+            pos: Pos {
+                file: self.file.to_string(),
+                line: number,
+                col: col as u32,
+            },
+        })
+    }
+
+    fn assignment(&mut self, number: u32, col: usize, rest: &str, indented: bool) {
+        let pos = self.pos(number, col);
+        let Some((var, value)) = rest.split_once('=') else {
+            self.report(pos, Problem::BadAssignment);
+            return;
+        };
+        let (var, value) = (var.trim(), value.trim().trim_matches('"'));
+        if !valid_name(var) {
+            self.report(pos, Problem::BadAssignment);
+            return;
+        }
+        let assignment = Assignment {
+            var: var.to_string(),
+            value: value.to_string(),
+            pos,
+        };
+        let attach = if indented {
+            self.last_attachable
+        } else {
+            Attachable::None
+        };
+        let node = self.node();
+        match attach {
+            Attachable::Choice => node.exit.choices.last_mut().map(|c| c.sets.push(assignment)),
+            Attachable::Route => node.exit.routes.last_mut().map(|r| r.sets.push(assignment)),
+            Attachable::Otherwise => node.exit.otherwise.as_mut().map(|o| o.1.push(assignment)),
+            Attachable::None => {
+                node.items.push(Item::Set(assignment));
+                Some(())
+            }
+        };
+    }
+
+    /// A target after `->`: a node name, or `fin` / `end`.
+    fn target(&mut self, number: u32, col: usize, rest: &str) -> Option<Target> {
+        let trimmed = rest.trim();
+        let target_col = col + (rest.len() - rest.trim_start().len());
+        let pos = self.pos(number, target_col);
+        if trimmed.is_empty() {
+            self.report(pos, Problem::EmptyTarget);
+            return None;
+        }
+        if END_TARGETS.contains(&trimmed) {
+            return Some(Target::End { pos });
+        }
+        if !valid_name(trimmed) {
+            self.report(
+                pos,
+                Problem::BadNodeName {
+                    name: trimmed.to_string(),
+                },
+            );
+            return None;
+        }
+        Some(Target::Node {
+            name: trimmed.to_string(),
+            pos,
+        })
+    }
+
+    fn set_jump(&mut self, number: u32, col: usize, target: Target) {
+        let node = self.node();
+        let conflicting =
+            !node.exit.choices.is_empty() || !node.exit.routes.is_empty() || node.exit.otherwise.is_some();
+        node.exit.jump = Some(target);
+        self.closed_at = Some(number);
+        if conflicting {
+            self.report(self.pos(number, col), Problem::JumpAndChoices);
+        }
+    }
+
+    fn choice(&mut self, number: u32, col: usize, rest: &str) {
+        let body_col = col + 1 + (rest.len() - rest.trim_start().len());
+        let (condition, body, body_col) = self.condition(number, body_col, rest.trim_start());
+        let Some(arrow) = body.rfind("->") else {
+            self.report(self.pos(number, col), Problem::ChoiceWithoutTarget);
+            return;
+        };
+        let (label_part, after_arrow) = (&body[..arrow], &body[arrow + 2..]);
+        // An id may stand after the target: `* Label -> node #id:x`.
+        let (target_part, id_part) = match after_arrow.find("#id:") {
+            Some(at) => (&after_arrow[..at], &after_arrow[at..]),
+            None => (after_arrow, ""),
+        };
+        let arrow_col = body_col + body[..arrow].chars().count();
+        let target = self.target(number, arrow_col + 2, target_part);
+        let label_text = format!("{} {id_part}", label_part.trim());
+        if label_part.trim().is_empty() {
+            self.report(self.pos(number, col), Problem::ChoiceWithoutLabel);
+            return;
+        }
+        let Some(label) = self.text_line(number, body_col, label_text.trim()) else {
+            return;
+        };
+        let Some(target) = target else {
+            return;
+        };
+        let pos = self.pos(number, col);
+        if self.node().exit.jump.is_some() {
+            self.report(pos.clone(), Problem::JumpAndChoices);
+        }
+        self.node().exit.choices.push(Choice {
+            label,
+            condition,
+            target,
+            sets: Vec::new(),
+            pos,
+        });
+        self.last_attachable = Attachable::Choice;
+    }
+
+    fn instruction(&mut self, number: u32, col: usize, rest: &str) {
+        let word_end = rest
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(rest.len());
+        let (word, args) = (&rest[..word_end], &rest[word_end..]);
+        let args_col = col + 1 + word.chars().count();
+        self.last_attachable = Attachable::None;
+        match word {
+            "ressource" | "ressources" | "resource" | "resources" => {
+                self.resources(number, col, args_col, args)
+            }
+            "personne" | "handoff" => self.handoff(number, col, args),
+            "quand" | "when" => self.route(number, col, args_col, args),
+            "sinon" | "else" | "otherwise" => self.otherwise(number, col, args_col, args),
+            "fin" | "end" => {
+                let pos = self.pos(number, col);
+                self.set_jump(number, col, Target::End { pos });
+            }
+            _ => self.report(
+                self.pos(number, col),
+                Problem::UnknownInstruction {
+                    word: word.to_string(),
+                },
+            ),
+        }
+    }
+
+    fn resources(&mut self, number: u32, col: usize, args_col: usize, args: &str) {
+        let keys = self.key_list(number, args_col, args);
+        if keys.is_empty() {
+            self.report(self.pos(number, col), Problem::ResourceWithoutKey);
+            return;
+        }
+        let pos = self.pos(number, col);
+        self.node().items.push(Item::Resources { keys, pos });
+    }
+
+    /// A comma-separated list of resource keys, each with its column.
+    fn key_list(&self, number: u32, start_col: usize, list: &str) -> Vec<(String, Pos)> {
+        let mut keys = Vec::new();
+        let mut offset = 0;
+        for part in list.split(',') {
+            let trimmed = part.trim();
+            if !trimmed.is_empty() {
+                let lead = part.len() - part.trim_start().len();
+                let col = start_col + list[..offset + lead].chars().count();
+                keys.push((trimmed.to_string(), self.pos(number, col)));
+            }
+            offset += part.len() + 1;
+        }
+        keys
+    }
+
+    fn handoff(&mut self, number: u32, col: usize, args: &str) {
+        let mut spec = HandoffSpec {
+            urgent: false,
+            topic: String::new(),
+            resources: Vec::new(),
+            pos: self.pos(number, col),
+        };
+        let mut offset = 0;
+        for word in args.split(' ') {
+            let word_col = col + 1 + "personne".len() + args[..offset].chars().count();
+            offset += word.len() + 1;
+            if word.is_empty() {
+                continue;
+            }
+            if word == "urgent" {
+                spec.urgent = true;
+            } else if let Some(topic) = word
+                .strip_prefix("sujet=")
+                .or_else(|| word.strip_prefix("topic="))
+            {
+                spec.topic = topic.to_string();
+            } else if let Some(list) = word
+                .strip_prefix("ressources=")
+                .or_else(|| word.strip_prefix("resources="))
+            {
+                let list_col = word_col + word.len() - list.len();
+                spec.resources = self.key_list(number, list_col, list);
+            } else {
+                self.report(
+                    self.pos(number, word_col),
+                    Problem::BadHandoffOption {
+                        option: word.to_string(),
+                    },
+                );
+            }
+        }
+        self.node().items.push(Item::Handoff(spec));
+    }
+
+    fn route(&mut self, number: u32, col: usize, args_col: usize, args: &str) {
+        let Some(arrow) = args.rfind("->") else {
+            self.report(self.pos(number, col), Problem::RouteWithoutTarget);
+            return;
+        };
+        let target_col = args_col + args[..arrow].chars().count() + 2;
+        let target = self.target(number, target_col, &args[arrow + 2..]);
+        let mut patterns = Vec::new();
+        for written in split_patterns(&args[..arrow]) {
+            match text::pattern(&written) {
+                Some(pattern) => patterns.push(pattern),
+                None => self.report(self.pos(number, args_col), Problem::EmptyWord),
+            }
+        }
+        if patterns.is_empty() {
+            self.report(self.pos(number, col), Problem::RouteWithoutWords);
+            return;
+        }
+        let Some(target) = target else { return };
+        let pos = self.pos(number, col);
+        if self.node().exit.jump.is_some() {
+            self.report(pos.clone(), Problem::JumpAndChoices);
+        }
+        self.node().exit.routes.push(Route {
+            patterns,
+            target,
+            sets: Vec::new(),
+            pos,
+        });
+        self.last_attachable = Attachable::Route;
+    }
+
+    fn otherwise(&mut self, number: u32, col: usize, args_col: usize, args: &str) {
+        let Some(rest) = args.trim_start().strip_prefix("->") else {
+            self.report(self.pos(number, col), Problem::RouteWithoutTarget);
+            return;
+        };
+        let arrow_col = args_col + (args.len() - args.trim_start().len());
+        let Some(target) = self.target(number, arrow_col + 2, rest) else {
+            return;
+        };
+        let pos = self.pos(number, col);
+        if self.node().exit.otherwise.is_some() {
+            self.report(pos, Problem::SecondOtherwise);
+            return;
+        }
+        self.node().exit.otherwise = Some((target, Vec::new(), pos));
+        self.last_attachable = Attachable::Otherwise;
+    }
+}
+
+/// Splits `mot, "une, phrase", autre*` at commas outside quotes.
+fn split_patterns(list: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in list.chars() {
+        match c {
+            '"' | '«' | '»' | '“' | '”' => quoted = !quoted && c != '»' && c != '”',
+            ',' if !quoted => parts.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    parts.push(current);
+    parts
+        .into_iter()
+        .map(|part| part.trim().to_string())
+        .collect()
+}
+
+fn parse_condition(inner: &str) -> Option<Condition> {
+    let inner = inner.trim();
+    let body = inner
+        .strip_prefix("si ")
+        .or_else(|| inner.strip_prefix("if "))?
+        .trim();
+    if let Some((var, value)) = body.split_once("!=") {
+        let (var, value) = (var.trim(), value.trim().trim_matches('"'));
+        return valid_name(var).then(|| Condition::NotEquals {
+            var: var.into(),
+            value: value.into(),
+        });
+    }
+    if let Some((var, value)) = body.split_once('=') {
+        let (var, value) = (var.trim(), value.trim().trim_matches('"'));
+        return valid_name(var).then(|| Condition::Equals {
+            var: var.into(),
+            value: value.into(),
+        });
+    }
+    if let Some(var) = body
+        .strip_prefix("non ")
+        .or_else(|| body.strip_prefix("not "))
+    {
+        let var = var.trim();
+        return valid_name(var).then(|| Condition::IsUnset { var: var.into() });
+    }
+    valid_name(body).then(|| Condition::IsSet { var: body.into() })
+}
+
+/// Node and variable names: lowercase ASCII letters, digits, `_` and `-`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Line ids: ASCII letters, digits, `_`, `-` and `.`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_with_every_construct() {
+        let source = "=== menu\nBonjour **toi**. #id:m1\n{si ami = oui} Pour ton ami. #id:m2\n* Info -> info #id:m3\n  ~ vu = oui\n@ressource tel_jeunes, urgence\n";
+        let parsed = parse_file("t.flow", source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let node = &parsed.nodes[0];
+        assert_eq!(node.name, "menu");
+        assert_eq!(node.items.len(), 3);
+        assert_eq!(node.exit.choices[0].label.id, "m3");
+        assert_eq!(node.exit.choices[0].label.source, "Info");
+        assert_eq!(node.exit.choices[0].sets[0].var, "vu");
+        match &node.items[2] {
+            Item::Resources { keys, .. } => {
+                assert_eq!(keys[1].0, "urgence");
+                assert_eq!(keys[1].1.col, 24);
+            }
+            other => panic!("unexpected item {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mistakes_are_all_reported_with_their_place() {
+        let source = "Bonjour\n=== Mauvais Nom\n* sans cible\n@inconnu\n{si} x\n";
+        let parsed = parse_file("b.flow", source);
+        let places: Vec<_> = parsed
+            .diagnostics
+            .iter()
+            .map(|d| (d.pos.line, d.pos.col, d.problem.code()))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                (1, 1, "text_outside_node"),
+                (2, 1, "bad_node_name"),
+                (3, 1, "choice_without_target"),
+                (4, 1, "unknown_instruction"),
+                (5, 1, "bad_condition"),
+            ]
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! Intervenor accounts and console logins: argon2id passwords, random tokens stored
+//! hashed with idle and absolute timeouts, and a growing delay after repeated
+//! failures that slows a guesser without locking the real person out.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::config::ConsoleConfig;
+use crate::store::records::{AccountRecord, Role, TokenRecord};
+use crate::store::{get_json, put_json, Store, StoreError};
+
+/// Failures allowed before each attempt is delayed.
+pub const FREE_FAILURES: u32 = 5;
+/// The longest delay before an answer.
+const MAX_DELAY: Duration = Duration::from_secs(30);
+/// Failures older than this are forgotten.
+const FAILURE_MEMORY_MS: u64 = 15 * 60 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("the account {0} already exists")]
+    Exists(String),
+    #[error("there is no account {0}")]
+    Missing(String),
+    #[error("a login is 2 to 64 lowercase letters, digits, '.', '_' or '-'")]
+    BadLogin,
+    #[error("a password needs at least 12 characters")]
+    WeakPassword,
+    #[error("password hashing failed")]
+    Hash,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who is signed in on a console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intervenor {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    /// The SHA-256 of the console token, so logout can find its sockets.
+    pub token_key: [u8; 32],
+}
+
+impl Intervenor {
+    pub fn is_supervisor(&self) -> bool {
+        self.role == Role::Supervisor
+    }
+}
+
+/// The argon2id settings: 19 MiB, 2 passes, 1 lane (OWASP's minimum).
+fn hasher() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters"),
+    )
+}
+
+/// Hashes a password to a PHC string. Slow on purpose: call it off the runtime.
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let salt = SaltString::encode_b64(&bytes).map_err(|_| AccountError::Hash)?;
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| AccountError::Hash)
+}
+
+/// Checks a password against a PHC string. Slow on purpose: call it off the runtime.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash to check against when the account does not exist, so a wrong login
+/// costs the same time as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("relais-dummy-password").unwrap_or_default())
+}
+
+fn token_key(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[derive(Default)]
+struct Failures {
+    count: u32,
+    last_ms: u64,
+}
+
+pub struct Accounts {
+    store: Store,
+    clock: Clock,
+    config: ConsoleConfig,
+    /// Recent failures per account and per client key, in memory only.
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+/// What a login gave.
+pub enum LoginOutcome {
+    Success {
+        token: String,
+        expires_at: u64,
+        account: AccountRecord,
+    },
+    Refused,
+}
+
+impl Accounts {
+    pub fn new(store: Store, clock: Clock, config: ConsoleConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, login: &str) -> Result<Option<AccountRecord>, StoreError> {
+        get_json(&self.store.accounts, login.as_bytes())
+    }
+
+    pub fn put(&self, account: &AccountRecord) -> Result<(), StoreError> {
+        put_json(&self.store.accounts, account.login.as_bytes(), account)
+    }
+
+    pub fn list(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        let mut accounts = Vec::new();
+        for entry in self.store.accounts.iter() {
+            let (_, value) = entry?;
+            accounts.push(serde_json::from_slice(&value).map_err(StoreError::from)?);
+        }
+        Ok(accounts)
+    }
+
+    /// Creates an account (blocking: hashes the password).
+    pub fn add(&self, login: &str, name: &str, role: Role, password: &str) -> Result<(), AccountError> {
+        if !valid_login(login) {
+            return Err(AccountError::BadLogin);
+        }
+        if password.chars().count() < 12 {
+            return Err(AccountError::WeakPassword);
+        }
+        if self.get(login)?.is_some() {
+            return Err(AccountError::Exists(login.into()));
+        }
+        let account = AccountRecord {
+            login: login.into(),
+            name: name.into(),
+            role,
+            password: hash_password(password)?,
+            totp_secret: None,
+            totp_last_step: 0,
+            on_call: false,
+        };
+        self.put(&account)?;
+        self.store.flush_blocking()?;
+        Ok(())
+    }
+
+    pub fn remove(&self, login: &str) -> Result<(), AccountError> {
+        if self.store.accounts.remove(login.as_bytes()).map_err(StoreError::from)?.is_none() {
+            return Err(AccountError::Missing(login.into()));
+        }
+        self.revoke_all(login)?;
+        self.store.flush_blocking()?;
+        Ok(())
+    }
+
+    /// Sets a new password and ends every open login of the account (blocking).
+    pub fn reset_password(&self, login: &str, password: &str) -> Result<(), AccountError> {
+        if password.chars().count() < 12 {
+            return Err(AccountError::WeakPassword);
+        }
+        let mut account = self.get(login)?.ok_or_else(|| AccountError::Missing(login.into()))?;
+        account.password = hash_password(password)?;
+        self.put(&account)?;
+        self.revoke_all(login)?;
+        self.store.flush_blocking()?;
+        Ok(())
+    }
+
+    fn revoke_all(&self, login: &str) -> Result<(), StoreError> {
+        for entry in self.store.tokens.iter() {
+            let (key, value) = entry?;
+            let record: TokenRecord = serde_json::from_slice(&value)?;
+            if record.login == login {
+                self.store.tokens.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How long to wait before answering a login for this account from this client.
+    pub fn delay_for(&self, login: &str, client: &str) -> Duration {
+        let now = self.clock.now_ms();
+        let failures = self.failures.lock().expect("failures lock poisoned");
+        let count = [format!("a:{login}"), format!("c:{client}")]
+            .iter()
+            .filter_map(|k| failures.get(k))
+            .filter(|f| now.saturating_sub(f.last_ms) < FAILURE_MEMORY_MS)
+            .map(|f| f.count)
+            .max()
+            .unwrap_or(0);
+        if count < FREE_FAILURES {
+            return Duration::ZERO;
+        }
+        let doubling = (count - FREE_FAILURES).min(5);
+        (Duration::from_secs(1) * 2u32.pow(doubling)).min(MAX_DELAY)
+    }
+
+    fn record_failure(&self, login: &str, client: &str) {
+        let now = self.clock.now_ms();
+        let mut failures = self.failures.lock().expect("failures lock poisoned");
+        for key in [format!("a:{login}"), format!("c:{client}")] {
+            let entry = failures.entry(key).or_default();
+            if now.saturating_sub(entry.last_ms) >= FAILURE_MEMORY_MS {
+                entry.count = 0;
+            }
+            entry.count += 1;
+            entry.last_ms = now;
+        }
+        failures.retain(|_, f| now.saturating_sub(f.last_ms) < FAILURE_MEMORY_MS);
+    }
+
+    fn clear_failures(&self, login: &str) {
+        self.failures
+            .lock()
+            .expect("failures lock poisoned")
+            .remove(&format!("a:{login}"));
+    }
+
+    /// Checks a login. The caller waits `delay_for` first. The same answer whatever
+    /// was wrong; the password check runs even for an unknown account.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        totp: Option<&str>,
+        client: &str,
+    ) -> Result<LoginOutcome, StoreError> {
+        let account = self.get(login)?;
+        let phc = account
+            .as_ref()
+            .map(|a| a.password.clone())
+            .unwrap_or_else(|| dummy_hash().to_string());
+        let password = password.to_string();
+        let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+            .await
+            .unwrap_or(false);
+        let Some(mut account) = account.filter(|_| password_ok) else {
+            self.record_failure(login, client);
+            return Ok(LoginOutcome::Refused);
+        };
+        let needs_totp = account.totp_secret.is_some() || self.config.require_totp;
+        if needs_totp {
+            let accepted = match (&account.totp_secret, totp) {
+                (Some(secret), Some(code)) => {
+                    super::totp::accept(secret, code, self.clock.now_secs(), account.totp_last_step)
+                }
+                _ => None,
+            };
+            let Some(step) = accepted else {
+                self.record_failure(login, client);
+                return Ok(LoginOutcome::Refused);
+            };
+            account.totp_last_step = step;
+            self.put(&account)?;
+        }
+        self.clear_failures(login);
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+        let now = self.clock.now_ms();
+        put_json(
+            &self.store.tokens,
+            token_key(&token),
+            &TokenRecord {
+                login: account.login.clone(),
+                created_ms: now,
+                last_seen_ms: now,
+            },
+        )?;
+        Ok(LoginOutcome::Success {
+            token,
+            expires_at: now + self.config.absolute_timeout_secs * 1000,
+            account,
+        })
+    }
+
+    /// The intervenor behind a token, if it is alive; refreshes its idle timer.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Intervenor>, StoreError> {
+        self.authenticate_by_key(token_key(token))
+    }
+
+    /// Whether a token (by its key) is alive; refreshes its idle timer.
+    pub fn authenticate_key(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+        Ok(self.authenticate_by_key(*key)?.is_some())
+    }
+
+    fn authenticate_by_key(&self, key: [u8; 32]) -> Result<Option<Intervenor>, StoreError> {
+        let Some(mut record) = get_json::<TokenRecord>(&self.store.tokens, key)? else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        if self.expired(&record, now) {
+            self.store.tokens.remove(key)?;
+            return Ok(None);
+        }
+        let Some(account) = self.get(&record.login)? else {
+            return Ok(None);
+        };
+        // Refresh at most every few seconds: a token is not rewritten on every call.
+        if now.saturating_sub(record.last_seen_ms) > 5_000 {
+            record.last_seen_ms = now;
+            put_json(&self.store.tokens, key, &record)?;
+        }
+        Ok(Some(Intervenor {
+            login: account.login,
+            name: account.name,
+            role: account.role,
+            token_key: key,
+        }))
+    }
+
+    /// Whether a token (by its key) is still alive, without refreshing it.
+    pub fn token_alive(&self, key: &[u8; 32]) -> bool {
+        match get_json::<TokenRecord>(&self.store.tokens, key) {
+            Ok(Some(record)) => !self.expired(&record, self.clock.now_ms()),
+            _ => false,
+        }
+    }
+
+    fn expired(&self, record: &TokenRecord, now: u64) -> bool {
+        now.saturating_sub(record.last_seen_ms) >= self.config.idle_timeout_secs * 1000
+            || now.saturating_sub(record.created_ms) >= self.config.absolute_timeout_secs * 1000
+    }
+
+    pub fn logout(&self, key: &[u8; 32]) -> Result<(), StoreError> {
+        self.store.tokens.remove(key)?;
+        Ok(())
+    }
+
+    /// Deletes expired tokens.
+    pub fn purge_tokens(&self) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        for entry in self.store.tokens.iter() {
+            let (key, value) = entry?;
+            let record: TokenRecord = serde_json::from_slice(&value)?;
+            if self.expired(&record, now) {
+                self.store.tokens.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn set_on_call(&self, login: &str, on_call: bool) -> Result<(), StoreError> {
+        if let Some(mut account) = self.get(login)? {
+            account.on_call = on_call;
+            self.put(&account)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn valid_login(login: &str) -> bool {
+    (2..=64).contains(&login.len())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_argon2id_phc_and_verify() {
+        let phc = hash_password("un mot de passe long").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_password("un mot de passe long", &phc));
+        assert!(!verify_password("un autre mot de passe", &phc));
+        assert!(!verify_password("x", "not a phc string"));
+    }
+}

@@ -1,0 +1,185 @@
+//! The console's HTTP API under `/api` (section 2 of the contract): login, logout,
+//! the queue, claim, release, close, on call. Every call but login needs a live
+//! bearer token, and every action checks that this intervenor may do it.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::accounts::{Intervenor, LoginOutcome};
+use crate::error::ApiError;
+use crate::limits::{check_keyed, Client};
+use crate::protocol::{CloseRequest, HandoffItem, LoginRequest, LoginResponse, OnCallRequest};
+use crate::server::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/me/on_call", put(on_call))
+        .route("/api/handoffs", get(list))
+        .route("/api/handoffs/{id}/claim", post(claim))
+        .route("/api/handoffs/{id}/release", post(release))
+        .route("/api/handoffs/{id}/close", post(close))
+        .route("/api/handoffs/{id}/assign", post(assign))
+}
+
+/// A JSON body whose mistakes answer `400 bad_request`, not axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(request, state)
+            .await
+            .map(|Json(value)| ApiJson(value))
+            .map_err(|_| ApiError::BadRequest)
+    }
+}
+
+/// The intervenor behind the bearer token.
+pub struct Authed(pub Intervenor);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let who = app
+            .accounts
+            .authenticate(token.trim())?
+            .ok_or(ApiError::Unauthorized)?;
+        if let Err(wait) = check_keyed(&app.limits.api_calls, &who.token_key) {
+            return Err(ApiError::RateLimited {
+                retry_after_ms: wait.as_millis() as u64,
+            });
+        }
+        Ok(Authed(who))
+    }
+}
+
+async fn login(
+    State(app): State<AppState>,
+    Client(client): Client,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    if let Err(wait) = check_keyed(&app.limits.logins, &client) {
+        return Err(ApiError::RateLimited {
+            retry_after_ms: wait.as_millis() as u64,
+        });
+    }
+    let delay = app.accounts.delay_for(&body.username, &client.0);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    match app
+        .accounts
+        .login(&body.username, &body.password, body.totp.as_deref(), &client.0)
+        .await?
+    {
+        LoginOutcome::Success {
+            token,
+            expires_at,
+            account,
+        } => Ok(Json(LoginResponse {
+            token,
+            expires_at,
+            name: account.name,
+            role: account.role.as_str().into(),
+            login: account.login,
+        })),
+        LoginOutcome::Refused => Err(ApiError::LoginFailed),
+    }
+}
+
+async fn logout(State(app): State<AppState>, Authed(who): Authed) -> Result<StatusCode, ApiError> {
+    app.accounts.logout(&who.token_key)?;
+    app.handoffs.close_consoles_of_token(&who.token_key);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(app): State<AppState>, Authed(who): Authed) -> Response {
+    Json(serde_json::json!({
+        "login": who.login,
+        "name": who.name,
+        "role": who.role.as_str(),
+        "on_call": app.handoffs.is_on_call(&who.login),
+    }))
+    .into_response()
+}
+
+async fn on_call(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    ApiJson(body): ApiJson<OnCallRequest>,
+) -> Result<StatusCode, ApiError> {
+    app.handoffs.set_on_call(&who, body.on_call)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list(State(app): State<AppState>, Authed(_): Authed) -> Json<Vec<HandoffItem>> {
+    Json(app.handoffs.list())
+}
+
+async fn claim(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+) -> Result<Response, ApiError> {
+    let claimed = app.handoffs.claim(id, &who).await?;
+    Ok(Json(claimed).into_response())
+}
+
+async fn release(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+) -> Result<StatusCode, ApiError> {
+    app.handoffs.release(id, &who)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn close(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<CloseRequest>,
+) -> Result<StatusCode, ApiError> {
+    app.handoffs.close(id, &who, body.outcome)?;
+    app.stats.add("outcomes", format!("{:?}", body.outcome).to_lowercase(), 1);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AssignRequest {
+    login: String,
+}
+
+async fn assign(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<AssignRequest>,
+) -> Result<StatusCode, ApiError> {
+    let account = app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
+    let to = Intervenor {
+        login: account.login,
+        name: account.name,
+        role: account.role,
+        token_key: [0; 32],
+    };
+    app.handoffs.assign(id, &who, &to)?;
+    Ok(StatusCode::NO_CONTENT)
+}

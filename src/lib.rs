@@ -1,0 +1,29 @@
+//! relais: an anonymous help chat for youths facing sexual exploitation.
+//!
+//! A bird's-eye view, in reading order:
+//! - [`config`]: the one `Config`, from defaults, a TOML file, `RELAIS_*` variables and flags;
+//! - [`flow`]: the script language of `flows/` (parser, checks, pure engine, versions);
+//! - [`protocol`]: every wire type of the chat, the console and the API, and only here;
+//! - [`chat`]: youth sessions, their frame logs, and the chat socket;
+//! - [`handoff`]: intervenor accounts, the queue, claims, the live relay, the console;
+//! - [`store`]: the sled trees, typed;
+//! - [`limits`]: client keys and rate limits, in memory only;
+//! - [`stats`] and [`report`]: anonymous daily counters and what is made of them;
+//! - [`server`]: `app(state) -> Router` and `run(listener, config, shutdown)`;
+//! - [`cli`]: the `relais` command;
+//! - [`messages`], [`error`], [`clock`]: what relais says, API errors, the one clock.
+
+pub mod chat;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod flow;
+pub mod handoff;
+pub mod limits;
+pub mod messages;
+pub mod protocol;
+pub mod report;
+pub mod server;
+pub mod stats;
+pub mod store;

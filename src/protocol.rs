@@ -1,0 +1,460 @@
+//! The wire types, and the only ones: every frame of the youth chat and of the
+//! intervenors' console, and the JSON bodies of the console API. The contract is
+//! `docs/protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::flow::model::ResourceCard;
+
+/// Error codes of section 3 of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    TooLarge,
+    RateLimited,
+    UnknownSession,
+    NotExpected,
+    Unauthorized,
+    ServerBusy,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UnknownSession => "unknown_session",
+            ErrorCode::NotExpected => "not_expected",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::ServerBusy => "server_busy",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+// ---------------------------------------------------------------- youth chat
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Resume {
+    pub token: String,
+    #[serde(default)]
+    pub last_seq: u64,
+}
+
+/// What a youth's page sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientFrame {
+    Hello {
+        lang: Option<String>,
+        resume: Option<Resume>,
+    },
+    Choose {
+        id: String,
+    },
+    Text {
+        text: String,
+    },
+    /// Back to the start; `lang` (an extension) switches the language too.
+    Restart {
+        lang: Option<String>,
+    },
+    Forget,
+}
+
+/// Why a client frame could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    NotJson,
+    NotAnObject,
+    NoType,
+    UnknownType,
+    MissingField,
+}
+
+#[derive(Deserialize)]
+struct HelloFields {
+    lang: Option<String>,
+    resume: Option<Resume>,
+}
+
+#[derive(Deserialize)]
+struct ChooseFields {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct TextFields {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct RestartFields {
+    lang: Option<String>,
+}
+
+/// Reads a youth's frame. Never panics; unknown fields are ignored. serde_json bounds
+/// the nesting depth (128), so a deeply nested frame is refused, not followed.
+pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| DecodeError::NotJson)?;
+    let object = value.as_object().ok_or(DecodeError::NotAnObject)?;
+    let kind = object
+        .get("type")
+        .and_then(|t| t.as_str())
+        .ok_or(DecodeError::NoType)?;
+    let fields = || serde_json::Value::Object(object.clone());
+    let missing = |_| DecodeError::MissingField;
+    match kind {
+        "hello" => {
+            let f: HelloFields = serde_json::from_value(fields()).map_err(missing)?;
+            Ok(ClientFrame::Hello {
+                lang: f.lang,
+                resume: f.resume,
+            })
+        }
+        "choose" => {
+            let f: ChooseFields = serde_json::from_value(fields()).map_err(missing)?;
+            Ok(ClientFrame::Choose { id: f.id })
+        }
+        "text" => {
+            let f: TextFields = serde_json::from_value(fields()).map_err(missing)?;
+            Ok(ClientFrame::Text { text: f.text })
+        }
+        "restart" => {
+            let f: RestartFields = serde_json::from_value(fields()).unwrap_or(RestartFields { lang: None });
+            Ok(ClientFrame::Restart { lang: f.lang })
+        }
+        "forget" => Ok(ClientFrame::Forget),
+        _ => Err(DecodeError::UnknownType),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChoiceWire {
+    pub id: String,
+    pub label: String,
+}
+
+/// A resource card on the wire: `name`, `phone`, `text` (the number to text) and
+/// `url` as in the contract; `key`, `text_body`, `hours` and `about` are additions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceWire {
+    pub key: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
+}
+
+impl From<&ResourceCard> for ResourceWire {
+    fn from(card: &ResourceCard) -> Self {
+        Self {
+            key: card.key.clone(),
+            name: card.name.clone(),
+            phone: card.phone.clone(),
+            text: card.text.clone(),
+            text_body: card.text_body.clone(),
+            url: card.url.clone(),
+            hours: card.hours.clone(),
+            about: card.about.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffStatus {
+    Waiting,
+    Connected,
+    Ended,
+    Unavailable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    None,
+    Text,
+}
+
+/// A frame of the conversation; it gets its `seq` when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Bot {
+        text: String,
+        html: String,
+        choices: Vec<ChoiceWire>,
+        input: InputKind,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        resources: Vec<ResourceWire>,
+    },
+    Handoff {
+        status: HandoffStatus,
+        urgent: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position: Option<usize>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resources: Option<Vec<ResourceWire>>,
+        /// An addition: the intervenor's display name once connected.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// An addition: a sentence to show with the status (unavailable, timeout, ended).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    Agent {
+        text: String,
+        name: String,
+    },
+    End {},
+}
+
+#[derive(Serialize)]
+struct Sequenced<'a> {
+    seq: u64,
+    #[serde(flatten)]
+    event: &'a Event,
+}
+
+impl Event {
+    /// The frame as sent, with its seq.
+    pub fn to_frame(&self, seq: u64) -> String {
+        serde_json::to_string(&Sequenced { seq, event: self }).expect("frames always serialize")
+    }
+}
+
+/// Frames that carry no seq.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Control {
+    Welcome {
+        token: String,
+        resumed: bool,
+        lang: String,
+        last_seq: u64,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+    Forgotten {},
+}
+
+impl Control {
+    pub fn to_frame(&self) -> String {
+        serde_json::to_string(self).expect("frames always serialize")
+    }
+
+    pub fn error(code: ErrorCode, message: &str) -> Self {
+        Control::Error {
+            code,
+            message: message.to_string(),
+            retry_after_ms: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- console
+
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// An addition: the current TOTP code, for accounts that have one.
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: u64,
+    pub name: String,
+    /// An addition: `intervenor` or `supervisor`.
+    pub role: String,
+    /// An addition: the account's login, so a page can tell its own claims.
+    pub login: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OnCallRequest {
+    pub on_call: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CloseRequest {
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Resolved,
+    Referred,
+    EmergencyServices,
+    YouthLeft,
+    NoResponse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HandoffItem {
+    pub id: u64,
+    pub urgent: bool,
+    pub status: QueueStatus,
+    /// Milliseconds since the epoch.
+    pub waiting_since: u64,
+    pub lang: String,
+    pub topic: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
+    /// An addition: the display name of the holder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_by_name: Option<String>,
+    /// An addition: 1 = next, for waiting requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStatus {
+    Waiting,
+    Claimed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Bot,
+    Youth,
+    Agent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptEntry {
+    pub seq: u64,
+    pub from: Speaker,
+    pub text: String,
+    /// Milliseconds since the epoch.
+    pub at: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClaimResponse {
+    pub id: u64,
+    pub transcript: Vec<TranscriptEntry>,
+    /// Additions, so a console can show the request without another call.
+    pub urgent: bool,
+    pub lang: String,
+    pub topic: String,
+}
+
+/// What a console sends on its socket.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConsoleClientFrame {
+    Auth { token: String },
+    Reply { handoff: u64, text: String },
+    Claim { handoff: u64 },
+    Release { handoff: u64 },
+    Close { handoff: u64, outcome: Outcome },
+}
+
+/// What the server pushes to a console.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ConsoleServerFrame {
+    /// An addition: sent once after `auth`, with who is signed in.
+    Ready {
+        login: String,
+        name: String,
+        role: String,
+        on_call: bool,
+    },
+    Queue {
+        items: Vec<HandoffItem>,
+    },
+    Message {
+        handoff: u64,
+        seq: u64,
+        from: Speaker,
+        text: String,
+        at: u64,
+    },
+    /// An addition: who is on call and connected.
+    Roster {
+        on_call: Vec<String>,
+    },
+    /// An addition: the answer to a claim sent on the socket.
+    Claimed {
+        handoff: u64,
+        transcript: Vec<TranscriptEntry>,
+        urgent: bool,
+        lang: String,
+        topic: String,
+    },
+    /// An addition: a conversation this console showed has ended (closed, or the
+    /// youth left).
+    Closed {
+        handoff: u64,
+        reason: String,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        handoff: Option<u64>,
+    },
+}
+
+impl ConsoleServerFrame {
+    pub fn to_frame(&self) -> String {
+        serde_json::to_string(self).expect("frames always serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_client_frame_and_classifies_mistakes() {
+        assert_eq!(
+            decode_client_frame(r#"{"type":"choose","id":"a","extra":1}"#),
+            Ok(ClientFrame::Choose { id: "a".into() })
+        );
+        assert_eq!(decode_client_frame("nope"), Err(DecodeError::NotJson));
+        assert_eq!(decode_client_frame("[1]"), Err(DecodeError::NotAnObject));
+        assert_eq!(decode_client_frame("{}"), Err(DecodeError::NoType));
+        assert_eq!(decode_client_frame(r#"{"type":"dance"}"#), Err(DecodeError::UnknownType));
+        assert_eq!(decode_client_frame(r#"{"type":"text"}"#), Err(DecodeError::MissingField));
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert_eq!(decode_client_frame(&deep), Err(DecodeError::NotJson));
+    }
+
+    #[test]
+    fn sequenced_frames_carry_seq_and_type() {
+        let frame = Event::End {}.to_frame(7);
+        assert_eq!(frame, r#"{"seq":7,"type":"end"}"#);
+    }
+}

@@ -1,0 +1,272 @@
+//! The server: its state, its router (`app`), and `run`, which serves on a listener
+//! until told to stop, then closes sockets with 1001 and flushes the store. Tests
+//! start the real thing with `run` on `127.0.0.1:0`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tower_http::services::ServeFile;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::chat::session::Sessions;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::flow::library::{self, LibraryError};
+use crate::flow::FlowLibrary;
+use crate::handoff::accounts::Accounts;
+use crate::handoff::Handoffs;
+use crate::limits::Limits;
+use crate::stats::Stats;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the store in {path}: {source}")]
+    Store { path: String, source: StoreError },
+    #[error("the flows in {path} cannot be loaded: {source}")]
+    Flows { path: String, source: LibraryError },
+    #[error(transparent)]
+    Store2(#[from] StoreError),
+    #[error("cannot watch the flows folder: {0}")]
+    Watch(#[from] notify::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a request handler needs; cheap to clone (handles only).
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration; written once at start.
+    pub config: Arc<Config>,
+    /// The store; every part writes its own trees through typed methods.
+    pub store: Store,
+    pub clock: Clock,
+    /// Flow versions; written by the reload watcher, read by every turn.
+    pub flows: Arc<FlowLibrary>,
+    /// Youth sessions; written by the chat socket and the handoff.
+    pub sessions: Arc<Sessions>,
+    /// Intervenor accounts and console logins.
+    pub accounts: Arc<Accounts>,
+    /// The handoff queue, the roster and the consoles.
+    pub handoffs: Arc<Handoffs>,
+    /// Rate limits and client keys (memory only).
+    pub limits: Arc<Limits>,
+    /// Anonymous counters, written off the hot path.
+    pub stats: Arc<Stats>,
+    /// Places for youth sockets; none left means `server_busy`.
+    pub youth_sockets: Arc<Semaphore>,
+    /// Turns true when the server stops; sockets close with 1001.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// Opens the store and loads the flows.
+    pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<Self, StartError> {
+        let store = Store::open(&config.data_dir).map_err(|source| StartError::Store {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        Self::with_store(config, store, Clock::system(), shutdown)
+    }
+
+    pub fn with_store(
+        config: Config,
+        store: Store,
+        clock: Clock,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, StartError> {
+        let flows = FlowLibrary::load(&config.flows_dir, &config.start_node, store.clone(), clock.now_secs())
+            .map_err(|source| StartError::Flows {
+                path: config.flows_dir.display().to_string(),
+                source,
+            })?;
+        let flows = Arc::new(flows);
+        let sessions = Arc::new(Sessions::new(store.clone(), clock, config.sessions.frame_log));
+        let accounts = Arc::new(Accounts::new(store.clone(), clock, config.console.clone()));
+        let handoffs = Arc::new(Handoffs::load(
+            store.clone(),
+            clock,
+            config.handoff.clone(),
+            config.limits.max_queue,
+            sessions.clone(),
+            flows.clone(),
+            accounts.clone(),
+        )?);
+        Ok(Self {
+            limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
+            youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
+            stats: Arc::new(Stats::new(clock)),
+            config: Arc::new(config),
+            store,
+            clock,
+            flows,
+            sessions,
+            accounts,
+            handoffs,
+            shutdown,
+        })
+    }
+}
+
+/// The router: pages, the chat and console sockets, the API, health.
+pub fn app(state: AppState) -> Router {
+    let web = &state.config.web_dir;
+    let security = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ),
+    ];
+    let mut router = Router::new()
+        .route("/chat", get(crate::chat::ws::upgrade))
+        .route("/console", get(crate::handoff::console::upgrade))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/chat-config", get(chat_config))
+        .merge(crate::handoff::api::routes())
+        .route_service("/", ServeFile::new(web.join("index.html")))
+        .route_service("/intervenants", ServeFile::new(web.join("console.html")))
+        .nest_service(
+            "/static",
+            tower_http::services::ServeDir::new(web.join("static")),
+        )
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.config.limits.max_body_bytes,
+        ));
+    for (name, value) in security {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router.with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(app): State<AppState>) -> Response {
+    if app.store.is_open() {
+        Json(serde_json::json!({ "ready": true, "flows": app.flows.current().version })).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "store not open").into_response()
+    }
+}
+
+/// What the youth page needs to know: languages and where quick exit goes.
+async fn chat_config(State(app): State<AppState>) -> Response {
+    Json(serde_json::json!({
+        "languages": app.flows.current().languages(),
+        "quick_exit_url": app.config.quick_exit_url,
+    }))
+    .into_response()
+}
+
+/// Serves until `shutdown` completes; then closes every socket with 1001, waits a
+/// little for them, writes the counters and flushes the store.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let state = AppState::open(config, stop_rx)?;
+    serve(listener, state, stop_tx, shutdown).await
+}
+
+/// Serves a prepared state (tests use it with a temporary store or a paused clock).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    stop_tx: watch::Sender<bool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let _watcher = library::watch_folder(state.flows.clone(), state.clock)?;
+    let background = spawn_background(state.clone());
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "relais listening");
+    let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut stopped = stop_tx.subscribe();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let served = tokio::spawn(async move { server.await });
+    let _ = stopped.wait_for(|stop| *stop).await;
+    // Sockets close with 1001; give them a moment, then flush.
+    let max = state.config.limits.max_youth_sockets;
+    for _ in 0..50 {
+        if state.youth_sockets.available_permits() == max {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(3), served).await;
+    background.abort();
+    if let Err(e) = state.stats.flush(&state.store) {
+        tracing::error!(error = %e, "could not write the counters at shutdown");
+    }
+    state.store.flush().await?;
+    tracing::info!("relais stopped");
+    Ok(())
+}
+
+/// The periodic tasks: purge, queue timeouts, expired consoles, counters, limiter keys.
+fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let purge_every = state.config.sessions.purge_every_secs.max(1);
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut ticks: u64 = 0;
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.handoffs.tick() {
+                tracing::error!(error = %e, "queue timeout check failed");
+            }
+            if ticks % 6 == 0 {
+                state.handoffs.close_expired_consoles();
+                if let Err(e) = state.stats.flush(&state.store) {
+                    tracing::error!(error = %e, "could not write the counters");
+                }
+            }
+            if ticks % (purge_every / 5).max(1) == 0 {
+                purge(&state);
+            }
+            ticks += 1;
+        }
+    })
+}
+
+/// Deletes expired sessions (telling any intervenor holding one), expired console
+/// logins, and forgets old limiter keys.
+pub fn purge(state: &AppState) {
+    let idle = state.config.sessions.idle_expiry_secs;
+    match state.sessions.purge_expired(idle) {
+        Ok(_) => {
+            if let Err(e) = state.handoffs.drop_orphans() {
+                tracing::error!(error = %e, "could not drop requests of expired sessions");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "session purge failed"),
+    }
+    if let Err(e) = state.accounts.purge_tokens() {
+        tracing::error!(error = %e, "token purge failed");
+    }
+    state.limits.evict_old_keys();
+}

@@ -1,0 +1,100 @@
+//! Anonymous statistics: counts per day, never a per-session trail. The hot path
+//! only increments counters in memory; a background task writes them to the store
+//! in batches. No session id, token, address, exact time or free text is counted.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::clock::Clock;
+use crate::flow::engine::{Step, Trace};
+use crate::flow::FlowSet;
+use crate::store::{Store, StoreError};
+
+/// A counter: what is counted, and the label it is counted under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Counter {
+    pub day: String,
+    pub metric: &'static str,
+    pub label: String,
+}
+
+pub struct Stats {
+    clock: Clock,
+    /// Counts not yet written. Written by the hot path, drained by `flush`.
+    pending: Mutex<HashMap<Counter, u64>>,
+}
+
+impl Stats {
+    pub fn new(clock: Clock) -> Self {
+        Self {
+            clock,
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn day(&self) -> String {
+        crate::report::day_of(self.clock.now_secs())
+    }
+
+    pub fn add(&self, metric: &'static str, label: impl Into<String>, count: u64) {
+        let counter = Counter {
+            day: self.day(),
+            metric,
+            label: label.into(),
+        };
+        *self
+            .pending
+            .lock()
+            .expect("stats lock poisoned")
+            .entry(counter)
+            .or_insert(0) += count;
+    }
+
+    pub fn session_started(&self, lang: &str) {
+        self.add("sessions_started", lang, 1);
+    }
+
+    pub fn handoff_requested(&self, urgent: bool) {
+        self.add("handoffs_requested", urgency(urgent), 1);
+    }
+
+    pub fn handoff_event(&self, metric: &'static str, urgent: bool) {
+        self.add(metric, urgency(urgent), 1);
+    }
+
+    /// Counts what a turn did: nodes reached, transitions, resources, triggers.
+    pub fn turn(&self, _flows: &FlowSet, step: &Step) {
+        let mut previous: Option<&str> = None;
+        for trace in &step.trace {
+            match trace {
+                Trace::Entered(node) => {
+                    self.add("nodes_reached", node.as_str(), 1);
+                    if let Some(from) = previous {
+                        self.add("transitions", format!("{from} -> {node}"), 1);
+                    }
+                    previous = Some(node);
+                }
+                Trace::ResourceShown(key) => self.add("resources_shown", key.as_str(), 1),
+                Trace::UrgentTrigger(_) => self.add("urgent_triggers", "all", 1),
+                _ => {}
+            }
+        }
+    }
+
+    /// Writes pending counts to the store (called periodically and at shutdown).
+    pub fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut *self.pending.lock().expect("stats lock poisoned"));
+        for (counter, count) in pending {
+            store.add_count(&counter.day, counter.metric, &counter.label, count)?;
+        }
+        Ok(())
+    }
+}
+
+fn urgency(urgent: bool) -> &'static str {
+    if urgent {
+        "urgent"
+    } else {
+        "normal"
+    }
+}

@@ -1,0 +1,244 @@
+//! The embedded store (sled), typed: every tree, every key layout and every value
+//! encoding is defined here and nowhere else.
+//!
+//! Trees:
+//! - `sessions`: hash of a youth's token → [`SessionRecord`];
+//! - `frames`: hash of a token ++ seq (big-endian) → the frame as sent (JSON);
+//! - `flow_versions`: version → [`FlowVersionRecord`] (every flow set ever loaded);
+//! - `accounts`, `tokens`, `handoffs`, `transcripts`: intervenor accounts, console
+//!   logins (by token hash), open requests for a human and their live transcripts;
+//! - `stats`: `day \\0 metric \\0 label` → count (aggregates only).
+//!
+//! No value here holds an IP address, a user agent, a token in clear, or a youth's
+//! free text outside a live handoff.
+
+pub mod records;
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use records::{FlowVersionRecord, SessionHandoff, SessionRecord};
+
+/// A session's key in the store: the SHA-256 of its token. The token itself is
+/// never stored.
+pub type SessionKey = [u8; 32];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: a record could not be decoded: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// Handles on the open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    sessions: sled::Tree,
+    frames: sled::Tree,
+    flow_versions: sled::Tree,
+    pub(crate) accounts: sled::Tree,
+    pub(crate) tokens: sled::Tree,
+    pub(crate) handoffs: sled::Tree,
+    pub(crate) transcripts: sled::Tree,
+    stats: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in a folder.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(64 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()?;
+        Self::from_db(db)
+    }
+
+    /// A store that lives in memory only, for tests and tools.
+    pub fn temporary() -> Result<Self, StoreError> {
+        Self::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
+        Ok(Self {
+            sessions: db.open_tree("sessions")?,
+            frames: db.open_tree("frames")?,
+            flow_versions: db.open_tree("flow_versions")?,
+            accounts: db.open_tree("accounts")?,
+            tokens: db.open_tree("tokens")?,
+            handoffs: db.open_tree("handoffs")?,
+            transcripts: db.open_tree("transcripts")?,
+            stats: db.open_tree("stats")?,
+            db,
+        })
+    }
+
+    /// Writes everything to disk; awaited before acknowledging what must survive a
+    /// crash.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Writes everything to disk, blocking; for shutdown and tools.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A new unique id (for handoff requests).
+    pub fn generate_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()? + 1)
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.db.was_recovered() || self.db.size_on_disk().is_ok()
+    }
+
+    // ---- sessions ----
+
+    pub fn session(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        get_json(&self.sessions, key)
+    }
+
+    pub fn put_session(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+        put_json(&self.sessions, key, record)
+    }
+
+    /// Appends a frame to a session's log and drops the frame `keep` places behind.
+    pub fn append_frame(
+        &self,
+        key: &SessionKey,
+        seq: u64,
+        frame: &str,
+        keep: u64,
+    ) -> Result<(), StoreError> {
+        self.frames.insert(frame_key(key, seq), frame.as_bytes())?;
+        if seq > keep {
+            self.frames.remove(frame_key(key, seq - keep))?;
+        }
+        Ok(())
+    }
+
+    /// The frames of a session after `last_seq`, in order.
+    pub fn frames_after(&self, key: &SessionKey, last_seq: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        let start = frame_key(key, last_seq.saturating_add(1));
+        let end = frame_key(key, u64::MAX);
+        let mut frames = Vec::new();
+        for entry in self.frames.range(start..=end) {
+            let (k, v) = entry?;
+            let seq = u64::from_be_bytes(k[32..40].try_into().unwrap_or_default());
+            frames.push((seq, String::from_utf8_lossy(&v).into_owned()));
+        }
+        Ok(frames)
+    }
+
+    /// Erases a session: its record and every frame of its log.
+    pub fn delete_session(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.sessions.remove(key)?;
+        let mut batch = sled::Batch::default();
+        for entry in self.frames.scan_prefix(key) {
+            let (k, _) = entry?;
+            batch.remove(k);
+        }
+        self.frames.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Every session with its record (for the purge task).
+    pub fn sessions(&self) -> impl Iterator<Item = Result<(SessionKey, SessionRecord), StoreError>> + '_ {
+        self.sessions.iter().map(|entry| {
+            let (k, v) = entry?;
+            let key: SessionKey = k.as_ref().try_into().unwrap_or([0; 32]);
+            Ok((key, serde_json::from_slice(&v)?))
+        })
+    }
+
+    /// How many keys a session has in the store (tests check `forget` with it).
+    pub fn keys_of_session(&self, key: &SessionKey) -> Result<usize, StoreError> {
+        let mut count = usize::from(self.sessions.contains_key(key)?);
+        for entry in self.frames.scan_prefix(key) {
+            entry?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    // ---- statistics ----
+
+    /// Adds to a daily counter. Keys are `day \0 metric \0 label`; values a u64.
+    pub fn add_count(&self, day: &str, metric: &str, label: &str, count: u64) -> Result<(), StoreError> {
+        let key = format!("{day}\0{metric}\0{label}");
+        self.stats.update_and_fetch(key.as_bytes(), |old| {
+            let before = old
+                .and_then(|bytes| bytes.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some((before + count).to_be_bytes().to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// Every counter between two days (inclusive, `YYYY-MM-DD`).
+    pub fn counts(&self, from: &str, to: &str) -> Result<Vec<(String, String, String, u64)>, StoreError> {
+        let mut out = Vec::new();
+        let end = format!("{to}\u{1}");
+        for entry in self.stats.range(from.as_bytes()..end.as_bytes()) {
+            let (key, value) = entry?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let mut parts = key.splitn(3, '\0');
+            let (Some(day), Some(metric), Some(label)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let count = value.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            out.push((day.to_string(), metric.to_string(), label.to_string(), count));
+        }
+        Ok(out)
+    }
+
+    // ---- flow versions ----
+
+    pub fn flow_version(&self, version: &str) -> Result<Option<FlowVersionRecord>, StoreError> {
+        get_json(&self.flow_versions, version.as_bytes())
+    }
+
+    pub fn put_flow_version(&self, record: &FlowVersionRecord) -> Result<(), StoreError> {
+        if self.flow_versions.contains_key(record.version.as_bytes())? {
+            return Ok(());
+        }
+        put_json(&self.flow_versions, record.version.as_bytes(), record)
+    }
+
+    pub fn flow_versions(&self) -> Result<Vec<FlowVersionRecord>, StoreError> {
+        let mut versions = Vec::new();
+        for entry in self.flow_versions.iter() {
+            let (_, v) = entry?;
+            versions.push(serde_json::from_slice::<FlowVersionRecord>(&v)?);
+        }
+        versions.sort_by_key(|v| v.loaded_at);
+        Ok(versions)
+    }
+}
+
+fn frame_key(key: &SessionKey, seq: u64) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    out[..32].copy_from_slice(key);
+    out[32..].copy_from_slice(&seq.to_be_bytes());
+    out
+}
+
+pub(crate) fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: impl AsRef<[u8]>) -> Result<Option<T>, StoreError> {
+    match tree.get(key)? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn put_json<T: Serialize>(tree: &sled::Tree, key: impl AsRef<[u8]>, value: &T) -> Result<(), StoreError> {
+    tree.insert(key.as_ref(), serde_json::to_vec(value)?)?;
+    Ok(())
+}

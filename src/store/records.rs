@@ -1,0 +1,116 @@
+//! The records kept in the store. Only these types (and the wire frames and the
+//! config) derive `Serialize`/`Deserialize`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A youth's session, between two turns. Small on purpose: no text the youth typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The flow version the conversation started on; it finishes on it.
+    pub flow_version: String,
+    /// Where the flow waits; `None` once it has ended.
+    pub node: Option<String>,
+    pub vars: BTreeMap<String, String>,
+    pub lang: String,
+    /// The seq of the last frame sent (0 before the first).
+    pub last_seq: u64,
+    /// When the youth last did something, in seconds since the epoch (for expiry).
+    pub last_active: u64,
+    /// The request for a human, while there is one.
+    #[serde(default)]
+    pub handoff: Option<SessionHandoff>,
+}
+
+/// The link from a session to its request for a human.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionHandoff {
+    pub id: u64,
+    pub urgent: bool,
+    /// An intervenor holds the conversation: the flow is muted.
+    pub connected: bool,
+}
+
+/// A flow version the server loaded: its sources, so a conversation started on it
+/// can finish on it after a restart, and so an author can roll back to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowVersionRecord {
+    pub version: String,
+    /// When it was first loaded, in seconds since the epoch.
+    pub loaded_at: u64,
+    pub sources: BTreeMap<String, String>,
+}
+
+/// The two roles of an intervenor account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Intervenor,
+    Supervisor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Intervenor => "intervenor",
+            Role::Supervisor => "supervisor",
+        }
+    }
+}
+
+/// An intervenor's account. The password is an argon2id PHC string.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+    /// The TOTP secret (base32), when two-factor login is on for this account.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
+    /// The last TOTP time step accepted, so a code is never taken twice.
+    #[serde(default)]
+    pub totp_last_step: u64,
+    /// On call: takes handoffs while connected.
+    #[serde(default)]
+    pub on_call: bool,
+}
+
+/// A console login. Stored under the SHA-256 of the token; the token is never stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub login: String,
+    pub created_ms: u64,
+    pub last_seen_ms: u64,
+}
+
+/// Where a request for a human stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum HandoffState {
+    Waiting,
+    Claimed { login: String, name: String },
+}
+
+/// A request for a human, from the moment it is acknowledged until it is closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffRecord {
+    pub id: u64,
+    /// The session's key, hex (the link is deleted with the request).
+    pub session: String,
+    pub urgent: bool,
+    pub topic: String,
+    pub lang: String,
+    pub flow_version: String,
+    /// When it was asked, in ms since the epoch: its place in the queue.
+    pub created_ms: u64,
+    pub state: HandoffState,
+    /// Resource keys to show when nobody is on call, on timeout and at the end.
+    pub resources: Vec<String>,
+    /// The youth was told the wait is long.
+    #[serde(default)]
+    pub timeout_told: bool,
+    /// The seq of the last transcript entry.
+    pub last_entry: u64,
+}
