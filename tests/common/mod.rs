@@ -1,0 +1,432 @@
+//! Starts a real relais for integration tests — in this process on `127.0.0.1:0`
+//! (`TestServer`), or as the `relais` binary (`ServerProcess`) for restarts and
+//! kills — and talks to it over real sockets (`Youth`, `Console`, `Api`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use relais::clock::Clock;
+use relais::config::Config;
+use relais::server::AppState;
+use relais::store::Store;
+
+/// How long a test waits for a frame before it fails (a guard, not a timing).
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The stable flows the tests walk (the shipped ones change with the content).
+pub fn fixture_flows() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flows")
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A configuration for tests: fixture flows, a data folder, port 0.
+pub fn test_config(data_dir: &Path, flows_dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.data_dir = data_dir.to_path_buf();
+    config.flows_dir = flows_dir.to_path_buf();
+    config.web_dir = repo_path("web");
+    config
+}
+
+/// A server running in this process.
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> Self {
+        Self::start_with(config, |_| {}).await
+    }
+
+    /// Starts with a temporary in-memory store.
+    pub async fn start_with(config: Config, tweak: impl FnOnce(&mut AppState)) -> Self {
+        let store = Store::open(&config.data_dir).expect("store opens");
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut state = AppState::with_store(config, store, Clock::system(), stop_rx).expect("state");
+        tweak(&mut state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
+        let handle = tokio::spawn(async move {
+            relais::server::serve(listener, serving, stop_tx, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self {
+            addr,
+            state,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn youth(&self) -> Youth {
+        Youth::connect(&self.ws_url("/chat")).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = tokio::time::timeout(PATIENCE, handle).await;
+        }
+    }
+}
+
+/// The `relais` binary, started on port 0 with a data folder.
+pub struct ServerProcess {
+    pub addr: String,
+    child: tokio::process::Child,
+}
+
+impl ServerProcess {
+    pub async fn start(data_dir: &Path, flows_dir: &Path) -> Self {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--flows-dir")
+            .arg(flows_dir)
+            .arg("--web-dir")
+            .arg(repo_path("web"))
+            .env("RELAIS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("relais starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(PATIENCE, lines.next_line())
+            .await
+            .expect("relais says where it listens")
+            .unwrap()
+            .expect("a line");
+        let addr = line
+            .rsplit("http://")
+            .next()
+            .expect("an address")
+            .trim()
+            .to_string();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { addr, child }
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Ends the process at once (SIGKILL): nothing is flushed on the way out.
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running") as i32;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("stops within a few seconds")
+            .unwrap()
+    }
+}
+
+/// Adds an intervenor account with the binary (the server must be stopped).
+pub fn add_intervenor(data_dir: &Path, login: &str, name: &str, supervisor: bool, password: &str) {
+    use std::io::Write;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_relais"));
+    command
+        .args(["intervenor", "add", login, "--name", name])
+        .arg("--data-dir")
+        .arg(data_dir);
+    if supervisor {
+        command.args(["--role", "supervisor"]);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success(), "intervenor add succeeds");
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A youth's chat socket.
+pub struct Youth {
+    pub socket: Socket,
+    pub token: String,
+    pub last_seq: u64,
+}
+
+impl Youth {
+    pub async fn connect(url: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("chat socket opens");
+        Self {
+            socket,
+            token: String::new(),
+            last_seq: 0,
+        }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("frame sent");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.expect("frame sent");
+    }
+
+    /// The next frame, parsed; tracks `seq` and the token.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a frame arrives in time")
+                .expect("the socket is open")
+                .expect("a valid frame");
+            match message {
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(text.as_str()).expect("JSON frame");
+                    if let Some(seq) = frame["seq"].as_u64() {
+                        self.last_seq = seq;
+                    }
+                    if frame["type"] == "welcome" {
+                        self.token = frame["token"].as_str().unwrap().to_string();
+                    }
+                    return frame;
+                }
+                Message::Close(frame) => panic!("closed unexpectedly: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The close code, once the server closes.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.socket.next()).await.expect("closes in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Receives until a frame of `kind` arrives; returns it and what came before.
+    pub async fn until(&mut self, kind: &str) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return (frame, before);
+            }
+            before.push(frame);
+        }
+    }
+
+    /// Receives until a bot frame that offers choices or asks for text: the flow waits.
+    pub async fn until_waiting(&mut self) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            let waits = frame["type"] == "bot"
+                && (frame["choices"].as_array().is_some_and(|c| !c.is_empty())
+                    || frame["input"] == "text");
+            let ends = frame["type"] == "end" || frame["type"] == "handoff";
+            frames.push(frame);
+            if waits || ends {
+                return frames;
+            }
+        }
+    }
+
+    /// Says hello and reads the welcome.
+    pub async fn hello(&mut self, lang: &str) -> Value {
+        self.send(json!({"type": "hello", "lang": lang})).await;
+        let welcome = self.recv().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        welcome
+    }
+
+    pub async fn choose(&mut self, id: &str) {
+        self.send(json!({"type": "choose", "id": id})).await;
+    }
+
+    pub async fn text(&mut self, text: &str) {
+        self.send(json!({"type": "text", "text": text})).await;
+    }
+}
+
+/// The labels of a bot frame's choices, and their ids.
+pub fn choice_id(frame: &Value, label_part: &str) -> String {
+    frame["choices"]
+        .as_array()
+        .expect("choices")
+        .iter()
+        .find(|c| c["label"].as_str().unwrap().contains(label_part))
+        .unwrap_or_else(|| panic!("no choice with {label_part:?} in {frame}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The console's HTTP API.
+pub struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn login(base: &str, username: &str, password: &str) -> Self {
+        let client = reqwest::Client::new();
+        let response = client
+            .post(format!("{base}/api/login"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "login of {username}");
+        let body: Value = response.json().await.unwrap();
+        Self {
+            base: base.to_string(),
+            client,
+            token: body["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn on_call(&self, on: bool) {
+        let (status, _) = self
+            .call(reqwest::Method::PUT, "/api/me/on_call", Some(json!({"on_call": on})))
+            .await;
+        assert_eq!(status, 204);
+    }
+
+    pub async fn queue(&self) -> Vec<Value> {
+        let (status, body) = self.call(reqwest::Method::GET, "/api/handoffs", None).await;
+        assert_eq!(status, 200);
+        body.as_array().unwrap().clone()
+    }
+
+    pub async fn claim(&self, id: u64) -> (u16, Value) {
+        self.call(reqwest::Method::POST, &format!("/api/handoffs/{id}/claim"), None)
+            .await
+    }
+}
+
+/// An intervenor's console socket.
+pub struct Console {
+    pub socket: Socket,
+}
+
+impl Console {
+    pub async fn connect(url: &str, token: &str) -> Self {
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("console socket opens");
+        socket
+            .send(Message::Text(json!({"type": "auth", "token": token}).to_string().into()))
+            .await
+            .unwrap();
+        let mut console = Self { socket };
+        let (ready, _) = console.until("ready").await;
+        assert_eq!(ready["type"], "ready");
+        console
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn recv(&mut self) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("a console frame arrives in time")?;
+            match message {
+                Ok(Message::Text(text)) => return Some(serde_json::from_str(text.as_str()).unwrap()),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    pub async fn until(&mut self, kind: &str) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let frame = self.recv().await.unwrap_or_else(|| panic!("console closed before {kind}"));
+            if frame["type"] == kind {
+                return (frame, before);
+            }
+            before.push(frame);
+        }
+    }
+
+    /// Waits for a queue frame that satisfies `test`.
+    pub async fn queue_where(&mut self, test: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        loop {
+            let (frame, _) = self.until("queue").await;
+            let items = frame["items"].as_array().unwrap().clone();
+            if test(&items) {
+                return items;
+            }
+        }
+    }
+}
