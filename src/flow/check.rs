@@ -104,7 +104,8 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
             || node.asks_text()
             || node.handoff().is_some()
             || node.shows_resource();
-        if !has_exit {
+        let is_empty = !shows_text && node.exit.jump.is_none() && node.handoff().is_none();
+        if !has_exit && !is_empty {
             out.push(Diagnostic::new(
                 node.pos.clone(),
                 Problem::DeadEnd {
@@ -112,7 +113,7 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
                 },
             ));
         }
-        if !shows_text && node.exit.jump.is_none() && node.handoff().is_none() {
+        if is_empty {
             out.push(Diagnostic::new(
                 node.pos.clone(),
                 Problem::EmptyNode {

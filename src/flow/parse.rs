@@ -418,13 +418,8 @@ impl Parser<'_> {
             resources: Vec::new(),
             pos: self.pos(number, col),
         };
-        let mut offset = 0;
-        for word in args.split(' ') {
-            let word_col = col + 1 + "personne".len() + args[..offset].chars().count();
-            offset += word.len() + 1;
-            if word.is_empty() {
-                continue;
-            }
+        for (start, word) in handoff_words(args) {
+            let word_col = col + 1 + "personne".len() + args[..start].chars().count();
             if word == "urgent" {
                 spec.urgent = true;
             } else if let Some(topic) = word
@@ -458,11 +453,15 @@ impl Parser<'_> {
         let target_col = args_col + args[..arrow].chars().count() + 2;
         let target = self.target(number, target_col, &args[arrow + 2..]);
         let mut patterns = Vec::new();
+        let mut empty_words = 0;
         for written in split_patterns(&args[..arrow]) {
             match text::pattern(&written) {
                 Some(pattern) => patterns.push(pattern),
-                None => self.report(self.pos(number, args_col), Problem::EmptyWord),
+                None => empty_words += 1,
             }
+        }
+        if empty_words > 0 && !patterns.is_empty() {
+            self.report(self.pos(number, args_col), Problem::EmptyWord);
         }
         if patterns.is_empty() {
             self.report(self.pos(number, col), Problem::RouteWithoutWords);
@@ -499,6 +498,27 @@ impl Parser<'_> {
         self.node().exit.otherwise = Some((target, Vec::new(), pos));
         self.last_attachable = Attachable::Otherwise;
     }
+}
+
+/// The words of `@personne`'s options with their byte offsets; a list written
+/// `ressources=a, b` stays one word (spaces after a comma are dropped).
+fn handoff_words(args: &str) -> Vec<(usize, String)> {
+    let mut words: Vec<(usize, String)> = Vec::new();
+    let mut continues = false;
+    let mut offset = 0;
+    for piece in args.split(' ') {
+        let start = offset;
+        offset += piece.len() + 1;
+        if piece.is_empty() {
+            continue;
+        }
+        match words.last_mut() {
+            Some((_, word)) if continues => word.push_str(piece),
+            _ => words.push((start, piece.to_string())),
+        }
+        continues = piece.ends_with(',');
+    }
+    words
 }
 
 /// Splits `mot, "une, phrase", autre*` at commas outside quotes.
