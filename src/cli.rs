@@ -14,7 +14,11 @@ use crate::store::records::Role;
 use crate::store::Store;
 
 #[derive(Parser)]
-#[command(name = "relais", version, about = "An anonymous help chat for youths facing sexual exploitation.")]
+#[command(
+    name = "relais",
+    version,
+    about = "An anonymous help chat for youths facing sexual exploitation."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -201,7 +205,10 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELAIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -300,7 +307,11 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 
 fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()> {
     let store = open_store(config)?;
-    let accounts = Accounts::new(store.clone(), crate::clock::Clock::system(), config.console.clone());
+    let accounts = Accounts::new(
+        store.clone(),
+        crate::clock::Clock::system(),
+        config.console.clone(),
+    );
     match command {
         IntervenorCommand::Add { login, name, role } => {
             let role = match role {
@@ -317,7 +328,11 @@ fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()>
                     "{}\t{}\t{}\t{}",
                     account.login,
                     account.role.as_str(),
-                    if account.totp_secret.is_some() { "totp" } else { "-" },
+                    if account.totp_secret.is_some() {
+                        "totp"
+                    } else {
+                        "-"
+                    },
                     account.name
                 );
             }
@@ -442,7 +457,8 @@ fn translations(command: TranslationsCommand) -> anyhow::Result<ExitCode> {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, table).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, table)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             for conflict in &conflicts {
                 println!("{}", conflict.message("fr"));
             }

@@ -206,18 +206,17 @@ impl Config {
         file: Option<&Path>,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table = toml::Value::try_from(Config::default())
-            .expect("the defaults always serialize");
+        let mut table =
+            toml::Value::try_from(Config::default()).expect("the defaults always serialize");
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.to_path_buf(),
                 source,
             })?;
-            let from_file: toml::Value =
-                toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                    path: path.to_path_buf(),
-                    message: e.message().to_string(),
-                })?;
+            let from_file: toml::Value = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.message().to_string(),
+            })?;
             merge(&mut table, from_file);
             // Check the file alone first, so its mistakes are named as the file's.
             table
@@ -253,7 +252,8 @@ impl Config {
 
     /// The example configuration, every setting at its default, commented.
     pub fn example() -> String {
-        let body = toml::to_string_pretty(&Config::default()).expect("the defaults always serialize");
+        let body =
+            toml::to_string_pretty(&Config::default()).expect("the defaults always serialize");
         format!(
             "# relais configuration. Every value here is the built-in default.\n\
              # Precedence: defaults < this file (--config) < RELAIS_* variables < flags.\n\

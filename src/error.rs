@@ -44,12 +44,24 @@ struct ErrorBody {
 impl ApiError {
     fn parts(&self) -> (StatusCode, ErrorCode, Text) {
         match self {
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, Text::Unauthorized),
-            ApiError::LoginFailed => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, Text::LoginFailed),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                Text::Unauthorized,
+            ),
+            ApiError::LoginFailed => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                Text::LoginFailed,
+            ),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::Forbidden, Text::Forbidden),
             ApiError::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, Text::NotFound),
             ApiError::Conflict => (StatusCode::CONFLICT, ErrorCode::Conflict, Text::Conflict),
-            ApiError::BadRequest => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, Text::BadRequest),
+            ApiError::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                Text::BadRequest,
+            ),
             ApiError::RateLimited { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,

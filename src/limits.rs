@@ -173,7 +173,9 @@ impl FromRequestParts<crate::server::AppState> for Client {
         state: &crate::server::AppState,
     ) -> Result<Self, Self::Rejection> {
         let address = state.limits.client_address(parts);
-        Ok(Client(state.limits.client_key(address, state.clock.now_secs())))
+        Ok(Client(
+            state.limits.client_key(address, state.clock.now_secs()),
+        ))
     }
 }
 

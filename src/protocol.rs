@@ -129,7 +129,8 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
             Ok(ClientFrame::Text { text: f.text })
         }
         "restart" => {
-            let f: RestartFields = serde_json::from_value(fields()).unwrap_or(RestartFields { lang: None });
+            let f: RestartFields =
+                serde_json::from_value(fields()).unwrap_or(RestartFields { lang: None });
             Ok(ClientFrame::Restart { lang: f.lang })
         }
         "forget" => Ok(ClientFrame::Forget),
@@ -446,8 +447,14 @@ mod tests {
         assert_eq!(decode_client_frame("nope"), Err(DecodeError::NotJson));
         assert_eq!(decode_client_frame("[1]"), Err(DecodeError::NotAnObject));
         assert_eq!(decode_client_frame("{}"), Err(DecodeError::NoType));
-        assert_eq!(decode_client_frame(r#"{"type":"dance"}"#), Err(DecodeError::UnknownType));
-        assert_eq!(decode_client_frame(r#"{"type":"text"}"#), Err(DecodeError::MissingField));
+        assert_eq!(
+            decode_client_frame(r#"{"type":"dance"}"#),
+            Err(DecodeError::UnknownType)
+        );
+        assert_eq!(
+            decode_client_frame(r#"{"type":"text"}"#),
+            Err(DecodeError::MissingField)
+        );
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         assert_eq!(decode_client_frame(&deep), Err(DecodeError::NotJson));
     }

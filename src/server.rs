@@ -84,13 +84,22 @@ impl AppState {
         clock: Clock,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, StartError> {
-        let flows = FlowLibrary::load(&config.flows_dir, &config.start_node, store.clone(), clock.now_secs())
-            .map_err(|source| StartError::Flows {
-                path: config.flows_dir.display().to_string(),
-                source,
-            })?;
+        let flows = FlowLibrary::load(
+            &config.flows_dir,
+            &config.start_node,
+            store.clone(),
+            clock.now_secs(),
+        )
+        .map_err(|source| StartError::Flows {
+            path: config.flows_dir.display().to_string(),
+            source,
+        })?;
         let flows = Arc::new(flows);
-        let sessions = Arc::new(Sessions::new(store.clone(), clock, config.sessions.frame_log));
+        let sessions = Arc::new(Sessions::new(
+            store.clone(),
+            clock,
+            config.sessions.frame_log,
+        ));
         let accounts = Arc::new(Accounts::new(store.clone(), clock, config.console.clone()));
         let handoffs = Arc::new(Handoffs::load(
             store.clone(),
@@ -164,7 +173,8 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(app): State<AppState>) -> Response {
     if app.store.is_open() {
-        Json(serde_json::json!({ "ready": true, "flows": app.flows.current().version })).into_response()
+        Json(serde_json::json!({ "ready": true, "flows": app.flows.current().version }))
+            .into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "store not open").into_response()
     }
@@ -239,13 +249,13 @@ fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = state.handoffs.tick() {
                 tracing::error!(error = %e, "queue timeout check failed");
             }
-            if ticks % 6 == 0 {
+            if ticks.is_multiple_of(6) {
                 state.handoffs.close_expired_consoles();
                 if let Err(e) = state.stats.flush(&state.store) {
                     tracing::error!(error = %e, "could not write the counters");
                 }
             }
-            if ticks % (purge_every / 5).max(1) == 0 {
+            if ticks.is_multiple_of((purge_every / 5).max(1)) {
                 purge(&state);
             }
             ticks += 1;

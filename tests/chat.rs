@@ -20,13 +20,23 @@ async fn a_whole_flow_walked_by_choices() {
     let welcome = youth.hello("fr").await;
     assert_eq!(welcome["resumed"], false);
     assert_eq!(welcome["lang"], "fr");
-    assert!(welcome["token"].as_str().unwrap().len() >= 22, "at least 128 bits");
+    assert!(
+        welcome["token"].as_str().unwrap().len() >= 22,
+        "at least 128 bits"
+    );
 
     let frames = youth.until_waiting().await;
     let seqs: Vec<u64> = frames.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, (1..=frames.len() as u64).collect::<Vec<_>>(), "seq counts from 1");
+    assert_eq!(
+        seqs,
+        (1..=frames.len() as u64).collect::<Vec<_>>(),
+        "seq counts from 1"
+    );
     assert!(frames[0]["text"].as_str().unwrap().starts_with("Salut!"));
-    assert!(frames[1]["html"].as_str().unwrap().contains("<strong>anonyme</strong>"));
+    assert!(frames[1]["html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>anonyme</strong>"));
     let menu = frames.last().unwrap();
     assert_eq!(menu["input"], "none");
 
@@ -37,7 +47,9 @@ async fn a_whole_flow_walked_by_choices() {
     assert_eq!(tel_jeunes["phone"], "1 800 263-2266");
     assert_eq!(tel_jeunes["text"], "514 600-1002");
 
-    youth.choose(&choice_id(frames.last().unwrap(), "Terminer")).await;
+    youth
+        .choose(&choice_id(frames.last().unwrap(), "Terminer"))
+        .await;
     let end = youth.recv().await;
     assert_eq!(end["type"], "end");
 
@@ -58,19 +70,45 @@ async fn free_text_is_routed_by_patterns() {
     let question = youth.until_waiting().await.pop().unwrap();
     assert_eq!(question["input"], "text");
 
-    youth.text("Il veut que je lui envoie des PHOTOS de moi").await;
+    youth
+        .text("Il veut que je lui envoie des PHOTOS de moi")
+        .await;
     let frames = youth.until_waiting().await;
-    assert!(frames[0]["text"].as_str().unwrap().contains("pas en trouble"), "{frames:?}");
-    let keys: Vec<_> = frames[0]["resources"].as_array().unwrap().iter().map(|r| r["key"].clone()).collect();
+    assert!(
+        frames[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("pas en trouble"),
+        "{frames:?}"
+    );
+    let keys: Vec<_> = frames[0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].clone())
+        .collect();
     assert_eq!(keys, ["aidez_moi_svp", "cyberaide"]);
 
     // Words the flow does not know get the gentle answer, with a way to a person.
-    youth.choose(&choice_id(frames.last().unwrap(), "Retour au menu")).await;
+    youth
+        .choose(&choice_id(frames.last().unwrap(), "Retour au menu"))
+        .await;
     let menu = youth.until_waiting().await.pop().unwrap();
     youth.text("bla bla").await;
     let gentle = youth.recv().await;
-    assert!(gentle["text"].as_str().unwrap().contains("pas bien compris"), "{gentle}");
-    let labels: Vec<_> = gentle["choices"].as_array().unwrap().iter().map(|c| c["label"].clone()).collect();
+    assert!(
+        gentle["text"]
+            .as_str()
+            .unwrap()
+            .contains("pas bien compris"),
+        "{gentle}"
+    );
+    let labels: Vec<_> = gentle["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].clone())
+        .collect();
     assert_eq!(labels.len(), menu["choices"].as_array().unwrap().len() + 1);
     assert_eq!(labels.last().unwrap(), "Parler à une personne");
 
@@ -93,11 +131,22 @@ async fn urgent_path(lang: &str, phrase: &str) {
     youth.text(phrase).await;
     let (handoff, before) = youth.until("handoff").await;
     assert_eq!(handoff["urgent"], true, "{handoff}");
-    assert_eq!(handoff["status"], "unavailable", "nobody is on call: {handoff}");
-    let keys: Vec<_> = handoff["resources"].as_array().unwrap().iter().map(|r| r["key"].clone()).collect();
+    assert_eq!(
+        handoff["status"], "unavailable",
+        "nobody is on call: {handoff}"
+    );
+    let keys: Vec<_> = handoff["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].clone())
+        .collect();
     assert_eq!(keys.first().unwrap(), "urgence", "911 first when urgent");
     assert_eq!(handoff["resources"][0]["phone"], "911");
-    let said: String = before.iter().map(|f| f["text"].as_str().unwrap_or("")).collect();
+    let said: String = before
+        .iter()
+        .map(|f| f["text"].as_str().unwrap_or(""))
+        .collect();
     assert!(said.contains("911"), "{said}");
     server.stop().await;
 }
@@ -120,9 +169,16 @@ async fn english_sessions_read_the_translation() {
     assert_eq!(welcome["lang"], "en");
     let frames = youth.until_waiting().await;
     assert!(frames[0]["text"].as_str().unwrap().starts_with("Hi!"));
-    assert!(frames[1]["html"].as_str().unwrap().contains("<strong>anonymous</strong>"));
+    assert!(frames[1]["html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>anonymous</strong>"));
     let menu = frames.last().unwrap();
-    assert!(menu["choices"].as_array().unwrap().iter().any(|c| c["label"] == "Talk to a person"));
+    assert!(menu["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["label"] == "Talk to a person"));
 
     // An unknown language falls back to French.
     let mut other = server.youth().await;
@@ -156,17 +212,32 @@ async fn resume_replays_missed_frames_once_in_order() {
     let welcome = again.recv().await;
     assert_eq!(welcome["resumed"], true);
     let last = welcome["last_seq"].as_u64().unwrap();
-    assert!(last > seen, "the answer was logged while the youth was away");
+    assert!(
+        last > seen,
+        "the answer was logged while the youth was away"
+    );
     let mut replayed = Vec::new();
     for _ in seen..last {
         replayed.push(again.recv().await);
     }
-    let seqs: Vec<u64> = replayed.iter().map(|f| f["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, ((seen + 1)..=last).collect::<Vec<_>>(), "no gap, no duplicate");
-    assert!(replayed[0]["text"].as_str().unwrap().contains("exploitation sexuelle"));
+    let seqs: Vec<u64> = replayed
+        .iter()
+        .map(|f| f["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        ((seen + 1)..=last).collect::<Vec<_>>(),
+        "no gap, no duplicate"
+    );
+    assert!(replayed[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("exploitation sexuelle"));
 
     // Nothing more is replayed: the next frame is the answer to a new choice.
-    again.choose(&choice_id(replayed.last().unwrap(), "Retour au menu")).await;
+    again
+        .choose(&choice_id(replayed.last().unwrap(), "Retour au menu"))
+        .await;
     let next = again.recv().await;
     assert_eq!(next["seq"].as_u64().unwrap(), last + 1);
     server.stop().await;
@@ -199,7 +270,10 @@ async fn forget_leaves_nothing_of_the_session_in_the_store() {
     youth.until_waiting().await;
     let key = relais::chat::session::key_of(&youth.token);
     let store = server.state.store.clone();
-    assert!(store.keys_of_session(&key).unwrap() > 1, "the session and its frames are stored");
+    assert!(
+        store.keys_of_session(&key).unwrap() > 1,
+        "the session and its frames are stored"
+    );
 
     youth.send(json!({"type": "forget"})).await;
     let forgotten = youth.recv().await;
@@ -208,8 +282,7 @@ async fn forget_leaves_nothing_of_the_session_in_the_store() {
     assert_eq!(store.keys_of_session(&key).unwrap(), 0);
 
     let mut back = server.youth().await;
-    back
-        .send(json!({"type": "hello", "resume": {"token": youth.token, "last_seq": 0}}))
+    back.send(json!({"type": "hello", "resume": {"token": youth.token, "last_seq": 0}}))
         .await;
     assert_eq!(back.recv().await["code"], "unknown_session");
     server.stop().await;
@@ -233,21 +306,37 @@ async fn bad_input_gets_the_right_error_and_the_socket_keeps_working() {
         (Message::Text(r#"{"type":"choose"}"#.into()), "bad_request"),
         (Message::Binary(vec![1, 2, 3].into()), "bad_request"),
         (Message::Text("x".repeat(100 * 1024).into()), "too_large"),
-        (Message::Text(json!({"type": "text", "text": "é".repeat(2001)}).to_string().into()), "too_large"),
-        (Message::Text(r#"{"type":"choose","id":"pas_offert"}"#.into()), "not_expected"),
+        (
+            Message::Text(
+                json!({"type": "text", "text": "é".repeat(2001)})
+                    .to_string()
+                    .into(),
+            ),
+            "too_large",
+        ),
+        (
+            Message::Text(r#"{"type":"choose","id":"pas_offert"}"#.into()),
+            "not_expected",
+        ),
     ];
     for (message, code) in cases {
         youth.send_raw(message).await;
         let error = youth.recv().await;
         assert_eq!(error["type"], "error", "{error}");
         assert_eq!(error["code"], code, "{error}");
-        assert!(error["message"].as_str().unwrap().len() > 10, "a sentence: {error}");
+        assert!(
+            error["message"].as_str().unwrap().len() > 10,
+            "a sentence: {error}"
+        );
         assert!(error.get("seq").is_none());
     }
     // The socket still works, and the conversation is where it was.
     youth.choose(&choice_id(&menu, "Comprendre")).await;
     let frames = youth.until_waiting().await;
-    assert!(frames[0]["text"].as_str().unwrap().contains("exploitation sexuelle"));
+    assert!(frames[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("exploitation sexuelle"));
     server.stop().await;
 }
 
@@ -258,15 +347,26 @@ async fn every_response_carries_the_security_headers() {
         let response = reqwest::get(server.http_url(path)).await.unwrap();
         let headers = response.headers();
         assert_eq!(
-            headers["content-security-policy"].to_str().unwrap().split(';').next().unwrap(),
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap(),
             "default-src 'self'",
             "{path}"
         );
-        assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
         assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["cache-control"], "no-store");
-        assert!(headers["permissions-policy"].to_str().unwrap().contains("camera=()"));
+        assert!(headers["permissions-policy"]
+            .to_str()
+            .unwrap()
+            .contains("camera=()"));
     }
     let ready = reqwest::get(server.http_url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);

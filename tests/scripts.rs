@@ -15,7 +15,10 @@ fn diagnostics_of(script: &Path) -> String {
     let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/support");
     let mut sources = BTreeMap::new();
     for name in ["ressources.toml", "declencheurs.toml", "support.flow"] {
-        sources.insert(name.to_string(), std::fs::read_to_string(support.join(name)).unwrap());
+        sources.insert(
+            name.to_string(),
+            std::fs::read_to_string(support.join(name)).unwrap(),
+        );
     }
     let name = script.file_name().unwrap().to_string_lossy().into_owned();
     sources.insert(name, std::fs::read_to_string(script).unwrap());
@@ -30,7 +33,9 @@ fn diagnostics_of(script: &Path) -> String {
 /// Checks every script of a folder against its `.expected` file (none = no
 /// diagnostic at all).
 fn check(folder: &str) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts").join(folder);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scripts")
+        .join(folder);
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut checked = 0;
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
@@ -82,7 +87,8 @@ fn broken_scripts_give_their_expected_diagnostics() {
     for entry in std::fs::read_dir(broken).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "flow") {
-            let expected = std::fs::read_to_string(path.with_extension("expected")).unwrap_or_default();
+            let expected =
+                std::fs::read_to_string(path.with_extension("expected")).unwrap_or_default();
             assert!(expected.contains("erreur"), "{} must fail", path.display());
         }
     }
@@ -104,7 +110,14 @@ fn every_shipped_flow_loads_without_error() {
 #[test]
 fn the_parser_survives_any_bytes() {
     // A few hostile inputs; the property tests cover the rest.
-    for source in ["\u{0}\u{0}", "=== a\n* -> \n@quand , , -> b", "{si", "=== \u{202e}x", "~", "#id:"] {
+    for source in [
+        "\u{0}\u{0}",
+        "=== a\n* -> \n@quand , , -> b",
+        "{si",
+        "=== \u{202e}x",
+        "~",
+        "#id:",
+    ] {
         let _ = relais::flow::parse::parse_file("x.flow", source);
     }
 }

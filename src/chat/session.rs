@@ -45,6 +45,16 @@ struct Live {
     transcript: VecDeque<Remembered>,
     /// The socket attached now, with its connection number.
     outbox: Option<(u64, mpsc::Sender<Outgoing>)>,
+    /// Frames logged but held back until the store is flushed (see `push_durable`),
+    /// and the frames logged after them, so the socket sees every frame in order.
+    held: VecDeque<Held>,
+}
+
+struct Held {
+    seq: u64,
+    frame: String,
+    /// Waits for a flush before it may be sent.
+    needs_flush: bool,
 }
 
 pub struct Sessions {
@@ -79,16 +89,46 @@ impl SessionCtx<'_> {
         self.clock.now_ms()
     }
 
-    /// Gives the event its seq, logs it, and sends it if a socket is attached.
+    /// Gives the event its seq, logs it, and sends it if a socket is attached (after
+    /// any frame still held back, to keep the order).
     pub fn push(&mut self, event: &Event) -> u64 {
+        let (seq, frame) = self.log(event);
+        if self.live.held.is_empty() {
+            self.deliver(Outgoing::Frame(frame));
+        } else {
+            self.live.held.push_back(Held {
+                seq,
+                frame,
+                needs_flush: false,
+            });
+        }
+        seq
+    }
+
+    /// Logs the event but holds it back: the caller flushes the store, then calls
+    /// [`Sessions::release`] with the returned seq. A frame the youth saw is then
+    /// always on disk, even if the server is killed right after.
+    pub fn push_durable(&mut self, event: &Event) -> u64 {
+        let (seq, frame) = self.log(event);
+        self.live.held.push_back(Held {
+            seq,
+            frame,
+            needs_flush: true,
+        });
+        seq
+    }
+
+    fn log(&mut self, event: &Event) -> (u64, String) {
         let seq = self.live.record.last_seq + 1;
         self.live.record.last_seq = seq;
         let frame = event.to_frame(seq);
-        if let Err(error) = self.store.append_frame(self.key, seq, &frame, self.frame_log) {
+        if let Err(error) = self
+            .store
+            .append_frame(self.key, seq, &frame, self.frame_log)
+        {
             self.failure.get_or_insert(error);
         }
-        self.deliver(Outgoing::Frame(frame));
-        seq
+        (seq, frame)
     }
 
     /// Sends a bot message and remembers it for a future handoff.
@@ -161,7 +201,11 @@ impl Sessions {
     }
 
     /// Makes a new session; returns its token (given to the youth once) and its key.
-    pub fn create(&self, lang: &str, flow_version: &str) -> Result<(String, SessionKey), StoreError> {
+    pub fn create(
+        &self,
+        lang: &str,
+        flow_version: &str,
+    ) -> Result<(String, SessionKey), StoreError> {
         let mut secret = [0u8; 24];
         rand::rng().fill_bytes(&mut secret);
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
@@ -182,6 +226,7 @@ impl Sessions {
                 record,
                 transcript: VecDeque::new(),
                 outbox: None,
+                held: VecDeque::new(),
             },
         );
         Ok((token, key))
@@ -207,6 +252,12 @@ impl Sessions {
             let _ = previous.try_send(Outgoing::Close(4000));
         }
         live.record.last_active = self.clock.now_secs();
+        if last_seq > live.record.last_seq {
+            // The youth saw frames a crash took from the store: number the next ones
+            // after what they saw, so none is mistaken for one already shown.
+            live.record.last_seq = last_seq;
+            self.store.put_session(key, &live.record)?;
+        }
         let welcome = Control::Welcome {
             token: token.to_string(),
             resumed,
@@ -214,11 +265,39 @@ impl Sessions {
             last_seq: live.record.last_seq,
         };
         let _ = tx.try_send(Outgoing::Frame(welcome.to_frame()));
-        for (_, frame) in self.store.frames_after(key, last_seq)? {
+        // Frames still held back are sent when released, not here.
+        let held_from = live.held.front().map_or(u64::MAX, |h| h.seq);
+        for (seq, frame) in self.store.frames_after(key, last_seq)? {
+            if seq >= held_from {
+                break;
+            }
             let _ = tx.try_send(Outgoing::Frame(frame));
         }
         live.outbox = Some((connection, tx));
         Ok(Some(connection))
+    }
+
+    /// Sends the held frames up to `seq` (now flushed) and those after them that
+    /// need no flush, in order.
+    pub fn release(&self, key: &SessionKey, seq: u64) {
+        let Some(mut live) = self.live.get_mut(key) else {
+            return;
+        };
+        for held in live.held.iter_mut() {
+            if held.seq <= seq {
+                held.needs_flush = false;
+            }
+        }
+        while live.held.front().is_some_and(|h| !h.needs_flush) {
+            let Some(held) = live.held.pop_front() else {
+                break;
+            };
+            if let Some((_, tx)) = &live.outbox {
+                if tx.try_send(Outgoing::Frame(held.frame)).is_err() {
+                    live.outbox = None;
+                }
+            }
+        }
     }
 
     /// Detaches a socket, if it is still the one attached.
@@ -274,6 +353,7 @@ impl Sessions {
             record,
             transcript: VecDeque::new(),
             outbox: None,
+            held: VecDeque::new(),
         });
         Ok(Some(entry))
     }
@@ -306,7 +386,8 @@ impl Sessions {
             self.forget(key)?;
         }
         // Sessions nobody is attached to need not stay in memory.
-        self.live.retain(|_, live| live.outbox.is_some());
+        self.live
+            .retain(|_, live| live.outbox.is_some() || !live.held.is_empty());
         Ok(expired)
     }
 

@@ -15,7 +15,9 @@ use super::session::{key_of, Outgoing, OUTBOX_LEN};
 use crate::flow::engine::{self, Input, Output};
 use crate::limits::{check_direct, check_keyed, frame_limiter, handoff_limiter, Client, ClientKey};
 use crate::messages::{say, Text};
-use crate::protocol::{decode_client_frame, ClientFrame, Control, DecodeError, ErrorCode, Event, Speaker};
+use crate::protocol::{
+    decode_client_frame, ClientFrame, Control, DecodeError, ErrorCode, Event, Speaker,
+};
 use crate::server::AppState;
 use crate::store::SessionKey;
 
@@ -106,11 +108,19 @@ fn read(message: Option<Result<Message, axum::Error>>, lang: &str, max_bytes: us
 
 async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     let Some(_place) = app.limits.open_socket(&client) else {
-        send_control(&mut socket, &error("fr", ErrorCode::ServerBusy, Text::ServerBusy)).await;
+        send_control(
+            &mut socket,
+            &error("fr", ErrorCode::ServerBusy, Text::ServerBusy),
+        )
+        .await;
         return close(&mut socket, TRY_AGAIN).await;
     };
     let Ok(_slot) = app.youth_sockets.clone().try_acquire_owned() else {
-        send_control(&mut socket, &error("fr", ErrorCode::ServerBusy, Text::ServerBusy)).await;
+        send_control(
+            &mut socket,
+            &error("fr", ErrorCode::ServerBusy, Text::ServerBusy),
+        )
+        .await;
         return close(&mut socket, TRY_AGAIN).await;
     };
     let limits = app.config.limits.clone();
@@ -136,7 +146,12 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
             }
             Incoming::Frame(ClientFrame::Hello { lang, resume }) => break (lang, resume),
             Incoming::Frame(_) => {
-                if !send_control(&mut socket, &error("fr", ErrorCode::BadRequest, Text::HelloFirst)).await {
+                if !send_control(
+                    &mut socket,
+                    &error("fr", ErrorCode::BadRequest, Text::HelloFirst),
+                )
+                .await
+                {
                     return;
                 }
             }
@@ -152,16 +167,28 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     let mut attached = None;
     if let Some(resume) = resume {
         let key = key_of(&resume.token);
-        match app.sessions.attach(&key, &resume.token, true, resume.last_seq, tx.clone()) {
+        match app
+            .sessions
+            .attach(&key, &resume.token, true, resume.last_seq, tx.clone())
+        {
             Ok(Some(connection)) => attached = Some((key, connection)),
             Ok(None) => {
-                if !send_control(&mut socket, &error(&lang, ErrorCode::UnknownSession, Text::UnknownSession)).await {
+                if !send_control(
+                    &mut socket,
+                    &error(&lang, ErrorCode::UnknownSession, Text::UnknownSession),
+                )
+                .await
+                {
                     return;
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "could not resume a session");
-                send_control(&mut socket, &error(&lang, ErrorCode::Internal, Text::Internal)).await;
+                send_control(
+                    &mut socket,
+                    &error(&lang, ErrorCode::Internal, Text::Internal),
+                )
+                .await;
                 return close(&mut socket, TRY_AGAIN).await;
             }
         }
@@ -182,7 +209,11 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                 Ok(found) => found,
                 Err(e) => {
                     tracing::error!(error = %e, "could not start a session");
-                    send_control(&mut socket, &error(&lang, ErrorCode::Internal, Text::Internal)).await;
+                    send_control(
+                        &mut socket,
+                        &error(&lang, ErrorCode::Internal, Text::Internal),
+                    )
+                    .await;
                     return close(&mut socket, TRY_AGAIN).await;
                 }
             }
@@ -328,7 +359,7 @@ async fn handle(
                 return Handled::Reply(error(lang, ErrorCode::TooLarge, Text::TextTooLong));
             }
             if connected(app, key) {
-                return match app.handoffs.youth_message(key, &text) {
+                return match app.handoffs.youth_message(key, &text).await {
                     Ok(_) => Handled::Continue,
                     Err(e) => {
                         tracing::error!(error = %e, "could not relay a youth message");
@@ -353,7 +384,9 @@ async fn handle(
     };
     let outcome = match result {
         Ok(Some(outcome)) => outcome,
-        Ok(None) => return Handled::Reply(error(lang, ErrorCode::UnknownSession, Text::UnknownSession)),
+        Ok(None) => {
+            return Handled::Reply(error(lang, ErrorCode::UnknownSession, Text::UnknownSession))
+        }
         Err(e) => {
             tracing::error!(error = %e, "a turn failed");
             return Handled::Reply(error(lang, ErrorCode::Internal, Text::Internal));
@@ -386,7 +419,9 @@ async fn handle(
 
 fn connected(app: &AppState, key: &SessionKey) -> bool {
     app.sessions
-        .with(key, |ctx| ctx.record().handoff.as_ref().is_some_and(|h| h.connected))
+        .with(key, |ctx| {
+            ctx.record().handoff.as_ref().is_some_and(|h| h.connected)
+        })
         .ok()
         .flatten()
         .unwrap_or(false)

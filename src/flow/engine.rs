@@ -187,7 +187,9 @@ impl Turn<'_> {
             let visible: Vec<_> = visible_choices(node, &self.state.vars).collect();
             let by_label = visible
                 .iter()
-                .position(|c| text::fold(&c.label.source) == folded || self.label_in_lang(c) == folded)
+                .position(|c| {
+                    text::fold(&c.label.source) == folded || self.label_in_lang(c) == folded
+                })
                 .or_else(|| {
                     folded
                         .parse::<usize>()

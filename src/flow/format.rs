@@ -57,11 +57,8 @@ fn spans(source: &str) -> Vec<Span<'_>> {
             let marker = &from[..1];
             let inner = &from[1..];
             // `_` inside a word (a_b) is not formatting.
-            let word_inside = marker == "_"
-                && before
-                    .chars()
-                    .last()
-                    .is_some_and(|c| c.is_alphanumeric());
+            let word_inside =
+                marker == "_" && before.chars().last().is_some_and(|c| c.is_alphanumeric());
             inner
                 .find(marker)
                 .filter(|&end| end > 0 && !word_inside)
@@ -163,7 +160,8 @@ mod tests {
 
     #[test]
     fn formats_bold_italics_and_links() {
-        let source = "Tu n'es **pas** seul·e, *vraiment*. [Appelle](tel:911) ou [lis](https://example.org).";
+        let source =
+            "Tu n'es **pas** seul·e, *vraiment*. [Appelle](tel:911) ou [lis](https://example.org).";
         assert_eq!(
             to_html(source),
             "Tu n'es <strong>pas</strong> seul·e, <em>vraiment</em>. <a href=\"tel:911\" rel=\"noopener noreferrer\">Appelle</a> ou <a href=\"https://example.org\" rel=\"noopener noreferrer\">lis</a>."

@@ -49,7 +49,12 @@ pub struct FlowLibrary {
 impl FlowLibrary {
     /// Loads the flows folder; fails when it has errors (the server cannot start on a
     /// broken set: there is no last good version yet).
-    pub fn load(dir: &Path, start: &str, store: Store, now_secs: u64) -> Result<Self, LibraryError> {
+    pub fn load(
+        dir: &Path,
+        start: &str,
+        store: Store,
+        now_secs: u64,
+    ) -> Result<Self, LibraryError> {
         let report = read_and_build(dir, start);
         let Some(flows) = report.flows else {
             return Err(LibraryError::Invalid(report.diagnostics));
@@ -80,7 +85,12 @@ impl FlowLibrary {
 
     /// A version by its hash: from memory, else rebuilt from the sources in the store.
     pub fn version(&self, version: &str) -> Option<Arc<FlowSet>> {
-        if let Some(found) = self.versions.lock().expect("flow lock poisoned").get(version) {
+        if let Some(found) = self
+            .versions
+            .lock()
+            .expect("flow lock poisoned")
+            .get(version)
+        {
             return Some(found.clone());
         }
         let record = self.store.flow_version(version).ok().flatten()?;
@@ -195,7 +205,9 @@ pub fn watch_folder(
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
             // Let an editor finish writing: wait for a quiet moment.
-            while let Ok(Some(())) = tokio::time::timeout(Duration::from_millis(150), rx.recv()).await {}
+            while let Ok(Some(())) =
+                tokio::time::timeout(Duration::from_millis(150), rx.recv()).await
+            {}
             let library = library.clone();
             let now = clock.now_secs();
             let _ = tokio::task::spawn_blocking(move || library.reload(now)).await;

@@ -81,9 +81,7 @@ pub fn read_folder(dir: &Path) -> Result<BTreeMap<String, String>, Diagnostic> {
 
 /// Whether a path (relative to the flows folder) is one the flows are built from.
 pub fn is_flow_input(name: &str) -> bool {
-    name.ends_with(".flow")
-        && !name.contains('/')
-        && !name.starts_with('.')
+    name.ends_with(".flow") && !name.contains('/') && !name.starts_with('.')
         || name == RESOURCES_FILE
         || name == TRIGGERS_FILE
         || (name.starts_with(&format!("{TRANSLATIONS_DIR}/")) && name.ends_with(".txt"))

@@ -270,7 +270,11 @@ impl Parser<'_> {
         };
         let node = self.node();
         match attach {
-            Attachable::Choice => node.exit.choices.last_mut().map(|c| c.sets.push(assignment)),
+            Attachable::Choice => node
+                .exit
+                .choices
+                .last_mut()
+                .map(|c| c.sets.push(assignment)),
             Attachable::Route => node.exit.routes.last_mut().map(|r| r.sets.push(assignment)),
             Attachable::Otherwise => node.exit.otherwise.as_mut().map(|o| o.1.push(assignment)),
             Attachable::None => {
@@ -309,8 +313,9 @@ impl Parser<'_> {
 
     fn set_jump(&mut self, number: u32, col: usize, target: Target) {
         let node = self.node();
-        let conflicting =
-            !node.exit.choices.is_empty() || !node.exit.routes.is_empty() || node.exit.otherwise.is_some();
+        let conflicting = !node.exit.choices.is_empty()
+            || !node.exit.routes.is_empty()
+            || node.exit.otherwise.is_some();
         node.exit.jump = Some(target);
         self.closed_at = Some(number);
         if conflicting {
@@ -359,9 +364,7 @@ impl Parser<'_> {
     }
 
     fn instruction(&mut self, number: u32, col: usize, rest: &str) {
-        let word_end = rest
-            .find(|c: char| c.is_whitespace())
-            .unwrap_or(rest.len());
+        let word_end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
         let (word, args) = (&rest[..word_end], &rest[word_end..]);
         let args_col = col + 1 + word.chars().count();
         self.last_attachable = Attachable::None;

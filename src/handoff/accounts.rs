@@ -79,7 +79,11 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
 /// Checks a password against a PHC string. Slow on purpose: call it off the runtime.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -146,7 +150,13 @@ impl Accounts {
     }
 
     /// Creates an account (blocking: hashes the password).
-    pub fn add(&self, login: &str, name: &str, role: Role, password: &str) -> Result<(), AccountError> {
+    pub fn add(
+        &self,
+        login: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<(), AccountError> {
         if !valid_login(login) {
             return Err(AccountError::BadLogin);
         }
@@ -171,7 +181,13 @@ impl Accounts {
     }
 
     pub fn remove(&self, login: &str) -> Result<(), AccountError> {
-        if self.store.accounts.remove(login.as_bytes()).map_err(StoreError::from)?.is_none() {
+        if self
+            .store
+            .accounts
+            .remove(login.as_bytes())
+            .map_err(StoreError::from)?
+            .is_none()
+        {
             return Err(AccountError::Missing(login.into()));
         }
         self.revoke_all(login)?;
@@ -184,7 +200,9 @@ impl Accounts {
         if password.chars().count() < 12 {
             return Err(AccountError::WeakPassword);
         }
-        let mut account = self.get(login)?.ok_or_else(|| AccountError::Missing(login.into()))?;
+        let mut account = self
+            .get(login)?
+            .ok_or_else(|| AccountError::Missing(login.into()))?;
         account.password = hash_password(password)?;
         self.put(&account)?;
         self.revoke_all(login)?;

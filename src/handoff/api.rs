@@ -50,7 +50,10 @@ pub struct Authed(pub Intervenor);
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -86,7 +89,12 @@ async fn login(
     }
     match app
         .accounts
-        .login(&body.username, &body.password, body.totp.as_deref(), &client.0)
+        .login(
+            &body.username,
+            &body.password,
+            body.totp.as_deref(),
+            &client.0,
+        )
         .await?
     {
         LoginOutcome::Success {
@@ -147,7 +155,7 @@ async fn release(
     Authed(who): Authed,
     Path(id): Path<u64>,
 ) -> Result<StatusCode, ApiError> {
-    app.handoffs.release(id, &who)?;
+    app.handoffs.release(id, &who).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,8 +165,9 @@ async fn close(
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<CloseRequest>,
 ) -> Result<StatusCode, ApiError> {
-    app.handoffs.close(id, &who, body.outcome)?;
-    app.stats.add("outcomes", format!("{:?}", body.outcome).to_lowercase(), 1);
+    app.handoffs.close(id, &who, body.outcome).await?;
+    app.stats
+        .add("outcomes", format!("{:?}", body.outcome).to_lowercase(), 1);
     Ok(StatusCode::NO_CONTENT)
 }
 

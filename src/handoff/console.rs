@@ -18,7 +18,11 @@ use crate::server::AppState;
 
 const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
 
-pub async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !crate::chat::origin_allowed(&headers, &app.config.console.allowed_origins) {
         return (StatusCode::FORBIDDEN, say("fr", Text::Forbidden)).into_response();
     }
@@ -31,12 +35,18 @@ pub async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSoc
 }
 
 async fn send(socket: &mut WebSocket, frame: &ConsoleServerFrame) -> bool {
-    socket.send(Message::Text(frame.to_frame().into())).await.is_ok()
+    socket
+        .send(Message::Text(frame.to_frame().into()))
+        .await
+        .is_ok()
 }
 
 async fn close(socket: &mut WebSocket, code: u16) {
     let _ = socket
-        .send(Message::Close(Some(CloseFrame { code, reason: "".into() })))
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: "".into(),
+        })))
         .await;
 }
 
@@ -49,7 +59,8 @@ fn error(code: ErrorCode, text: Text, handoff: Option<u64>) -> ConsoleServerFram
 }
 
 async fn authenticate(socket: &mut WebSocket, app: &AppState) -> Option<Intervenor> {
-    let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await else {
+    let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await
+    else {
         return None;
     };
     let Ok(ConsoleClientFrame::Auth { token }) = serde_json::from_str(text.as_str()) else {
@@ -60,7 +71,11 @@ async fn authenticate(socket: &mut WebSocket, app: &AppState) -> Option<Interven
 
 async fn serve(mut socket: WebSocket, app: AppState) {
     let Some(who) = authenticate(&mut socket, &app).await else {
-        send(&mut socket, &error(ErrorCode::Unauthorized, Text::Unauthorized, None)).await;
+        send(
+            &mut socket,
+            &error(ErrorCode::Unauthorized, Text::Unauthorized, None),
+        )
+        .await;
         return close(&mut socket, 1008).await;
     };
     let (tx, mut rx) = mpsc::channel(1024);
@@ -113,7 +128,11 @@ async fn serve(mut socket: WebSocket, app: AppState) {
 }
 
 /// Carries out a console frame; returns what to answer, if anything.
-async fn act(app: &AppState, who: &Intervenor, frame: ConsoleClientFrame) -> Option<ConsoleServerFrame> {
+async fn act(
+    app: &AppState,
+    who: &Intervenor,
+    frame: ConsoleClientFrame,
+) -> Option<ConsoleServerFrame> {
     let failed = |handoff: u64, e: super::HandoffError| {
         let code = ErrorCode::from(e);
         let text = match code {
@@ -130,7 +149,11 @@ async fn act(app: &AppState, who: &Intervenor, frame: ConsoleClientFrame) -> Opt
             if text.trim().is_empty() || text.chars().count() > app.config.limits.max_text_chars {
                 return Some(error(ErrorCode::TooLarge, Text::TooLarge, Some(handoff)));
             }
-            app.handoffs.reply(handoff, who, &text).err().and_then(|e| failed(handoff, e))
+            app.handoffs
+                .reply(handoff, who, &text)
+                .await
+                .err()
+                .and_then(|e| failed(handoff, e))
         }
         ConsoleClientFrame::Claim { handoff } => match app.handoffs.claim(handoff, who).await {
             Ok(claimed) => Some(ConsoleServerFrame::Claimed {
@@ -142,11 +165,17 @@ async fn act(app: &AppState, who: &Intervenor, frame: ConsoleClientFrame) -> Opt
             }),
             Err(e) => failed(handoff, e),
         },
-        ConsoleClientFrame::Release { handoff } => {
-            app.handoffs.release(handoff, who).err().and_then(|e| failed(handoff, e))
-        }
-        ConsoleClientFrame::Close { handoff, outcome } => {
-            app.handoffs.close(handoff, who, outcome).err().and_then(|e| failed(handoff, e))
-        }
+        ConsoleClientFrame::Release { handoff } => app
+            .handoffs
+            .release(handoff, who)
+            .await
+            .err()
+            .and_then(|e| failed(handoff, e)),
+        ConsoleClientFrame::Close { handoff, outcome } => app
+            .handoffs
+            .close(handoff, who, outcome)
+            .await
+            .err()
+            .and_then(|e| failed(handoff, e)),
     }
 }

@@ -152,8 +152,7 @@ impl Handoffs {
                 }
             };
             if known {
-                self.store.flush().await?;
-                self.tell_status(link.id, true);
+                self.tell_status_durably(link.id).await?;
                 self.after_change();
                 return Ok(());
             }
@@ -210,7 +209,6 @@ impl Handoffs {
         };
         put_json(&self.store.handoffs, id.to_be_bytes(), &record)?;
         self.lock().requests.insert(id, record);
-        self.store.flush().await?;
         self.sessions.with(key, |ctx| {
             ctx.record().handoff = Some(SessionHandoff {
                 id,
@@ -218,26 +216,29 @@ impl Handoffs {
                 connected: false,
             });
         })?;
-        self.tell_status(id, true);
+        self.tell_status_durably(id).await?;
         self.after_change();
         Ok(())
     }
 
     /// The youth writes while an intervenor holds the conversation.
-    pub fn youth_message(&self, key: &SessionKey, text: &str) -> Result<bool, HandoffError> {
+    /// Written and flushed before the intervenor sees it.
+    pub async fn youth_message(&self, key: &SessionKey, text: &str) -> Result<bool, HandoffError> {
         let Some(link) = self.link_of(key)? else {
             return Ok(false);
         };
-        let mut state = self.lock();
-        let Some(record) = state.requests.get_mut(&link.id) else {
-            return Ok(false);
+        let (login, entry) = {
+            let mut state = self.lock();
+            let Some(record) = state.requests.get_mut(&link.id) else {
+                return Ok(false);
+            };
+            let HandoffState::Claimed { login, .. } = &record.state else {
+                return Ok(false);
+            };
+            let login = login.clone();
+            (login, self.append(record, Speaker::Youth, text)?)
         };
-        let HandoffState::Claimed { login, .. } = &record.state else {
-            return Ok(false);
-        };
-        let login = login.clone();
-        let entry = self.append(record, Speaker::Youth, text)?;
-        drop(state);
+        self.store.flush().await?;
         self.send_to_login(&login, &message_frame(link.id, &entry));
         Ok(true)
     }
@@ -320,9 +321,12 @@ impl Handoffs {
                         position += 1;
                         (QueueStatus::Waiting, None, None, Some(position))
                     }
-                    HandoffState::Claimed { login, name } => {
-                        (QueueStatus::Claimed, Some(login.clone()), Some(name.clone()), None)
-                    }
+                    HandoffState::Claimed { login, name } => (
+                        QueueStatus::Claimed,
+                        Some(login.clone()),
+                        Some(name.clone()),
+                        None,
+                    ),
                 };
                 HandoffItem {
                     id: r.id,
@@ -356,27 +360,39 @@ impl Handoffs {
             };
             put_json(&self.store.handoffs, id.to_be_bytes(), &*record)?;
             state.told.remove(&id);
-            state.requests.get(&id).cloned().ok_or(HandoffError::NotFound)?
+            state
+                .requests
+                .get(&id)
+                .cloned()
+                .ok_or(HandoffError::NotFound)?
         };
-        self.store.flush().await?;
+        let mut told = None;
         if let Some(key) = unhex(&record.session) {
-            self.sessions.with(&key, |ctx| {
-                let link = ctx.record().handoff.as_mut();
-                let newly = link.as_ref().is_some_and(|l| !l.connected);
-                if let Some(link) = link {
-                    link.connected = true;
-                }
-                if newly {
-                    ctx.push(&Event::Handoff {
-                        status: HandoffStatus::Connected,
-                        urgent: record.urgent,
-                        position: None,
-                        resources: None,
-                        name: Some(who.name.clone()),
-                        message: None,
-                    });
-                }
-            })?;
+            told = self
+                .sessions
+                .with(&key, |ctx| {
+                    let link = ctx.record().handoff.as_mut();
+                    let newly = link.as_ref().is_some_and(|l| !l.connected);
+                    if let Some(link) = link {
+                        link.connected = true;
+                    }
+                    newly.then(|| {
+                        ctx.push_durable(&Event::Handoff {
+                            status: HandoffStatus::Connected,
+                            urgent: record.urgent,
+                            position: None,
+                            resources: None,
+                            name: Some(who.name.clone()),
+                            message: None,
+                        })
+                    })
+                })?
+                .flatten()
+                .map(|seq| (key, seq));
+        }
+        self.store.flush().await?;
+        if let Some((key, seq)) = told {
+            self.sessions.release(&key, seq);
         }
         self.after_change();
         Ok(ClaimResponse {
@@ -421,7 +437,7 @@ impl Handoffs {
     }
 
     /// Puts a request back in the queue at its original place.
-    pub fn release(&self, id: u64, who: &Intervenor) -> Result<(), HandoffError> {
+    pub async fn release(&self, id: u64, who: &Intervenor) -> Result<(), HandoffError> {
         {
             let mut state = self.lock();
             let record = state.requests.get_mut(&id).ok_or(HandoffError::NotFound)?;
@@ -436,13 +452,18 @@ impl Handoffs {
                 })?;
             }
         }
-        self.tell_status(id, true);
+        self.tell_status_durably(id).await?;
         self.after_change();
         Ok(())
     }
 
     /// Ends a conversation with an outcome; the youth gets `ended` with resources.
-    pub fn close(&self, id: u64, who: &Intervenor, _outcome: Outcome) -> Result<(), HandoffError> {
+    pub async fn close(
+        &self,
+        id: u64,
+        who: &Intervenor,
+        _outcome: Outcome,
+    ) -> Result<(), HandoffError> {
         let record = {
             let mut state = self.lock();
             let record = state.requests.get(&id).ok_or(HandoffError::NotFound)?;
@@ -451,26 +472,35 @@ impl Handoffs {
             state.requests.remove(&id).ok_or(HandoffError::NotFound)?
         };
         self.delete(id)?;
+        let mut told = None;
         if let Some(key) = unhex(&record.session) {
             let resources = self.resources(&record);
-            self.sessions.with(&key, |ctx| {
-                ctx.record().handoff = None;
-                ctx.push(&Event::Handoff {
-                    status: HandoffStatus::Ended,
-                    urgent: record.urgent,
-                    position: None,
-                    resources: Some(resources),
-                    name: None,
-                    message: Some(say(&record.lang, Text::HandoffEnded).to_string()),
-                });
-            })?;
+            told = self
+                .sessions
+                .with(&key, |ctx| {
+                    ctx.record().handoff = None;
+                    ctx.push_durable(&Event::Handoff {
+                        status: HandoffStatus::Ended,
+                        urgent: record.urgent,
+                        position: None,
+                        resources: Some(resources),
+                        name: None,
+                        message: Some(say(&record.lang, Text::HandoffEnded).to_string()),
+                    })
+                })?
+                .map(|seq| (key, seq));
+        }
+        self.store.flush().await?;
+        if let Some((key, seq)) = told {
+            self.sessions.release(&key, seq);
         }
         self.after_change();
         Ok(())
     }
 
     /// An intervenor's message to the youth.
-    pub fn reply(&self, id: u64, who: &Intervenor, text: &str) -> Result<(), HandoffError> {
+    /// Written and flushed before either side sees it.
+    pub async fn reply(&self, id: u64, who: &Intervenor, text: &str) -> Result<(), HandoffError> {
         let (entry, session, holder) = {
             let mut state = self.lock();
             let record = state.requests.get_mut(&id).ok_or(HandoffError::NotFound)?;
@@ -484,13 +514,21 @@ impl Handoffs {
             let entry = self.append(record, Speaker::Agent, text)?;
             (entry, record.session.clone(), holder)
         };
+        let mut told = None;
         if let Some(key) = unhex(&session) {
-            self.sessions.with(&key, |ctx| {
-                ctx.push(&Event::Agent {
-                    text: text.to_string(),
-                    name: who.name.clone(),
-                });
-            })?;
+            told = self
+                .sessions
+                .with(&key, |ctx| {
+                    ctx.push_durable(&Event::Agent {
+                        text: text.to_string(),
+                        name: who.name.clone(),
+                    })
+                })?
+                .map(|seq| (key, seq));
+        }
+        self.store.flush().await?;
+        if let Some((key, seq)) = told {
+            self.sessions.release(&key, seq);
         }
         let frame = message_frame(id, &entry);
         self.send_to_login(&holder, &frame);
@@ -551,7 +589,10 @@ impl Handoffs {
     }
 
     pub fn is_on_call(&self, login: &str) -> bool {
-        self.on_call.lock().expect("roster lock poisoned").contains(login)
+        self.on_call
+            .lock()
+            .expect("roster lock poisoned")
+            .contains(login)
     }
 
     /// Who is on call and connected.
@@ -611,7 +652,10 @@ impl Handoffs {
 
     pub fn detach_console(&self, id: u64) {
         let before = self.available();
-        self.consoles.lock().expect("console lock poisoned").remove(&id);
+        self.consoles
+            .lock()
+            .expect("console lock poisoned")
+            .remove(&id);
         self.roster_changed(before);
     }
 
@@ -637,14 +681,24 @@ impl Handoffs {
 
     fn broadcast(&self, frame: &ConsoleServerFrame) {
         let text = frame.to_frame();
-        for console in self.consoles.lock().expect("console lock poisoned").values() {
+        for console in self
+            .consoles
+            .lock()
+            .expect("console lock poisoned")
+            .values()
+        {
             let _ = console.tx.try_send(ConsoleOut::Frame(text.clone()));
         }
     }
 
     fn send_to_login(&self, login: &str, frame: &ConsoleServerFrame) {
         let text = frame.to_frame();
-        for console in self.consoles.lock().expect("console lock poisoned").values() {
+        for console in self
+            .consoles
+            .lock()
+            .expect("console lock poisoned")
+            .values()
+        {
             if console.who.login == login {
                 let _ = console.tx.try_send(ConsoleOut::Frame(text.clone()));
             }
@@ -695,18 +749,33 @@ impl Handoffs {
         waiting.iter().position(|r| r.id == id).map(|p| p + 1)
     }
 
+    /// Tells a youth where their request stands, and makes it durable before the
+    /// youth sees it.
+    async fn tell_status_durably(&self, id: u64) -> Result<(), HandoffError> {
+        let told = self.tell(id, true, true);
+        self.store.flush().await?;
+        if let Some((key, seq)) = told {
+            self.sessions.release(&key, seq);
+        }
+        Ok(())
+    }
+
     /// Tells a youth where their request stands: waiting with a position, or
     /// unavailable with resources when nobody is on call (once, unless `always`).
     fn tell_status(&self, id: u64, always: bool) {
+        self.tell(id, always, false);
+    }
+
+    /// Pushes the status frame; with `durable`, holds it back and returns what to
+    /// release after a flush.
+    fn tell(&self, id: u64, always: bool, durable: bool) -> Option<(SessionKey, u64)> {
         let available = self.available();
         let mut state = self.lock();
-        let Some(record) = state.requests.get(&id).cloned() else {
-            return;
-        };
+        let record = state.requests.get(&id).cloned()?;
         let position = self.position(&state, id);
         if let Some(p) = position {
             if !always && state.told.get(&id) == Some(&p) {
-                return;
+                return None;
             }
             state.told.insert(id, p);
         }
@@ -736,16 +805,24 @@ impl Handoffs {
                 message: Some(self.unavailable_message(&record.lang)),
             },
         };
-        if let Some(key) = unhex(&record.session) {
-            let claimed = matches!(record.state, HandoffState::Claimed { .. });
-            let _ = self.sessions.with(&key, |ctx| {
+        let key = unhex(&record.session)?;
+        let claimed = matches!(record.state, HandoffState::Claimed { .. });
+        let seq = self
+            .sessions
+            .with(&key, |ctx| {
                 if let Some(link) = ctx.record().handoff.as_mut() {
                     link.urgent = record.urgent;
                     link.connected = claimed;
                 }
-                ctx.push(&event);
-            });
-        }
+                if durable {
+                    ctx.push_durable(&event)
+                } else {
+                    ctx.push(&event)
+                }
+            })
+            .ok()
+            .flatten()?;
+        Some((key, seq))
     }
 
     fn tell_timeout(&self, id: u64) {

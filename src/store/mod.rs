@@ -125,7 +125,11 @@ impl Store {
     }
 
     /// The frames of a session after `last_seq`, in order.
-    pub fn frames_after(&self, key: &SessionKey, last_seq: u64) -> Result<Vec<(u64, String)>, StoreError> {
+    pub fn frames_after(
+        &self,
+        key: &SessionKey,
+        last_seq: u64,
+    ) -> Result<Vec<(u64, String)>, StoreError> {
         let start = frame_key(key, last_seq.saturating_add(1));
         let end = frame_key(key, u64::MAX);
         let mut frames = Vec::new();
@@ -150,7 +154,9 @@ impl Store {
     }
 
     /// Every session with its record (for the purge task).
-    pub fn sessions(&self) -> impl Iterator<Item = Result<(SessionKey, SessionRecord), StoreError>> + '_ {
+    pub fn sessions(
+        &self,
+    ) -> impl Iterator<Item = Result<(SessionKey, SessionRecord), StoreError>> + '_ {
         self.sessions.iter().map(|entry| {
             let (k, v) = entry?;
             let key: SessionKey = k.as_ref().try_into().unwrap_or([0; 32]);
@@ -171,7 +177,13 @@ impl Store {
     // ---- statistics ----
 
     /// Adds to a daily counter. Keys are `day \0 metric \0 label`; values a u64.
-    pub fn add_count(&self, day: &str, metric: &str, label: &str, count: u64) -> Result<(), StoreError> {
+    pub fn add_count(
+        &self,
+        day: &str,
+        metric: &str,
+        label: &str,
+        count: u64,
+    ) -> Result<(), StoreError> {
         let key = format!("{day}\0{metric}\0{label}");
         self.stats.update_and_fetch(key.as_bytes(), |old| {
             let before = old
@@ -184,18 +196,32 @@ impl Store {
     }
 
     /// Every counter between two days (inclusive, `YYYY-MM-DD`).
-    pub fn counts(&self, from: &str, to: &str) -> Result<Vec<(String, String, String, u64)>, StoreError> {
+    pub fn counts(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String, String, u64)>, StoreError> {
         let mut out = Vec::new();
         let end = format!("{to}\u{1}");
         for entry in self.stats.range(from.as_bytes()..end.as_bytes()) {
             let (key, value) = entry?;
             let key = String::from_utf8_lossy(&key).into_owned();
             let mut parts = key.splitn(3, '\0');
-            let (Some(day), Some(metric), Some(label)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(day), Some(metric), Some(label)) = (parts.next(), parts.next(), parts.next())
+            else {
                 continue;
             };
-            let count = value.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
-            out.push((day.to_string(), metric.to_string(), label.to_string(), count));
+            let count = value
+                .as_ref()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            out.push((
+                day.to_string(),
+                metric.to_string(),
+                label.to_string(),
+                count,
+            ));
         }
         Ok(out)
     }
@@ -231,14 +257,21 @@ fn frame_key(key: &SessionKey, seq: u64) -> [u8; 40] {
     out
 }
 
-pub(crate) fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: impl AsRef<[u8]>) -> Result<Option<T>, StoreError> {
+pub(crate) fn get_json<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    key: impl AsRef<[u8]>,
+) -> Result<Option<T>, StoreError> {
     match tree.get(key)? {
         Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
         None => Ok(None),
     }
 }
 
-pub(crate) fn put_json<T: Serialize>(tree: &sled::Tree, key: impl AsRef<[u8]>, value: &T) -> Result<(), StoreError> {
+pub(crate) fn put_json<T: Serialize>(
+    tree: &sled::Tree,
+    key: impl AsRef<[u8]>,
+    value: &T,
+) -> Result<(), StoreError> {
     tree.insert(key.as_ref(), serde_json::to_vec(value)?)?;
     Ok(())
 }

@@ -34,12 +34,13 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// A configuration for tests: fixture flows, a data folder, port 0.
 pub fn test_config(data_dir: &Path, flows_dir: &Path) -> Config {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = data_dir.to_path_buf();
-    config.flows_dir = flows_dir.to_path_buf();
-    config.web_dir = repo_path("web");
-    config
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        flows_dir: flows_dir.to_path_buf(),
+        web_dir: repo_path("web"),
+        ..Config::default()
+    }
 }
 
 /// A server running in this process.
@@ -59,7 +60,8 @@ impl TestServer {
     pub async fn start_with(config: Config, tweak: impl FnOnce(&mut AppState)) -> Self {
         let store = Store::open(&config.data_dir).expect("store opens");
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut state = AppState::with_store(config, store, Clock::system(), stop_rx).expect("state");
+        let mut state =
+            AppState::with_store(config, store, Clock::system(), stop_rx).expect("state");
         tweak(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -199,7 +201,9 @@ pub struct Youth {
 
 impl Youth {
     pub async fn connect(url: &str) -> Self {
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("chat socket opens");
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("chat socket opens");
         Self {
             socket,
             token: String::new(),
@@ -246,7 +250,10 @@ impl Youth {
     /// The close code, once the server closes.
     pub async fn closed(&mut self) -> Option<u16> {
         loop {
-            match tokio::time::timeout(PATIENCE, self.socket.next()).await.expect("closes in time") {
+            match tokio::time::timeout(PATIENCE, self.socket.next())
+                .await
+                .expect("closes in time")
+            {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
@@ -337,7 +344,12 @@ impl Api {
         }
     }
 
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -353,7 +365,11 @@ impl Api {
 
     pub async fn on_call(&self, on: bool) {
         let (status, _) = self
-            .call(reqwest::Method::PUT, "/api/me/on_call", Some(json!({"on_call": on})))
+            .call(
+                reqwest::Method::PUT,
+                "/api/me/on_call",
+                Some(json!({"on_call": on})),
+            )
             .await;
         assert_eq!(status, 204);
     }
@@ -365,8 +381,12 @@ impl Api {
     }
 
     pub async fn claim(&self, id: u64) -> (u16, Value) {
-        self.call(reqwest::Method::POST, &format!("/api/handoffs/{id}/claim"), None)
-            .await
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/handoffs/{id}/claim"),
+            None,
+        )
+        .await
     }
 }
 
@@ -377,9 +397,13 @@ pub struct Console {
 
 impl Console {
     pub async fn connect(url: &str, token: &str) -> Self {
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("console socket opens");
+        let (mut socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("console socket opens");
         socket
-            .send(Message::Text(json!({"type": "auth", "token": token}).to_string().into()))
+            .send(Message::Text(
+                json!({"type": "auth", "token": token}).to_string().into(),
+            ))
             .await
             .unwrap();
         let mut console = Self { socket };
@@ -401,7 +425,9 @@ impl Console {
                 .await
                 .expect("a console frame arrives in time")?;
             match message {
-                Ok(Message::Text(text)) => return Some(serde_json::from_str(text.as_str()).unwrap()),
+                Ok(Message::Text(text)) => {
+                    return Some(serde_json::from_str(text.as_str()).unwrap())
+                }
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => continue,
             }
@@ -411,7 +437,10 @@ impl Console {
     pub async fn until(&mut self, kind: &str) -> (Value, Vec<Value>) {
         let mut before = Vec::new();
         loop {
-            let frame = self.recv().await.unwrap_or_else(|| panic!("console closed before {kind}"));
+            let frame = self
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("console closed before {kind}"));
             if frame["type"] == kind {
                 return (frame, before);
             }
