@@ -11,8 +11,10 @@
 //! - [`stats`] and [`report`]: anonymous daily counters and what is made of them;
 //! - [`server`]: `app(state) -> Router` and `run(listener, config, shutdown)`;
 //! - [`cli`]: the `relais` command;
-//! - [`messages`], [`error`], [`clock`]: what relais says, API errors, the one clock.
+//! - [`messages`], [`error`], [`clock`]: what relais says, API errors, the one clock;
+//! - [`bench`]: the load generator behind `relais-bench` (not used by the server).
 
+pub mod bench;
 pub mod chat;
 pub mod cli;
 pub mod clock;

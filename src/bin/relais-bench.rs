@@ -1,0 +1,3 @@
+//! `relais-bench`: measures relais against a bare WebSocket echo floor.
+
+fn main() {}
