@@ -1,0 +1,959 @@
+//! Tests over the flows shipped in `flows/`, the ones an organisation deploys on day
+//! one. They play the real files with the pure engine, in French and in English:
+//!
+//! - the folder builds with no error and no warning but the CAVAC number to verify;
+//! - a breadth-first walk of every choice (and of every word a free-text question
+//!   recognizes) from every reachable state: every path ends in help (a request for a
+//!   person, or an end after a resource was shown), a person is never more than two
+//!   taps away, every theme is at most two taps from the menu, every node is played;
+//! - every urgent trigger phrase, in both languages, leads to an urgent handoff with
+//!   911, from the menu, from a free-text question and after the end; everyday
+//!   sentences do not; help words lead to a normal handoff;
+//! - every line has a current English translation, no message is over 280
+//!   characters, every resource key exists, and no phone number is written in a flow
+//!   (numbers live only in `ressources.toml`);
+//! - theme promises: the sextortion flow offers the urgent path, the First Nations
+//!   and Inuit flow shows Hope for Wellness first, the welcome states anonymity and
+//!   the limit of confidentiality.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use relais::flow::engine::{
+    default_handoff_resources, step, visible_choices, HandoffRequest, Input, Output, State, Trace,
+    CHOICE_TALK,
+};
+use relais::flow::format::to_plain;
+use relais::flow::load::{build, line_hash, lines_in_order, read_folder};
+use relais::flow::model::{FlowSet, Item, Target};
+use relais::flow::Problem;
+
+/// The start node the server uses by default.
+const START: &str = "accueil";
+/// The languages the shipped flows speak.
+const LANGS: [&str; 2] = ["fr", "en"];
+/// Above this a message is hard to read on a phone.
+const LONG_MESSAGE: usize = 280;
+/// A bound on the walk, far above what the shipped flows need.
+const MAX_STATES: usize = 50_000;
+/// The resource keys of `../shared/content/resources.md`.
+const RESOURCE_KEYS: [&str; 10] = [
+    "urgence",
+    "tel_jeunes",
+    "jeunesse_j_ecoute",
+    "info_aide_violence_sexuelle",
+    "info_social",
+    "espoir_mieux_etre",
+    "cyberaide",
+    "aidez_moi_svp",
+    "sextorsion",
+    "cavac",
+];
+
+/// The folder under test: `flows/`, or `RELAIS_SHIPPED_FLOWS` to try these tests on an
+/// edited copy before changing the real one.
+fn flows_dir() -> std::path::PathBuf {
+    match std::env::var_os("RELAIS_SHIPPED_FLOWS") {
+        Some(dir) => dir.into(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("flows"),
+    }
+}
+
+/// The shipped flows, built once for every test.
+fn flows() -> &'static FlowSet {
+    static SET: OnceLock<FlowSet> = OnceLock::new();
+    SET.get_or_init(|| {
+        let sources = read_folder(&flows_dir()).expect("flows/ is readable");
+        let report = build(sources, START);
+        let errors: Vec<_> = report.errors().map(|d| d.render("en")).collect();
+        assert!(
+            errors.is_empty(),
+            "the shipped flows have errors: {errors:#?}"
+        );
+        report.flows.expect("no error, so a flow set")
+    })
+}
+
+/// A fresh conversation in a language, started.
+fn start(lang: &str) -> (State, Vec<Output>) {
+    let mut state = State {
+        node: None,
+        vars: BTreeMap::new(),
+        lang: lang.to_string(),
+    };
+    let turn = step(flows(), &mut state, Input::Start);
+    (state, turn.outputs)
+}
+
+fn handoffs(outputs: &[Output]) -> Vec<&HandoffRequest> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Handoff(h) => Some(h),
+            _ => None,
+        })
+        .collect()
+}
+
+fn shown_resources(outputs: &[Output]) -> Vec<&str> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Bot(bot) => Some(bot.resources.iter().map(|r| r.key.as_str())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn entered(trace: &[Trace]) -> impl Iterator<Item = &str> {
+    trace.iter().filter_map(|t| match t {
+        Trace::Entered(node) => Some(node.as_str()),
+        _ => None,
+    })
+}
+
+/// Text a youth could type so that a written pattern matches: `suicid*` → `suicid`.
+fn typed(pattern: &str) -> String {
+    pattern.replace('*', "")
+}
+
+#[derive(Debug, Clone)]
+enum Act {
+    Choose(String),
+    Text(String),
+}
+
+impl Act {
+    fn input(&self) -> Input<'_> {
+        match self {
+            Act::Choose(id) => Input::Choose(id),
+            Act::Text(text) => Input::Text(text),
+        }
+    }
+}
+
+/// What the youth can do where the flow waits: every visible choice and, at a
+/// free-text question, every pattern of its routes and a sentence no route knows.
+fn acts(set: &FlowSet, state: &State) -> Vec<Act> {
+    let Some(node) = state.node.as_deref().and_then(|n| set.nodes.get(n)) else {
+        return Vec::new();
+    };
+    let mut acts: Vec<Act> = visible_choices(node, &state.vars)
+        .map(|c| Act::Choose(c.label.id.clone()))
+        .collect();
+    if node.asks_text() {
+        for route in &node.exit.routes {
+            for pattern in &route.patterns {
+                acts.push(Act::Text(typed(&pattern.written)));
+            }
+        }
+        acts.push(Act::Text("xyzzy plugh".into()));
+    }
+    acts
+}
+
+/// Where the flow waits, what it remembers, and whether a resource was shown on the
+/// way here.
+type Key = (Option<String>, BTreeMap<String, String>, bool);
+
+struct Edge {
+    from: usize,
+    to: Option<usize>,
+    handoff: bool,
+}
+
+/// The walk of every reachable state of a language.
+struct Walk {
+    states: Vec<(State, bool)>,
+    /// Taps from the start to each state.
+    depth: Vec<usize>,
+    edges: Vec<Edge>,
+    /// The fewest taps from the start after which each node was entered.
+    first_entered: HashMap<String, usize>,
+    /// Every line id of a bot message shown, with its text.
+    shown: Vec<(String, String)>,
+    /// Dead ends: an end with no resource shown on the way, or a refused choice.
+    failures: Vec<String>,
+}
+
+fn walk(lang: &str) -> Walk {
+    let set = flows();
+    let (first, outputs) = start(lang);
+    let mut walk = Walk {
+        states: Vec::new(),
+        depth: Vec::new(),
+        edges: Vec::new(),
+        first_entered: HashMap::new(),
+        shown: Vec::new(),
+        failures: Vec::new(),
+    };
+    walk.first_entered.insert(START.into(), 0);
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut queue = VecDeque::new();
+    let seen = !shown_resources(&outputs).is_empty();
+    record_shown(&mut walk, &outputs);
+    let key: Key = (first.node.clone(), first.vars.clone(), seen);
+    assert!(first.node.is_some(), "{lang}: the welcome ends at once");
+    index.insert(key, 0);
+    walk.states.push((first, seen));
+    walk.depth.push(0);
+    queue.push_back(0);
+    let start_trace = {
+        let mut probe = State {
+            node: None,
+            vars: BTreeMap::new(),
+            lang: lang.into(),
+        };
+        step(set, &mut probe, Input::Start).trace
+    };
+    for node in entered(&start_trace) {
+        walk.first_entered.entry(node.to_string()).or_insert(0);
+    }
+
+    while let Some(from) = queue.pop_front() {
+        assert!(
+            walk.states.len() < MAX_STATES,
+            "{lang}: the walk does not end"
+        );
+        let (state, seen) = walk.states[from].clone();
+        let depth = walk.depth[from];
+        let here = state.node.clone().unwrap_or_default();
+        for act in acts(set, &state) {
+            let mut next = state.clone();
+            let turn = step(set, &mut next, act.input());
+            if turn.not_expected {
+                walk.failures.push(format!(
+                    "{lang}: at {here}, {act:?} was offered but refused"
+                ));
+                continue;
+            }
+            for node in entered(&turn.trace) {
+                let best = walk
+                    .first_entered
+                    .entry(node.to_string())
+                    .or_insert(depth + 1);
+                *best = (*best).min(depth + 1);
+            }
+            record_shown(&mut walk, &turn.outputs);
+            let handoff = !handoffs(&turn.outputs).is_empty();
+            let seen_now = seen || !shown_resources(&turn.outputs).is_empty();
+            let ended = turn.outputs.iter().any(|o| matches!(o, Output::End));
+            if ended && !seen_now && !handoff {
+                walk.failures.push(format!(
+                    "{lang}: at {here}, {act:?} ends the conversation with no resource shown"
+                ));
+            }
+            let to = if next.node.is_none() {
+                None
+            } else {
+                let key: Key = (next.node.clone(), next.vars.clone(), seen_now);
+                Some(*index.entry(key).or_insert_with(|| {
+                    walk.states.push((next.clone(), seen_now));
+                    walk.depth.push(depth + 1);
+                    queue.push_back(walk.states.len() - 1);
+                    walk.states.len() - 1
+                }))
+            };
+            walk.edges.push(Edge { from, to, handoff });
+        }
+    }
+    walk
+}
+
+fn record_shown(walk: &mut Walk, outputs: &[Output]) {
+    for output in outputs {
+        if let Output::Bot(bot) = output {
+            walk.shown.push((bot.line_id.clone(), bot.text.to_string()));
+        }
+    }
+}
+
+/// For each state, the fewest taps to a request for a person (`None`: never).
+fn taps_to_a_person(walk: &Walk) -> Vec<Option<usize>> {
+    let mut predecessors: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut distance = vec![None; walk.states.len()];
+    let mut queue = VecDeque::new();
+    for edge in &walk.edges {
+        if edge.handoff && distance[edge.from].is_none() {
+            distance[edge.from] = Some(1);
+            queue.push_back(edge.from);
+        }
+        if let Some(to) = edge.to {
+            predecessors.entry(to).or_default().push(edge.from);
+        }
+    }
+    while let Some(state) = queue.pop_front() {
+        let next = distance[state].map(|d| d + 1);
+        for &before in predecessors.get(&state).into_iter().flatten() {
+            if distance[before].is_none() {
+                distance[before] = next;
+                queue.push_back(before);
+            }
+        }
+    }
+    distance
+}
+
+fn walks() -> &'static [(String, Walk)] {
+    static WALKS: OnceLock<Vec<(String, Walk)>> = OnceLock::new();
+    WALKS.get_or_init(|| LANGS.iter().map(|l| (l.to_string(), walk(l))).collect())
+}
+
+#[test]
+fn the_folder_builds_with_no_error_and_only_the_expected_warning() {
+    let sources = read_folder(&flows_dir()).unwrap();
+    let report = build(sources, START);
+    let unexpected: Vec<_> = report
+        .diagnostics
+        .iter()
+        .filter(|d| !matches!(&d.problem, Problem::ResourceToCheck { key } if key == "cavac"))
+        .map(|d| d.render("en"))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+    assert_eq!(flows().start, START);
+    for node in ["accueil", "menu", "urgence", "parler"] {
+        assert!(
+            flows().nodes.contains_key(node),
+            "the node {node} must exist"
+        );
+    }
+    assert_eq!(flows().urgent.node, "urgence");
+    assert_eq!(flows().help.node, "parler");
+}
+
+#[test]
+fn every_path_ends_in_help_and_a_person_is_at_most_two_taps_away() {
+    for (lang, walk) in walks() {
+        assert!(walk.failures.is_empty(), "{:#?}", walk.failures);
+        assert!(walk.states.len() > 20, "{lang}: the walk saw too little");
+        let distance = taps_to_a_person(walk);
+        for (index, (state, _)) in walk.states.iter().enumerate() {
+            let node = state.node.as_deref().unwrap_or("-");
+            match distance[index] {
+                None => panic!(
+                    "{lang}: from {node} ({:?}) no person is ever reached",
+                    state.vars
+                ),
+                Some(taps) => assert!(
+                    taps <= 2,
+                    "{lang}: from {node} a person is {taps} taps away ({:?})",
+                    state.vars
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_node_is_played_and_every_theme_is_two_taps_from_the_start() {
+    let set = flows();
+    for (lang, walk) in walks() {
+        for name in set.nodes.keys() {
+            assert!(
+                walk.first_entered.contains_key(name),
+                "{lang}: the node {name} is never played"
+            );
+        }
+        // The first node of each file is the door to its theme.
+        let mut doors: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
+        for (name, node) in &set.nodes {
+            let entry = doors.entry(&node.pos.file).or_insert((name, node.pos.line));
+            if node.pos.line < entry.1 {
+                *entry = (name, node.pos.line);
+            }
+        }
+        assert!(
+            doors.len() >= 11,
+            "{lang}: only {} theme files",
+            doors.len()
+        );
+        for (file, (door, _)) in doors {
+            let taps = walk.first_entered[door];
+            assert!(
+                taps <= 2,
+                "{lang}: {file} ({door}) is {taps} taps from the start"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_theme_offers_a_person_in_one_tap() {
+    let set = flows();
+    let mut doors: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
+    for (name, node) in &set.nodes {
+        let entry = doors.entry(&node.pos.file).or_insert((name, node.pos.line));
+        if node.pos.line < entry.1 {
+            *entry = (name, node.pos.line);
+        }
+    }
+    for (file, (door, _)) in doors {
+        // Where the flow waits after the door: a door may jump on (the welcome).
+        let mut waits = door;
+        while let Some(Target::Node { name, .. }) = &set.nodes[waits].exit.jump {
+            waits = name;
+        }
+        let node = &set.nodes[waits];
+        if node.handoff().is_some() {
+            continue;
+        }
+        let state = walks()[0]
+            .1
+            .states
+            .iter()
+            .map(|(s, _)| s)
+            .find(|s| s.node.as_deref() == Some(waits))
+            .unwrap_or_else(|| panic!("{file}: nobody ever waits at {waits}"));
+        let reaches_person = acts(set, state).into_iter().any(|act| {
+            let mut next = state.clone();
+            let turn = step(set, &mut next, act.input());
+            !handoffs(&turn.outputs).is_empty()
+        });
+        // A free-text question reaches a person through its default route's choices.
+        assert!(
+            reaches_person || node.asks_text(),
+            "{file}: {waits} offers no way to a person in one tap"
+        );
+    }
+}
+
+#[test]
+fn english_sessions_read_english() {
+    let set = flows();
+    for (lang, walk) in walks() {
+        if lang != "en" {
+            continue;
+        }
+        for (id, text) in &walk.shown {
+            if id.starts_with("relais.") {
+                continue;
+            }
+            let rendered = set
+                .rendered
+                .get("en")
+                .and_then(|lines| lines.get(id))
+                .unwrap_or_else(|| panic!("en: the line {id} is shown in French"));
+            assert_eq!(&*rendered.text, text.as_str(), "en: {id}");
+        }
+    }
+}
+
+#[test]
+fn every_line_has_a_current_english_translation() {
+    let set = flows();
+    let table = set.translations.get("en").expect("traductions/en.txt");
+    let lines = lines_in_order(set);
+    assert!(lines.len() > 100, "only {} lines", lines.len());
+    for (node, line) in lines {
+        assert!(
+            line.explicit_id,
+            "{}:{}: write a #id: on this line",
+            line.pos.file, line.pos.line
+        );
+        let translation = table
+            .get(&line.id)
+            .unwrap_or_else(|| panic!("{} ({}): no English translation", line.id, node.name));
+        assert_eq!(
+            translation.source_hash,
+            line_hash(&line.source),
+            "{}: the English translation is stale",
+            line.id
+        );
+        assert!(!translation.text.trim().is_empty(), "{}", line.id);
+    }
+    let ids: HashSet<_> = lines_in_order(set)
+        .into_iter()
+        .map(|(_, l)| l.id.clone())
+        .collect();
+    for id in table.keys() {
+        assert!(
+            ids.contains(id),
+            "en.txt translates {id}, which no longer exists"
+        );
+    }
+}
+
+#[test]
+fn no_message_is_over_280_characters() {
+    let set = flows();
+    let table = &set.translations["en"];
+    for (_, line) in lines_in_order(set) {
+        let french = to_plain(&line.source).chars().count();
+        assert!(french <= LONG_MESSAGE, "{}: {french} characters", line.id);
+        if let Some(english) = table.get(&line.id) {
+            let english = to_plain(&english.text).chars().count();
+            assert!(
+                english <= LONG_MESSAGE,
+                "{} (en): {english} characters",
+                line.id
+            );
+        }
+    }
+    for (_, walk) in walks() {
+        for (id, text) in &walk.shown {
+            assert!(text.chars().count() <= LONG_MESSAGE, "{id} as shown");
+        }
+    }
+}
+
+#[test]
+fn every_resource_key_exists_and_every_resource_is_offered() {
+    let set = flows();
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for node in set.nodes.values() {
+        for item in &node.items {
+            let keys: Vec<&String> = match item {
+                Item::Resources { keys, .. } => keys.iter().map(|(k, _)| k).collect(),
+                Item::Handoff(spec) => spec.resources.iter().map(|(k, _)| k).collect(),
+                _ => continue,
+            };
+            for key in keys {
+                assert!(
+                    set.resources.contains_key(key),
+                    "{}: the resource {key} is not in ressources.toml",
+                    node.name
+                );
+                used.insert(key.clone());
+            }
+        }
+    }
+    for urgent in [false, true] {
+        for key in default_handoff_resources(urgent) {
+            assert!(set.resources.contains_key(*key), "engine default {key}");
+            used.insert(key.to_string());
+        }
+    }
+    for key in RESOURCE_KEYS {
+        let by_lang = set
+            .resources
+            .get(key)
+            .unwrap_or_else(|| panic!("ressources.toml lost the key {key}"));
+        for lang in LANGS {
+            let card = set.resource(lang, key).unwrap();
+            assert!(
+                card.phone.is_some() || card.text.is_some() || card.url.is_some(),
+                "{key} ({lang}) has no way to reach it"
+            );
+        }
+        assert!(by_lang.contains_key("en"), "{key} has no English card");
+        assert!(used.contains(key), "the resource {key} is offered nowhere");
+    }
+}
+
+#[test]
+fn no_phone_number_is_written_in_a_flow() {
+    let set = flows();
+    let table = &set.translations["en"];
+    for (_, line) in lines_in_order(set) {
+        let english = table.get(&line.id).map(|t| t.text.as_str()).unwrap_or("");
+        for text in [line.source.as_str(), english] {
+            let mut digits = 0;
+            for c in text.chars() {
+                if c.is_ascii_digit() {
+                    digits += 1;
+                    assert!(
+                        digits < 7,
+                        "{}: a phone number belongs in ressources.toml: {text}",
+                        line.id
+                    );
+                } else if !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}') {
+                    digits = 0;
+                }
+            }
+        }
+    }
+}
+
+/// The states a trigger is tried from: the menu, a free-text question, and a
+/// conversation that has ended.
+fn trigger_starts(lang: &str) -> Vec<(&'static str, State)> {
+    let set = flows();
+    let (menu, _) = start(lang);
+    assert_eq!(
+        menu.node.as_deref(),
+        Some("menu"),
+        "{lang}: the welcome leads to the menu"
+    );
+    let question = walks()
+        .iter()
+        .find(|(l, _)| l == lang)
+        .and_then(|(_, walk)| {
+            walk.states
+                .iter()
+                .map(|(s, _)| s)
+                .find(|s| s.node.as_deref().is_some_and(|n| set.nodes[n].asks_text()))
+        })
+        .expect("a free-text question")
+        .clone();
+    let mut ended = menu.clone();
+    let turn = step(set, &mut ended, Input::Choose("menu_ressources"));
+    assert!(turn.outputs.iter().all(|o| !matches!(o, Output::End)));
+    let finish = acts(set, &ended)
+        .into_iter()
+        .find_map(|act| {
+            let mut probe = ended.clone();
+            let turn = step(set, &mut probe, act.input());
+            turn.outputs
+                .iter()
+                .any(|o| matches!(o, Output::End))
+                .then_some(probe)
+        })
+        .expect("the resources offer a way to finish");
+    vec![("menu", menu), ("question", question), ("ended", finish)]
+}
+
+fn assert_urgent(set: &FlowSet, from: &State, text: &str, context: &str) {
+    let mut state = from.clone();
+    let turn = step(set, &mut state, Input::Text(text));
+    assert!(
+        turn.urgent_fired(),
+        "{context}: « {text} » is not taken as urgent"
+    );
+    let requests = handoffs(&turn.outputs);
+    assert!(
+        requests.iter().any(|h| h.urgent),
+        "{context}: « {text} » gives no urgent handoff: {:?}",
+        turn.outputs
+    );
+    let with_911 = requests
+        .iter()
+        .any(|h| h.resources.iter().any(|r| r.key == "urgence"))
+        || shown_resources(&turn.outputs).contains(&"urgence");
+    assert!(with_911, "{context}: « {text} » does not show 911");
+}
+
+#[test]
+fn every_urgent_trigger_in_both_languages_reaches_the_urgent_path() {
+    let set = flows();
+    for lang in LANGS {
+        let phrases = set.urgent.patterns.get(lang).expect("urgent triggers");
+        assert!(
+            phrases.len() >= 30,
+            "{lang}: only {} urgent triggers",
+            phrases.len()
+        );
+    }
+    for session_lang in LANGS {
+        for (where_, from) in trigger_starts(session_lang) {
+            for (trigger_lang, patterns) in &set.urgent.patterns {
+                for pattern in patterns {
+                    let text = typed(&pattern.written);
+                    let context = format!("{session_lang} session, {where_}, {trigger_lang} list");
+                    assert_urgent(set, &from, &text, &context);
+                    // Inside a sentence, in capitals.
+                    let sentence = format!("euh... {} svp", text.to_uppercase());
+                    assert_urgent(set, &from, &sentence, &context);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn common_ways_of_saying_it_are_urgent() {
+    let set = flows();
+    let (menu, _) = start("fr");
+    for text in [
+        "je veux mourir",
+        "Jveux mourir",
+        "je pense au suicide",
+        "j'ai envie de me suicider",
+        "je vais me tuer",
+        "j’ai envie de me faire du mal",
+        "je me coupe encore",
+        "il est dehors",
+        "Il est DEHORS!!",
+        "il m'attend devant l'école",
+        "il me menace de venir chez moi",
+        "Il m’a menacé",
+        "il ma menacer",
+        "on me retient ici",
+        "je suis enfermée dans sa chambre",
+        "il me laisse pas partir",
+        "je suis en danger",
+        "chu en danger",
+        "ils vont me tuer",
+        "au secours",
+        "i want to die",
+        "I wanna die",
+        "gonna kms",
+        "he's outside my house",
+        "hes outside",
+        "he is outside right now",
+        "he threatened to hurt me",
+        "they're threatening me",
+        "I'm in danger",
+        "he won't let me leave",
+        "i'm trapped",
+        "i've been cutting myself",
+        "I don't want to live anymore",
+    ] {
+        assert_urgent(set, &menu, text, "menu");
+    }
+}
+
+#[test]
+fn everyday_sentences_are_not_urgent() {
+    let set = flows();
+    for lang in LANGS {
+        let (menu, _) = start(lang);
+        for text in [
+            "aide",
+            "j'ai besoin d'aide",
+            "aidez-moi svp",
+            "c'est quoi la sextorsion?",
+            "il me suit sur insta",
+            "je peux pas sortir ce soir",
+            "mon ami a partagé une photo",
+            "j'ai peur",
+            "ce qui me retient c'est la gêne",
+            "je veux parler à quelqu'un",
+            "il est la seule personne qui me comprend",
+            "help",
+            "I need help",
+            "can you help me",
+            "what is grooming",
+            "he follows me on tiktok",
+            "my friend sent a pic",
+            "someone is holding me back",
+            "he locked me out of my account",
+        ] {
+            let mut state = menu.clone();
+            let turn = step(set, &mut state, Input::Text(text));
+            assert!(
+                !turn.urgent_fired(),
+                "{lang}: « {text} » is taken as urgent: {:?}",
+                turn.trace
+            );
+            assert!(
+                handoffs(&turn.outputs).iter().all(|h| !h.urgent),
+                "{lang}: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn help_words_lead_to_a_normal_handoff() {
+    let set = flows();
+    for lang in LANGS {
+        let (menu, _) = start(lang);
+        for patterns in set.help.patterns.values() {
+            for pattern in patterns {
+                let text = typed(&pattern.written);
+                let mut state = menu.clone();
+                let turn = step(set, &mut state, Input::Text(&text));
+                let requests = handoffs(&turn.outputs);
+                assert!(
+                    requests.len() == 1 && !requests[0].urgent,
+                    "{lang}: « {text} » gives {:?}",
+                    turn.outputs
+                );
+                assert!(
+                    entered(&turn.trace).any(|n| n == "parler"),
+                    "{lang}: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn words_the_flow_does_not_know_get_the_choices_again_and_a_person() {
+    let set = flows();
+    for lang in LANGS {
+        let (menu, _) = start(lang);
+        let mut state = menu.clone();
+        let turn = step(set, &mut state, Input::Text("xyzzy plugh"));
+        assert_eq!(state, menu, "{lang}: an unknown word moves nothing");
+        let Some(Output::Bot(answer)) = turn.outputs.last() else {
+            panic!("{lang}: no answer to an unknown word");
+        };
+        assert!(answer.choices.iter().any(|c| c.id == CHOICE_TALK), "{lang}");
+        assert!(
+            answer.choices.iter().any(|c| c.id == "menu_parler"),
+            "{lang}"
+        );
+    }
+}
+
+#[test]
+fn every_free_text_route_is_reachable_and_goes_where_it_says() {
+    let set = flows();
+    for (lang, walk) in walks() {
+        let mut checked = 0;
+        for name in &set.order {
+            let node = &set.nodes[name];
+            if node.exit.routes.is_empty() {
+                continue;
+            }
+            let state = walk
+                .states
+                .iter()
+                .map(|(s, _)| s)
+                .find(|s| s.node.as_deref() == Some(name.as_str()))
+                .unwrap_or_else(|| panic!("{lang}: the question {name} is never asked"));
+            for route in &node.exit.routes {
+                let Target::Node { name: target, .. } = &route.target else {
+                    continue;
+                };
+                for pattern in &route.patterns {
+                    let text = typed(&pattern.written);
+                    let mut next = state.clone();
+                    let turn = step(set, &mut next, Input::Text(&text));
+                    assert!(
+                        !turn.urgent_fired(),
+                        "{lang}: the route word « {text} » is urgent"
+                    );
+                    let first = entered(&turn.trace).next();
+                    assert_eq!(
+                        first,
+                        Some(target.as_str()),
+                        "{lang}: at {name}, « {text} » should lead to {target}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 20, "{lang}: only {checked} route words");
+    }
+}
+
+#[test]
+fn the_menu_keeps_the_ids_the_page_uses() {
+    let set = flows();
+    for lang in LANGS {
+        let (menu, _) = start(lang);
+        let mut talk = menu.clone();
+        let turn = step(set, &mut talk, Input::Choose("menu_parler"));
+        let requests = handoffs(&turn.outputs);
+        assert!(
+            requests.len() == 1 && !requests[0].urgent,
+            "{lang}: {:?}",
+            turn.outputs
+        );
+        let mut resources = menu.clone();
+        let turn = step(set, &mut resources, Input::Choose("menu_ressources"));
+        assert!(shown_resources(&turn.outputs).len() >= 4, "{lang}");
+        let mut danger = menu.clone();
+        let turn = step(set, &mut danger, Input::Choose("menu_urgence"));
+        assert!(handoffs(&turn.outputs).iter().any(|h| h.urgent), "{lang}");
+    }
+}
+
+#[test]
+fn the_welcome_states_anonymity_the_limit_and_the_quick_exit() {
+    for lang in LANGS {
+        let (state, outputs) = start(lang);
+        let ids: Vec<&str> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Bot(bot) => Some(bot.line_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        for id in [
+            "acc_anonyme",
+            "acc_limite",
+            "acc_choix",
+            "acc_sortie",
+            "acc_911",
+        ] {
+            assert!(ids.contains(&id), "{lang}: the welcome lacks {id}");
+        }
+        assert_eq!(state.node.as_deref(), Some("menu"));
+        let Some(Output::Bot(last)) = outputs.last() else {
+            panic!("{lang}: the welcome ends without the menu");
+        };
+        assert!(last.choices.len() >= 5 && last.choices.len() <= 8, "{lang}");
+    }
+}
+
+#[test]
+fn the_sextortion_flow_offers_the_urgent_path() {
+    let set = flows();
+    for (lang, walk) in walks() {
+        let nodes: Vec<&str> = set
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.pos.file == "sextorsion.flow")
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert!(!nodes.is_empty());
+        for node in nodes {
+            let state = walk
+                .states
+                .iter()
+                .map(|(s, _)| s)
+                .find(|s| s.node.as_deref() == Some(node))
+                .unwrap_or_else(|| panic!("{lang}: {node} is never reached"));
+            let urgent = acts(set, state).into_iter().any(|act| {
+                let mut next = state.clone();
+                let turn = step(set, &mut next, act.input());
+                handoffs(&turn.outputs).iter().any(|h| h.urgent)
+            });
+            assert!(urgent, "{lang}: {node} offers no urgent path in one tap");
+        }
+    }
+}
+
+#[test]
+fn the_first_nations_and_inuit_flow_offers_hope_for_wellness_first() {
+    let set = flows();
+    for lang in LANGS {
+        let (menu, _) = start(lang);
+        let mut state = menu.clone();
+        let turn = step(set, &mut state, Input::Choose("menu_autochtones"));
+        let shown = shown_resources(&turn.outputs);
+        assert_eq!(
+            shown.first(),
+            Some(&"espoir_mieux_etre"),
+            "{lang}: {shown:?}"
+        );
+        // Its own way to a person keeps Hope for Wellness first when nobody is on call.
+        let person = acts(set, &state).into_iter().find_map(|act| {
+            let mut next = state.clone();
+            let turn = step(set, &mut next, act.input());
+            handoffs(&turn.outputs).first().map(|h| (*h).clone())
+        });
+        let person = person.expect("a way to a person from the First Nations and Inuit flow");
+        assert_eq!(
+            person.resources.first().map(|r| r.key.as_str()),
+            Some("espoir_mieux_etre")
+        );
+        assert!(!person.urgent);
+        // The general resources list it too.
+        let mut resources = menu.clone();
+        let turn = step(set, &mut resources, Input::Choose("menu_ressources"));
+        assert!(
+            shown_resources(&turn.outputs).contains(&"espoir_mieux_etre"),
+            "{lang}"
+        );
+    }
+}
+
+#[test]
+fn the_friend_flow_remembers_it_is_for_a_friend() {
+    let set = flows();
+    let (menu, _) = start("fr");
+    let mut state = menu.clone();
+    step(set, &mut state, Input::Choose("menu_ami"));
+    assert_eq!(state.vars.get("pour_ami").map(String::as_str), Some("oui"));
+    // The images theme then speaks of the friend's picture; it does not otherwise.
+    let images_lines = |state: &State| -> Vec<String> {
+        let mut state = state.clone();
+        state.node = Some("situation".into());
+        let turn = step(set, &mut state, Input::Choose("sit_images"));
+        turn.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Bot(bot) => Some(bot.line_id.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(images_lines(&state).contains(&"img_ami".to_string()));
+    assert!(!images_lines(&menu).contains(&"img_ami".to_string()));
+}
