@@ -3,7 +3,6 @@
 //! start the real thing with `run` on `127.0.0.1:0`.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,6 +156,10 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             state.config.limits.max_body_bytes,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.limits.http_timeout_secs.max(1)),
         ));
     for (name, value) in security {
         router = router.layer(SetResponseHeaderLayer::overriding(
@@ -208,17 +211,18 @@ pub async fn serve(
     stop_tx: watch::Sender<bool>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let _watcher = library::watch_folder(state.flows.clone(), state.clock)?;
+    let (watcher, watching) = library::watch_folder(state.flows.clone(), state.clock)?;
     let background = spawn_background(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
-    let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let router = app(state.clone());
+    let header_timeout = Duration::from_secs(state.config.limits.handshake_timeout_secs.max(1));
     let mut stopped = stop_tx.subscribe();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let accepting = tokio::spawn(accept_loop(listener, router, stop_tx.subscribe(), header_timeout));
+    tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let served = tokio::spawn(async move { server.await });
     let _ = stopped.wait_for(|stop| *stop).await;
     // Sockets close with 1001; give them a moment, then flush.
     let max = state.config.limits.max_youth_sockets;
@@ -228,14 +232,80 @@ pub async fn serve(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(3), served).await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), accepting).await;
     background.abort();
+    watching.abort();
+    drop(watcher);
+    // Wait for both to be gone: they hold the store, which a restart reopens.
+    let _ = background.await;
+    let _ = watching.await;
     if let Err(e) = state.stats.flush(&state.store) {
         tracing::error!(error = %e, "could not write the counters at shutdown");
     }
     state.store.flush().await?;
     tracing::info!("relais stopped");
     Ok(())
+}
+
+/// Accepts connections until told to stop. A client has `header_timeout` to send
+/// its request head (a slow client cannot hold a connection open without speaking);
+/// WebSocket upgrades are served; the peer address reaches the limits (and nothing
+/// else) as `ConnectInfo`.
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+    header_timeout: Duration,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::Service;
+
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let builder = builder.http1_only();
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    if *stop.borrow_and_update() {
+        return;
+    }
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow_and_update() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().call(request)
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(3), graceful.shutdown()).await;
 }
 
 /// The periodic tasks: purge, queue timeouts, expired consoles, counters, limiter keys.

@@ -189,12 +189,12 @@ fn remember(store: &Store, flows: &FlowSet, now_secs: u64) -> Result<(), StoreEr
     })
 }
 
-/// Watches the flows folder and reloads after each burst of changes. The returned
-/// watcher must be kept alive.
+/// Watches the flows folder and reloads after each burst of changes. Keep the
+/// watcher alive; abort the task to stop.
 pub fn watch_folder(
     library: Arc<FlowLibrary>,
     clock: crate::clock::Clock,
-) -> notify::Result<notify::RecommendedWatcher> {
+) -> notify::Result<(notify::RecommendedWatcher, tokio::task::JoinHandle<()>)> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
@@ -202,7 +202,7 @@ pub fn watch_folder(
         }
     })?;
     watcher.watch(library.dir(), RecursiveMode::Recursive)?;
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while rx.recv().await.is_some() {
             // Let an editor finish writing: wait for a quiet moment.
             while let Ok(Some(())) =
@@ -213,5 +213,5 @@ pub fn watch_folder(
             let _ = tokio::task::spawn_blocking(move || library.reload(now)).await;
         }
     });
-    Ok(watcher)
+    Ok((watcher, task))
 }

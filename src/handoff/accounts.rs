@@ -20,7 +20,7 @@ use crate::store::{get_json, put_json, Store, StoreError};
 /// Failures allowed before each attempt is delayed.
 pub const FREE_FAILURES: u32 = 5;
 /// The longest delay before an answer.
-const MAX_DELAY: Duration = Duration::from_secs(30);
+const MAX_DELAY: Duration = Duration::from_secs(8);
 /// Failures older than this are forgotten.
 const FAILURE_MEMORY_MS: u64 = 15 * 60 * 1000;
 
@@ -235,7 +235,7 @@ impl Accounts {
         if count < FREE_FAILURES {
             return Duration::ZERO;
         }
-        let doubling = (count - FREE_FAILURES).min(5);
+        let doubling = (count - FREE_FAILURES).min(3);
         (Duration::from_secs(1) * 2u32.pow(doubling)).min(MAX_DELAY)
     }
 
