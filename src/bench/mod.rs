@@ -1,2 +1,85 @@
-//! The load generator behind `relais-bench`: youth clients over real sockets, the
-//! echo floor they are compared with, and what is measured on the server process.
+//! The load generator behind `relais-bench`, kept in the library so the smoke test
+//! (`tests/bench_smoke.rs`) runs the very code the benchmarks run.
+//!
+//! In reading order:
+//! - [`process`]: the servers under test as child processes (relais, and the echo
+//!   floor), and what `/proc` says about them (RSS, CPU time);
+//! - [`floor`]: the floor, a bare axum WebSocket echo server with relais's socket
+//!   settings (`relais-bench floor`, a hidden subcommand);
+//! - [`client`]: one session over a real socket: a youth walking the shipped flows, or
+//!   an echo client; both check `seq` (or the echo's counter) for lost and repeated
+//!   frames;
+//! - [`scenario`]: the phases: turns (flat out or at a rate), idle sessions, urgent
+//!   requests, start time; each returns a report;
+//! - [`measure`]: latency summaries;
+//! - [`flows`]: generated flow folders for the start-time test;
+//! - [`http`]: a tiny HTTP/1.1 client for `/readyz`.
+//!
+//! Everything is bounded: every wait has a deadline, every loop a count or an end.
+
+pub mod client;
+pub mod floor;
+pub mod flows;
+pub mod http;
+pub mod measure;
+pub mod process;
+pub mod scenario;
+
+use std::time::Duration;
+
+/// How long any single wait (a frame, a line, a connection) may take before the
+/// bench gives up on it: a guard, not a timing.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// What can go wrong while benchmarking.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("input/output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("WebSocket: {0}")]
+    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("unexpected frame: {0}")]
+    Protocol(String),
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("server: {0}")]
+    Server(String),
+}
+
+/// Which server a phase drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The relais binary with the shipped flows.
+    Relais,
+    /// The bare echo server.
+    Floor,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Relais => "relais",
+            Target::Floor => "floor",
+        }
+    }
+}
+
+/// The WebSocket settings both servers use, taken from relais's defaults so the
+/// floor is sized like a youth socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketSettings {
+    pub read_buffer: usize,
+    pub write_buffer: usize,
+    pub max_message: usize,
+}
+
+impl Default for SocketSettings {
+    fn default() -> Self {
+        let limits = crate::config::LimitsConfig::default();
+        Self {
+            read_buffer: limits.socket_read_buffer,
+            write_buffer: limits.socket_write_buffer,
+            max_message: limits.max_transport_bytes,
+        }
+    }
+}

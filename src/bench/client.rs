@@ -1,0 +1,475 @@
+//! One bench session over a real socket. A [`Youth`] speaks the youth protocol
+//! (docs/protocol.md, section 1): `hello`, then turns that walk the shipped flows by
+//! their choices, with some free text; every frame's `seq` is checked, so a frame
+//! lost or repeated is counted. An [`Echo`] sends the same kind of frame to the
+//! floor and checks the counter it carries comes back in order. Both are driven
+//! through [`Session`], so the floor and relais are measured by the same loop.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::{BenchError, PATIENCE};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Choice ids a bench youth never picks: they ask for a person (a handoff is its
+/// own phase) or lead to the urgent node. Others that turn out to lead there are
+/// learned as youths walk (see `learned`).
+const AVOIDED: [&str; 4] = ["parler", "personne", "urgence", "danger"];
+
+/// Free text that no trigger, route or label knows: always a valid turn, answered
+/// by the "not understood" message with the choices again (or by the node's
+/// `@sinon` where it asks for text).
+pub const PLAIN_TEXT: &str = "bla bla bla";
+
+/// Every how many turns a youth writes free text instead of choosing.
+const TEXT_EVERY: u64 = 5;
+
+/// Opens a WebSocket with small client buffers, so the bench's own memory does
+/// not crowd the machine at 10,000 sessions.
+pub async fn connect(url: &str) -> Result<Socket, BenchError> {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let (socket, _) = tokio::time::timeout(
+        PATIENCE,
+        tokio_tungstenite::connect_async_with_config(url, Some(config), true),
+    )
+    .await
+    .map_err(|_| BenchError::Timeout(format!("connecting to {url}")))??;
+    Ok(socket)
+}
+
+/// The fields of a server frame the bench looks at; the rest is skipped.
+#[derive(Debug, Deserialize)]
+struct WireFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default, borrow)]
+    choices: Vec<WireChoice<'a>>,
+    #[serde(default, borrow)]
+    input: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    code: Option<Cow<'a, str>>,
+    /// The echo's counter (the floor sends back what it got).
+    #[serde(default)]
+    n: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireChoice<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+/// What a youth may do next, from the frame that ended the last turn.
+#[derive(Debug, Clone)]
+enum Waiting {
+    Choices(Vec<String>),
+    Text,
+    Ended,
+}
+
+/// What a session counted about the frames it got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Frames whose seq (or counter) skipped ahead: that many frames never came.
+    pub lost: u64,
+    /// Frames whose seq (or counter) was already seen.
+    pub duplicated: u64,
+    /// `error` frames (rate limited, not expected…): a bench must see none.
+    pub errors: u64,
+    /// `handoff` frames during plain turns (a choice that asked for a person).
+    pub handoffs: u64,
+    /// Frames received in all.
+    pub frames: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.lost += other.lost;
+        self.duplicated += other.duplicated;
+        self.errors += other.errors;
+        self.handoffs += other.handoffs;
+        self.frames += other.frames;
+    }
+}
+
+/// A youth's chat socket, after `hello` and the welcome's first turn.
+pub struct Youth {
+    socket: Socket,
+    pub token: String,
+    pub last_seq: u64,
+    pub tally: Tally,
+    /// The first `error` frame received, whole, to say what went wrong.
+    pub first_error: Option<String>,
+    waiting: Waiting,
+    /// The choice sent in the last turn and the one before it: a `handoff` frame
+    /// comes after the frame that ends its turn, so it is read in the next turn.
+    last_choice: Option<String>,
+    previous_choice: Option<String>,
+    turns: u64,
+    random: u64,
+}
+
+/// What one urgent request measured.
+#[derive(Debug, Clone)]
+pub struct UrgentTiming {
+    /// From the text to the first bot frame of the urgent node.
+    pub first_reply: Duration,
+    /// From the text to the `handoff` frame (sent only after the store is flushed).
+    pub handoff: Duration,
+    /// The `status` of that frame (`waiting`, or `unavailable` with nobody on call).
+    pub status: String,
+}
+
+impl Youth {
+    /// Connects, says hello, reads the welcome and the first turn. `seed` varies
+    /// the walk from one youth to the next.
+    pub async fn open(url: &str, lang: &str, seed: u64) -> Result<Self, BenchError> {
+        let socket = connect(url).await?;
+        let mut youth = Self {
+            socket,
+            token: String::new(),
+            last_seq: 0,
+            tally: Tally::default(),
+            first_error: None,
+            waiting: Waiting::Ended,
+            last_choice: None,
+            previous_choice: None,
+            turns: 0,
+            random: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        };
+        youth
+            .send(&serde_json::json!({"type": "hello", "lang": lang}).to_string())
+            .await?;
+        youth.read_turn().await?;
+        if youth.token.is_empty() {
+            return Err(BenchError::Protocol(
+                "no welcome before the first turn".into(),
+            ));
+        }
+        Ok(youth)
+    }
+
+    /// One turn: picks what to send from the last frame, sends it, and reads until
+    /// the frame that ends the turn (see `read_turn`). Returns the time from send to
+    /// that frame.
+    pub async fn turn(&mut self) -> Result<Duration, BenchError> {
+        let frame = self.next_action();
+        let sent = Instant::now();
+        self.send(&frame).await?;
+        self.read_turn().await?;
+        Ok(sent.elapsed())
+    }
+
+    /// Writes an urgent phrase and waits for the `handoff` frame.
+    pub async fn urgent(&mut self, phrase: &str) -> Result<UrgentTiming, BenchError> {
+        let frame = serde_json::json!({"type": "text", "text": phrase}).to_string();
+        let sent = Instant::now();
+        self.send(&frame).await?;
+        let mut first_reply = None;
+        loop {
+            let text = self.recv_text().await?;
+            let frame = self.check(text.as_str())?;
+            let at = sent.elapsed();
+            match frame.kind.as_ref() {
+                "bot" => {
+                    first_reply.get_or_insert(at);
+                }
+                "handoff" => {
+                    return Ok(UrgentTiming {
+                        first_reply: first_reply.unwrap_or(at),
+                        handoff: at,
+                        status: frame.status.as_deref().unwrap_or("").to_string(),
+                    });
+                }
+                "error" => {
+                    return Err(BenchError::Protocol(format!(
+                        "error {:?} instead of a handoff",
+                        frame.code
+                    )))
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends `forget` and waits for `forgotten` (the session and its request go).
+    pub async fn forget(mut self) -> Result<Tally, BenchError> {
+        self.send(r#"{"type":"forget"}"#).await?;
+        loop {
+            let text = self.recv_text().await?;
+            let frame = self.check(text.as_str())?;
+            if frame.kind == "forgotten" {
+                return Ok(self.tally);
+            }
+        }
+    }
+
+    fn next_action(&mut self) -> String {
+        self.turns += 1;
+        self.previous_choice = self.last_choice.take();
+        let choices = match &self.waiting {
+            Waiting::Ended => return r#"{"type":"restart"}"#.to_string(),
+            Waiting::Text => return plain_text_frame(),
+            Waiting::Choices(choices) => choices,
+        };
+        if self.turns.is_multiple_of(TEXT_EVERY) {
+            return plain_text_frame();
+        }
+        let allowed: Vec<&String> = choices
+            .iter()
+            .filter(|id| !AVOIDED.iter().any(|avoided| id.contains(avoided)))
+            .filter(|id| !learned_to_avoid(id))
+            .collect();
+        if allowed.is_empty() {
+            return r#"{"type":"restart"}"#.to_string();
+        }
+        // xorshift: a cheap, reproducible walk.
+        self.random ^= self.random << 13;
+        self.random ^= self.random >> 7;
+        self.random ^= self.random << 17;
+        let id = allowed[(self.random % allowed.len() as u64) as usize].clone();
+        let frame = serde_json::json!({"type": "choose", "id": id}).to_string();
+        self.last_choice = Some(id);
+        frame
+    }
+
+    /// Reads frames until one ends the turn (a bot frame that offers choices or asks
+    /// for text, `end`, or an `error`); remembers what it offers. A `handoff` frame
+    /// never ends a turn: it trails the turn that asked for a person, whose choice
+    /// is then avoided.
+    async fn read_turn(&mut self) -> Result<(), BenchError> {
+        loop {
+            let text = self.recv_text().await?;
+            let frame = self.check(text.as_str())?;
+            match frame.kind.as_ref() {
+                "welcome" => {}
+                "bot" => {
+                    if !frame.choices.is_empty() {
+                        self.waiting = Waiting::Choices(
+                            frame.choices.iter().map(|c| c.id.to_string()).collect(),
+                        );
+                        return Ok(());
+                    }
+                    if frame.input.as_deref() == Some("text") {
+                        self.waiting = Waiting::Text;
+                        return Ok(());
+                    }
+                }
+                "end" => {
+                    self.waiting = Waiting::Ended;
+                    return Ok(());
+                }
+                "handoff" => {
+                    if let Some(choice) = self.previous_choice.take() {
+                        avoid_from_now_on(choice);
+                    }
+                }
+                "error" => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
+    /// Parses a frame, checks its seq and counts it.
+    fn check<'t>(&mut self, text: &'t str) -> Result<WireFrame<'t>, BenchError> {
+        let frame: WireFrame<'t> = serde_json::from_str(text)
+            .map_err(|e| BenchError::Protocol(format!("not a frame ({e}): {text}")))?;
+        self.tally.frames += 1;
+        if let Some(seq) = frame.seq {
+            if seq <= self.last_seq {
+                self.tally.duplicated += 1;
+            } else {
+                self.tally.lost += seq - self.last_seq - 1;
+                self.last_seq = seq;
+            }
+        }
+        match frame.kind.as_ref() {
+            "welcome" => {
+                if let Some(token) = welcome_token(text) {
+                    self.token = token;
+                }
+            }
+            "error" => {
+                self.tally.errors += 1;
+                self.first_error.get_or_insert_with(|| text.to_string());
+            }
+            "handoff" => self.tally.handoffs += 1,
+            _ => {}
+        }
+        Ok(frame)
+    }
+
+    async fn send(&mut self, frame: &str) -> Result<(), BenchError> {
+        send_text(&mut self.socket, frame).await
+    }
+
+    async fn recv_text(&mut self) -> Result<Utf8Bytes, BenchError> {
+        recv_text(&mut self.socket).await
+    }
+
+    /// Closes the socket politely (bounded).
+    pub async fn close(mut self) -> Tally {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+        self.tally
+    }
+}
+
+/// Choices found to ask for a person, shared by every youth of this process, so
+/// each costs one handoff per run rather than one per youth.
+fn learned() -> &'static Mutex<HashSet<String>> {
+    static LEARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    LEARNED.get_or_init(Default::default)
+}
+
+fn learned_to_avoid(id: &str) -> bool {
+    learned().lock().is_ok_and(|set| set.contains(id))
+}
+
+fn avoid_from_now_on(id: String) {
+    if let Ok(mut set) = learned().lock() {
+        set.insert(id);
+    }
+}
+
+fn plain_text_frame() -> String {
+    serde_json::json!({"type": "text", "text": PLAIN_TEXT}).to_string()
+}
+
+fn welcome_token(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Welcome {
+        token: String,
+    }
+    serde_json::from_str::<Welcome>(text).ok().map(|w| w.token)
+}
+
+/// A client of the echo floor: each turn sends a frame shaped like a youth's
+/// `choose`, numbered, and waits for `echo_frames` copies of it.
+pub struct Echo {
+    socket: Socket,
+    next: u64,
+    echo_frames: usize,
+    pub tally: Tally,
+}
+
+impl Echo {
+    /// Connects and makes one round trip, so the socket is as used as a youth's.
+    pub async fn open(url: &str, echo_frames: usize) -> Result<Self, BenchError> {
+        let socket = connect(url).await?;
+        let mut echo = Self {
+            socket,
+            next: 0,
+            echo_frames: echo_frames.max(1),
+            tally: Tally::default(),
+        };
+        echo.turn().await?;
+        Ok(echo)
+    }
+
+    pub async fn turn(&mut self) -> Result<Duration, BenchError> {
+        self.next += 1;
+        let frame = format!(
+            r#"{{"type":"choose","id":"menu_comprendre","n":{}}}"#,
+            self.next
+        );
+        let sent = Instant::now();
+        send_text(&mut self.socket, &frame).await?;
+        for _ in 0..self.echo_frames {
+            let text = recv_text(&mut self.socket).await?;
+            let frame: WireFrame<'_> = serde_json::from_str(text.as_str())
+                .map_err(|e| BenchError::Protocol(format!("not an echo ({e}): {text}")))?;
+            self.tally.frames += 1;
+            match frame.n {
+                Some(n) if n == self.next => {}
+                Some(n) if n < self.next => self.tally.duplicated += 1,
+                Some(n) => self.tally.lost += n - self.next,
+                None => return Err(BenchError::Protocol(format!("echo without n: {text}"))),
+            }
+        }
+        Ok(sent.elapsed())
+    }
+
+    pub async fn close(mut self) -> Tally {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+        self.tally
+    }
+}
+
+/// A youth or an echo client, driven by the same loop.
+pub enum Session {
+    Youth(Youth),
+    Echo(Echo),
+}
+
+impl Session {
+    pub async fn turn(&mut self) -> Result<Duration, BenchError> {
+        match self {
+            Session::Youth(youth) => youth.turn().await,
+            Session::Echo(echo) => echo.turn().await,
+        }
+    }
+
+    pub fn tally(&self) -> Tally {
+        match self {
+            Session::Youth(youth) => youth.tally,
+            Session::Echo(echo) => echo.tally,
+        }
+    }
+
+    /// The first `error` frame a youth received (the floor sends none).
+    pub fn first_error(&self) -> Option<&str> {
+        match self {
+            Session::Youth(youth) => youth.first_error.as_deref(),
+            Session::Echo(_) => None,
+        }
+    }
+
+    pub async fn close(self) -> Tally {
+        match self {
+            Session::Youth(youth) => youth.close().await,
+            Session::Echo(echo) => echo.close().await,
+        }
+    }
+}
+
+async fn send_text(socket: &mut Socket, frame: &str) -> Result<(), BenchError> {
+    tokio::time::timeout(PATIENCE, socket.send(Message::Text(frame.into())))
+        .await
+        .map_err(|_| BenchError::Timeout("sending a frame".into()))??;
+    Ok(())
+}
+
+/// The next text frame; pings are answered by tungstenite as it reads.
+async fn recv_text(socket: &mut Socket) -> Result<Utf8Bytes, BenchError> {
+    loop {
+        let message = tokio::time::timeout(PATIENCE, socket.next())
+            .await
+            .map_err(|_| BenchError::Timeout("waiting for a frame".into()))?
+            .ok_or_else(|| BenchError::Protocol("the server closed the socket".into()))??;
+        match message {
+            Message::Text(text) => return Ok(text),
+            Message::Close(close) => {
+                return Err(BenchError::Protocol(format!(
+                    "closed by the server: {close:?}"
+                )))
+            }
+            _ => continue,
+        }
+    }
+}

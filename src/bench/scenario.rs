@@ -1,0 +1,368 @@
+//! The phases of a bench, each against a server already started (see
+//! [`super::process`]) and each returning a report:
+//! - [`run_turns`]: N sessions take turns, flat out or at a total rate, for a while;
+//! - [`run_idle`]: N sessions open and stay silent; the server's RSS before and after;
+//! - [`run_urgent`]: youths write an urgent phrase; time to the `handoff` frame,
+//!   which relais sends only once the request is flushed to disk;
+//! - [`run_start`]: spawn to "listening" and to `/readyz` answering 200.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::client::{Echo, Session, Tally, Youth};
+use super::measure::{micros, Summary};
+use super::process::{own_cpu_time, start_relais, RelaisSetup, ServerChild};
+use super::{BenchError, Target};
+
+/// Handshakes in flight at once while sessions open.
+pub const CONNECT_CONCURRENCY: usize = 128;
+
+/// How a turns phase runs.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnPlan {
+    pub sessions: usize,
+    pub duration: Duration,
+    /// Turns per second for all sessions together; `None` is flat out (each
+    /// session sends its next frame as soon as its turn is answered).
+    pub rate: Option<f64>,
+    /// Frames the floor sends back per frame (ignored for relais).
+    pub echo_frames: usize,
+}
+
+/// What a turns phase measured.
+#[derive(Debug, Clone)]
+pub struct TurnReport {
+    pub target: Target,
+    pub sessions: usize,
+    pub rate: Option<f64>,
+    /// Turns answered in the phase.
+    pub turns: u64,
+    /// Turns never answered (a timeout or a closed socket): must be 0.
+    pub unanswered: u64,
+    /// The first reason a turn went unanswered, if one did.
+    pub first_failure: Option<String>,
+    /// The first `error` frame received, if one was.
+    pub first_error: Option<String>,
+    pub elapsed: Duration,
+    pub latency: Summary,
+    pub tally: Tally,
+    /// The server's CPU time over the phase, in cores (1.0 = one core busy).
+    pub server_cores: f64,
+    /// The bench's own CPU time over the phase, in cores.
+    pub bench_cores: f64,
+}
+
+impl TurnReport {
+    pub fn turns_per_sec(&self) -> f64 {
+        self.turns as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Nothing lost, repeated, refused or left unanswered.
+    pub fn clean(&self) -> bool {
+        self.unanswered == 0
+            && self.tally.lost == 0
+            && self.tally.duplicated == 0
+            && self.tally.errors == 0
+    }
+}
+
+/// Opens `count` sessions on the server (youths on relais, echo clients on the
+/// floor), `CONNECT_CONCURRENCY` at a time.
+pub async fn open_sessions(
+    server: &ServerChild,
+    count: usize,
+    echo_frames: usize,
+) -> Result<Vec<Session>, BenchError> {
+    let url = server.ws_url("/chat");
+    let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let mut opening = JoinSet::new();
+    for index in 0..count {
+        let url = url.clone();
+        let gate = gate.clone();
+        let target = server.target;
+        opening.spawn(async move {
+            let _permit = gate
+                .acquire_owned()
+                .await
+                .map_err(|_| BenchError::Protocol("connection gate closed".into()))?;
+            let session = match target {
+                Target::Relais => Session::Youth(Youth::open(&url, "fr", index as u64 + 1).await?),
+                Target::Floor => Session::Echo(Echo::open(&url, echo_frames).await?),
+            };
+            Ok::<_, BenchError>((index, session))
+        });
+    }
+    let mut sessions: Vec<Option<Session>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = opening.join_next().await {
+        let (index, session) =
+            joined.map_err(|e| BenchError::Protocol(format!("a session task failed: {e}")))??;
+        sessions[index] = Some(session);
+    }
+    Ok(sessions.into_iter().flatten().collect())
+}
+
+/// Runs turns on `plan.sessions` fresh sessions for `plan.duration`.
+pub async fn run_turns(server: &ServerChild, plan: &TurnPlan) -> Result<TurnReport, BenchError> {
+    let sessions = open_sessions(server, plan.sessions, plan.echo_frames).await?;
+    let count = sessions.len().max(1);
+    let interval = plan
+        .rate
+        .filter(|rate| *rate > 0.0)
+        .map(|rate| Duration::from_secs_f64(count as f64 / rate));
+    let server_before = server.cpu_time()?;
+    let bench_before = own_cpu_time()?;
+    let start = Instant::now();
+    let deadline = start + plan.duration;
+    let mut running = JoinSet::new();
+    for (index, mut session) in sessions.into_iter().enumerate() {
+        running.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failure = None;
+            // At a rate, sessions are spread evenly over one interval.
+            let mut next =
+                start + interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / count as f64));
+            loop {
+                match interval {
+                    Some(interval) => {
+                        if next >= deadline {
+                            break;
+                        }
+                        tokio::time::sleep_until(next.into()).await;
+                        next += interval;
+                    }
+                    None => {
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                    }
+                }
+                match session.turn().await {
+                    Ok(latency) => latencies.push(micros(latency)),
+                    Err(error) => {
+                        failure = Some(error.to_string());
+                        break;
+                    }
+                }
+            }
+            (session, latencies, failure)
+        });
+    }
+    let mut all = Vec::new();
+    let mut tally = Tally::default();
+    let mut unanswered = 0;
+    let mut first_failure = None;
+    let mut first_error = None;
+    let mut finished = Vec::new();
+    while let Some(joined) = running.join_next().await {
+        let (session, latencies, failure) =
+            joined.map_err(|e| BenchError::Protocol(format!("a session task failed: {e}")))?;
+        all.extend(latencies);
+        tally.add(&session.tally());
+        if first_error.is_none() {
+            first_error = session.first_error().map(str::to_string);
+        }
+        if let Some(failure) = failure {
+            unanswered += 1;
+            first_failure.get_or_insert(failure);
+        }
+        finished.push(session);
+    }
+    let elapsed = start.elapsed();
+    let server_cores = (server.cpu_time()? - server_before).as_secs_f64() / elapsed.as_secs_f64();
+    let bench_cores = (own_cpu_time()? - bench_before).as_secs_f64() / elapsed.as_secs_f64();
+    // Sockets close as they drop; the server sees them go.
+    drop(finished);
+    Ok(TurnReport {
+        target: server.target,
+        sessions: count,
+        rate: plan.rate,
+        turns: all.len() as u64,
+        unanswered,
+        first_failure,
+        first_error,
+        elapsed,
+        latency: Summary::of_micros(all),
+        tally,
+        server_cores,
+        bench_cores,
+    })
+}
+
+/// What an idle phase measured.
+#[derive(Debug, Clone)]
+pub struct IdleReport {
+    pub target: Target,
+    pub sessions: usize,
+    pub rss_before: u64,
+    pub rss_after: u64,
+    /// How long it took to open them all.
+    pub open_time: Duration,
+    pub tally: Tally,
+}
+
+impl IdleReport {
+    /// RSS per idle session, in bytes (negative growth counts as zero).
+    pub fn per_session(&self) -> f64 {
+        self.rss_after.saturating_sub(self.rss_before) as f64 / self.sessions.max(1) as f64
+    }
+}
+
+/// Opens `sessions` sessions that then stay silent, and reads the server's RSS
+/// before and after (after a short settle each time).
+pub async fn run_idle(server: &ServerChild, sessions: usize) -> Result<IdleReport, BenchError> {
+    let settle = Duration::from_secs(1);
+    tokio::time::sleep(settle).await;
+    let rss_before = server.rss_bytes()?;
+    let opened = Instant::now();
+    let open = open_sessions(server, sessions, 1).await?;
+    let open_time = opened.elapsed();
+    tokio::time::sleep(settle * 2).await;
+    let rss_after = server.rss_bytes()?;
+    let mut tally = Tally::default();
+    for session in &open {
+        tally.add(&session.tally());
+    }
+    let count = open.len();
+    drop(open);
+    Ok(IdleReport {
+        target: server.target,
+        sessions: count,
+        rss_before,
+        rss_after,
+        open_time,
+        tally,
+    })
+}
+
+/// How an urgent phase runs.
+#[derive(Debug, Clone)]
+pub struct UrgentPlan {
+    /// Urgent requests in all, each from a fresh youth who then forgets the session.
+    pub count: usize,
+    /// Youths at once.
+    pub concurrency: usize,
+    /// What they write (an urgent trigger of flows/declencheurs.toml).
+    pub phrase: String,
+}
+
+/// What an urgent phase measured.
+#[derive(Debug, Clone)]
+pub struct UrgentReport {
+    /// Text sent → `handoff` frame (flushed before it is sent).
+    pub handoff: Summary,
+    /// Text sent → first bot frame of the urgent node.
+    pub first_reply: Summary,
+    /// How many `handoff` frames came with each status.
+    pub statuses: BTreeMap<String, u64>,
+    pub failures: u64,
+    pub first_failure: Option<String>,
+    pub tally: Tally,
+}
+
+/// Urgent requests, `concurrency` youths at a time.
+pub async fn run_urgent(
+    server: &ServerChild,
+    plan: &UrgentPlan,
+) -> Result<UrgentReport, BenchError> {
+    let url = server.ws_url("/chat");
+    let workers = plan.concurrency.clamp(1, plan.count.max(1));
+    let mut running = JoinSet::new();
+    for worker in 0..workers {
+        let url = url.clone();
+        let phrase = plan.phrase.clone();
+        let share = plan.count / workers + usize::from(worker < plan.count % workers);
+        running.spawn(async move {
+            let mut timings = Vec::new();
+            let mut tally = Tally::default();
+            let mut failures = Vec::new();
+            for round in 0..share {
+                let seed = (worker * 1_000_003 + round) as u64;
+                let attempt = async {
+                    let mut youth = Youth::open(&url, "fr", seed).await?;
+                    let timing = youth.urgent(&phrase).await?;
+                    let seen = youth.forget().await?;
+                    Ok::<_, BenchError>((timing, seen))
+                };
+                match attempt.await {
+                    Ok((timing, seen)) => {
+                        timings.push(timing);
+                        tally.add(&seen);
+                    }
+                    Err(error) => failures.push(error.to_string()),
+                }
+            }
+            (timings, tally, failures)
+        });
+    }
+    let mut handoff = Vec::new();
+    let mut first_reply = Vec::new();
+    let mut statuses = BTreeMap::new();
+    let mut tally = Tally::default();
+    let mut failures = 0;
+    let mut first_failure = None;
+    while let Some(joined) = running.join_next().await {
+        let (timings, seen, failed) =
+            joined.map_err(|e| BenchError::Protocol(format!("an urgent task failed: {e}")))?;
+        for timing in timings {
+            handoff.push(micros(timing.handoff));
+            first_reply.push(micros(timing.first_reply));
+            *statuses.entry(timing.status).or_insert(0) += 1;
+        }
+        tally.add(&seen);
+        failures += failed.len() as u64;
+        if first_failure.is_none() {
+            first_failure = failed.into_iter().next();
+        }
+    }
+    Ok(UrgentReport {
+        handoff: Summary::of_micros(handoff),
+        first_reply: Summary::of_micros(first_reply),
+        statuses,
+        failures,
+        first_failure,
+        tally,
+    })
+}
+
+/// What a start-time phase measured.
+#[derive(Debug, Clone)]
+pub struct StartReport {
+    pub flow_files: usize,
+    /// Spawn → "relais listening on …" (printed before the flows load).
+    pub listening: Summary,
+    /// Spawn → `/readyz` answers 200 (store open, flows loaded, serving).
+    pub ready: Summary,
+}
+
+/// Starts relais `repeats` times on `setup.flows_dir`, each with a fresh data folder.
+pub async fn run_start(setup: &RelaisSetup, repeats: usize) -> Result<StartReport, BenchError> {
+    let flow_files = count_flow_files(&setup.flows_dir)?;
+    let mut listening = Vec::new();
+    let mut ready = Vec::new();
+    for _ in 0..repeats.max(1) {
+        let server = start_relais(setup).await?;
+        listening.push(micros(server.listening_after));
+        let since = server.spawned_at;
+        ready.push(micros(super::http::wait_ready(server.addr, since).await?));
+        server.stop().await?;
+    }
+    Ok(StartReport {
+        flow_files,
+        listening: Summary::of_micros(listening),
+        ready: Summary::of_micros(ready),
+    })
+}
+
+fn count_flow_files(dir: &std::path::Path) -> std::io::Result<usize> {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir)? {
+        if entry?.path().extension().is_some_and(|e| e == "flow") {
+            count += 1;
+        }
+    }
+    Ok(count)
+}

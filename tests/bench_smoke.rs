@@ -1,0 +1,129 @@
+//! A smoke run of the bench (issue 10): the same code `relais-bench` runs, on a few
+//! dozen sessions for a few seconds, against the relais binary and the floor. It
+//! checks that nothing is lost, repeated, refused or left unanswered, not speed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use relais::bench::floor::FloorOptions;
+use relais::bench::http::wait_serving;
+use relais::bench::process::{start_floor, start_relais, RelaisSetup, ScratchDir};
+use relais::bench::scenario::{run_idle, run_start, run_turns, run_urgent, TurnPlan, UrgentPlan};
+
+const SESSIONS: usize = 30;
+
+fn workspace(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn setup(flows_dir: PathBuf) -> RelaisSetup {
+    RelaisSetup {
+        exe: PathBuf::from(env!("CARGO_BIN_EXE_relais")),
+        flows_dir,
+        web_dir: workspace("web"),
+        scratch_parent: std::env::temp_dir(),
+        most_sessions: SESSIONS * 2,
+        intervenors: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relais_answers_every_turn_in_order() {
+    let server = start_relais(&setup(workspace("flows"))).await.unwrap();
+    wait_serving(&server).await.unwrap();
+
+    let flat = TurnPlan {
+        sessions: SESSIONS,
+        duration: Duration::from_secs(2),
+        rate: None,
+        echo_frames: 1,
+    };
+    let report = run_turns(&server, &flat).await.unwrap();
+    assert!(report.clean(), "{report:#?}");
+    assert!(report.turns >= SESSIONS as u64, "{report:#?}");
+    assert!(report.tally.frames >= report.turns, "{report:#?}");
+
+    let paced = TurnPlan {
+        rate: Some(60.0),
+        duration: Duration::from_secs(1),
+        ..flat
+    };
+    let report = run_turns(&server, &paced).await.unwrap();
+    assert!(report.clean(), "{report:#?}");
+    assert!(report.turns >= 30, "{report:#?}");
+
+    let idle = run_idle(&server, SESSIONS).await.unwrap();
+    assert_eq!(idle.sessions, SESSIONS);
+    assert_eq!(
+        (idle.tally.lost, idle.tally.duplicated),
+        (0, 0),
+        "{idle:#?}"
+    );
+    assert!(idle.rss_after > 0);
+
+    let urgent = run_urgent(
+        &server,
+        &UrgentPlan {
+            count: 6,
+            concurrency: 2,
+            phrase: "je veux mourir".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(urgent.failures, 0, "{urgent:#?}");
+    assert_eq!(urgent.handoff.count, 6, "{urgent:#?}");
+    assert_eq!((urgent.tally.lost, urgent.tally.duplicated), (0, 0));
+    assert!(urgent.handoff.p99 >= urgent.first_reply.p50);
+
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_floor_echoes_every_frame_in_order() {
+    let options = FloorOptions {
+        echo_frames: 2,
+        ..FloorOptions::default()
+    };
+    let floor = start_floor(Path::new(env!("CARGO_BIN_EXE_relais-bench")), &options)
+        .await
+        .unwrap();
+    let report = run_turns(
+        &floor,
+        &TurnPlan {
+            sessions: SESSIONS,
+            duration: Duration::from_secs(1),
+            rate: None,
+            echo_frames: 2,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.clean(), "{report:#?}");
+    assert_eq!(report.tally.frames, (report.turns + SESSIONS as u64) * 2);
+    let idle = run_idle(&floor, SESSIONS).await.unwrap();
+    assert_eq!(idle.sessions, SESSIONS);
+    floor.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_generated_scripts_check_clean_and_start() {
+    let scratch = ScratchDir::new(&std::env::temp_dir(), "smoke-flows").unwrap();
+    let flows = scratch.path().join("flows");
+    let generated = relais::bench::flows::generate(&workspace("flows"), &flows, 100).unwrap();
+    assert!(generated > 0);
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["flows", "check"])
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let report = run_start(&setup(flows), 1).await.unwrap();
+    assert_eq!(report.flow_files, 100);
+    assert_eq!(report.ready.count, 1);
+}
