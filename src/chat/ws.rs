@@ -52,6 +52,8 @@ async fn send_control(socket: &mut WebSocket, control: &Control) -> bool {
         .is_ok()
 }
 
+/// Sends a close frame, then reads what the client still sends until it answers
+/// the close (briefly), so the close code reaches it instead of a reset.
 async fn close(socket: &mut WebSocket, code: u16) {
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
@@ -59,6 +61,10 @@ async fn close(socket: &mut WebSocket, code: u16) {
             reason: "".into(),
         })))
         .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
 }
 
 fn error(lang: &str, code: ErrorCode, text: Text) -> Control {

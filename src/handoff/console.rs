@@ -41,6 +41,8 @@ async fn send(socket: &mut WebSocket, frame: &ConsoleServerFrame) -> bool {
         .is_ok()
 }
 
+/// Sends a close frame, then reads what the client still sends until it answers
+/// the close (briefly), so the close code reaches it instead of a reset.
 async fn close(socket: &mut WebSocket, code: u16) {
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
@@ -48,6 +50,10 @@ async fn close(socket: &mut WebSocket, code: u16) {
             reason: "".into(),
         })))
         .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
 }
 
 fn error(code: ErrorCode, text: Text, handoff: Option<u64>) -> ConsoleServerFrame {
