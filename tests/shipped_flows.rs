@@ -301,6 +301,21 @@ fn walks() -> &'static [(String, Walk)] {
     WALKS.get_or_init(|| LANGS.iter().map(|l| (l.to_string(), walk(l))).collect())
 }
 
+/// The first node of each `.flow` file, by file: the door to its theme.
+fn doors(set: &FlowSet) -> BTreeMap<&str, &str> {
+    let mut first: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
+    for (name, node) in &set.nodes {
+        let entry = first.entry(&node.pos.file).or_insert((name, node.pos.line));
+        if node.pos.line < entry.1 {
+            *entry = (name, node.pos.line);
+        }
+    }
+    first
+        .into_iter()
+        .map(|(file, (door, _))| (file, door))
+        .collect()
+}
+
 #[test]
 fn the_folder_builds_with_no_error_and_only_the_expected_warning() {
     let sources = read_folder(&flows_dir()).unwrap();
@@ -356,20 +371,13 @@ fn every_node_is_played_and_every_theme_is_two_taps_from_the_start() {
                 "{lang}: the node {name} is never played"
             );
         }
-        // The first node of each file is the door to its theme.
-        let mut doors: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
-        for (name, node) in &set.nodes {
-            let entry = doors.entry(&node.pos.file).or_insert((name, node.pos.line));
-            if node.pos.line < entry.1 {
-                *entry = (name, node.pos.line);
-            }
-        }
+        let doors = doors(set);
         assert!(
             doors.len() >= 11,
             "{lang}: only {} theme files",
             doors.len()
         );
-        for (file, (door, _)) in doors {
+        for (file, door) in doors {
             let taps = walk.first_entered[door];
             assert!(
                 taps <= 2,
@@ -382,14 +390,7 @@ fn every_node_is_played_and_every_theme_is_two_taps_from_the_start() {
 #[test]
 fn every_theme_offers_a_person_in_one_tap() {
     let set = flows();
-    let mut doors: BTreeMap<&str, (&str, u32)> = BTreeMap::new();
-    for (name, node) in &set.nodes {
-        let entry = doors.entry(&node.pos.file).or_insert((name, node.pos.line));
-        if node.pos.line < entry.1 {
-            *entry = (name, node.pos.line);
-        }
-    }
-    for (file, (door, _)) in doors {
+    for (file, door) in doors(set) {
         // Where the flow waits after the door: a door may jump on (the welcome).
         let mut waits = door;
         while let Some(Target::Node { name, .. }) = &set.nodes[waits].exit.jump {
