@@ -1,6 +1,6 @@
 //! The floor: a bare axum WebSocket echo server, with the same socket settings as
-//! relais's youth socket (read buffer, write buffer, largest message), served the
-//! same way (`axum::serve`, a multi-threaded tokio runtime). It answers each text
+//! relais's youth socket (read buffer, write buffer, largest message, TCP_NODELAY),
+//! on a multi-threaded tokio runtime like relais's. It answers each text
 //! frame with `echo_frames` copies of it, so a turn of several bot frames can be
 //! compared with an echo of as many frames.
 
@@ -20,7 +20,7 @@ pub struct FloorOptions {
     pub socket: SocketSettings,
     /// Frames sent back for each frame received (1 = a plain echo).
     pub echo_frames: usize,
-    /// Sets TCP_NODELAY on accepted sockets (relais does not; off by default).
+    /// Sets TCP_NODELAY on accepted sockets, as relais's accept loop does.
     pub nodelay: bool,
 }
 
@@ -29,7 +29,7 @@ impl Default for FloorOptions {
         Self {
             socket: SocketSettings::default(),
             echo_frames: 1,
-            nodelay: false,
+            nodelay: true,
         }
     }
 }

@@ -179,8 +179,8 @@ pub async fn start_floor(
         .arg(options.socket.max_message.to_string())
         .arg("--echo-frames")
         .arg(options.echo_frames.to_string());
-    if options.nodelay {
-        command.arg("--nodelay");
+    if !options.nodelay {
+        command.arg("--nagle");
     }
     spawn_listening(command, Target::Floor, None).await
 }

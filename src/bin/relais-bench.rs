@@ -122,9 +122,10 @@ struct TurnsArgs {
     /// Frames the floor sends back per frame.
     #[arg(long, default_value_t = 1)]
     echo_frames: usize,
-    /// The floor sets TCP_NODELAY on its sockets (relais does not).
+    /// The floor leaves Nagle's algorithm on (relais sets TCP_NODELAY, and so does
+    /// the floor by default).
     #[arg(long)]
-    nodelay: bool,
+    nagle: bool,
 }
 
 #[derive(Args)]
@@ -168,7 +169,7 @@ struct FloorArgs {
     #[arg(long, default_value_t = 1)]
     echo_frames: usize,
     #[arg(long)]
-    nodelay: bool,
+    nagle: bool,
 }
 
 fn main() -> ExitCode {
@@ -264,7 +265,7 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
             let places = places(&cli.common, args.sessions)?;
             let floor = FloorOptions {
                 echo_frames: args.echo_frames,
-                nodelay: args.nodelay,
+                nodelay: !args.nagle,
                 ..FloorOptions::default()
             };
             let server = start(target_of(&args.target)?, &places, &floor).await?;
@@ -328,7 +329,7 @@ async fn floor(args: &FloorArgs) -> Result<(), BenchError> {
             max_message: args.max_message.unwrap_or(defaults.max_message),
         },
         echo_frames: args.echo_frames,
-        nodelay: args.nodelay,
+        nodelay: !args.nagle,
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     // relais-bench reads this line to learn the port, as the tests do with relais.
@@ -412,7 +413,8 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
         idle.push(run_idle(&server, args.idle).await?);
         server.stop().await?;
 
-        let server = start(target, &places, &floor_options).await?;
+        // Each turns phase gets a fresh server, so no phase pays for the state
+        // (sessions, store) an earlier one left behind.
         let mut flat = Vec::new();
         for &sessions in &args.sessions {
             eprintln!("-- {}: {sessions} sessions flat out", target.name());
@@ -422,7 +424,9 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
                 rate: None,
                 echo_frames: args.echo_frames,
             };
+            let server = start(target, &places, &floor_options).await?;
             let report = run_turns(&server, &plan).await?;
+            server.stop().await?;
             flat.push(report.turns_per_sec());
             turns.push(report);
         }
@@ -437,9 +441,10 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
                 rate: Some(max / 2.0),
                 echo_frames: args.echo_frames,
             };
+            let server = start(target, &places, &floor_options).await?;
             turns.push(run_turns(&server, &plan).await?);
+            server.stop().await?;
         }
-        server.stop().await?;
     }
 
     eprintln!("-- relais: {} urgent requests", args.urgent);
@@ -467,8 +472,12 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
                 && f.sessions == report.sessions
                 && f.rate.is_some() == report.rate.is_some()
         });
-        let ratio = match (report.target, floor) {
-            (Target::Relais, Some(floor)) => Some(report.turns_per_sec() / floor.turns_per_sec()),
+        // A ratio of throughputs means something flat out only: at a rate, both
+        // sides send what they are told.
+        let ratio = match (report.target, floor, report.rate) {
+            (Target::Relais, Some(floor), None) => {
+                Some(report.turns_per_sec() / floor.turns_per_sec())
+            }
             _ => None,
         };
         print_turn(report, ratio);
