@@ -1,0 +1,880 @@
+/* What this is for: the behaviour of the youth's chat page (web/index.html). It speaks
+ * the wire contract of docs/protocol.md (section 1 and addition A) over the /chat
+ * WebSocket: it shows the conversation, resumes it after a dropped connection with no
+ * gap and no duplicate, switches between French and English, and runs the quick exit
+ * (button, Escape, Shift three times) that blanks the page, erases the session on the
+ * server and leaves for a neutral site.
+ *
+ * What it keeps: the session token, the last seq seen and the chosen language, in
+ * sessionStorage only (gone when the tab closes). No cookie, no localStorage, no request
+ * to any other host. A youth's own words are only ever inserted as text; the only HTML
+ * inserted is a bot frame's `html`, which the server has sanitized. */
+(function () {
+  'use strict';
+
+  // ------------------------------------------------------------ the page's own words
+
+  var STRINGS = {
+    fr: {
+      title: 'Clavardage',
+      skip: 'Aller à la zone de message',
+      exit: 'Sortir vite',
+      switchTo: 'English',
+      switchShort: 'EN',
+      safetySummary: 'Sortir vite, ou la touche Échap, ou Maj 3 fois : la page se ferme et la conversation est effacée.',
+      safetyHistory: "Ton historique de navigation, lui, n'est pas effacé. Cette page y reste sous le nom « Clavardage ».",
+      safetyPrivate: 'Pour ne pas laisser de trace : ouvre cette page dans une fenêtre de navigation privée (Chrome : « Nouvel onglet de navigation privée »; Safari : « Privée »; Firefox : « Nouvelle fenêtre privée »), ou efface ton historique après.',
+      conversation: 'Conversation',
+      messageLabel: 'Ton message',
+      placeholder: 'Écris ici…',
+      placeholderAsked: 'Écris ta réponse ici',
+      send: 'Envoyer',
+      bot: 'Réponse automatique',
+      you: 'Toi',
+      agentRole: 'intervenant·e',
+      choices: 'Choix proposés',
+      choicesCount: function (n) { return n === 1 ? '1 choix proposé.' : n + ' choix proposés.'; },
+      connecting: 'Connexion…',
+      reconnecting: 'La connexion a été coupée. Reconnexion…',
+      offline: "Pas de connexion Internet. Tes messages partiront dès qu'elle revient.",
+      reconnected: 'Reconnecté. La conversation continue.',
+      takenOver: 'Cette conversation est ouverte dans une autre fenêtre.',
+      continueHere: 'Continuer ici',
+      newSession: "Ta conversation précédente n'est plus disponible. Une nouvelle conversation commence.",
+      waiting: function (position) {
+        if (position === 1) return 'Une personne formée va te répondre. Tu es la prochaine personne dans la file.';
+        if (position > 1) return 'Une personne formée va te répondre. Tu es en position ' + position + ' dans la file.';
+        return 'Une personne formée va te répondre bientôt.';
+      },
+      waitingShort: function (position) {
+        return position > 0 ? 'En attente d’une personne · position ' + position : 'En attente d’une personne';
+      },
+      waitingRead: "Tu peux continuer à lire ou à écrire pendant l'attente.",
+      connected: function (name) { return name + ' est là pour te parler. Tu peux écrire ici.'; },
+      connectedShort: function (name) { return 'En conversation avec ' + name; },
+      unavailable: "Personne n'est disponible pour le moment.",
+      ended: 'La conversation avec la personne est terminée.',
+      end: 'Fin de la conversation. Merci d’être passé·e.',
+      restart: 'Recommencer',
+      call: 'Appeler',
+      textTo: 'Texto au',
+      textWord: function (word) { return 'écris ' + word; },
+      website: 'Site web',
+      newTab: '(nouvel onglet)',
+      hours: 'Heures',
+      resources: "Ressources d'aide",
+      errorFallback: "Quelque chose n'a pas marché. Réessaie dans un instant."
+    },
+    en: {
+      title: 'Chat',
+      skip: 'Skip to the message box',
+      exit: 'Quick exit',
+      switchTo: 'Français',
+      switchShort: 'FR',
+      safetySummary: 'Quick exit, or the Esc key, or Shift 3 times: the page closes and the conversation is erased.',
+      safetyHistory: 'Your browser history is not erased. This page stays in it as “Chat”.',
+      safetyPrivate: 'To leave no trace: open this page in a private window (Chrome: “New Incognito tab”; Safari: “Private”; Firefox: “New private window”), or clear your history afterwards.',
+      conversation: 'Conversation',
+      messageLabel: 'Your message',
+      placeholder: 'Write here…',
+      placeholderAsked: 'Write your answer here',
+      send: 'Send',
+      bot: 'Automatic reply',
+      you: 'You',
+      agentRole: 'support worker',
+      choices: 'Choices',
+      choicesCount: function (n) { return n === 1 ? '1 choice offered.' : n + ' choices offered.'; },
+      connecting: 'Connecting…',
+      reconnecting: 'The connection dropped. Reconnecting…',
+      offline: 'No Internet connection. Your messages will go as soon as it is back.',
+      reconnected: 'Reconnected. The conversation goes on.',
+      takenOver: 'This conversation is open in another window.',
+      continueHere: 'Continue here',
+      newSession: 'Your previous conversation is no longer available. A new conversation begins.',
+      waiting: function (position) {
+        if (position === 1) return 'A trained person will answer you. You are next in line.';
+        if (position > 1) return 'A trained person will answer you. You are number ' + position + ' in line.';
+        return 'A trained person will answer you soon.';
+      },
+      waitingShort: function (position) {
+        return position > 0 ? 'Waiting for a person · position ' + position : 'Waiting for a person';
+      },
+      waitingRead: 'You can keep reading or writing while you wait.',
+      connected: function (name) { return name + ' is here to talk with you. You can write here.'; },
+      connectedShort: function (name) { return 'Talking with ' + name; },
+      unavailable: 'Nobody is available right now.',
+      ended: 'The conversation with the person has ended.',
+      end: 'End of the conversation. Thank you for coming.',
+      restart: 'Start again',
+      call: 'Call',
+      textTo: 'Text',
+      textWord: function (word) { return 'write ' + word; },
+      website: 'Website',
+      newTab: '(new tab)',
+      hours: 'Hours',
+      resources: 'Help resources',
+      errorFallback: 'Something did not work. Try again in a moment.'
+    }
+  };
+
+  var PAGE_LANGUAGES = ['fr', 'en'];
+  var FALLBACK_EXIT_URL = 'https://meteo.gc.ca/';
+  var STORE_KEY = 'chat';
+  /** How long quick exit waits for the server's `forgotten` before leaving anyway. */
+  var FORGET_WAIT_MS = 800;
+  var SHIFT_PRESSES = 3;
+  var SHIFT_WINDOW_MS = 5000;
+  var ANNOUNCER_KEEP = 12;
+
+  // ------------------------------------------------------------ state
+
+  var saved = readStore();
+  var state = {
+    lang: saved.lang || preferredLanguage(),
+    /** The session's secret, from `welcome`. */
+    token: saved.token || null,
+    /** The highest seq shown in this document; frames at or below it are ignored. */
+    shownSeq: 0,
+    /** Frames up to this seq are a replay of history after a reload: not announced. */
+    quietUntil: 0,
+    exitUrl: FALLBACK_EXIT_URL,
+    languages: PAGE_LANGUAGES.slice(),
+    socket: null,
+    /** True between `welcome` and the socket's close. */
+    ready: false,
+    /** Frames the youth sent while the socket was down, sent after the next `welcome`. */
+    outbox: [],
+    attempts: 0,
+    retryTimer: 0,
+    retryNotBefore: 0,
+    unknownSession: false,
+    takenOver: false,
+    exiting: false,
+    /** The youth acted and is waiting for the answer: focus may follow it. */
+    youthActed: false,
+    handoff: null,
+    connection: { text: '', kind: 'problem' },
+    attemptsBefore: 0,
+    revealReplay: false,
+    shiftPresses: []
+  };
+
+  var dom = {
+    html: document.documentElement,
+    transcript: document.getElementById('transcript'),
+    announcer: document.getElementById('announcer'),
+    composer: document.getElementById('composer'),
+    message: document.getElementById('message'),
+    status: document.getElementById('status'),
+    lang: document.getElementById('lang'),
+    exit: document.getElementById('exit'),
+    skip: document.getElementById('skip'),
+    handoff: document.getElementById('handoff-status')
+  };
+
+  function t(key) {
+    var table = STRINGS[state.lang] || STRINGS.fr;
+    return table[key];
+  }
+
+  // ------------------------------------------------------------ sessionStorage only
+
+  function readStore() {
+    try {
+      var raw = window.sessionStorage.getItem(STORE_KEY);
+      var value = raw ? JSON.parse(raw) : null;
+      return value && typeof value === 'object' ? value : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function writeStore() {
+    if (state.exiting) return;
+    try {
+      window.sessionStorage.setItem(STORE_KEY, JSON.stringify({
+        token: state.token,
+        last_seq: state.shownSeq,
+        lang: state.lang
+      }));
+    } catch (e) {
+      // Storage refused (private mode, full): the chat still works, it just cannot resume.
+    }
+  }
+
+  function preferredLanguage() {
+    var wanted = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || 'fr'];
+    for (var i = 0; i < wanted.length; i++) {
+      var base = String(wanted[i]).slice(0, 2).toLowerCase();
+      if (PAGE_LANGUAGES.indexOf(base) >= 0) return base;
+    }
+    return 'fr';
+  }
+
+  // ------------------------------------------------------------ language
+
+  function applyLanguage(lang) {
+    if (!STRINGS[lang]) lang = 'fr';
+    state.lang = lang;
+    dom.html.lang = lang;
+    document.title = t('title');
+    var labelled = document.querySelectorAll('[data-t]');
+    for (var i = 0; i < labelled.length; i++) {
+      var value = t(labelled[i].getAttribute('data-t'));
+      if (typeof value === 'string') labelled[i].textContent = value;
+    }
+    dom.message.placeholder = dom.composer.classList.contains('asking') ? t('placeholderAsked') : t('placeholder');
+    var other = lang === 'fr' ? 'en' : 'fr';
+    // The button speaks the other language, in that language: "EN English" / "FR Français"
+    // (the short or the long form shows, depending on the width; both are in its name).
+    dom.lang.textContent = '';
+    dom.lang.appendChild(element('span', 'short', t('switchShort')));
+    dom.lang.appendChild(document.createTextNode(' '));
+    dom.lang.appendChild(element('span', 'long', t('switchTo')));
+    dom.lang.lang = other;
+    dom.lang.hidden = state.languages.indexOf(other) < 0;
+    renderStatus();
+  }
+
+  function switchLanguage() {
+    var next = state.lang === 'fr' ? 'en' : 'fr';
+    applyLanguage(next);
+    writeStore();
+    if (state.handoff && state.handoff.status === 'connected') {
+      // A person holds the conversation: only the page's own words change.
+      return;
+    }
+    // The conversation starts again in the other language (addition A of the contract).
+    clearTranscript();
+    state.youthActed = true;
+    send({ type: 'restart', lang: next });
+  }
+
+  // ------------------------------------------------------------ the socket
+
+  function socketUrl() {
+    return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/chat';
+  }
+
+  function connect() {
+    window.clearTimeout(state.retryTimer);
+    state.retryTimer = 0;
+    if (state.exiting || state.socket) return;
+    var socket;
+    try {
+      socket = new WebSocket(socketUrl());
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    state.socket = socket;
+    state.ready = false;
+    socket.onopen = function () {
+      if (socket !== state.socket) return;
+      var hello = { type: 'hello', lang: state.lang };
+      // After a reload this document shows nothing yet: ask for the whole log (seq 0).
+      if (state.token) hello.resume = { token: state.token, last_seq: state.shownSeq };
+      socket.send(JSON.stringify(hello));
+    };
+    socket.onmessage = function (event) {
+      if (socket !== state.socket) return;
+      var frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (frame && typeof frame === 'object') receive(frame);
+    };
+    socket.onclose = function (event) {
+      if (socket !== state.socket) return;
+      state.socket = null;
+      state.ready = false;
+      closed(event.code);
+    };
+  }
+
+  function closed(code) {
+    if (state.exiting) return;
+    if (code === 4000) {
+      // Another window resumed this session and took it over: do not fight it.
+      state.takenOver = true;
+      setConnection(t('takenOver'), 'takenOver');
+      return;
+    }
+    setConnection(navigator.onLine === false ? t('offline') : t('reconnecting'));
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    if (state.exiting || state.takenOver || state.retryTimer) return;
+    var delay = Math.min(15000, 400 * Math.pow(2, state.attempts));
+    delay = delay / 2 + Math.random() * delay / 2;
+    delay = Math.max(delay, state.retryNotBefore - Date.now());
+    state.attempts += 1;
+    state.retryTimer = window.setTimeout(connect, delay);
+  }
+
+  /** Connects at once (the youth is doing something, or the network is back), unless told to wait. */
+  function reconnectNow() {
+    if (state.exiting || state.takenOver || state.socket) return;
+    if (state.retryNotBefore > Date.now()) {
+      scheduleReconnect();
+      return;
+    }
+    connect();
+  }
+
+  /** Sends a frame now, or after the next `welcome` when the socket is down. */
+  function send(frame) {
+    if (state.ready && state.socket && state.socket.readyState === WebSocket.OPEN) {
+      state.socket.send(JSON.stringify(frame));
+      return;
+    }
+    state.outbox.push(frame);
+    reconnectNow();
+  }
+
+  // ------------------------------------------------------------ frames from the server
+
+  function receive(frame) {
+    if (state.exiting) {
+      if (frame.type === 'forgotten') leave();
+      return;
+    }
+    switch (frame.type) {
+      case 'welcome': return welcome(frame);
+      case 'error': return serverError(frame);
+      case 'forgotten': return leave();
+    }
+    if (typeof frame.seq !== 'number') return;
+    // Resume replays frames after the seq we gave; anything already shown is skipped.
+    if (frame.seq <= state.shownSeq) return;
+    state.shownSeq = frame.seq;
+    writeStore();
+    var quiet = frame.seq <= state.quietUntil;
+    if (quiet) state.revealReplay = true;
+    currentSeq = frame.seq;
+    switch (frame.type) {
+      case 'bot': showBot(frame, quiet); break;
+      case 'handoff': showHandoff(frame, quiet); break;
+      case 'agent': showAgent(frame, quiet); break;
+      case 'end': showEnd(quiet); break;
+    }
+    currentSeq = 0;
+    revealLatest();
+  }
+
+  function welcome(frame) {
+    var hadConversation = state.shownSeq > 0 || state.unknownSession;
+    if (!frame.resumed) {
+      if (hadConversation) {
+        // The old session is gone (expired, or the server forgot it): say so plainly.
+        removeChoices();
+        appendNotice(t('newSession'), 'notice-new');
+        announce(t('newSession'));
+        // Choices queued for the old conversation mean nothing in the new one; words still count.
+        state.outbox = state.outbox.filter(function (queued) { return queued.type === 'text'; });
+      }
+      state.shownSeq = 0;
+      state.quietUntil = 0;
+      state.handoff = null;
+    } else if (state.shownSeq === 0) {
+      state.quietUntil = Number(frame.last_seq) || 0;
+    }
+    state.unknownSession = false;
+    state.token = frame.token;
+    state.ready = true;
+    state.attemptsBefore = state.attempts;
+    state.attempts = 0;
+    // The session's language wins, unless the youth switched while the socket was down.
+    var switching = state.outbox.some(function (queued) { return queued.type === 'restart' && queued.lang; });
+    if (frame.lang && frame.lang !== state.lang && !switching) applyLanguage(frame.lang);
+    writeStore();
+    var wasReconnecting = state.attemptsBefore > 0;
+    setConnection(wasReconnecting ? t('reconnected') : '', 'ok');
+    if (wasReconnecting) {
+      window.setTimeout(function () {
+        if (state.connection.kind === 'ok') setConnection('');
+      }, 4000);
+    }
+    var waiting = state.outbox;
+    state.outbox = [];
+    for (var i = 0; i < waiting.length; i++) send(waiting[i]);
+  }
+
+  function serverError(frame) {
+    var code = frame.code;
+    if (code === 'unknown_session') {
+      // A fresh session follows at once (welcome with resumed: false).
+      state.unknownSession = true;
+      state.token = null;
+      return;
+    }
+    if (code === 'rate_limited' && frame.retry_after_ms) {
+      state.retryNotBefore = Date.now() + Number(frame.retry_after_ms);
+    }
+    var text = typeof frame.message === 'string' && frame.message ? frame.message : t('errorFallback');
+    appendNotice(text, 'notice-error');
+    announce(text);
+    revealLatest();
+    if (state.youthActed && lostFocus()) dom.message.focus({ preventScroll: true });
+    state.youthActed = false;
+  }
+
+  // ------------------------------------------------------------ rendering
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  var pendingReveal = [];
+  var currentSeq = 0;
+
+  function appendItem(item) {
+    // Which frame an item shows (the tests check for gaps and duplicates with it).
+    if (currentSeq && (item.classList.contains('msg') || item.classList.contains('notice'))) item.setAttribute('data-seq', String(currentSeq));
+    // Choices on offer stay last, nearest the thumb: what comes meanwhile (a request's
+    // state, a person's words, an error) goes above them.
+    var offered = dom.transcript.querySelector('.choices, .restart');
+    var isOffer = item.classList.contains('choices') || item.classList.contains('restart');
+    if (offered && !isOffer) dom.transcript.insertBefore(item, offered);
+    else dom.transcript.appendChild(item);
+    pendingReveal.push(item);
+    return item;
+  }
+
+  function messageItem(kind, who, continued) {
+    var item = element('li', 'msg msg-' + kind);
+    var offered = dom.transcript.querySelector('.choices, .restart');
+    var previous = offered ? offered.previousElementSibling : dom.transcript.lastElementChild;
+    if (continued && previous && previous.classList.contains('msg-' + kind)) item.classList.add('msg-cont');
+    item.appendChild(element('p', 'who', who));
+    return item;
+  }
+
+  function showBot(frame, quiet) {
+    removeChoices();
+    var item = messageItem('bot', t('bot'), true);
+    var bubble = element('div', 'bubble');
+    // The server sanitized this HTML (bold, italics, links, line breaks); nothing else goes in as HTML.
+    bubble.innerHTML = typeof frame.html === 'string' ? frame.html : '';
+    if (!bubble.textContent && frame.text) bubble.textContent = frame.text;
+    item.appendChild(bubble);
+    if (Array.isArray(frame.resources) && frame.resources.length) item.appendChild(resourceList(frame.resources));
+    appendItem(item);
+
+    var choices = Array.isArray(frame.choices) ? frame.choices : [];
+    var group = null;
+    if (choices.length) {
+      group = choiceGroup(choices);
+      appendItem(group);
+    }
+    askForText(frame.input === 'text');
+    if (quiet) return;
+    var spoken = frame.text || bubble.textContent;
+    if (choices.length) spoken += ' ' + t('choicesCount')(choices.length);
+    announce(spoken);
+    if (state.youthActed) {
+      if (frame.input === 'text') {
+        dom.message.focus({ preventScroll: true });
+        state.youthActed = false;
+      } else if (group && lostFocus()) {
+        group.querySelector('button').focus({ preventScroll: true });
+        state.youthActed = false;
+      }
+    }
+  }
+
+  function choiceGroup(choices) {
+    var item = element('li', 'choices');
+    var group = element('div', 'choice-list');
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', t('choices'));
+    choices.forEach(function (choice) {
+      var button = element('button', 'choice', choice.label);
+      button.type = 'button';
+      button.setAttribute('data-id', choice.id);
+      button.addEventListener('click', function () { choose(choice); });
+      group.appendChild(button);
+    });
+    item.appendChild(group);
+    return item;
+  }
+
+  function removeChoices() {
+    var groups = dom.transcript.querySelectorAll('.choices, .restart');
+    for (var i = 0; i < groups.length; i++) groups[i].remove();
+  }
+
+  function showYouth(text) {
+    var item = messageItem('youth', t('you'), true);
+    item.appendChild(element('p', 'bubble', text));
+    appendItem(item);
+    revealLatest();
+  }
+
+  function showAgent(frame, quiet) {
+    var name = frame.name || '';
+    var item = messageItem('agent', name + ' · ' + t('agentRole'), true);
+    item.appendChild(element('p', 'bubble', frame.text));
+    appendItem(item);
+    if (!quiet) announce(name + ' : ' + (frame.text || ''));
+  }
+
+  function showHandoff(frame, quiet) {
+    state.handoff = { status: frame.status, position: frame.position, name: frame.name };
+    renderStatus();
+    var item = element('li', 'notice notice-handoff notice-' + frame.status);
+    var lines = [];
+    if (frame.message) lines.push(frame.message);
+    if (frame.status === 'waiting') {
+      lines.push(t('waiting')(frame.position));
+      if (!frame.message) lines.push(t('waitingRead'));
+    } else if (frame.status === 'connected') {
+      lines.push(t('connected')(frame.name || ''));
+    } else if (!frame.message) {
+      lines.push(frame.status === 'ended' ? t('ended') : t('unavailable'));
+    }
+    lines.forEach(function (line) { item.appendChild(element('p', null, line)); });
+    if (Array.isArray(frame.resources) && frame.resources.length) item.appendChild(resourceList(frame.resources));
+    appendItem(item);
+    if (frame.status === 'connected' || frame.status === 'ended') removeChoices();
+    if (frame.status === 'ended') askForText(false);
+    if (quiet) return;
+    announce(lines.join(' '));
+    if (frame.status === 'connected') {
+      askForText(true);
+      if (lostFocus() || state.youthActed) dom.message.focus({ preventScroll: true });
+    } else if (lostFocus()) {
+      dom.message.focus({ preventScroll: true });
+    }
+    state.youthActed = false;
+  }
+
+  function showEnd(quiet) {
+    removeChoices();
+    askForText(false);
+    var item = element('li', 'notice notice-end');
+    item.appendChild(element('p', null, t('end')));
+    appendItem(item);
+    var again = element('li', 'restart');
+    var button = element('button', 'choice choice-restart', t('restart'));
+    button.type = 'button';
+    button.addEventListener('click', function () {
+      removeChoices();
+      state.youthActed = true;
+      send({ type: 'restart' });
+    });
+    again.appendChild(button);
+    appendItem(again);
+    if (quiet) return;
+    announce(t('end'));
+    if (state.youthActed || lostFocus()) button.focus({ preventScroll: true });
+    state.youthActed = false;
+  }
+
+  function resourceList(resources) {
+    var list = element('ul', 'cards');
+    list.setAttribute('aria-label', t('resources'));
+    resources.forEach(function (resource) {
+      if (!resource || !resource.name) return;
+      var card = element('li', 'card');
+      card.appendChild(element('h3', 'card-name', resource.name));
+      if (resource.about) card.appendChild(element('p', 'card-about', resource.about));
+      if (resource.hours) {
+        // The hours often say their own lead-in ("Par téléphone : …"); the word "Hours" is for screen readers.
+        var hours = element('p', 'card-hours');
+        hours.appendChild(element('span', 'visually-hidden', t('hours') + ' : '));
+        hours.appendChild(document.createTextNode(resource.hours));
+        card.appendChild(hours);
+      }
+      var actions = element('div', 'card-actions');
+      if (resource.phone) {
+        actions.appendChild(link('tel:' + dialable(resource.phone), t('call') + ' ' + resource.phone, 'act act-call'));
+      }
+      if (resource.text) {
+        var href = 'sms:' + dialable(resource.text);
+        var label = t('textTo') + ' ' + resource.text;
+        if (resource.text_body) {
+          href += '?body=' + encodeURIComponent(resource.text_body);
+          label += ' (' + t('textWord')(resource.text_body) + ')';
+        }
+        actions.appendChild(link(href, label, 'act act-text'));
+      }
+      if (resource.url && /^https?:\/\//i.test(resource.url)) {
+        var site = link(resource.url, t('website') + ' ', 'act act-web');
+        site.appendChild(element('span', 'visually-hidden', resource.name + ' '));
+        site.appendChild(element('span', 'tab-note', t('newTab')));
+        site.target = '_blank';
+        site.rel = 'noopener noreferrer';
+        actions.appendChild(site);
+      }
+      if (actions.childNodes.length) card.appendChild(actions);
+      list.appendChild(card);
+    });
+    return list;
+  }
+
+  function link(href, text, className) {
+    var a = element('a', className, text);
+    a.href = href;
+    return a;
+  }
+
+  /** "1 800 263-2266" → "18002632266"; keeps a leading + and digits only. */
+  function dialable(number) {
+    var text = String(number).trim();
+    return (text.charAt(0) === '+' ? '+' : '') + text.replace(/[^0-9]/g, '');
+  }
+
+  function appendNotice(text, className) {
+    var item = element('li', 'notice ' + (className || ''));
+    item.appendChild(element('p', null, text));
+    appendItem(item);
+    return item;
+  }
+
+  function clearTranscript() {
+    dom.transcript.textContent = '';
+    pendingReveal = [];
+  }
+
+  function askForText(asked) {
+    dom.composer.classList.toggle('asking', !!asked);
+    dom.message.placeholder = asked ? t('placeholderAsked') : t('placeholder');
+  }
+
+  function announce(text) {
+    if (!text) return;
+    dom.announcer.appendChild(element('p', null, text));
+    while (dom.announcer.childNodes.length > ANNOUNCER_KEEP) dom.announcer.removeChild(dom.announcer.firstChild);
+  }
+
+  /** The line above the message box: the connection's trouble first, else the handoff's state. */
+  function setConnection(text, kind) {
+    state.connection = { text: text || '', kind: kind || 'problem' };
+    renderStatus();
+  }
+
+  function renderStatus() {
+    var connection = state.connection;
+    dom.status.textContent = connection.text;
+    dom.status.className = 'status' + (connection.text ? ' status-' + connection.kind : '');
+    if (connection.kind === 'takenOver') {
+      var button = element('button', 'status-action', t('continueHere'));
+      button.type = 'button';
+      button.addEventListener('click', function () {
+        state.takenOver = false;
+        setConnection(t('connecting'));
+        connect();
+      });
+      dom.status.appendChild(document.createTextNode(' '));
+      dom.status.appendChild(button);
+    }
+    var h = state.handoff;
+    var text = '';
+    if (h && h.status === 'waiting') text = t('waitingShort')(h.position);
+    else if (h && h.status === 'connected') text = t('connectedShort')(h.name || '');
+    dom.handoff.textContent = text;
+    dom.handoff.hidden = !text;
+  }
+
+  function lostFocus() {
+    var active = document.activeElement;
+    return !active || active === document.body || !document.contains(active);
+  }
+
+  /** Scrolls so the youth sees what just arrived, from its start if it is long. */
+  var revealScheduled = false;
+  function revealLatest() {
+    if (revealScheduled) return;
+    revealScheduled = true;
+    window.requestAnimationFrame(function () {
+      revealScheduled = false;
+      var items = pendingReveal.filter(function (node) { return node.isConnected; });
+      var replay = state.revealReplay;
+      pendingReveal = [];
+      state.revealReplay = false;
+      if (!items.length || state.exiting) return;
+      var first = items[0];
+      var last = items[items.length - 1];
+      var offered = dom.transcript.querySelector('.choices, .restart');
+      if (offered && (last.compareDocumentPosition(offered) & Node.DOCUMENT_POSITION_FOLLOWING)) last = offered;
+      if (replay) {
+        // The history came back after a reload: show where the conversation is now.
+        last.scrollIntoView({ block: 'end' });
+        return;
+      }
+      // The conversation's first messages: the top of the page (and its safety note) stays in view.
+      if (first === dom.transcript.firstElementChild) return;
+      var room = window.innerHeight - dom.composer.offsetHeight - 80;
+      var height = last.getBoundingClientRect().bottom - first.getBoundingClientRect().top;
+      var smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      var options = { behavior: smooth ? 'smooth' : 'auto', block: height > room ? 'start' : 'end' };
+      (height > room ? first : last).scrollIntoView(options);
+    });
+  }
+
+  // ------------------------------------------------------------ what the youth does
+
+  function choose(choice) {
+    removeChoices();
+    showYouth(choice.label);
+    state.youthActed = true;
+    send({ type: 'choose', id: choice.id });
+  }
+
+  function submitText(event) {
+    event.preventDefault();
+    var text = dom.message.value.trim();
+    if (!text) {
+      dom.message.focus();
+      return;
+    }
+    dom.message.value = '';
+    showYouth(text);
+    state.youthActed = true;
+    send({ type: 'text', text: text });
+    dom.message.focus({ preventScroll: true });
+  }
+
+  function onMessageKey(event) {
+    // Enter sends; Shift+Enter makes a new line.
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      submitText(event);
+    }
+  }
+
+  // ------------------------------------------------------------ quick exit
+
+  /** Blanks the page at once, erases the session on the server, leaves for a neutral site. */
+  function quickExit(event) {
+    if (event) event.preventDefault();
+    if (state.exiting) return;
+    state.exiting = true;
+    dom.html.classList.add('leaving');
+    document.body.textContent = '';
+    document.title = '';
+    window.clearTimeout(state.retryTimer);
+    var token = state.token;
+    state.outbox = [];
+    try { window.sessionStorage.clear(); } catch (e) { /* nothing to clear */ }
+    window.setTimeout(leave, FORGET_WAIT_MS);
+
+    var socket = state.socket;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      // The hello went out on open; the server reads frames in order.
+      socket.send('{"type":"forget"}');
+    } else if (socket && socket.readyState === WebSocket.CONNECTING && token) {
+      socket.onopen = function () {
+        socket.send(JSON.stringify({ type: 'hello', resume: { token: token, last_seq: 0 } }));
+        socket.send('{"type":"forget"}');
+      };
+    } else if (token) {
+      forgetOnNewSocket(token);
+    } else {
+      leave();
+    }
+  }
+
+  function forgetOnNewSocket(token) {
+    var socket;
+    try {
+      socket = new WebSocket(socketUrl());
+    } catch (e) {
+      leave();
+      return;
+    }
+    state.socket = socket;
+    socket.onopen = function () {
+      socket.send(JSON.stringify({ type: 'hello', resume: { token: token, last_seq: 0 } }));
+      socket.send('{"type":"forget"}');
+    };
+    socket.onmessage = function (event) {
+      if (String(event.data).indexOf('"forgotten"') >= 0) leave();
+    };
+    socket.onerror = leave;
+    socket.onclose = leave;
+  }
+
+  var left = false;
+  function leave() {
+    if (!state.exiting || left) return;
+    left = true;
+    try { window.sessionStorage.clear(); } catch (e) { /* nothing to clear */ }
+    // replace(): the chat's entry in the history is overwritten, so Back does not return.
+    window.location.replace(state.exitUrl);
+  }
+
+  function onKeyDown(event) {
+    if (state.exiting) return;
+    if (event.key === 'Escape' && !event.isComposing) {
+      quickExit(event);
+      return;
+    }
+    if (event.key === 'Shift') {
+      if (event.repeat) return;
+      var now = Date.now();
+      state.shiftPresses = state.shiftPresses.filter(function (at) { return now - at < SHIFT_WINDOW_MS; });
+      state.shiftPresses.push(now);
+      if (state.shiftPresses.length >= SHIFT_PRESSES) quickExit(event);
+      return;
+    }
+    // Only Shift pressed on its own counts: typing capitals does not add up to an exit.
+    state.shiftPresses = [];
+  }
+
+  // ------------------------------------------------------------ start
+
+  function loadConfig() {
+    if (!window.fetch) return;
+    window.fetch('/api/chat-config', { credentials: 'omit', cache: 'no-store' })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (config) {
+        if (!config) return;
+        if (typeof config.quick_exit_url === 'string' && /^https?:\/\//i.test(config.quick_exit_url)) {
+          state.exitUrl = config.quick_exit_url;
+          if (!state.exiting) dom.exit.href = state.exitUrl;
+        }
+        if (Array.isArray(config.languages) && config.languages.length) {
+          state.languages = config.languages;
+          if (!state.exiting) applyLanguage(state.lang);
+        }
+      })
+      .catch(function () { /* the fallback exit and both languages stay */ });
+  }
+
+  function start() {
+    dom.exit.addEventListener('click', quickExit);
+    document.addEventListener('keydown', onKeyDown, true);
+    dom.lang.addEventListener('click', switchLanguage);
+    dom.composer.addEventListener('submit', submitText);
+    dom.message.addEventListener('keydown', onMessageKey);
+    window.addEventListener('online', reconnectNow);
+    window.addEventListener('offline', function () {
+      if (!state.ready) setConnection(t('offline'));
+    });
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible') reconnectNow();
+    });
+    window.addEventListener('pageshow', function (event) {
+      // A page restored from the back-forward cache after an exit leaves again.
+      if (event.persisted && state.exiting) window.location.replace(state.exitUrl);
+    });
+    dom.skip.addEventListener('click', function (event) {
+      // One URL for the whole conversation: the skip link moves focus, never the address.
+      event.preventDefault();
+      dom.message.focus();
+    });
+    applyLanguage(state.lang);
+    setConnection(t('connecting'));
+    loadConfig();
+    connect();
+  }
+
+  start();
+})();
