@@ -100,6 +100,7 @@ impl AppState {
             config.sessions.frame_log,
         ));
         let accounts = Arc::new(Accounts::new(store.clone(), clock, config.console.clone()));
+        let stats = Arc::new(Stats::new(clock));
         let handoffs = Arc::new(Handoffs::load(
             store.clone(),
             clock,
@@ -108,11 +109,12 @@ impl AppState {
             sessions.clone(),
             flows.clone(),
             accounts.clone(),
+            stats.clone(),
         )?);
         Ok(Self {
             limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
             youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
-            stats: Arc::new(Stats::new(clock)),
+            stats,
             config: Arc::new(config),
             store,
             clock,
@@ -333,7 +335,8 @@ fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
             }
             if ticks.is_multiple_of((purge_every / 5).max(1)) {
-                purge(&state);
+                let purging = state.clone();
+                let _ = tokio::task::spawn_blocking(move || purge(&purging)).await;
             }
             ticks += 1;
         }
@@ -351,6 +354,9 @@ pub fn purge(state: &AppState) {
             }
         }
         Err(e) => tracing::error!(error = %e, "session purge failed"),
+    }
+    if let Err(e) = state.handoffs.purge_closed() {
+        tracing::error!(error = %e, "purge of closed conversations failed");
     }
     if let Err(e) = state.accounts.purge_tokens() {
         tracing::error!(error = %e, "token purge failed");

@@ -62,6 +62,19 @@ impl Stats {
         self.add(metric, urgency(urgent), 1);
     }
 
+    /// Counts a wait for a person in a coarse bucket (never the exact time).
+    pub fn wait_time(&self, urgent: bool, waited_ms: u64) {
+        let minutes = waited_ms / 60_000;
+        let bucket = match minutes {
+            0 => "<1 min",
+            1..=4 => "1-5 min",
+            5..=14 => "5-15 min",
+            15..=59 => "15-60 min",
+            _ => ">60 min",
+        };
+        self.add("wait_time", format!("{}|{bucket}", urgency(urgent)), 1);
+    }
+
     /// Counts what a turn did: nodes reached, transitions, resources, triggers.
     pub fn turn(&self, _flows: &FlowSet, step: &Step) {
         let mut previous: Option<&str> = None;

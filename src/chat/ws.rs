@@ -349,7 +349,7 @@ async fn handle(
             return Handled::Reply(error(lang, ErrorCode::BadRequest, Text::AlreadyStarted))
         }
         ClientFrame::Forget => {
-            if let Err(e) = app.handoffs.youth_left(key) {
+            if let Err(e) = app.handoffs.youth_left(key).await {
                 tracing::error!(error = %e, "could not close a handoff on forget");
             }
             return match app.sessions.forget(key) {
