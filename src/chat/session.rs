@@ -127,9 +127,9 @@ impl SessionCtx<'_> {
         let seq = self.live.record.last_seq + 1;
         self.live.record.last_seq = seq;
         let frame = event.to_frame(seq);
-        if let Err(error) = self
-            .store
-            .append_frame(self.key, seq, &frame, self.frame_log, sealed_by)
+        if let Err(error) =
+            self.store
+                .append_frame(self.key, seq, &frame, self.frame_log, sealed_by)
         {
             self.failure.get_or_insert(error);
         }

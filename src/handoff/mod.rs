@@ -84,18 +84,32 @@ pub struct Handoffs {
     next_console: AtomicU64,
 }
 
+/// What the handoff service is built from.
+pub struct HandoffParts {
+    pub store: Store,
+    pub clock: Clock,
+    pub config: HandoffConfig,
+    /// Most requests waiting at once (`limits.max_queue`).
+    pub max_queue: usize,
+    pub sessions: Arc<Sessions>,
+    pub flows: Arc<FlowLibrary>,
+    pub accounts: Arc<Accounts>,
+    pub stats: Arc<Stats>,
+}
+
 impl Handoffs {
     /// Loads the open requests and the on-call flags from the store.
-    pub fn load(
-        store: Store,
-        clock: Clock,
-        config: HandoffConfig,
-        max_queue: usize,
-        sessions: Arc<Sessions>,
-        flows: Arc<FlowLibrary>,
-        accounts: Arc<Accounts>,
-        stats: Arc<Stats>,
-    ) -> Result<Self, StoreError> {
+    pub fn load(parts: HandoffParts) -> Result<Self, StoreError> {
+        let HandoffParts {
+            store,
+            clock,
+            config,
+            max_queue,
+            sessions,
+            flows,
+            accounts,
+            stats,
+        } = parts;
         let mut state = QueueState::default();
         for entry in store.handoffs.iter() {
             let (_, value) = entry?;
@@ -175,7 +189,8 @@ impl Handoffs {
             .filter(|r| r.state == HandoffState::Waiting)
             .count();
         if waiting >= self.max_queue {
-            self.stats.handoff_event("handoffs_unavailable", request.urgent);
+            self.stats
+                .handoff_event("handoffs_unavailable", request.urgent);
             let resources = request.resources.iter().map(ResourceWire::from).collect();
             self.sessions.with(key, |ctx| {
                 ctx.push(&Event::Handoff {
@@ -235,7 +250,8 @@ impl Handoffs {
             });
         })?;
         if !self.available() {
-            self.stats.handoff_event("handoffs_unavailable", request.urgent);
+            self.stats
+                .handoff_event("handoffs_unavailable", request.urgent);
         }
         self.tell_status_durably(id).await?;
         self.after_change();
@@ -324,7 +340,10 @@ impl Handoffs {
                     }
                 }
                 self.delete(id)?;
-                self.store.keys.destroy(&handoff_key(id)).map_err(StoreError::Keys)?;
+                self.store
+                    .keys
+                    .destroy(&handoff_key(id))
+                    .map_err(StoreError::Keys)?;
             }
         }
         self.after_change();
@@ -339,13 +358,19 @@ impl Handoffs {
         for entry in self.store.handoffs.iter() {
             let (_, value) = entry.map_err(StoreError::from)?;
             let record: HandoffRecord = serde_json::from_slice(&value).map_err(StoreError::from)?;
-            if record.closed_ms.is_some_and(|closed| closed + keep_ms <= now) {
+            if record
+                .closed_ms
+                .is_some_and(|closed| closed + keep_ms <= now)
+            {
                 expired.push(record.id);
             }
         }
         for id in expired {
             self.delete(id)?;
-            self.store.keys.destroy(&handoff_key(id)).map_err(StoreError::Keys)?;
+            self.store
+                .keys
+                .destroy(&handoff_key(id))
+                .map_err(StoreError::Keys)?;
         }
         Ok(())
     }
@@ -641,7 +666,8 @@ impl Handoffs {
                     && record.created_ms + self.config.timeout_secs * 1000 <= now
                 {
                     record.timeout_told = true;
-                    self.stats.handoff_event("handoffs_timed_out", record.urgent);
+                    self.stats
+                        .handoff_event("handoffs_timed_out", record.urgent);
                     put_json(&self.store.handoffs, record.id.to_be_bytes(), &*record)?;
                     due.push(record.id);
                 }
@@ -731,6 +757,11 @@ impl Handoffs {
             .insert(id, Console { who, tx });
         self.roster_changed(before);
         id
+    }
+
+    /// Console sockets open now.
+    pub fn consoles(&self) -> usize {
+        self.consoles.lock().expect("console lock poisoned").len()
     }
 
     pub fn detach_console(&self, id: u64) {
@@ -981,11 +1012,9 @@ impl Handoffs {
         let mut key = [0u8; 16];
         key[..8].copy_from_slice(&id.to_be_bytes());
         key[8..].copy_from_slice(&entry.seq.to_be_bytes());
-        let secret = self
-            .store
-            .keys
-            .get(&handoff_key(id))
-            .ok_or_else(|| StoreError::Keys(std::io::Error::other("the conversation's key is gone")))?;
+        let secret = self.store.keys.get(&handoff_key(id)).ok_or_else(|| {
+            StoreError::Keys(std::io::Error::other("the conversation's key is gone"))
+        })?;
         self.store
             .transcripts
             .insert(key, secret.seal(&serde_json::to_vec(entry)?))?;

@@ -118,19 +118,20 @@ impl Store {
         keep: u64,
         sealed_by: Option<u64>,
     ) -> Result<(), StoreError> {
-        let value = match sealed_by.and_then(|id| Some((id, self.keys.get(&keys::handoff_key(id))?))) {
-            Some((id, secret)) => {
-                let mut value = vec![FRAME_SEALED];
-                value.extend(id.to_be_bytes());
-                value.extend(secret.seal(frame.as_bytes()));
-                value
-            }
-            None => {
-                let mut value = vec![FRAME_PLAIN];
-                value.extend(frame.as_bytes());
-                value
-            }
-        };
+        let value =
+            match sealed_by.and_then(|id| Some((id, self.keys.get(&keys::handoff_key(id))?))) {
+                Some((id, secret)) => {
+                    let mut value = vec![FRAME_SEALED];
+                    value.extend(id.to_be_bytes());
+                    value.extend(secret.seal(frame.as_bytes()));
+                    value
+                }
+                None => {
+                    let mut value = vec![FRAME_PLAIN];
+                    value.extend(frame.as_bytes());
+                    value
+                }
+            };
         self.frames.insert(frame_key(key, seq), value)?;
         if seq > keep {
             self.frames.remove(frame_key(key, seq - keep))?;
