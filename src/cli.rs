@@ -67,6 +67,23 @@ enum Command {
         #[command(subcommand)]
         command: FlowsCommand,
     },
+    /// The anonymous impact report (run while the server is stopped).
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// day, week or month.
+        #[arg(long, default_value = "week")]
+        period: String,
+        /// md, csv, json or html.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -202,12 +219,25 @@ fn load_config(common: &Common) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// A panic is logged with its place only: its message could carry data.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%place, "a task panicked");
+        eprintln!("relais: a task panicked at {place}");
+    }));
+}
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELAIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }
 
@@ -219,6 +249,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             web_dir,
         } => {
             init_tracing();
+            quiet_panics();
             let mut config = load_config(&common)?;
             if let Some(listen) = listen {
                 config.listen = listen;
@@ -241,6 +272,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Flows { command } => flows(command),
+        Command::Report {
+            common,
+            from,
+            to,
+            period,
+            format,
+        } => {
+            let config = load_config(&common)?;
+            let store = open_store(&config)?;
+            let to = to
+                .unwrap_or_else(|| crate::report::day_of(crate::clock::Clock::system().now_secs()));
+            let period = crate::report::Period::parse(&period)
+                .context("the period is day, week or month")?;
+            let format = crate::report::Format::parse(&format)
+                .context("the format is md, csv, json or html")?;
+            for day in [&from, &to] {
+                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                    .with_context(|| format!("{day} is not a date (YYYY-MM-DD)"))?;
+            }
+            let report = crate::report::Report::build(&store, &from, &to, period)?;
+            print!("{}", report.render(format));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod flow;
 pub mod handoff;
 pub mod limits;
 pub mod messages;
+pub mod metrics;
 pub mod protocol;
 pub mod report;
 pub mod server;

@@ -224,6 +224,10 @@ pub enum Event {
     Agent {
         text: String,
         name: String,
+        /// An addition: the message belonged to a conversation now closed and
+        /// erased; `text` and `name` are empty.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        erased: bool,
     },
     End {},
 }
@@ -236,6 +240,15 @@ struct Sequenced<'a> {
 }
 
 impl Event {
+    /// What an intervenor's message of an erased conversation replays as.
+    pub fn erased_agent_message() -> Self {
+        Event::Agent {
+            text: String::new(),
+            name: String::new(),
+            erased: true,
+        }
+    }
+
     /// The frame as sent, with its seq.
     pub fn to_frame(&self, seq: u64) -> String {
         serde_json::to_string(&Sequenced { seq, event: self }).expect("frames always serialize")
@@ -315,6 +328,18 @@ pub enum Outcome {
     EmergencyServices,
     YouthLeft,
     NoResponse,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Resolved => "resolved",
+            Outcome::Referred => "referred",
+            Outcome::EmergencyServices => "emergency_services",
+            Outcome::YouthLeft => "youth_left",
+            Outcome::NoResponse => "no_response",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

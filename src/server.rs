@@ -100,19 +100,21 @@ impl AppState {
             config.sessions.frame_log,
         ));
         let accounts = Arc::new(Accounts::new(store.clone(), clock, config.console.clone()));
-        let handoffs = Arc::new(Handoffs::load(
-            store.clone(),
+        let stats = Arc::new(Stats::new(clock));
+        let handoffs = Arc::new(Handoffs::load(crate::handoff::HandoffParts {
+            store: store.clone(),
             clock,
-            config.handoff.clone(),
-            config.limits.max_queue,
-            sessions.clone(),
-            flows.clone(),
-            accounts.clone(),
-        )?);
+            config: config.handoff.clone(),
+            max_queue: config.limits.max_queue,
+            sessions: sessions.clone(),
+            flows: flows.clone(),
+            accounts: accounts.clone(),
+            stats: stats.clone(),
+        })?);
         Ok(Self {
             limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
             youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
-            stats: Arc::new(Stats::new(clock)),
+            stats,
             config: Arc::new(config),
             store,
             clock,
@@ -147,7 +149,9 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/chat-config", get(chat_config))
+        .route("/metrics", get(metrics))
         .merge(crate::handoff::api::routes())
+        .route_layer(axum::middleware::from_fn(access_log))
         .route_service("/", ServeFile::new(web.join("index.html")))
         .route_service("/intervenants", ServeFile::new(web.join("console.html")))
         .nest_service(
@@ -170,6 +174,20 @@ pub fn app(state: AppState) -> Router {
     router.with_state(state)
 }
 
+/// The access log: method, route (the pattern, never the path's values) and
+/// status. Nothing else: no address, no user agent, no query.
+async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "-".into());
+    let response = next.run(request).await;
+    tracing::info!(target: "relais::access", %method, %route, status = response.status().as_u16());
+    response
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -181,6 +199,33 @@ async fn readyz(State(app): State<AppState>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "store not open").into_response()
     }
+}
+
+/// Operational metrics, Prometheus text format.
+async fn metrics(State(app): State<AppState>) -> Response {
+    let queue = app.handoffs.list();
+    let waiting = |urgent: bool| {
+        queue
+            .iter()
+            .filter(|i| i.urgent == urgent && i.status == crate::protocol::QueueStatus::Waiting)
+            .count() as u64
+    };
+    let gauges = crate::metrics::Gauges {
+        youth_sockets: (app.config.limits.max_youth_sockets - app.youth_sockets.available_permits())
+            as u64,
+        consoles: app.handoffs.consoles() as u64,
+        queue_urgent: waiting(true),
+        queue_normal: waiting(false),
+        claimed: queue
+            .iter()
+            .filter(|i| i.status == crate::protocol::QueueStatus::Claimed)
+            .count() as u64,
+    };
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.stats.metrics.render(&gauges),
+    )
+        .into_response()
 }
 
 /// What the youth page needs to know: languages and where quick exit goes.
@@ -333,7 +378,8 @@ fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
             }
             if ticks.is_multiple_of((purge_every / 5).max(1)) {
-                purge(&state);
+                let purging = state.clone();
+                let _ = tokio::task::spawn_blocking(move || purge(&purging)).await;
             }
             ticks += 1;
         }
@@ -351,6 +397,9 @@ pub fn purge(state: &AppState) {
             }
         }
         Err(e) => tracing::error!(error = %e, "session purge failed"),
+    }
+    if let Err(e) = state.handoffs.purge_closed() {
+        tracing::error!(error = %e, "purge of closed conversations failed");
     }
     if let Err(e) = state.accounts.purge_tokens() {
         tracing::error!(error = %e, "token purge failed");

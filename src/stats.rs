@@ -7,7 +7,6 @@ use std::sync::Mutex;
 
 use crate::clock::Clock;
 use crate::flow::engine::{Step, Trace};
-use crate::flow::FlowSet;
 use crate::store::{Store, StoreError};
 
 /// A counter: what is counted, and the label it is counted under.
@@ -19,6 +18,8 @@ pub struct Counter {
 }
 
 pub struct Stats {
+    /// The operational counters of `/metrics` (memory only, since start).
+    pub metrics: crate::metrics::Metrics,
     clock: Clock,
     /// Counts not yet written. Written by the hot path, drained by `flush`.
     pending: Mutex<HashMap<Counter, u64>>,
@@ -27,6 +28,7 @@ pub struct Stats {
 impl Stats {
     pub fn new(clock: Clock) -> Self {
         Self {
+            metrics: Default::default(),
             clock,
             pending: Mutex::new(HashMap::new()),
         }
@@ -51,10 +53,12 @@ impl Stats {
     }
 
     pub fn session_started(&self, lang: &str) {
+        self.metrics.session_started();
         self.add("sessions_started", lang, 1);
     }
 
     pub fn handoff_requested(&self, urgent: bool) {
+        self.metrics.handoff_requested();
         self.add("handoffs_requested", urgency(urgent), 1);
     }
 
@@ -62,9 +66,25 @@ impl Stats {
         self.add(metric, urgency(urgent), 1);
     }
 
-    /// Counts what a turn did: nodes reached, transitions, resources, triggers.
-    pub fn turn(&self, _flows: &FlowSet, step: &Step) {
-        let mut previous: Option<&str> = None;
+    /// Counts a wait for a person in a coarse bucket (never the exact time).
+    pub fn wait_time(&self, urgent: bool, waited_ms: u64) {
+        self.metrics.waited(waited_ms);
+        let minutes = waited_ms / 60_000;
+        let bucket = match minutes {
+            0 => "<1 min",
+            1..=4 => "1-5 min",
+            5..=14 => "5-15 min",
+            15..=59 => "15-60 min",
+            _ => ">60 min",
+        };
+        self.add("wait_time", format!("{}|{bucket}", urgency(urgent)), 1);
+    }
+
+    /// Counts what a turn did: nodes reached, transitions (from where the flow
+    /// waited), themes, resources, triggers.
+    pub fn turn(&self, from: Option<&str>, step: &Step) {
+        self.metrics.turn();
+        let mut previous: Option<&str> = from;
         for trace in &step.trace {
             match trace {
                 Trace::Entered(node) => {
@@ -76,6 +96,9 @@ impl Stats {
                 }
                 Trace::ResourceShown(key) => self.add("resources_shown", key.as_str(), 1),
                 Trace::UrgentTrigger(_) => self.add("urgent_triggers", "all", 1),
+                Trace::Set { var, value } if var == "theme" => {
+                    self.add("themes", value.as_str(), 1)
+                }
                 _ => {}
             }
         }

@@ -92,7 +92,7 @@ impl SessionCtx<'_> {
     /// Gives the event its seq, logs it, and sends it if a socket is attached (after
     /// any frame still held back, to keep the order).
     pub fn push(&mut self, event: &Event) -> u64 {
-        let (seq, frame) = self.log(event);
+        let (seq, frame) = self.log(event, None);
         if self.live.held.is_empty() {
             self.deliver(Outgoing::Frame(frame));
         } else {
@@ -109,7 +109,12 @@ impl SessionCtx<'_> {
     /// [`Sessions::release`] with the returned seq. A frame the youth saw is then
     /// always on disk, even if the server is killed right after.
     pub fn push_durable(&mut self, event: &Event) -> u64 {
-        let (seq, frame) = self.log(event);
+        self.push_durable_sealed(event, None)
+    }
+
+    /// `push_durable`, the logged copy encrypted with a handoff's key.
+    pub fn push_durable_sealed(&mut self, event: &Event, sealed_by: Option<u64>) -> u64 {
+        let (seq, frame) = self.log(event, sealed_by);
         self.live.held.push_back(Held {
             seq,
             frame,
@@ -118,13 +123,13 @@ impl SessionCtx<'_> {
         seq
     }
 
-    fn log(&mut self, event: &Event) -> (u64, String) {
+    fn log(&mut self, event: &Event, sealed_by: Option<u64>) -> (u64, String) {
         let seq = self.live.record.last_seq + 1;
         self.live.record.last_seq = seq;
         let frame = event.to_frame(seq);
-        if let Err(error) = self
-            .store
-            .append_frame(self.key, seq, &frame, self.frame_log)
+        if let Err(error) =
+            self.store
+                .append_frame(self.key, seq, &frame, self.frame_log, sealed_by)
         {
             self.failure.get_or_insert(error);
         }

@@ -45,7 +45,10 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(socket, app, client))
 }
 
-async fn send_control(socket: &mut WebSocket, control: &Control) -> bool {
+async fn send_control(socket: &mut WebSocket, app: &AppState, control: &Control) -> bool {
+    if let Control::Error { code, .. } = control {
+        app.stats.metrics.error(*code);
+    }
     socket
         .send(Message::Text(control.to_frame().into()))
         .await
@@ -116,6 +119,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     let Some(_place) = app.limits.open_socket(&client) else {
         send_control(
             &mut socket,
+            &app,
             &error("fr", ErrorCode::ServerBusy, Text::ServerBusy),
         )
         .await;
@@ -124,6 +128,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     let Ok(_slot) = app.youth_sockets.clone().try_acquire_owned() else {
         send_control(
             &mut socket,
+            &app,
             &error("fr", ErrorCode::ServerBusy, Text::ServerBusy),
         )
         .await;
@@ -146,7 +151,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
             Incoming::Gone => return,
             Incoming::Ignore => continue,
             Incoming::Refused(control) => {
-                if !send_control(&mut socket, &control).await {
+                if !send_control(&mut socket, &app, &control).await {
                     return;
                 }
             }
@@ -154,6 +159,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
             Incoming::Frame(_) => {
                 if !send_control(
                     &mut socket,
+                    &app,
                     &error("fr", ErrorCode::BadRequest, Text::HelloFirst),
                 )
                 .await
@@ -181,6 +187,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
             Ok(None) => {
                 if !send_control(
                     &mut socket,
+                    &app,
                     &error(&lang, ErrorCode::UnknownSession, Text::UnknownSession),
                 )
                 .await
@@ -192,6 +199,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                 tracing::error!(error = %e, "could not resume a session");
                 send_control(
                     &mut socket,
+                    &app,
                     &error(&lang, ErrorCode::Internal, Text::Internal),
                 )
                 .await;
@@ -208,7 +216,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                     message: say(&lang, Text::RateLimited).into(),
                     retry_after_ms: Some(wait.as_millis() as u64),
                 };
-                send_control(&mut socket, &control).await;
+                send_control(&mut socket, &app, &control).await;
                 return close(&mut socket, POLICY).await;
             }
             match start_session(&app, &lang, tx.clone()) {
@@ -217,6 +225,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                     tracing::error!(error = %e, "could not start a session");
                     send_control(
                         &mut socket,
+                        &app,
                         &error(&lang, ErrorCode::Internal, Text::Internal),
                     )
                     .await;
@@ -253,7 +262,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                     Incoming::Gone => break,
                     Incoming::Ignore => continue,
                     Incoming::Refused(control) => {
-                        if !send_control(&mut socket, &control).await { break; }
+                        if !send_control(&mut socket, &app, &control).await { break; }
                         continue;
                     }
                     Incoming::Frame(frame) => frame,
@@ -269,19 +278,19 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                         message: say(&lang, Text::RateLimited).into(),
                         retry_after_ms: Some(wait.as_millis().max(1) as u64),
                     };
-                    if !send_control(&mut socket, &control).await { break; }
+                    if !send_control(&mut socket, &app, &control).await { break; }
                     continue;
                 }
                 refusals_in_a_row = 0;
                 match handle(&app, &key, frame, &lang, &handoff_requests).await {
                     Handled::Continue => {}
                     Handled::Reply(control) => {
-                        if !send_control(&mut socket, &control).await { break; }
+                        if !send_control(&mut socket, &app, &control).await { break; }
                     }
                     Handled::Forgotten => {
                         // Frames still queued belong to an erased session: drop them.
                         while rx.try_recv().is_ok() {}
-                        send_control(&mut socket, &Control::Forgotten {}).await;
+                        send_control(&mut socket, &app, &Control::Forgotten {}).await;
                         close(&mut socket, NORMAL).await;
                         return;
                     }
@@ -349,7 +358,7 @@ async fn handle(
             return Handled::Reply(error(lang, ErrorCode::BadRequest, Text::AlreadyStarted))
         }
         ClientFrame::Forget => {
-            if let Err(e) = app.handoffs.youth_left(key) {
+            if let Err(e) = app.handoffs.youth_left(key).await {
                 tracing::error!(error = %e, "could not close a handoff on forget");
             }
             return match app.sessions.forget(key) {
@@ -487,7 +496,7 @@ fn turn(
         if let Some(said) = remembered {
             ctx.remember(Speaker::Youth, said);
         }
-        app.stats.turn(&flows, &step);
+        app.stats.turn(ctx.record().node.as_deref(), &step);
         let record = ctx.record();
         record.node = state.node;
         record.vars = state.vars;

@@ -129,7 +129,11 @@ impl Parser<'_> {
             if let Some(target) = target {
                 self.set_jump(number, col, target);
             }
-        } else if let Some(rest) = content.strip_prefix('*') {
+        } else if let Some(rest) = content
+            .strip_prefix('*')
+            .filter(|_| !content.starts_with("**"))
+        {
+            // `**bold**` at the start of a line is text, not a choice.
             self.choice(number, col, rest);
         } else if let Some(rest) = content.strip_prefix('@') {
             self.instruction(number, col, rest);

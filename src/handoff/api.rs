@@ -28,6 +28,48 @@ pub fn routes() -> Router<AppState> {
         .route("/api/handoffs/{id}/release", post(release))
         .route("/api/handoffs/{id}/close", post(close))
         .route("/api/handoffs/{id}/assign", post(assign))
+        .route("/api/reports", get(reports))
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    period: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// The impact report (supervisors only): `?from=YYYY-MM-DD&to=…&period=week&format=json`.
+async fn reports(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    axum::extract::Query(query): axum::extract::Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    use crate::report::{Format, Period, Report};
+    if !who.is_supervisor() {
+        return Err(ApiError::Forbidden);
+    }
+    let period =
+        Period::parse(query.period.as_deref().unwrap_or("week")).ok_or(ApiError::BadRequest)?;
+    let format =
+        Format::parse(query.format.as_deref().unwrap_or("json")).ok_or(ApiError::BadRequest)?;
+    for day in [&query.from, &query.to] {
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ApiError::BadRequest)?;
+    }
+    // Counters still in memory are written first, so the report is up to date.
+    app.stats.flush(&app.store)?;
+    let store = app.store.clone();
+    let report =
+        tokio::task::spawn_blocking(move || Report::build(&store, &query.from, &query.to, period))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok((
+        [(header::CONTENT_TYPE, format.content_type())],
+        report.render(format),
+    )
+        .into_response())
 }
 
 /// A JSON body whose mistakes answer `400 bad_request`, not axum's plain text.
@@ -166,8 +208,6 @@ async fn close(
     ApiJson(body): ApiJson<CloseRequest>,
 ) -> Result<StatusCode, ApiError> {
     app.handoffs.close(id, &who, body.outcome).await?;
-    app.stats
-        .add("outcomes", format!("{:?}", body.outcome).to_lowercase(), 1);
     Ok(StatusCode::NO_CONTENT)
 }
 

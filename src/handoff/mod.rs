@@ -28,6 +28,8 @@ use crate::protocol::{
     ClaimResponse, ConsoleServerFrame, Event, HandoffItem, HandoffStatus, Outcome, QueueStatus,
     ResourceWire, Speaker, TranscriptEntry,
 };
+use crate::stats::Stats;
+use crate::store::keys::handoff_key;
 use crate::store::records::{HandoffRecord, HandoffState};
 use crate::store::{get_json, put_json, SessionHandoff, SessionKey, Store, StoreError};
 use accounts::{Accounts, Intervenor};
@@ -72,6 +74,7 @@ pub struct Handoffs {
     sessions: Arc<Sessions>,
     flows: Arc<FlowLibrary>,
     accounts: Arc<Accounts>,
+    stats: Arc<Stats>,
     /// The queue. Written by request, claim, release, close, youth_left, tick.
     state: Mutex<QueueState>,
     /// Logins that set themselves on call (kept in their accounts too).
@@ -81,22 +84,39 @@ pub struct Handoffs {
     next_console: AtomicU64,
 }
 
+/// What the handoff service is built from.
+pub struct HandoffParts {
+    pub store: Store,
+    pub clock: Clock,
+    pub config: HandoffConfig,
+    /// Most requests waiting at once (`limits.max_queue`).
+    pub max_queue: usize,
+    pub sessions: Arc<Sessions>,
+    pub flows: Arc<FlowLibrary>,
+    pub accounts: Arc<Accounts>,
+    pub stats: Arc<Stats>,
+}
+
 impl Handoffs {
     /// Loads the open requests and the on-call flags from the store.
-    pub fn load(
-        store: Store,
-        clock: Clock,
-        config: HandoffConfig,
-        max_queue: usize,
-        sessions: Arc<Sessions>,
-        flows: Arc<FlowLibrary>,
-        accounts: Arc<Accounts>,
-    ) -> Result<Self, StoreError> {
+    pub fn load(parts: HandoffParts) -> Result<Self, StoreError> {
+        let HandoffParts {
+            store,
+            clock,
+            config,
+            max_queue,
+            sessions,
+            flows,
+            accounts,
+            stats,
+        } = parts;
         let mut state = QueueState::default();
         for entry in store.handoffs.iter() {
             let (_, value) = entry?;
             let record: HandoffRecord = serde_json::from_slice(&value)?;
-            state.requests.insert(record.id, record);
+            if record.closed_ms.is_none() {
+                state.requests.insert(record.id, record);
+            }
         }
         let on_call = accounts
             .list()?
@@ -112,6 +132,7 @@ impl Handoffs {
             sessions,
             flows,
             accounts,
+            stats,
             state: Mutex::new(state),
             on_call: Mutex::new(on_call),
             consoles: Mutex::new(HashMap::new()),
@@ -144,6 +165,9 @@ impl Handoffs {
                     Some(record) => {
                         if request.urgent && !record.urgent {
                             record.urgent = true;
+                            // The urgent path's resources (911 first) replace the others.
+                            record.resources =
+                                request.resources.iter().map(|r| r.key.clone()).collect();
                             put_json(&self.store.handoffs, link.id.to_be_bytes(), &*record)?;
                         }
                         true
@@ -165,6 +189,8 @@ impl Handoffs {
             .filter(|r| r.state == HandoffState::Waiting)
             .count();
         if waiting >= self.max_queue {
+            self.stats
+                .handoff_event("handoffs_unavailable", request.urgent);
             let resources = request.resources.iter().map(ResourceWire::from).collect();
             self.sessions.with(key, |ctx| {
                 ctx.push(&Event::Handoff {
@@ -179,6 +205,11 @@ impl Handoffs {
             return Ok(());
         }
         let id = self.store.generate_id()?;
+        let key_store = self.store.keys.clone();
+        tokio::task::spawn_blocking(move || key_store.create(&handoff_key(id)))
+            .await
+            .map_err(|e| StoreError::Keys(std::io::Error::other(e)))?
+            .map_err(StoreError::Keys)?;
         let remembered = self
             .sessions
             .with(key, |ctx| ctx.transcript())?
@@ -206,6 +237,8 @@ impl Handoffs {
             resources: keys,
             timeout_told: false,
             last_entry: remembered.len() as u64,
+            last_claim_ms: None,
+            closed_ms: None,
         };
         put_json(&self.store.handoffs, id.to_be_bytes(), &record)?;
         self.lock().requests.insert(id, record);
@@ -216,6 +249,10 @@ impl Handoffs {
                 connected: false,
             });
         })?;
+        if !self.available() {
+            self.stats
+                .handoff_event("handoffs_unavailable", request.urgent);
+        }
         self.tell_status_durably(id).await?;
         self.after_change();
         Ok(())
@@ -243,8 +280,9 @@ impl Handoffs {
         Ok(true)
     }
 
-    /// The youth left (forget or expiry): the request goes, the holder is told.
-    pub fn youth_left(&self, key: &SessionKey) -> Result<(), HandoffError> {
+    /// The youth left (forget or expiry): the request goes, the holder is told, its
+    /// key is destroyed.
+    pub async fn youth_left(&self, key: &SessionKey) -> Result<(), HandoffError> {
         let Some(link) = self.link_of(key)? else {
             return Ok(());
         };
@@ -260,9 +298,19 @@ impl Handoffs {
                 );
             }
             self.delete(record.id)?;
+            self.stats.add("outcomes", "youth_left", 1);
+            self.destroy_key(record.id).await?;
             self.after_change();
         }
         Ok(())
+    }
+
+    async fn destroy_key(&self, id: u64) -> Result<(), StoreError> {
+        let keys = self.store.keys.clone();
+        tokio::task::spawn_blocking(move || keys.destroy(&handoff_key(id)))
+            .await
+            .map_err(|e| StoreError::Keys(std::io::Error::other(e)))?
+            .map_err(StoreError::Keys)
     }
 
     /// Requests whose session is gone (expired while the server was down) are dropped.
@@ -292,9 +340,38 @@ impl Handoffs {
                     }
                 }
                 self.delete(id)?;
+                self.store
+                    .keys
+                    .destroy(&handoff_key(id))
+                    .map_err(StoreError::Keys)?;
             }
         }
         self.after_change();
+        Ok(())
+    }
+
+    /// Deletes closed conversations kept past their retention (blocking IO).
+    pub fn purge_closed(&self) -> Result<(), HandoffError> {
+        let keep_ms = self.config.transcript_retention_days.min(30) * 86_400_000;
+        let now = self.clock.now_ms();
+        let mut expired = Vec::new();
+        for entry in self.store.handoffs.iter() {
+            let (_, value) = entry.map_err(StoreError::from)?;
+            let record: HandoffRecord = serde_json::from_slice(&value).map_err(StoreError::from)?;
+            if record
+                .closed_ms
+                .is_some_and(|closed| closed + keep_ms <= now)
+            {
+                expired.push(record.id);
+            }
+        }
+        for id in expired {
+            self.delete(id)?;
+            self.store
+                .keys
+                .destroy(&handoff_key(id))
+                .map_err(StoreError::Keys)?;
+        }
         Ok(())
     }
 
@@ -353,6 +430,11 @@ impl Handoffs {
                 if *login != who.login {
                     return Err(HandoffError::Conflict);
                 }
+            } else if record.closed_ms.is_none() && record.last_claim_ms.is_none() {
+                let waited = self.clock.now_ms().saturating_sub(record.created_ms);
+                self.stats.handoff_event("handoffs_answered", record.urgent);
+                self.stats.wait_time(record.urgent, waited);
+                record.last_claim_ms = Some(self.clock.now_ms());
             }
             record.state = HandoffState::Claimed {
                 login: who.login.clone(),
@@ -462,7 +544,7 @@ impl Handoffs {
         &self,
         id: u64,
         who: &Intervenor,
-        _outcome: Outcome,
+        outcome: Outcome,
     ) -> Result<(), HandoffError> {
         let record = {
             let mut state = self.lock();
@@ -471,7 +553,20 @@ impl Handoffs {
             state.told.remove(&id);
             state.requests.remove(&id).ok_or(HandoffError::NotFound)?
         };
-        self.delete(id)?;
+        self.stats.add("outcomes", outcome.as_str(), 1);
+        let retained = self.config.transcript_retention_days > 0;
+        if retained {
+            // Kept (sealed) for continuity of care, without its link to the session,
+            // then purged when the retention ends.
+            let kept = HandoffRecord {
+                closed_ms: Some(self.clock.now_ms()),
+                session: String::new(),
+                ..record.clone()
+            };
+            put_json(&self.store.handoffs, id.to_be_bytes(), &kept)?;
+        } else {
+            self.delete(id)?;
+        }
         let mut told = None;
         if let Some(key) = unhex(&record.session) {
             let resources = self.resources(&record);
@@ -494,11 +589,13 @@ impl Handoffs {
         if let Some((key, seq)) = told {
             self.sessions.release(&key, seq);
         }
+        if !retained {
+            self.destroy_key(id).await?;
+        }
         self.after_change();
         Ok(())
     }
 
-    /// An intervenor's message to the youth.
     /// Written and flushed before either side sees it.
     pub async fn reply(&self, id: u64, who: &Intervenor, text: &str) -> Result<(), HandoffError> {
         let (entry, session, holder) = {
@@ -519,10 +616,14 @@ impl Handoffs {
             told = self
                 .sessions
                 .with(&key, |ctx| {
-                    ctx.push_durable(&Event::Agent {
-                        text: text.to_string(),
-                        name: who.name.clone(),
-                    })
+                    ctx.push_durable_sealed(
+                        &Event::Agent {
+                            text: text.to_string(),
+                            name: who.name.clone(),
+                            erased: false,
+                        },
+                        Some(id),
+                    )
                 })?
                 .map(|seq| (key, seq));
         }
@@ -538,11 +639,17 @@ impl Handoffs {
         Ok(())
     }
 
+    /// The transcript, opened with the conversation's key (empty once erased).
     pub fn transcript(&self, id: u64) -> Result<Vec<TranscriptEntry>, StoreError> {
+        let Some(secret) = self.store.keys.get(&handoff_key(id)) else {
+            return Ok(Vec::new());
+        };
         let mut entries = Vec::new();
         for entry in self.store.transcripts.scan_prefix(id.to_be_bytes()) {
             let (_, value) = entry?;
-            entries.push(serde_json::from_slice(&value)?);
+            if let Some(plain) = secret.open(&value) {
+                entries.push(serde_json::from_slice(&plain)?);
+            }
         }
         Ok(entries)
     }
@@ -559,6 +666,8 @@ impl Handoffs {
                     && record.created_ms + self.config.timeout_secs * 1000 <= now
                 {
                     record.timeout_told = true;
+                    self.stats
+                        .handoff_event("handoffs_timed_out", record.urgent);
                     put_json(&self.store.handoffs, record.id.to_be_bytes(), &*record)?;
                     due.push(record.id);
                 }
@@ -648,6 +757,11 @@ impl Handoffs {
             .insert(id, Console { who, tx });
         self.roster_changed(before);
         id
+    }
+
+    /// Console sockets open now.
+    pub fn consoles(&self) -> usize {
+        self.consoles.lock().expect("console lock poisoned").len()
     }
 
     pub fn detach_console(&self, id: u64) {
@@ -893,11 +1007,18 @@ impl Handoffs {
         Ok(entry)
     }
 
+    /// Writes a transcript entry, sealed with the conversation's key.
     fn put_entry(&self, id: u64, entry: &TranscriptEntry) -> Result<(), StoreError> {
         let mut key = [0u8; 16];
         key[..8].copy_from_slice(&id.to_be_bytes());
         key[8..].copy_from_slice(&entry.seq.to_be_bytes());
-        put_json(&self.store.transcripts, key, entry)
+        let secret = self.store.keys.get(&handoff_key(id)).ok_or_else(|| {
+            StoreError::Keys(std::io::Error::other("the conversation's key is gone"))
+        })?;
+        self.store
+            .transcripts
+            .insert(key, secret.seal(&serde_json::to_vec(entry)?))?;
+        Ok(())
     }
 
     /// Deletes a request and its transcript.

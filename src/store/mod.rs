@@ -12,9 +12,11 @@
 //! No value here holds an IP address, a user agent, a token in clear, or a youth's
 //! free text outside a live handoff.
 
+pub mod keys;
 pub mod records;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -31,6 +33,8 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("store: a record could not be decoded: {0}")]
     Decode(#[from] serde_json::Error),
+    #[error("store: keys folder: {0}")]
+    Keys(#[from] std::io::Error),
 }
 
 /// Handles on the open store; cheap to clone.
@@ -45,25 +49,18 @@ pub struct Store {
     pub(crate) handoffs: sled::Tree,
     pub(crate) transcripts: sled::Tree,
     stats: sled::Tree,
+    /// Per-conversation keys, outside sled (see `keys`).
+    pub keys: Arc<keys::Keys>,
 }
 
 impl Store {
-    /// Opens (or creates) the store in a folder.
+    /// Opens (or creates) the store in a folder: sled in `db/`, keys in `keys/`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
-            .path(path)
+            .path(path.join("db"))
             .cache_capacity(64 * 1024 * 1024)
             .flush_every_ms(Some(500))
             .open()?;
-        Self::from_db(db)
-    }
-
-    /// A store that lives in memory only, for tests and tools.
-    pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_db(sled::Config::new().temporary(true).open()?)
-    }
-
-    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
         Ok(Self {
             sessions: db.open_tree("sessions")?,
             frames: db.open_tree("frames")?,
@@ -73,6 +70,7 @@ impl Store {
             handoffs: db.open_tree("handoffs")?,
             transcripts: db.open_tree("transcripts")?,
             stats: db.open_tree("stats")?,
+            keys: Arc::new(keys::Keys::open(&path.join("keys"))?),
             db,
         })
     }
@@ -110,14 +108,31 @@ impl Store {
     }
 
     /// Appends a frame to a session's log and drops the frame `keep` places behind.
+    /// With `sealed_by`, the frame is encrypted with that handoff's key: once the
+    /// conversation is closed and its key destroyed, it reads as erased.
     pub fn append_frame(
         &self,
         key: &SessionKey,
         seq: u64,
         frame: &str,
         keep: u64,
+        sealed_by: Option<u64>,
     ) -> Result<(), StoreError> {
-        self.frames.insert(frame_key(key, seq), frame.as_bytes())?;
+        let value =
+            match sealed_by.and_then(|id| Some((id, self.keys.get(&keys::handoff_key(id))?))) {
+                Some((id, secret)) => {
+                    let mut value = vec![FRAME_SEALED];
+                    value.extend(id.to_be_bytes());
+                    value.extend(secret.seal(frame.as_bytes()));
+                    value
+                }
+                None => {
+                    let mut value = vec![FRAME_PLAIN];
+                    value.extend(frame.as_bytes());
+                    value
+                }
+            };
+        self.frames.insert(frame_key(key, seq), value)?;
         if seq > keep {
             self.frames.remove(frame_key(key, seq - keep))?;
         }
@@ -136,9 +151,24 @@ impl Store {
         for entry in self.frames.range(start..=end) {
             let (k, v) = entry?;
             let seq = u64::from_be_bytes(k[32..40].try_into().unwrap_or_default());
-            frames.push((seq, String::from_utf8_lossy(&v).into_owned()));
+            frames.push((seq, self.open_frame(seq, &v)));
         }
         Ok(frames)
+    }
+
+    fn open_frame(&self, seq: u64, value: &[u8]) -> String {
+        match value.split_first() {
+            Some((&FRAME_SEALED, rest)) if rest.len() > 8 => {
+                let id = u64::from_be_bytes(rest[..8].try_into().unwrap_or_default());
+                self.keys
+                    .get(&keys::handoff_key(id))
+                    .and_then(|secret| secret.open(&rest[8..]))
+                    .map(|plain| String::from_utf8_lossy(&plain).into_owned())
+                    .unwrap_or_else(|| crate::protocol::Event::erased_agent_message().to_frame(seq))
+            }
+            Some((_, rest)) => String::from_utf8_lossy(rest).into_owned(),
+            None => String::new(),
+        }
     }
 
     /// Erases a session: its record and every frame of its log.
@@ -249,6 +279,10 @@ impl Store {
         Ok(versions)
     }
 }
+
+/// The first byte of a logged frame: plain JSON, or sealed with a handoff's key.
+const FRAME_PLAIN: u8 = 0;
+const FRAME_SEALED: u8 = 1;
 
 fn frame_key(key: &SessionKey, seq: u64) -> [u8; 40] {
     let mut out = [0u8; 40];

@@ -113,4 +113,10 @@ pub struct HandoffRecord {
     pub timeout_told: bool,
     /// The seq of the last transcript entry.
     pub last_entry: u64,
+    /// When it was first claimed (for the wait-time statistics).
+    #[serde(default)]
+    pub last_claim_ms: Option<u64>,
+    /// Closed and kept for continuity of care until the retention ends.
+    #[serde(default)]
+    pub closed_ms: Option<u64>,
 }

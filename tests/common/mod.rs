@@ -112,6 +112,16 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(data_dir: &Path, flows_dir: &Path) -> Self {
+        Self::start_with(data_dir, flows_dir, &[("RELAIS_LOG", "warn")], None).await
+    }
+
+    /// Starts with extra environment variables, its log written to `log` if given.
+    pub async fn start_with(
+        data_dir: &Path,
+        flows_dir: &Path,
+        env: &[(&str, &str)],
+        log: Option<std::fs::File>,
+    ) -> Self {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_relais"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data-dir")
@@ -120,9 +130,9 @@ impl ServerProcess {
             .arg(flows_dir)
             .arg("--web-dir")
             .arg(repo_path("web"))
-            .env("RELAIS_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log.map_or_else(Stdio::inherit, Stdio::from))
             .kill_on_drop(true)
             .spawn()
             .expect("relais starts");
