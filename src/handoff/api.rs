@@ -29,6 +29,64 @@ pub fn routes() -> Router<AppState> {
         .route("/api/handoffs/{id}/close", post(close))
         .route("/api/handoffs/{id}/assign", post(assign))
         .route("/api/reports", get(reports))
+        .route("/api/canned", get(canned))
+        .route("/api/intervenors", get(intervenors))
+}
+
+/// The file of canned replies an organisation edits, in the flows folder.
+pub const CANNED_FILE: &str = "reponses-types.toml";
+
+#[derive(Deserialize, serde::Serialize)]
+struct CannedReply {
+    titre: String,
+    fr: String,
+    #[serde(default)]
+    en: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CannedFile {
+    #[serde(default)]
+    reponse: Vec<CannedReply>,
+}
+
+/// Canned replies for the console (`flows/reponses-types.toml`), read at each call
+/// so an edit shows at once: `[{title, fr, en}]`.
+async fn canned(State(app): State<AppState>, Authed(_): Authed) -> Result<Response, ApiError> {
+    let path = app.config.flows_dir.join(CANNED_FILE);
+    let text = match tokio::fs::read_to_string(&path).await {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(ApiError::Internal(e.to_string())),
+    };
+    let file: CannedFile = toml::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let list: Vec<serde_json::Value> = file
+        .reponse
+        .into_iter()
+        .map(|r| serde_json::json!({"title": r.titre, "fr": r.fr, "en": r.en}))
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+/// Accounts a supervisor can give a conversation to: `[{login, name, role, on_call}]`.
+async fn intervenors(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+    if !who.is_supervisor() {
+        return Err(ApiError::Forbidden);
+    }
+    let list: Vec<serde_json::Value> = app
+        .accounts
+        .list()?
+        .into_iter()
+        .map(|a| {
+            serde_json::json!({
+                "login": a.login,
+                "name": a.name,
+                "role": a.role.as_str(),
+                "on_call": app.handoffs.is_on_call(&a.login),
+            })
+        })
+        .collect();
+    Ok(Json(list).into_response())
 }
 
 #[derive(Deserialize)]
