@@ -159,6 +159,35 @@ async function walkToEnd(page) {
 }
 
 /**
+ * Looks for a question the flow answers with free text (the message box is then
+ * "asking"), at most two choices away from the menu, without knowing the flows' words:
+ * each first-level choice in turn, then any choice there that speaks of writing.
+ * Returns false when the flows have none so close.
+ */
+async function reachTextQuestion(page) {
+  const asking = () => page.locator('#composer.asking').count();
+  const menuIds = await page.locator('.choice').evaluateAll((buttons) => buttons.map((b) => b.dataset.id));
+  for (const id of menuIds.filter((i) => i !== 'menu_parler' && i !== 'menu_ressources')) {
+    const before = await botCount(page);
+    await page.locator(`.choice[data-id="${id}"]`).click();
+    await page.waitForFunction((n) => document.querySelectorAll('.msg-bot').length > n, before);
+    await page.locator('.choice, #composer.asking').first().waitFor();
+    if (await asking()) return true;
+    const writing = page.locator('.choice').filter({ hasText: /écri|mots|raconte|write|words/i });
+    if (await writing.count()) {
+      const beforeWriting = await botCount(page);
+      await writing.first().click();
+      await page.waitForFunction((n) => document.querySelectorAll('.msg-bot').length > n, beforeWriting);
+      if (await asking()) return true;
+    }
+    // Back to the start: the language switch restarts the conversation (in the other language).
+    await page.click('#lang');
+    await waitForMenu(page);
+  }
+  return false;
+}
+
+/**
  * Resumes a session over a WebSocket from another page (Node 20 has no WebSocket) and
  * returns the frames up to and including `welcome`.
  */
@@ -251,6 +280,26 @@ describe('the conversation', () => {
 
     assertEveryFrameOnce(await shownSeqs(page));
     assert.equal(await page.locator('[style]').count(), 0, 'an element carries a style attribute');
+    await assertStayedHome(page, watch, server);
+    await context.close();
+  });
+
+  test('answers a free-text question from the words typed', { timeout: 60_000 }, async (t) => {
+    const { context, page, watch } = await openChat(server);
+    if (!(await reachTextQuestion(page))) {
+      t.diagnostic('no free-text question within two choices of the menu: only the urgent words were typed');
+      await context.close();
+      return;
+    }
+    // The box comes forward and takes the focus; what is typed goes to the flow's routes.
+    await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'message');
+    const before = await botCount(page);
+    await page.keyboard.type('quelqu\'un me demande des photos');
+    await page.keyboard.press('Enter');
+    await page.locator('.msg-youth .bubble', { hasText: 'photos' }).waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('.msg-bot').length > n, before);
+    await page.locator('.choice').first().waitFor();
+    assert.equal(await page.locator('#composer.asking').count(), 0, 'the question was asked again');
     await assertStayedHome(page, watch, server);
     await context.close();
   });
@@ -501,9 +550,16 @@ describe('resume after a dropped connection', () => {
 
       await server.stop();
       await page.locator('#status.status-problem').waitFor();
+      // Words written during the drop are kept, marked as not sent yet, and sent after.
+      const botsBeforeDrop = await botCount(page);
+      await page.fill('#message', 'bonjour');
+      await page.press('#message', 'Enter');
+      await page.locator('.msg-pending .bubble', { hasText: 'bonjour' }).waitFor();
       await server.start();
       // Back on the same session: the status clears and the conversation goes on.
       await page.waitForFunction(() => !document.querySelector('#status.status-problem'));
+      await page.waitForFunction((n) => document.querySelectorAll('.msg-bot').length > n, botsBeforeDrop);
+      assert.equal(await page.locator('.msg-pending').count(), 0);
       assert.equal((await savedState(page)).token, token);
       assert.equal(await page.locator('.notice-new').count(), 0);
 

@@ -29,6 +29,7 @@
       placeholder: 'Écris ici…',
       placeholderAsked: 'Écris ta réponse ici',
       send: 'Envoyer',
+      notSent: 'Pas encore envoyé : ça partira dès que la connexion revient.',
       bot: 'Réponse automatique',
       you: 'Toi',
       agentRole: 'intervenant·e',
@@ -79,6 +80,7 @@
       placeholder: 'Write here…',
       placeholderAsked: 'Write your answer here',
       send: 'Send',
+      notSent: 'Not sent yet: it will go as soon as the connection is back.',
       bot: 'Automatic reply',
       you: 'You',
       agentRole: 'support worker',
@@ -156,6 +158,8 @@
     connection: { text: '', kind: 'problem' },
     attemptsBefore: 0,
     revealReplay: false,
+    /** The last words sent, given back to the box if the server refuses them. */
+    lastText: null,
     shiftPresses: []
   };
 
@@ -325,14 +329,15 @@
     connect();
   }
 
-  /** Sends a frame now, or after the next `welcome` when the socket is down. */
+  /** Sends a frame now (true), or after the next `welcome` when the socket is down (false). */
   function send(frame) {
     if (state.ready && state.socket && state.socket.readyState === WebSocket.OPEN) {
       state.socket.send(JSON.stringify(frame));
-      return;
+      return true;
     }
     state.outbox.push(frame);
     reconnectNow();
+    return false;
   }
 
   // ------------------------------------------------------------ frames from the server
@@ -351,6 +356,7 @@
     // Resume replays frames after the seq we gave; anything already shown is skipped.
     if (frame.seq <= state.shownSeq) return;
     state.shownSeq = frame.seq;
+    state.lastText = null;
     writeStore();
     var quiet = frame.seq <= state.quietUntil;
     if (quiet) state.revealReplay = true;
@@ -401,6 +407,7 @@
     var waiting = state.outbox;
     state.outbox = [];
     for (var i = 0; i < waiting.length; i++) send(waiting[i]);
+    markAllSent();
   }
 
   function serverError(frame) {
@@ -414,11 +421,16 @@
     if (code === 'rate_limited' && frame.retry_after_ms) {
       state.retryNotBefore = Date.now() + Number(frame.retry_after_ms);
     }
+    // Words the server refused (too long, too fast) go back in the box, to send again.
+    if ((code === 'too_large' || code === 'rate_limited') && state.lastText && !dom.message.value) {
+      dom.message.value = state.lastText;
+    }
+    state.lastText = null;
     var text = typeof frame.message === 'string' && frame.message ? frame.message : t('errorFallback');
-    appendNotice(text, 'notice-error');
+    var notice = appendNotice(text, 'notice-error');
     announce(text);
     revealLatest();
-    if (state.youthActed && lostFocus()) dom.message.focus({ preventScroll: true });
+    if (state.youthActed && lostFocus()) focusItem(notice);
     state.youthActed = false;
   }
 
@@ -510,11 +522,25 @@
     for (var i = 0; i < groups.length; i++) groups[i].remove();
   }
 
-  function showYouth(text) {
+  /** The youth's own words, as text; marked "not sent yet" while the socket is down. */
+  function showYouth(text, sent) {
     var item = messageItem('youth', t('you'), true);
     item.appendChild(element('p', 'bubble', text));
+    if (!sent) {
+      item.classList.add('msg-pending');
+      item.appendChild(element('p', 'pending-note', t('notSent')));
+    }
     appendItem(item);
     revealLatest();
+  }
+
+  function markAllSent() {
+    var pending = dom.transcript.querySelectorAll('.msg-pending');
+    for (var i = 0; i < pending.length; i++) {
+      pending[i].classList.remove('msg-pending');
+      var note = pending[i].querySelector('.pending-note');
+      if (note) note.remove();
+    }
   }
 
   function showAgent(frame, quiet) {
@@ -550,7 +576,8 @@
       askForText(true);
       if (lostFocus() || state.youthActed) dom.message.focus({ preventScroll: true });
     } else if (lostFocus()) {
-      dom.message.focus({ preventScroll: true });
+      // Not the message box: on a phone its keyboard would hide the resources.
+      focusItem(item);
     }
     state.youthActed = false;
   }
@@ -683,6 +710,12 @@
     dom.handoff.hidden = !text;
   }
 
+  /** Moves focus to a message (for the keyboard's next Tab), without scrolling. */
+  function focusItem(item) {
+    item.setAttribute('tabindex', '-1');
+    item.focus({ preventScroll: true });
+  }
+
   function lostFocus() {
     var active = document.activeElement;
     return !active || active === document.body || !document.contains(active);
@@ -723,9 +756,9 @@
 
   function choose(choice) {
     removeChoices();
-    showYouth(choice.label);
     state.youthActed = true;
-    send({ type: 'choose', id: choice.id });
+    state.lastText = null;
+    showYouth(choice.label, send({ type: 'choose', id: choice.id }));
   }
 
   function submitText(event) {
@@ -736,9 +769,9 @@
       return;
     }
     dom.message.value = '';
-    showYouth(text);
     state.youthActed = true;
-    send({ type: 'text', text: text });
+    state.lastText = text;
+    showYouth(text, send({ type: 'text', text: text }));
     dom.message.focus({ preventScroll: true });
   }
 
