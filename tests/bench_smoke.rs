@@ -8,7 +8,9 @@ use std::time::Duration;
 use relais::bench::floor::FloorOptions;
 use relais::bench::http::wait_serving;
 use relais::bench::process::{start_floor, start_relais, RelaisSetup, ScratchDir};
-use relais::bench::scenario::{run_idle, run_start, run_turns, run_urgent, TurnPlan, UrgentPlan};
+use relais::bench::scenario::{
+    run_handoffs, run_idle, run_start, run_turns, run_urgent, HandoffPlan, TurnPlan, UrgentPlan,
+};
 
 const SESSIONS: usize = 30;
 
@@ -126,4 +128,31 @@ async fn a_hundred_generated_scripts_check_clean_and_start() {
     let report = run_start(&setup(flows), 1).await.unwrap();
     assert_eq!(report.flow_files, 100);
     assert_eq!(report.ready.count, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intervenor_answers_every_request() {
+    let password = "smoke-password-for-the-bench";
+    let setup = RelaisSetup {
+        intervenors: vec![("smoke".into(), "Smoke".into(), password.into())],
+        ..setup(workspace("flows"))
+    };
+    let server = start_relais(&setup).await.unwrap();
+    wait_serving(&server).await.unwrap();
+    let report = run_handoffs(
+        &server,
+        &HandoffPlan {
+            youths: 4,
+            concurrency: 2,
+            intervenors: vec![("smoke".into(), password.into())],
+            choice: "menu_parler".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.completed, report.failures), (4, 0), "{report:#?}");
+    assert_eq!(report.console_errors, 0, "{report:#?}");
+    assert_eq!((report.claim.count, report.youth_message.count), (4, 4));
+    assert_eq!((report.tally.lost, report.tally.duplicated), (0, 0));
+    server.stop().await.unwrap();
 }

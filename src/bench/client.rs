@@ -208,6 +208,30 @@ impl Youth {
         }
     }
 
+    /// Sends a frame as it is.
+    pub async fn send_frame(&mut self, frame: &str) -> Result<(), BenchError> {
+        self.send(frame).await
+    }
+
+    /// Reads frames (checking their seq) until one of type `kind` that `accept`s.
+    pub async fn until(
+        &mut self,
+        kind: &str,
+        accept: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value, BenchError> {
+        loop {
+            let text = self.recv_text().await?;
+            if self.check(text.as_str())?.kind != kind {
+                continue;
+            }
+            let frame: serde_json::Value = serde_json::from_str(text.as_str())
+                .map_err(|e| BenchError::Protocol(format!("not JSON ({e}): {text}")))?;
+            if accept(&frame) {
+                return Ok(frame);
+            }
+        }
+    }
+
     /// Sends `forget` and waits for `forgotten` (the session and its request go).
     pub async fn forget(mut self) -> Result<Tally, BenchError> {
         self.send(r#"{"type":"forget"}"#).await?;

@@ -9,8 +9,9 @@
 //! - [`client`]: one session over a real socket: a youth walking the shipped flows, or
 //!   an echo client; both check `seq` (or the echo's counter) for lost and repeated
 //!   frames;
+//! - [`console`]: a simulated intervenor on the console (login, claim, reply, close);
 //! - [`scenario`]: the phases: turns (flat out or at a rate), idle sessions, urgent
-//!   requests, start time; each returns a report;
+//!   requests, requests answered by intervenors, start time; each returns a report;
 //! - [`measure`]: latency summaries;
 //! - [`flows`]: generated flow folders for the start-time test;
 //! - [`http`]: a tiny HTTP/1.1 client for `/readyz`.
@@ -18,6 +19,7 @@
 //! Everything is bounded: every wait has a deadline, every loop a count or an end.
 
 pub mod client;
+pub mod console;
 pub mod floor;
 pub mod flows;
 pub mod http;

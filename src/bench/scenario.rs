@@ -366,3 +366,135 @@ fn count_flow_files(dir: &std::path::Path) -> std::io::Result<usize> {
     }
     Ok(count)
 }
+
+/// How a handoff phase runs: youths ask for a person, simulated intervenors answer.
+#[derive(Debug, Clone)]
+pub struct HandoffPlan {
+    /// Youths in all; each asks once, reads the reply, answers, and is closed.
+    pub youths: usize,
+    /// Youths at once.
+    pub concurrency: usize,
+    /// The intervenors' (login, password): accounts made before the server started
+    /// (see [`RelaisSetup::intervenors`]).
+    pub intervenors: Vec<(String, String)>,
+    /// The choice that asks for a person, on the first menu.
+    pub choice: String,
+}
+
+/// What a handoff phase measured.
+#[derive(Debug, Clone)]
+pub struct HandoffReport {
+    /// `choose` → the `handoff` frame (`waiting`), stored and flushed first.
+    pub request: Summary,
+    /// Console `claim` → `claimed`.
+    pub claim: Summary,
+    /// Console `reply` → the youth's `agent` frame (flushed first).
+    pub reply: Summary,
+    /// Youth `text` → the console's `message` frame (flushed first).
+    pub youth_message: Summary,
+    /// Conversations that went the whole way (asked, answered, closed).
+    pub completed: u64,
+    pub failures: u64,
+    pub first_failure: Option<String>,
+    /// Console `error` frames other than `conflict`.
+    pub console_errors: u64,
+    pub first_console_error: Option<String>,
+    pub tally: Tally,
+}
+
+/// Youths ask for a person; the intervenors claim, reply and close.
+pub async fn run_handoffs(
+    server: &ServerChild,
+    plan: &HandoffPlan,
+) -> Result<HandoffReport, BenchError> {
+    use super::console::{age_of, intervenor, stamped};
+    let base = Instant::now();
+    let limit = super::PATIENCE * 4 + Duration::from_millis(plan.youths as u64 * 20);
+    let (done_tx, done) = tokio::sync::watch::channel(false);
+    let (ready_tx, mut ready) = tokio::sync::mpsc::channel(plan.intervenors.len().max(1));
+    let mut consoles = JoinSet::new();
+    for (login, password) in plan.intervenors.clone() {
+        let (addr, ready, done) = (server.addr, ready_tx.clone(), done.clone());
+        consoles.spawn(async move {
+            intervenor(addr, (&login, &password), base, ready, done, limit).await
+        });
+    }
+    drop(ready_tx);
+    for _ in 0..plan.intervenors.len() {
+        tokio::time::timeout(super::PATIENCE, ready.recv())
+            .await
+            .map_err(|_| BenchError::Timeout("an intervenor never got ready".into()))?;
+    }
+
+    let url = server.ws_url("/chat");
+    let gate = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    let mut youths = JoinSet::new();
+    for index in 0..plan.youths {
+        let (url, gate, choice) = (url.clone(), gate.clone(), plan.choice.clone());
+        youths.spawn(async move {
+            let _permit = gate
+                .acquire_owned()
+                .await
+                .map_err(|_| BenchError::Protocol("youth gate closed".into()))?;
+            let mut youth = Youth::open(&url, "fr", 7_000_000 + index as u64).await?;
+            let asked = Instant::now();
+            let frame = serde_json::json!({"type": "choose", "id": choice}).to_string();
+            youth.send_frame(&frame).await?;
+            youth
+                .until("handoff", |f| {
+                    f["status"] == "waiting" || f["status"] == "unavailable"
+                })
+                .await?;
+            let request = asked.elapsed();
+            let agent = youth.until("agent", |_| true).await?;
+            let reply = age_of(agent["text"].as_str().unwrap_or(""), base)
+                .ok_or_else(|| BenchError::Protocol(format!("agent frame not stamped: {agent}")))?;
+            let text = serde_json::json!({"type": "text", "text": stamped(base)}).to_string();
+            youth.send_frame(&text).await?;
+            youth.until("handoff", |f| f["status"] == "ended").await?;
+            Ok::<_, BenchError>((request, reply, youth.close().await))
+        });
+    }
+    let (mut request, mut reply) = (Vec::new(), Vec::new());
+    let mut tally = Tally::default();
+    let (mut completed, mut failures, mut first_failure) = (0, 0, None);
+    while let Some(joined) = youths.join_next().await {
+        match joined.map_err(|e| BenchError::Protocol(format!("a youth task failed: {e}")))? {
+            Ok((asked, answered, seen)) => {
+                request.push(micros(asked));
+                reply.push(micros(answered));
+                tally.add(&seen);
+                completed += 1;
+            }
+            Err(error) => {
+                failures += 1;
+                first_failure.get_or_insert(error.to_string());
+            }
+        }
+    }
+    let _ = done_tx.send(true);
+    let (mut claim, mut youth_message) = (Vec::new(), Vec::new());
+    let (mut console_errors, mut first_console_error) = (0, None);
+    while let Some(joined) = consoles.join_next().await {
+        let timings = joined
+            .map_err(|e| BenchError::Protocol(format!("an intervenor task failed: {e}")))??;
+        claim.extend(timings.claims);
+        youth_message.extend(timings.youth_messages);
+        console_errors += timings.errors;
+        if first_console_error.is_none() {
+            first_console_error = timings.first_error;
+        }
+    }
+    Ok(HandoffReport {
+        request: Summary::of_micros(request),
+        claim: Summary::of_micros(claim),
+        reply: Summary::of_micros(reply),
+        youth_message: Summary::of_micros(youth_message),
+        completed,
+        failures,
+        first_failure,
+        console_errors,
+        first_console_error,
+        tally,
+    })
+}

@@ -15,8 +15,8 @@ use relais::bench::process::{
     raise_open_file_limit, start_floor, start_relais, RelaisSetup, ScratchDir, ServerChild,
 };
 use relais::bench::scenario::{
-    run_idle, run_start, run_turns, run_urgent, IdleReport, StartReport, TurnPlan, TurnReport,
-    UrgentPlan, UrgentReport,
+    run_handoffs, run_idle, run_start, run_turns, run_urgent, HandoffPlan, HandoffReport,
+    IdleReport, StartReport, TurnPlan, TurnReport, UrgentPlan, UrgentReport,
 };
 use relais::bench::{BenchError, SocketSettings, Target};
 
@@ -72,6 +72,9 @@ enum Command {
     Idle(IdleArgs),
     /// Urgent requests: time from the youth's text to the (flushed) handoff frame.
     Urgent(UrgentArgs),
+    /// Requests for a person answered by simulated intervenors (login, console
+    /// socket, claim, reply, close): request, claim and relay latencies.
+    Handoffs(HandoffsArgs),
     /// Start time: spawn to "listening" and to /readyz, with N script files.
     Start(StartArgs),
     /// Runs the floor server (used by the other commands).
@@ -99,6 +102,12 @@ struct SuiteArgs {
     /// Script files for the start-time measurement.
     #[arg(long, default_value_t = 100)]
     start_files: usize,
+    /// Youths asking for a person, answered by simulated intervenors.
+    #[arg(long, default_value_t = 200)]
+    handoffs: usize,
+    /// Simulated intervenors.
+    #[arg(long, default_value_t = 4)]
+    intervenors: usize,
     /// Starts per start-time measurement.
     #[arg(long, default_value_t = 5)]
     start_repeats: usize,
@@ -145,6 +154,19 @@ struct UrgentArgs {
     /// The phrase (an urgent trigger of flows/declencheurs.toml).
     #[arg(long, default_value = "je veux mourir")]
     phrase: String,
+}
+
+#[derive(Args)]
+struct HandoffsArgs {
+    /// Youths asking for a person, in all.
+    #[arg(long, default_value_t = 200)]
+    youths: usize,
+    /// Youths at once.
+    #[arg(long, default_value_t = 20)]
+    concurrency: usize,
+    /// Simulated intervenors (accounts made before the server starts).
+    #[arg(long, default_value_t = 4)]
+    intervenors: usize,
 }
 
 #[derive(Args)]
@@ -310,6 +332,12 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
             print_urgent(&report, args.concurrency);
             Ok(())
         }
+        Command::Handoffs(args) => {
+            let places = places(&cli.common, args.concurrency)?;
+            let report = handoffs(&places, args.youths, args.concurrency, args.intervenors).await?;
+            print_handoffs(&report, args.intervenors, args.concurrency);
+            Ok(())
+        }
         Command::Start(args) => {
             let places = places(&cli.common, 100)?;
             let report = start_time(&places, args.files, args.repeats).await?;
@@ -371,6 +399,93 @@ fn check_clean(report: &TurnReport) -> Result<(), BenchError> {
         report.tally.errors,
         report.first_error
     )))
+}
+
+/// The password of every simulated intervenor (the accounts live in a scratch store).
+const INTERVENOR_PASSWORD: &str = "bench-password-for-load-tests";
+
+async fn handoffs(
+    places: &Places,
+    youths: usize,
+    concurrency: usize,
+    intervenors: usize,
+) -> Result<HandoffReport, BenchError> {
+    let accounts: Vec<(String, String)> = (1..=intervenors.max(1))
+        .map(|n| (format!("bench{n}"), INTERVENOR_PASSWORD.to_string()))
+        .collect();
+    let setup = RelaisSetup {
+        intervenors: accounts
+            .iter()
+            .map(|(login, password)| {
+                (
+                    login.clone(),
+                    format!("Intervenant {login}"),
+                    password.clone(),
+                )
+            })
+            .collect(),
+        ..places.setup.clone()
+    };
+    let server = start_relais(&setup).await?;
+    relais::bench::http::wait_serving(&server).await?;
+    let report = run_handoffs(
+        &server,
+        &HandoffPlan {
+            youths,
+            concurrency,
+            intervenors: accounts,
+            choice: "menu_parler".into(),
+        },
+    )
+    .await?;
+    server.stop().await?;
+    Ok(report)
+}
+
+fn print_handoffs(report: &HandoffReport, intervenors: usize, concurrency: usize) {
+    println!(
+        "{} conversations completed with {intervenors} intervenors, {concurrency} youths at once; \
+         failures: {}{}; console errors: {}{}; lost {}, duplicated {}\n",
+        report.completed,
+        report.failures,
+        report
+            .first_failure
+            .as_ref()
+            .map_or(String::new(), |f| format!(" (first: {f})")),
+        report.console_errors,
+        report
+            .first_console_error
+            .as_ref()
+            .map_or(String::new(), |f| format!(" (first: {f})")),
+        report.tally.lost,
+        report.tally.duplicated
+    );
+    println!("| measure | samples | p50 ms | p95 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, summary) in [
+        (
+            "youth `choose` → `handoff` waiting (flushed)",
+            &report.request,
+        ),
+        ("console `claim` → `claimed`", &report.claim),
+        (
+            "console `reply` → youth's `agent` frame (flushed)",
+            &report.reply,
+        ),
+        (
+            "youth `text` → console `message` (flushed)",
+            &report.youth_message,
+        ),
+    ] {
+        println!(
+            "| {name} | {} | {} | {} | {} | {} |",
+            summary.count,
+            ms(summary.p50),
+            ms(summary.p95),
+            ms(summary.p99),
+            ms(summary.max)
+        );
+    }
 }
 
 async fn start_time(
@@ -460,6 +575,12 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
     .await?;
     server.stop().await?;
 
+    eprintln!(
+        "-- relais: {} requests for a person, {} intervenors",
+        args.handoffs, args.intervenors
+    );
+    let handoff_report = handoffs(&places, args.handoffs, 20, args.intervenors).await?;
+
     eprintln!("-- relais: start time");
     let shipped = run_start(&places.setup, args.start_repeats).await?;
     let many = start_time(&places, args.start_files, args.start_repeats).await?;
@@ -497,6 +618,8 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
     }
     println!("\n### Urgent requests\n");
     print_urgent(&urgent, args.urgent_concurrency);
+    println!("\n### Requests for a person, answered by simulated intervenors\n");
+    print_handoffs(&handoff_report, args.intervenors, 20);
     println!("\n### Start\n");
     print_start(&[shipped, many.clone()]);
     println!("\n### Against the targets\n");
