@@ -127,6 +127,7 @@ enum TotpCommand {
 enum RoleArg {
     Intervenor,
     Supervisor,
+    Author,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -165,11 +166,49 @@ enum FlowsCommand {
         #[arg(long, default_value = "accueil")]
         start: String,
     },
+    /// Plays a conversation in the terminal, reading what the youth does from stdin:
+    /// a number picks a choice, `#id` a choice by id, `/recommencer` starts again,
+    /// anything else is free text.
+    Try {
+        #[arg(long, default_value = "flows")]
+        dir: PathBuf,
+        /// The conversation's language.
+        #[arg(long, default_value = "fr")]
+        lang: String,
+        /// Start at this node instead of the start node.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// The flow as a graph (Mermaid or Graphviz dot).
+    Graph {
+        #[arg(long, default_value = "flows")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: GraphFormat,
+    },
+    /// Every version the server loaded, oldest first.
+    History {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Puts an earlier version back in the flows folder; a running server reloads it.
+    Rollback {
+        #[command(flatten)]
+        common: Common,
+        /// The version (its hash, or the start of it).
+        version: String,
+    },
     /// Translation tables: export a CSV for a translator, import it back.
     Translations {
         #[command(subcommand)]
         command: TranslationsCommand,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 #[derive(Subcommand)]
@@ -371,6 +410,7 @@ fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()>
             let role = match role {
                 RoleArg::Intervenor => Role::Intervenor,
                 RoleArg::Supervisor => Role::Supervisor,
+                RoleArg::Author => Role::Author,
             };
             let password = read_password("Password (12 characters or more): ")?;
             accounts.add(&login, &name, role, &password)?;
@@ -467,6 +507,105 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             })
         }
         FlowsCommand::Translations { command } => translations(command),
+        FlowsCommand::Try { dir, lang, from } => {
+            use crate::flow::play;
+            let flows = load_valid(&dir)?;
+            let lang = if flows.has_language(&lang) {
+                lang
+            } else {
+                "fr".into()
+            };
+            let ui = if lang == "fr" { "fr" } else { "en" };
+            let mut state = crate::flow::engine::State {
+                lang: lang.clone(),
+                ..Default::default()
+            };
+            if let Some(node) = &from {
+                if !flows.nodes.contains_key(node) {
+                    bail!("there is no node {node}");
+                }
+            }
+            print!("{}", play::start(&flows, &mut state, from.as_deref(), ui).1);
+            for line in std::io::stdin().lock().lines() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                println!("> {}", line.trim());
+                let typed = play::read(&line, &flows, &state);
+                print!("{}", play::play(&flows, &mut state, &typed, ui).1);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        FlowsCommand::Graph { dir, format } => {
+            let flows = load_valid(&dir)?;
+            let graph = crate::flow::graph::Graph::of(&flows);
+            print!(
+                "{}",
+                match format {
+                    GraphFormat::Mermaid => graph.mermaid(),
+                    GraphFormat::Dot => graph.dot(),
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        FlowsCommand::History { common } => {
+            let config = load_config(&common)?;
+            let serving = load::read_folder(&config.flows_dir)
+                .ok()
+                .map(|sources| load::version_of(&sources));
+            for record in crate::store::archived_flow_versions(&config.data_dir)? {
+                let when = chrono::DateTime::from_timestamp(record.loaded_at as i64, 0)
+                    .map(|t| {
+                        t.with_timezone(&chrono::Local)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let files = record
+                    .sources
+                    .keys()
+                    .filter(|k| k.ends_with(".flow"))
+                    .count();
+                let mark = if serving.as_deref() == Some(record.version.as_str()) {
+                    "  <- dans le dossier / in the folder"
+                } else {
+                    ""
+                };
+                println!("{}  {when}  {files} fichier(s) .flow{mark}", record.version);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        FlowsCommand::Rollback { common, version } => {
+            let config = load_config(&common)?;
+            let versions = crate::store::archived_flow_versions(&config.data_dir)?;
+            let matching: Vec<_> = versions
+                .iter()
+                .filter(|v| v.version.starts_with(&version))
+                .collect();
+            let record = match matching.as_slice() {
+                [one] => *one,
+                [] => bail!("no version starts with {version} (see `relais flows history`)"),
+                _ => bail!("several versions start with {version}: give more of it"),
+            };
+            match crate::flow::library::rollback(&config.flows_dir, &config.start_node, record) {
+                Ok(()) => {
+                    println!(
+                        "version {} remise dans {} / put back",
+                        record.version,
+                        config.flows_dir.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::flow::library::LibraryError::Invalid(diagnostics)) => {
+                    for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
+                        eprintln!("{}", diagnostic.render("fr"));
+                    }
+                    bail!("this version does not pass the checks; nothing was changed")
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     }
 }
 

@@ -9,11 +9,13 @@
 //! - [`store`]: the sled trees, typed;
 //! - [`limits`]: client keys and rate limits, in memory only;
 //! - [`stats`] and [`report`]: anonymous daily counters and what is made of them;
+//! - [`authors`]: the authors' preview API (graph, player, versions);
 //! - [`server`]: `app(state) -> Router` and `run(listener, config, shutdown)`;
 //! - [`cli`]: the `relais` command;
 //! - [`messages`], [`error`], [`clock`]: what relais says, API errors, the one clock;
 //! - [`bench`]: the load generator behind `relais-bench` (not used by the server).
 
+pub mod authors;
 pub mod bench;
 pub mod chat;
 pub mod cli;

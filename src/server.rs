@@ -151,9 +151,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/chat-config", get(chat_config))
         .route("/metrics", get(metrics))
         .merge(crate::handoff::api::routes())
+        .merge(crate::authors::routes())
         .route_layer(axum::middleware::from_fn(access_log))
         .route_service("/", ServeFile::new(web.join("index.html")))
         .route_service("/intervenants", ServeFile::new(web.join("console.html")))
+        .route_service("/auteurs", ServeFile::new(web.join("authors.html")))
         .nest_service(
             "/static",
             tower_http::services::ServeDir::new(web.join("static")),

@@ -86,6 +86,9 @@ pub enum Trace {
 pub struct Step {
     pub outputs: Vec<Output>,
     pub trace: Vec<Trace>,
+    /// For each trace, how many outputs there were when it happened (so a tool can
+    /// write them in the order they happened).
+    pub trace_at: Vec<usize>,
     /// The input was a choice not on offer: nothing changed.
     pub not_expected: bool,
 }
@@ -113,6 +116,17 @@ pub fn step(set: &FlowSet, state: &mut State, input: Input<'_>) -> Step {
     turn.step
 }
 
+/// Enters a node directly, as a jump would (the authors' tools start anywhere).
+pub fn enter(set: &FlowSet, state: &mut State, node: &str) -> Step {
+    let mut turn = Turn {
+        set,
+        state,
+        step: Step::default(),
+    };
+    turn.enter(node);
+    turn.step
+}
+
 /// The choices a node shows with these variables.
 pub fn visible_choices<'n>(
     node: &'n Node,
@@ -131,6 +145,11 @@ struct Turn<'a> {
 }
 
 impl Turn<'_> {
+    fn note(&mut self, trace: Trace) {
+        self.step.trace.push(trace);
+        self.step.trace_at.push(self.step.outputs.len());
+    }
+
     fn restart(&mut self) {
         self.state.vars.clear();
         self.state
@@ -161,7 +180,7 @@ impl Turn<'_> {
     fn text(&mut self, input: &str) {
         let words = text::words(input);
         if let Some(pattern) = first_match(&self.set.urgent.patterns, &words) {
-            self.step.trace.push(Trace::UrgentTrigger(pattern));
+            self.note(Trace::UrgentTrigger(pattern));
             let node = self.set.urgent.node.clone();
             return self.enter(&node);
         }
@@ -175,11 +194,11 @@ impl Turn<'_> {
                         .map(|p| (p.written.clone(), route.target.clone(), route.sets.clone()))
                 });
                 if let Some((written, target, sets)) = routed {
-                    self.step.trace.push(Trace::Route(written));
+                    self.note(Trace::Route(written));
                     return self.follow(&target, &sets);
                 }
                 if let Some((target, sets, _)) = node.exit.otherwise.clone() {
-                    self.step.trace.push(Trace::Otherwise);
+                    self.note(Trace::Otherwise);
                     return self.follow(&target, &sets);
                 }
             }
@@ -208,7 +227,7 @@ impl Turn<'_> {
         }
         if let Some(pattern) = first_match(&self.set.help.patterns, &words) {
             if self.set.nodes.contains_key(&self.set.help.node) {
-                self.step.trace.push(Trace::HelpTrigger(pattern));
+                self.note(Trace::HelpTrigger(pattern));
                 let node = self.set.help.node.clone();
                 return self.enter(&node);
             }
@@ -226,7 +245,7 @@ impl Turn<'_> {
     /// The gentle answer to words the flow did not expect: the choices again, and a
     /// way to a person.
     fn not_understood(&mut self) {
-        self.step.trace.push(Trace::NotUnderstood);
+        self.note(Trace::NotUnderstood);
         let lang = self.state.lang.clone();
         let mut choices = match self.current() {
             Some(node) => self.choices_out(node),
@@ -264,7 +283,7 @@ impl Turn<'_> {
         if var == "langue" && self.set.has_language(value) {
             self.state.lang = value.to_string();
         }
-        self.step.trace.push(Trace::Set {
+        self.note(Trace::Set {
             var: var.into(),
             value: value.into(),
         });
@@ -292,7 +311,7 @@ impl Turn<'_> {
         let mut cards = Vec::new();
         for key in keys {
             if let Some(card) = self.set.resource(&self.state.lang, &key) {
-                self.step.trace.push(Trace::ResourceShown(key));
+                self.note(Trace::ResourceShown(key));
                 cards.push(card.clone());
             }
         }
@@ -307,7 +326,7 @@ impl Turn<'_> {
                 return self.end();
             };
             self.state.node = Some(name.clone());
-            self.step.trace.push(Trace::Entered(name.clone()));
+            self.note(Trace::Entered(name.clone()));
             let first_output = self.step.outputs.len();
             let mut pending: Vec<ResourceCard> = Vec::new();
             for item in &node.items {

@@ -32,6 +32,8 @@ pub enum LibraryError {
     Invalid(Vec<Diagnostic>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot write the flows folder: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 pub struct FlowLibrary {
@@ -169,6 +171,38 @@ impl FlowLibrary {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
+
+/// Writes a version's sources back into the flows folder (the running server's
+/// watcher then reloads it). Refused, with the diagnostics, if the version does not
+/// pass the checks. Files the version does not have are removed.
+pub fn rollback(
+    flows_dir: &Path,
+    start: &str,
+    record: &FlowVersionRecord,
+) -> Result<(), LibraryError> {
+    let report = load::build(record.sources.clone(), start);
+    if report.flows.is_none() {
+        return Err(LibraryError::Invalid(report.diagnostics));
+    }
+    if let Ok(current) = load::read_folder(flows_dir) {
+        for name in current.keys() {
+            if !record.sources.contains_key(name) {
+                std::fs::remove_file(flows_dir.join(name))?;
+            }
+        }
+    }
+    for (name, content) in &record.sources {
+        let path = flows_dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        // Write aside, then rename: the watcher never sees a half-written file.
+        let temporary = path.with_extension("rollback-tmp");
+        std::fs::write(&temporary, content)?;
+        std::fs::rename(&temporary, &path)?;
+    }
+    Ok(())
 }
 
 fn read_and_build(dir: &Path, start: &str) -> LoadReport {

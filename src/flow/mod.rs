@@ -9,10 +9,12 @@ pub mod check;
 pub mod diagnostic;
 pub mod engine;
 pub mod format;
+pub mod graph;
 pub mod library;
 pub mod load;
 pub mod model;
 pub mod parse;
+pub mod play;
 pub mod text;
 pub mod translate;
 

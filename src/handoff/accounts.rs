@@ -54,6 +54,16 @@ impl Intervenor {
     pub fn is_supervisor(&self) -> bool {
         self.role == Role::Supervisor
     }
+
+    /// Intervenors and supervisors take conversations; authors do not.
+    pub fn takes_conversations(&self) -> bool {
+        self.role != Role::Author
+    }
+
+    /// Authors and supervisors may preview and inspect flows.
+    pub fn writes_flows(&self) -> bool {
+        matches!(self.role, Role::Author | Role::Supervisor)
+    }
 }
 
 /// The argon2id settings: 19 MiB, 2 passes, 1 lane (OWASP's minimum).

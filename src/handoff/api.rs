@@ -52,7 +52,8 @@ struct CannedFile {
 
 /// Canned replies for the console (`flows/reponses-types.toml`), read at each call
 /// so an edit shows at once: `[{title, fr, en}]`.
-async fn canned(State(app): State<AppState>, Authed(_): Authed) -> Result<Response, ApiError> {
+async fn canned(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+    intervening(&who)?;
     let path = app.config.flows_dir.join(CANNED_FILE);
     let text = match tokio::fs::read_to_string(&path).await {
         Ok(text) => text,
@@ -69,7 +70,10 @@ async fn canned(State(app): State<AppState>, Authed(_): Authed) -> Result<Respon
 }
 
 /// Accounts a supervisor can give a conversation to: `[{login, name, role, on_call}]`.
-async fn intervenors(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn intervenors(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+) -> Result<Response, ApiError> {
     if !who.is_supervisor() {
         return Err(ApiError::Forbidden);
     }
@@ -128,6 +132,15 @@ async fn reports(
         report.render(format),
     )
         .into_response())
+}
+
+/// Authors write flows; they take no conversation and see no queue.
+fn intervening(who: &Intervenor) -> Result<(), ApiError> {
+    if who.takes_conversations() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
 }
 
 /// A JSON body whose mistakes answer `400 bad_request`, not axum's plain text.
@@ -233,12 +246,17 @@ async fn on_call(
     Authed(who): Authed,
     ApiJson(body): ApiJson<OnCallRequest>,
 ) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
     app.handoffs.set_on_call(&who, body.on_call)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list(State(app): State<AppState>, Authed(_): Authed) -> Json<Vec<HandoffItem>> {
-    Json(app.handoffs.list())
+async fn list(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+) -> Result<Json<Vec<HandoffItem>>, ApiError> {
+    intervening(&who)?;
+    Ok(Json(app.handoffs.list()))
 }
 
 async fn claim(
@@ -246,6 +264,7 @@ async fn claim(
     Authed(who): Authed,
     Path(id): Path<u64>,
 ) -> Result<Response, ApiError> {
+    intervening(&who)?;
     let claimed = app.handoffs.claim(id, &who).await?;
     Ok(Json(claimed).into_response())
 }
@@ -255,6 +274,7 @@ async fn release(
     Authed(who): Authed,
     Path(id): Path<u64>,
 ) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
     app.handoffs.release(id, &who).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -265,6 +285,7 @@ async fn close(
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<CloseRequest>,
 ) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
     app.handoffs.close(id, &who, body.outcome).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -280,6 +301,7 @@ async fn assign(
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<AssignRequest>,
 ) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
     let account = app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
     let to = Intervenor {
         login: account.login,

@@ -76,7 +76,10 @@ async fn authenticate(socket: &mut WebSocket, app: &AppState) -> Option<Interven
 }
 
 async fn serve(mut socket: WebSocket, app: AppState) {
-    let Some(who) = authenticate(&mut socket, &app).await else {
+    let who = authenticate(&mut socket, &app)
+        .await
+        .filter(|who| who.takes_conversations());
+    let Some(who) = who else {
         send(
             &mut socket,
             &error(ErrorCode::Unauthorized, Text::Unauthorized, None),

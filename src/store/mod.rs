@@ -51,6 +51,9 @@ pub struct Store {
     stats: sled::Tree,
     /// Per-conversation keys, outside sled (see `keys`).
     pub keys: Arc<keys::Keys>,
+    /// Every flow version loaded, one JSON file each (`DATA/flow-versions/`), so
+    /// authors' tools read the history without opening sled.
+    versions_dir: std::path::PathBuf,
 }
 
 impl Store {
@@ -71,6 +74,11 @@ impl Store {
             transcripts: db.open_tree("transcripts")?,
             stats: db.open_tree("stats")?,
             keys: Arc::new(keys::Keys::open(&path.join("keys"))?),
+            versions_dir: {
+                let dir = path.join(VERSIONS_DIR);
+                std::fs::create_dir_all(&dir)?;
+                dir
+            },
             db,
         })
     }
@@ -266,6 +274,8 @@ impl Store {
         if self.flow_versions.contains_key(record.version.as_bytes())? {
             return Ok(());
         }
+        let file = self.versions_dir.join(format!("{}.json", record.version));
+        std::fs::write(file, serde_json::to_vec_pretty(record)?)?;
         put_json(&self.flow_versions, record.version.as_bytes(), record)
     }
 
@@ -278,6 +288,32 @@ impl Store {
         versions.sort_by_key(|v| v.loaded_at);
         Ok(versions)
     }
+}
+
+/// The folder of archived flow versions, in the data folder.
+pub const VERSIONS_DIR: &str = "flow-versions";
+
+/// The archived flow versions of a data folder, oldest first, read without sled
+/// (the running server keeps sled locked).
+pub fn archived_flow_versions(data_dir: &Path) -> Result<Vec<FlowVersionRecord>, StoreError> {
+    let dir = data_dir.join(VERSIONS_DIR);
+    let mut versions = Vec::new();
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                versions.push(serde_json::from_slice::<FlowVersionRecord>(
+                    &std::fs::read(path)?,
+                )?);
+            }
+        }
+    }
+    versions.sort_by(|a, b| {
+        a.loaded_at
+            .cmp(&b.loaded_at)
+            .then(a.version.cmp(&b.version))
+    });
+    Ok(versions)
 }
 
 /// The first byte of a logged frame: plain JSON, or sealed with a handoff's key.

@@ -48,6 +48,8 @@ pub struct FlowVersionRecord {
 pub enum Role {
     Intervenor,
     Supervisor,
+    /// Writes and previews flows; takes no conversation.
+    Author,
 }
 
 impl Role {
@@ -55,6 +57,7 @@ impl Role {
         match self {
             Role::Intervenor => "intervenor",
             Role::Supervisor => "supervisor",
+            Role::Author => "author",
         }
     }
 }

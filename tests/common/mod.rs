@@ -74,6 +74,12 @@ impl TestServer {
             .await
             .expect("server runs");
         });
+        // The listener is bound already; this waits until the server accepts, which
+        // is after the flows watcher is set up.
+        let health = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .expect("the server answers");
+        assert_eq!(health.status(), 200);
         Self {
             addr,
             state,

@@ -1,0 +1,204 @@
+//! Playing a flow in a terminal (`relais flows try`) or in the authors' page: each
+//! turn written out with the node ids, the variables, which trigger or pattern fired,
+//! and which resource or handoff would happen. Pure: the same inputs always print
+//! the same transcript, so tests compare it with a file.
+
+use super::engine::{self, Input, Output, State, Trace};
+use super::model::FlowSet;
+
+/// What an author typed, read as the engine's input: a number picks the Nth choice
+/// shown, `#id` a choice by id, `/recommencer` (or `/restart`) starts again,
+/// anything else is free text.
+pub enum Typed {
+    Input(String),
+    Choice(String),
+    Restart,
+}
+
+pub fn read(line: &str, set: &FlowSet, state: &State) -> Typed {
+    let line = line.trim();
+    if line == "/recommencer" || line == "/restart" {
+        return Typed::Restart;
+    }
+    if let Some(id) = line.strip_prefix('#') {
+        return Typed::Choice(id.to_string());
+    }
+    if let Ok(n) = line.parse::<usize>() {
+        if let Some(node) = state.node.as_deref().and_then(|n| set.nodes.get(n)) {
+            if let Some(choice) =
+                engine::visible_choices(node, &state.vars).nth(n.saturating_sub(1))
+            {
+                if n > 0 {
+                    return Typed::Choice(choice.label.id.clone());
+                }
+            }
+        }
+    }
+    Typed::Input(line.to_string())
+}
+
+/// Runs one typed line; returns the step and its transcript.
+pub fn play(set: &FlowSet, state: &mut State, typed: &Typed, ui: &str) -> (engine::Step, String) {
+    let step = match typed {
+        Typed::Input(text) => engine::step(set, state, Input::Text(text)),
+        Typed::Choice(id) => engine::step(set, state, Input::Choose(id)),
+        Typed::Restart => engine::step(set, state, Input::Restart),
+    };
+    let transcript = describe(state, &step, ui);
+    (step, transcript)
+}
+
+/// Starts a conversation (at the start node, or at `from`); returns the step and
+/// its transcript.
+pub fn start(
+    set: &FlowSet,
+    state: &mut State,
+    from: Option<&str>,
+    ui: &str,
+) -> (engine::Step, String) {
+    let step = match from {
+        Some(node) => {
+            state.vars.insert("langue".into(), state.lang.clone());
+            engine::enter(set, state, node)
+        }
+        None => engine::step(set, state, Input::Start),
+    };
+    let transcript = describe(state, &step, ui);
+    (step, transcript)
+}
+
+fn describe(state: &State, step: &engine::Step, ui: &str) -> String {
+    let fr = ui == "fr";
+    let mut out = String::new();
+    if step.not_expected {
+        out.push_str(if fr {
+            "  (ce choix n'est pas proposé ici)\n"
+        } else {
+            "  (this choice is not offered here)\n"
+        });
+        return out;
+    }
+    // Traces and outputs, in the order they happened.
+    let mut written = 0;
+    for (index, trace) in step.trace.iter().enumerate() {
+        let at = step.trace_at.get(index).copied().unwrap_or(0);
+        while written < at.min(step.outputs.len()) {
+            write_output(&mut out, &step.outputs[written], fr);
+            written += 1;
+        }
+        let line = match trace {
+            Trace::Entered(node) => format!("[{node}]"),
+            Trace::UrgentTrigger(p) => format!(
+                "  ! {} « {p} »",
+                if fr {
+                    "déclencheur urgent"
+                } else {
+                    "urgent trigger"
+                }
+            ),
+            Trace::HelpTrigger(p) => format!(
+                "  ! {} « {p} »",
+                if fr {
+                    "déclencheur d'aide"
+                } else {
+                    "help trigger"
+                }
+            ),
+            Trace::Route(p) => format!(
+                "  ~ {} « {p} »",
+                if fr {
+                    "réponse reconnue"
+                } else {
+                    "route matched"
+                }
+            ),
+            Trace::Otherwise => format!(
+                "  ~ {}",
+                if fr {
+                    "aucun mot reconnu : @sinon"
+                } else {
+                    "no word matched: @sinon"
+                }
+            ),
+            Trace::ChoiceByText(id) => format!(
+                "  ~ {} #{id}",
+                if fr {
+                    "texte lu comme le choix"
+                } else {
+                    "text read as the choice"
+                }
+            ),
+            Trace::Set { var, value } => format!("  {var} = {value}"),
+            Trace::NotUnderstood => {
+                format!("  ? {}", if fr { "non compris" } else { "not understood" })
+            }
+            Trace::ResourceShown(_) => continue,
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for output in &step.outputs[written..] {
+        write_output(&mut out, output, fr);
+    }
+    let vars: Vec<String> = state.vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    out.push_str(&format!("  {{{}}}\n", vars.join(" ")));
+    out
+}
+
+fn write_output(out: &mut String, output: &Output, fr: bool) {
+    match output {
+        Output::Bot(bot) => {
+            if !bot.text.is_empty() {
+                out.push_str(&format!("  bot: {}\n", bot.text));
+            }
+            for card in &bot.resources {
+                let contact = [
+                    card.phone.as_deref(),
+                    card.text.as_deref(),
+                    card.url.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+                out.push_str(&format!(
+                    "  {}: {} ({}) {contact}\n",
+                    if fr { "ressource" } else { "resource" },
+                    card.name,
+                    card.key
+                ));
+            }
+            for (index, choice) in bot.choices.iter().enumerate() {
+                out.push_str(&format!(
+                    "  {}) {} #{}\n",
+                    index + 1,
+                    choice.label,
+                    choice.id
+                ));
+            }
+            if bot.asks_text {
+                out.push_str(if fr {
+                    "  (attend du texte)\n"
+                } else {
+                    "  (waits for text)\n"
+                });
+            }
+        }
+        Output::Handoff(request) => {
+            let keys: Vec<&str> = request.resources.iter().map(|r| r.key.as_str()).collect();
+            out.push_str(&format!(
+                "  => {}{} sujet={} ; {} : {}\n",
+                if fr { "personne" } else { "person" },
+                if request.urgent { " URGENT" } else { "" },
+                request.topic,
+                if fr {
+                    "si personne n'est disponible"
+                } else {
+                    "if nobody is available"
+                },
+                keys.join(", ")
+            ));
+        }
+        Output::End => out.push_str(if fr { "  -- fin --\n" } else { "  -- end --\n" }),
+    }
+}
