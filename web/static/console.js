@@ -1,0 +1,1843 @@
+/* What this is for: the behaviour of the intervenors' console (web/console.html).
+ * Login (username, password, TOTP code), the on-call switch and who else is on call,
+ * the live queue from the console socket (urgent set apart, waiting time ticking, a
+ * sound and a title change for urgent requests), the conversations this intervenor
+ * holds (transcript, live messages, reply, canned replies, release, close with an
+ * outcome, unread markers), reassignment for supervisors, reconnection with backoff
+ * (held conversations are claimed again to fetch what was missed) and logout when the
+ * token dies. The wire contract is docs/protocol.md, section 2 and addition B.
+ *
+ * Youth text, intervenor names and every server string are put in the page with
+ * textContent only: nothing received is ever parsed as HTML. */
+
+'use strict';
+
+(() => {
+  // ------------------------------------------------------------------ strings
+
+  const STRINGS = {
+    fr: {
+      skip: 'Aller au contenu',
+      brand: 'Console des intervenant·es',
+      pageTitle: 'Console · relais',
+      urgentTitle: 'URGENT',
+      onCall: 'De garde',
+      rosterNobody: 'Personne n’est de garde en ce moment.',
+      rosterSome: 'Personnes de garde : {names}',
+      soundOn: 'Son : activé',
+      soundOff: 'Son : coupé',
+      soundBlocked: 'Son bloqué par le navigateur : cliquez dans la page pour l’activer.',
+      soundBlockedShort: 'Son : cliquer pour activer',
+      logout: 'Se déconnecter',
+      logoutConfirm: 'Vous tenez encore {n} conversation(s). Cliquer de nouveau pour vous déconnecter quand même',
+      supervisor: 'superviseur·e',
+      loginTitle: 'Connexion',
+      loginIntro: 'Réservé aux intervenant·es de garde.',
+      username: 'Identifiant',
+      password: 'Mot de passe',
+      totp: 'Code de vérification',
+      totpHint: 'Les 6 chiffres de votre application d’authentification, si votre compte en utilise une. Un code ne sert qu’une fois.',
+      loginSubmit: 'Se connecter',
+      loginBusy: 'Connexion…',
+      loginMissing: 'Entrez votre identifiant et votre mot de passe.',
+      loginRefused: 'Connexion refusée. Vérifiez l’identifiant, le mot de passe et le code. Un code déjà utilisé est refusé : attendez le suivant.',
+      loginSlow: 'Trop d’essais. Réessayez dans {s} s.',
+      loggedOut: 'Vous êtes déconnecté·e.',
+      expired: 'Votre session a expiré. Reconnectez-vous.',
+      networkError: 'Le serveur ne répond pas. Vérifiez votre connexion.',
+      consoleTitle: 'Console',
+      queueTitle: 'File d’attente',
+      queueSummary: '{waiting} en attente, dont {urgent} urgente(s)',
+      queueSummaryNone: 'Personne n’attend',
+      offCallHint: 'Vous n’êtes pas de garde : les jeunes ne vous comptent pas comme disponible.',
+      groupUrgent: 'Urgent',
+      groupWaiting: 'En attente',
+      groupTaken: 'En cours',
+      groupTakenAll: 'Toutes les conversations en cours',
+      queueEmpty: 'Personne n’attend.',
+      urgentBadge: 'Urgent',
+      position: 'n° {n}',
+      waitingFor: 'attend depuis {t}',
+      openFor: 'ouverte depuis {t}',
+      takenBy: 'Prise par {name}',
+      takenByYou: 'Vous la tenez',
+      take: 'Prendre',
+      open: 'Ouvrir',
+      reassign: 'Réassigner…',
+      reassignTo: 'Donner à',
+      reassignConfirm: 'Donner',
+      reassignSelf: '{name} (vous)',
+      reassignOnCall: '{name} (de garde)',
+      reassignDone: 'Demande {id} donnée à {name}.',
+      cancel: 'Annuler',
+      request: 'Demande {id}',
+      workTitle: 'Mes conversations',
+      nothingOpen: 'Aucune conversation ouverte.',
+      nothingOpenHint: 'Prenez une demande dans la file pour commencer.',
+      unread: '{n} non lu(s)',
+      release: 'Remettre dans la file',
+      end: 'Terminer…',
+      dismiss: 'Fermer l’onglet',
+      outcomeLegend: 'Comment la conversation s’est-elle terminée?',
+      outcome_resolved: 'Résolue',
+      outcome_referred: 'Orientée vers une ressource',
+      outcome_emergency_services: 'Services d’urgence contactés',
+      outcome_youth_left: 'Le ou la jeune est parti·e',
+      outcome_no_response: 'Pas de réponse',
+      outcomeMissing: 'Choisissez comment la conversation s’est terminée.',
+      closeConfirm: 'Fermer la conversation',
+      canned: 'Réponses types',
+      cannedNone: 'Aucune réponse type.',
+      replyLabel: 'Votre réponse',
+      replyHint: 'Entrée pour envoyer, Maj+Entrée pour aller à la ligne.',
+      send: 'Envoyer',
+      sending: 'envoi…',
+      notSent: 'Non envoyé. Le texte est revenu dans la zone de réponse.',
+      notConnected: 'Pas de connexion : le message n’est pas parti. Il reste dans la zone de réponse.',
+      fromBot: 'Bot',
+      fromYouth: 'Jeune',
+      fromAgent: 'Intervenant·e',
+      beforeHandoff: 'Avec le bot, avant la prise en charge',
+      handedOver: 'Une personne a pris le relais',
+      missed: 'Reçu pendant la coupure',
+      lang_fr: 'français',
+      lang_en: 'anglais',
+      meta: 'En {lang} · prise à {time}',
+      endedClosed: 'Conversation fermée.',
+      endedYouthLeft: 'Le ou la jeune a quitté la conversation.',
+      endedReassigned: 'Cette conversation a été donnée à une autre personne.',
+      endedGone: 'Cette conversation n’existe plus (elle a été fermée ou le ou la jeune est parti·e).',
+      endedTaken: 'Quelqu’un d’autre tient maintenant cette conversation.',
+      endedReleased: 'Cette conversation a été remise dans la file.',
+      given: 'On vous a donné la demande {id}.',
+      takenAlready: 'Quelqu’un d’autre a déjà pris la demande {id}.',
+      goneAlready: 'La demande {id} n’est plus dans la file.',
+      released: 'Demande {id} remise dans la file.',
+      closed: 'Demande {id} fermée.',
+      connecting: 'Connexion à la console…',
+      connected: 'Connecté·e.',
+      reconnecting: 'Connexion perdue. Nouvel essai dans {s} s.',
+      reconnectingNow: 'Connexion perdue. Nouvel essai…',
+      reconnected: 'Reconnecté·e. {n} message(s) reçu(s) pendant la coupure.',
+      notReachable: 'Vous êtes de garde, mais hors ligne : les jeunes ne peuvent pas vous joindre.',
+      retryNow: 'Réessayer maintenant',
+      announceUrgent: 'Nouvelle demande urgente dans la file.',
+      announceNew: 'Nouvelle demande dans la file.',
+      announceMessage: '{who}, demande {id} : {text}',
+      error: 'Erreur : {message}',
+      time_s: '{s} s',
+      time_m: '{m} min {s} s',
+      time_h: '{h} h {m} min',
+      topic_general: 'Général',
+      topic_urgence: 'Urgence',
+      topic_autochtones: 'Jeunes autochtones',
+      topic_sextorsion: 'Sextorsion',
+      topic_recrutement: 'Recrutement',
+      topic_leurre: 'Leurre',
+      topic_images: 'Images intimes',
+      topic_none: 'Sans sujet',
+    },
+    en: {
+      skip: 'Skip to content',
+      brand: 'Intervenors’ console',
+      pageTitle: 'Console · relais',
+      urgentTitle: 'URGENT',
+      onCall: 'On call',
+      rosterNobody: 'Nobody is on call right now.',
+      rosterSome: 'On call now: {names}',
+      soundOn: 'Sound: on',
+      soundOff: 'Sound: off',
+      soundBlocked: 'Sound blocked by the browser: click in the page to allow it.',
+      soundBlockedShort: 'Sound: click to allow',
+      logout: 'Log out',
+      logoutConfirm: 'You still hold {n} conversation(s). Click again to log out anyway',
+      supervisor: 'supervisor',
+      loginTitle: 'Log in',
+      loginIntro: 'For on-call intervenors only.',
+      username: 'Username',
+      password: 'Password',
+      totp: 'Verification code',
+      totpHint: 'The 6 digits from your authenticator app, if your account uses one. A code works only once.',
+      loginSubmit: 'Log in',
+      loginBusy: 'Logging in…',
+      loginMissing: 'Enter your username and password.',
+      loginRefused: 'Login refused. Check the username, the password and the code. A code already used is refused: wait for the next one.',
+      loginSlow: 'Too many attempts. Try again in {s} s.',
+      loggedOut: 'You are logged out.',
+      expired: 'Your session expired. Please log in again.',
+      networkError: 'The server does not answer. Check your connection.',
+      consoleTitle: 'Console',
+      queueTitle: 'Queue',
+      queueSummary: '{waiting} waiting, {urgent} urgent',
+      queueSummaryNone: 'Nobody is waiting',
+      offCallHint: 'You are not on call: youths do not count you as available.',
+      groupUrgent: 'Urgent',
+      groupWaiting: 'Waiting',
+      groupTaken: 'In progress',
+      groupTakenAll: 'Every conversation in progress',
+      queueEmpty: 'Nobody is waiting.',
+      urgentBadge: 'Urgent',
+      position: 'no. {n}',
+      waitingFor: 'waiting for {t}',
+      openFor: 'open for {t}',
+      takenBy: 'Taken by {name}',
+      takenByYou: 'You hold it',
+      take: 'Take',
+      open: 'Open',
+      reassign: 'Reassign…',
+      reassignTo: 'Give to',
+      reassignConfirm: 'Give',
+      reassignSelf: '{name} (you)',
+      reassignOnCall: '{name} (on call)',
+      reassignDone: 'Request {id} given to {name}.',
+      cancel: 'Cancel',
+      request: 'Request {id}',
+      workTitle: 'My conversations',
+      nothingOpen: 'No conversation open.',
+      nothingOpenHint: 'Take a request from the queue to begin.',
+      unread: '{n} unread',
+      release: 'Put back in the queue',
+      end: 'End…',
+      dismiss: 'Close the tab',
+      outcomeLegend: 'How did the conversation end?',
+      outcome_resolved: 'Resolved',
+      outcome_referred: 'Referred to a resource',
+      outcome_emergency_services: 'Emergency services contacted',
+      outcome_youth_left: 'The youth left',
+      outcome_no_response: 'No response',
+      outcomeMissing: 'Choose how the conversation ended.',
+      closeConfirm: 'Close the conversation',
+      canned: 'Canned replies',
+      cannedNone: 'No canned reply.',
+      replyLabel: 'Your reply',
+      replyHint: 'Enter to send, Shift+Enter for a new line.',
+      send: 'Send',
+      sending: 'sending…',
+      notSent: 'Not sent. The text is back in the reply box.',
+      notConnected: 'Not connected: the message did not leave. It stays in the reply box.',
+      fromBot: 'Bot',
+      fromYouth: 'Youth',
+      fromAgent: 'Intervenor',
+      beforeHandoff: 'With the bot, before a person took over',
+      handedOver: 'A person took over',
+      missed: 'Received while disconnected',
+      lang_fr: 'French',
+      lang_en: 'English',
+      meta: 'In {lang} · taken at {time}',
+      endedClosed: 'Conversation closed.',
+      endedYouthLeft: 'The youth left the conversation.',
+      endedReassigned: 'This conversation was given to someone else.',
+      endedGone: 'This conversation no longer exists (it was closed or the youth left).',
+      endedTaken: 'Someone else holds this conversation now.',
+      endedReleased: 'This conversation was put back in the queue.',
+      given: 'Request {id} was given to you.',
+      takenAlready: 'Someone else already took request {id}.',
+      goneAlready: 'Request {id} is no longer in the queue.',
+      released: 'Request {id} put back in the queue.',
+      closed: 'Request {id} closed.',
+      connecting: 'Connecting to the console…',
+      connected: 'Connected.',
+      reconnecting: 'Connection lost. Trying again in {s} s.',
+      reconnectingNow: 'Connection lost. Trying again…',
+      reconnected: 'Reconnected. {n} message(s) received while disconnected.',
+      notReachable: 'You are on call but offline: youths cannot reach you.',
+      retryNow: 'Try again now',
+      announceUrgent: 'New urgent request in the queue.',
+      announceNew: 'New request in the queue.',
+      announceMessage: '{who}, request {id}: {text}',
+      error: 'Error: {message}',
+      time_s: '{s} s',
+      time_m: '{m} min {s} s',
+      time_h: '{h} h {m} min',
+      topic_general: 'General',
+      topic_urgence: 'Emergency',
+      topic_autochtones: 'Indigenous youth',
+      topic_sextorsion: 'Sextortion',
+      topic_recrutement: 'Recruitment',
+      topic_leurre: 'Luring',
+      topic_images: 'Intimate images',
+      topic_none: 'No topic',
+    },
+  };
+
+  const OUTCOMES = ['resolved', 'referred', 'emergency_services', 'youth_left', 'no_response'];
+  const SESSION_KEY = 'relais.console.session';
+  const PREFS_KEY = 'relais.console.prefs';
+  /** Reconnection delays grow 1, 2, 4, 8 s… up to this, with some jitter. */
+  const MAX_BACKOFF_MS = 10_000;
+  /** The token is kept alive while the person works or is on call (server idle timeout). */
+  const KEEPALIVE_MS = 4 * 60_000;
+
+  // ------------------------------------------------------------------ state
+
+  const prefs = loadPrefs();
+
+  const state = {
+    lang: 'fr',
+    muted: Boolean(prefs.muted),
+    /** {token, expires_at, login, name, role} once logged in. */
+    session: null,
+    onCall: false,
+    roster: [],
+    queue: [],
+    /** Held conversations by handoff id, in tab order. */
+    conversations: new Map(),
+    active: null,
+    /** Claims on their way (a second claim of the same id waits for the first), and
+     * those to show once their answer is in. */
+    claiming: new Set(),
+    showWhenClaimed: new Set(),
+    /** Message frames for a conversation whose claim answer has not arrived yet. */
+    early: new Map(),
+    /** Requests already seen in the queue, and urgent ones already announced. */
+    seen: new Set(),
+    alerted: new Set(),
+    firstQueue: true,
+    canned: [],
+    intervenors: [],
+    socket: null,
+    connected: false,
+    backoff: 0,
+    reconnectTimer: null,
+    reconnectCountdown: null,
+    /** Set once the socket was up: a later `ready` is a reconnection. */
+    hadSocket: false,
+    /** Local clock minus the server's (from the Date header), for waiting times. */
+    skewMs: 0,
+    lastActivity: Date.now(),
+    lastKeepalive: Date.now(),
+    expiryTimer: null,
+    /** The request whose reassignment form is open, and the person chosen in it. */
+    reassignOpen: null,
+    reassignChoice: null,
+    logoutArmed: false,
+  };
+  state.lang = prefs.lang === 'en' || prefs.lang === 'fr'
+    ? prefs.lang
+    : ((navigator.language || 'fr').toLowerCase().startsWith('en') ? 'en' : 'fr');
+
+  const $ = (id) => document.getElementById(id);
+  const view = {
+    shift: $('shift'),
+    onCall: $('on-call'),
+    roster: $('roster'),
+    mute: $('mute'),
+    lang: $('lang'),
+    who: $('who'),
+    logout: $('logout'),
+    connection: $('connection'),
+    connectionText: $('connection-text'),
+    retry: $('retry'),
+    main: $('main'),
+    loginView: $('login-view'),
+    loginForm: $('login-form'),
+    loginNotice: $('login-notice'),
+    loginError: $('login-error'),
+    loginSubmit: $('login-submit'),
+    username: $('username'),
+    password: $('password'),
+    totp: $('totp'),
+    consoleView: $('console-view'),
+    queueTitle: $('queue-title'),
+    queueSummary: $('queue-summary'),
+    offCallHint: $('off-call-hint'),
+    groupUrgent: $('group-urgent'),
+    groupTaken: $('group-taken'),
+    takenTitle: $('taken-title'),
+    listUrgent: $('queue-urgent'),
+    listWaiting: $('queue-waiting'),
+    listTaken: $('queue-taken'),
+    queueEmpty: $('queue-empty'),
+    tabs: $('tabs'),
+    panels: $('panels'),
+    nothingOpen: $('nothing-open'),
+    announcer: $('announcer'),
+    alerter: $('alerter'),
+    template: $('conversation-template'),
+  };
+
+  // ------------------------------------------------------------------ small helpers
+
+  function t(key, params = {}) {
+    const table = STRINGS[state.lang] || STRINGS.fr;
+    const text = table[key] ?? STRINGS.fr[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+  }
+
+  /** Builds an element; `text` always goes in as textContent. */
+  function el(tag, { className, text, attrs } = {}, children = []) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    if (attrs) {
+      for (const [name, value] of Object.entries(attrs)) {
+        if (value === false || value === null || value === undefined) continue;
+        node.setAttribute(name, value === true ? '' : String(value));
+      }
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function loadPrefs() {
+    try {
+      return JSON.parse(localStorage.getItem(PREFS_KEY) || '{}') || {};
+    } catch {
+      return {};
+    }
+  }
+
+  function savePrefs() {
+    try {
+      localStorage.setItem(PREFS_KEY, JSON.stringify({ lang: state.lang, muted: state.muted }));
+    } catch {
+      // Private windows may refuse storage: the preferences then last for the page only.
+    }
+  }
+
+  function serverNow() {
+    return Date.now() - state.skewMs;
+  }
+
+  function noteServerClock(response) {
+    const date = Date.parse(response.headers.get('Date') || '');
+    if (Number.isFinite(date)) {
+      // The Date header has a precision of one second: ignore smaller differences.
+      const skew = Date.now() - date;
+      state.skewMs = Math.abs(skew) > 2000 ? skew : 0;
+    }
+  }
+
+  function formatDuration(ms) {
+    const total = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(total / 3600);
+    const m = Math.floor((total % 3600) / 60);
+    const s = total % 60;
+    if (h > 0) return t('time_h', { h, m: String(m).padStart(2, '0') });
+    if (m > 0) return t('time_m', { m, s: String(s).padStart(2, '0') });
+    return t('time_s', { s });
+  }
+
+  function formatClock(ms) {
+    return new Date(ms).toLocaleTimeString(state.lang === 'en' ? 'en-CA' : 'fr-CA', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  }
+
+  function topicLabel(topic) {
+    if (!topic) return t('topic_none');
+    const key = `topic_${topic}`;
+    return key in STRINGS.fr ? t(key) : topic;
+  }
+
+  function langLabel(lang) {
+    const key = `lang_${lang}`;
+    return key in STRINGS.fr ? t(key) : String(lang || '').toUpperCase();
+  }
+
+  function announce(text, { urgent = false } = {}) {
+    const region = urgent ? view.alerter : view.announcer;
+    region.textContent = '';
+    // A new node each time, so screen readers speak a repeated sentence again.
+    region.append(el('p', { text }));
+  }
+
+  function isMine(item) {
+    return Boolean(state.session) && item.claimed_by === state.session.login;
+  }
+
+  function isSupervisor() {
+    return state.session?.role === 'supervisor';
+  }
+
+  // ------------------------------------------------------------------ language
+
+  function applyLanguage() {
+    document.documentElement.lang = state.lang;
+    for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
+    for (const node of document.querySelectorAll('[data-t-aria-label]')) {
+      node.setAttribute('aria-label', t(node.dataset.tAriaLabel));
+    }
+    const other = state.lang === 'fr' ? 'en' : 'fr';
+    view.lang.textContent = other === 'en' ? 'English' : 'Français';
+    view.lang.lang = other;
+    renderMute();
+    renderWho();
+    renderRoster();
+    renderQueue();
+    for (const conv of state.conversations.values()) translateConversation(conv);
+    renderTabs();
+    renderConnection();
+    updateTitle();
+  }
+
+  view.lang.addEventListener('click', () => {
+    state.lang = state.lang === 'fr' ? 'en' : 'fr';
+    savePrefs();
+    applyLanguage();
+  });
+
+  // ------------------------------------------------------------------ sound
+
+  let audio = null;
+
+  /** The audio context is made during a click or key press (browsers' autoplay rule). */
+  function unlockAudio() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    if (!audio) {
+      audio = new Context();
+      audio.addEventListener('statechange', renderMute);
+    }
+    if (audio.state === 'suspended') audio.resume().catch(() => {});
+    renderMute();
+  }
+
+  /** A soft chime made with oscillators: no sound file, nothing fetched. */
+  function chime(urgent) {
+    if (state.muted || !audio) {
+      renderMute();
+      return;
+    }
+    if (audio.state === 'suspended') audio.resume().catch(() => {});
+    const notes = urgent ? [659.25, 880, 659.25, 880] : [523.25];
+    let at = audio.currentTime + 0.02;
+    for (const frequency of notes) {
+      const oscillator = audio.createOscillator();
+      const gain = audio.createGain();
+      oscillator.type = 'sine';
+      oscillator.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(urgent ? 0.3 : 0.15, at + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.4);
+      oscillator.connect(gain);
+      gain.connect(audio.destination);
+      oscillator.start(at);
+      oscillator.stop(at + 0.45);
+      at += 0.45;
+    }
+  }
+
+  /** Sound on, but the browser has not let the page make any yet (no click since a reload). */
+  function soundBlocked() {
+    return Boolean(!state.muted && state.session && (!audio || audio.state !== 'running'));
+  }
+
+  function renderMute() {
+    const blocked = soundBlocked();
+    view.mute.textContent = state.muted ? t('soundOff') : blocked ? t('soundBlockedShort') : t('soundOn');
+    view.mute.setAttribute('aria-pressed', String(state.muted));
+    view.mute.classList.toggle('is-off', state.muted);
+    view.mute.title = blocked ? t('soundBlocked') : '';
+    view.mute.classList.toggle('is-blocked', blocked);
+  }
+
+  view.mute.addEventListener('click', () => {
+    // The first click on a blocked sound only lets it play (the capture listener did).
+    if (!view.mute.classList.contains('is-blocked')) {
+      state.muted = !state.muted;
+      savePrefs();
+    }
+    renderMute();
+  });
+
+  document.addEventListener('pointerdown', () => {
+    state.lastActivity = Date.now();
+    if (state.session) unlockAudio();
+  }, { capture: true });
+  document.addEventListener('keydown', () => {
+    state.lastActivity = Date.now();
+    if (state.session) unlockAudio();
+  }, { capture: true });
+
+  // ------------------------------------------------------------------ title
+
+  function updateTitle() {
+    let unread = 0;
+    for (const conv of state.conversations.values()) unread += conv.unread;
+    const urgentWaiting = state.session && state.queue.some((item) => item.urgent && item.status === 'waiting');
+    let title = t('pageTitle');
+    if (unread > 0) title = `(${unread}) ${title}`;
+    if (urgentWaiting) title = `⚠ ${t('urgentTitle')} · ${title}`;
+    document.title = title;
+  }
+
+  // ------------------------------------------------------------------ the API
+
+  class ApiError extends Error {
+    constructor(status, code, message, retryAfterMs) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.retryAfterMs = retryAfterMs;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const session = state.session;
+    if (session) headers.Authorization = `Bearer ${session.token}`;
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch {
+      throw new ApiError(0, 'network', t('networkError'));
+    }
+    noteServerClock(response);
+    if (!response.ok) {
+      let answer = {};
+      try {
+        answer = await response.json();
+      } catch {
+        answer = {};
+      }
+      const message = (state.lang === 'en' ? answer.message_en : answer.message) || answer.message || `HTTP ${response.status}`;
+      const error = new ApiError(response.status, answer.error || 'http', message, answer.retry_after_ms);
+      // A dead token (expired, or logged out elsewhere) sends the page back to login.
+      if (response.status === 401 && path !== '/api/login' && session && state.session === session) {
+        expire();
+      }
+      throw error;
+    }
+    if (response.status === 204) return null;
+    const text = await response.text();
+    return text ? JSON.parse(text) : null;
+  }
+
+  // ------------------------------------------------------------------ login and logout
+
+  function saveSession() {
+    try {
+      if (state.session) sessionStorage.setItem(SESSION_KEY, JSON.stringify(state.session));
+      else sessionStorage.removeItem(SESSION_KEY);
+    } catch {
+      // Without sessionStorage a reload asks to log in again; nothing else changes.
+    }
+  }
+
+  function storedSession() {
+    try {
+      const session = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+      if (session && typeof session.token === 'string' && session.expires_at > Date.now()) return session;
+    } catch {
+      // Unreadable: log in again.
+    }
+    return null;
+  }
+
+  function showLoginError(text) {
+    view.loginError.textContent = text;
+    view.loginError.hidden = !text;
+  }
+
+  view.loginForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    unlockAudio();
+    showLoginError('');
+    view.loginNotice.hidden = true;
+    const username = view.username.value.trim();
+    const password = view.password.value;
+    const code = view.totp.value.replace(/\s+/g, '');
+    if (!username || !password) {
+      showLoginError(t('loginMissing'));
+      (username ? view.password : view.username).focus();
+      return;
+    }
+    view.loginSubmit.disabled = true;
+    view.loginSubmit.textContent = t('loginBusy');
+    view.loginForm.setAttribute('aria-busy', 'true');
+    try {
+      const body = { username, password };
+      if (code) body.totp = code;
+      const answer = await api('POST', '/api/login', body);
+      view.password.value = '';
+      view.totp.value = '';
+      startSession({
+        token: answer.token,
+        expires_at: answer.expires_at,
+        login: answer.login || username,
+        name: answer.name,
+        role: answer.role || 'intervenor',
+      });
+    } catch (error) {
+      if (error.status === 401) showLoginError(t('loginRefused'));
+      else if (error.status === 429) showLoginError(t('loginSlow', { s: Math.ceil((error.retryAfterMs || 1000) / 1000) }));
+      else showLoginError(error.status ? t('error', { message: error.message }) : t('networkError'));
+      view.totp.value = '';
+      (error.status === 401 && code ? view.totp : view.password).focus();
+    } finally {
+      view.loginSubmit.disabled = false;
+      view.loginSubmit.textContent = t('loginSubmit');
+      view.loginForm.removeAttribute('aria-busy');
+    }
+  });
+
+  function startSession(session) {
+    state.session = session;
+    saveSession();
+    state.firstQueue = true;
+    view.loginView.hidden = true;
+    view.consoleView.hidden = false;
+    view.shift.hidden = false;
+    view.mute.hidden = false;
+    view.who.hidden = false;
+    view.logout.hidden = false;
+    renderWho();
+    renderMute();
+    renderOnCall();
+    scheduleExpiry();
+    connect();
+    loadCanned();
+    if (isSupervisor()) loadIntervenors();
+    view.onCall.focus();
+  }
+
+  /** Forgets everything of the session: conversations, queue, token. */
+  function endSession(noticeKey) {
+    const socket = state.socket;
+    state.session = null;
+    state.socket = null;
+    state.connected = false;
+    state.hadSocket = false;
+    if (socket) {
+      socket.onclose = null;
+      try {
+        socket.close(1000);
+      } catch {
+        // Already closed.
+      }
+    }
+    clearTimeout(state.reconnectTimer);
+    clearInterval(state.reconnectCountdown);
+    clearTimeout(state.expiryTimer);
+    state.backoff = 0;
+    state.queue = [];
+    state.roster = [];
+    state.onCall = false;
+    state.conversations.clear();
+    state.early.clear();
+    state.claiming.clear();
+    state.showWhenClaimed.clear();
+    state.seen.clear();
+    state.alerted.clear();
+    state.active = null;
+    state.canned = [];
+    state.intervenors = [];
+    state.reassignOpen = null;
+    state.logoutArmed = false;
+    saveSession();
+    view.panels.replaceChildren();
+    view.tabs.replaceChildren();
+    renderQueue();
+    renderTabs();
+    view.consoleView.hidden = true;
+    view.shift.hidden = true;
+    view.mute.hidden = true;
+    view.who.hidden = true;
+    view.logout.hidden = true;
+    view.connection.hidden = true;
+    view.loginView.hidden = false;
+    view.loginNotice.textContent = noticeKey ? t(noticeKey) : '';
+    view.loginNotice.hidden = !noticeKey;
+    view.loginSubmit.disabled = false;
+    updateTitle();
+    view.username.focus();
+  }
+
+  /** The token died (expiry, logout elsewhere): back to the login form. */
+  function expire() {
+    if (state.session) endSession('expired');
+  }
+
+  function scheduleExpiry() {
+    clearTimeout(state.expiryTimer);
+    const left = state.session.expires_at - Date.now();
+    // setTimeout cannot wait longer than about 24 days; tokens live 12 h by default.
+    if (left < 2 ** 31) state.expiryTimer = setTimeout(expire, Math.max(0, left));
+  }
+
+  view.logout.addEventListener('click', async () => {
+    const held = [...state.conversations.values()].filter((conv) => !conv.ended).length;
+    if (held > 0 && !state.logoutArmed) {
+      state.logoutArmed = true;
+      view.logout.textContent = t('logoutConfirm', { n: held });
+      view.logout.classList.add('is-armed');
+      return;
+    }
+    try {
+      await api('POST', '/api/logout');
+    } catch {
+      // The token is forgotten here anyway.
+    }
+    endSession('loggedOut');
+  });
+
+  function disarmLogout() {
+    if (!state.logoutArmed) return;
+    state.logoutArmed = false;
+    view.logout.textContent = t('logout');
+    view.logout.classList.remove('is-armed');
+  }
+  view.logout.addEventListener('blur', disarmLogout);
+
+  function renderWho() {
+    if (!state.session) {
+      view.who.textContent = '';
+      return;
+    }
+    view.who.textContent = isSupervisor() ? `${state.session.name} · ${t('supervisor')}` : state.session.name;
+  }
+
+  /** Keeps the token alive while the person works or is on call (see KEEPALIVE_MS). */
+  setInterval(() => {
+    if (!state.session) return;
+    const now = Date.now();
+    if (now - state.lastKeepalive < KEEPALIVE_MS) return;
+    const recentlyActive = now - state.lastActivity < KEEPALIVE_MS;
+    if (!recentlyActive && !state.onCall) return;
+    state.lastKeepalive = now;
+    api('GET', '/api/me').then((me) => {
+      if (me && typeof me.on_call === 'boolean' && me.on_call !== state.onCall) {
+        state.onCall = me.on_call;
+        renderOnCall();
+      }
+    }).catch(() => {});
+  }, 30_000);
+
+  // ------------------------------------------------------------------ on call and roster
+
+  function renderOnCall() {
+    view.onCall.setAttribute('aria-checked', String(state.onCall));
+    view.onCall.classList.toggle('is-on', state.onCall);
+    view.offCallHint.hidden = !state.session || state.onCall;
+    renderConnection();
+  }
+
+  view.onCall.addEventListener('click', async () => {
+    const wanted = !state.onCall;
+    view.onCall.disabled = true;
+    try {
+      await api('PUT', '/api/me/on_call', { on_call: wanted });
+      state.onCall = wanted;
+      state.lastKeepalive = Date.now();
+    } catch (error) {
+      if (error.status !== 401) showConnectionMessage('error', { message: error.message });
+    } finally {
+      view.onCall.disabled = false;
+      renderOnCall();
+      if (state.session) view.onCall.focus();
+    }
+  });
+
+  function renderRoster() {
+    if (!state.session) {
+      view.roster.textContent = '';
+      return;
+    }
+    const names = state.roster;
+    view.roster.textContent = names.length ? t('rosterSome', { names: names.join(', ') }) : t('rosterNobody');
+    view.roster.classList.toggle('is-empty', names.length === 0);
+  }
+
+  // ------------------------------------------------------------------ the socket
+
+  function socketUrl() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/console`;
+  }
+
+  function connect() {
+    if (!state.session) return;
+    clearTimeout(state.reconnectTimer);
+    clearInterval(state.reconnectCountdown);
+    const session = state.session;
+    let socket;
+    try {
+      socket = new WebSocket(socketUrl());
+    } catch {
+      scheduleReconnect();
+      return;
+    }
+    state.socket = socket;
+    if (!state.hadSocket) showConnectionMessage('connecting', {});
+    socket.onopen = () => socket.send(JSON.stringify({ type: 'auth', token: session.token }));
+    socket.onmessage = (event) => {
+      if (state.socket !== socket) return;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      onFrame(frame);
+    };
+    socket.onclose = (event) => {
+      if (state.socket !== socket) return;
+      state.socket = null;
+      const wasConnected = state.connected;
+      state.connected = false;
+      // 4001: logged out or expired; 1008: the token was refused at `auth`.
+      if (event.code === 4001 || event.code === 1008) {
+        expire();
+        return;
+      }
+      if (wasConnected) renderConnection();
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    if (!state.session) return;
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** state.backoff) * (0.8 + Math.random() * 0.4);
+    state.backoff = Math.min(state.backoff + 1, 10);
+    const at = Date.now() + delay;
+    const tick = () => {
+      const seconds = Math.max(1, Math.ceil((at - Date.now()) / 1000));
+      showConnectionMessage('reconnecting', { s: seconds }, { retry: true, problem: true });
+    };
+    tick();
+    clearInterval(state.reconnectCountdown);
+    state.reconnectCountdown = setInterval(tick, 1000);
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = setTimeout(() => {
+      clearInterval(state.reconnectCountdown);
+      showConnectionMessage('reconnectingNow', {}, { problem: true });
+      connect();
+    }, delay);
+  }
+
+  view.retry.addEventListener('click', () => {
+    if (!state.session || state.socket) return;
+    connect();
+  });
+
+  /** What the connection line says: a string key and its parameters (so a language switch redraws it). */
+  let connectionMessage = { key: null, params: {}, retry: false, problem: false };
+  let connectionHideTimer = null;
+
+  function showConnectionMessage(key, params = {}, { retry = false, problem = false, fade = false } = {}) {
+    connectionMessage = { key, params, retry, problem };
+    clearTimeout(connectionHideTimer);
+    if (fade) {
+      connectionHideTimer = setTimeout(() => {
+        connectionMessage = { key: null, params: {}, retry: false, problem: false };
+        renderConnection();
+      }, 8000);
+    }
+    renderConnection();
+  }
+
+  function renderConnection() {
+    if (!state.session) {
+      view.connection.hidden = true;
+      return;
+    }
+    let text = connectionMessage.key ? t(connectionMessage.key, connectionMessage.params) : '';
+    let problem = connectionMessage.problem;
+    if (!state.connected && state.onCall && state.hadSocket) {
+      text = text ? `${text} ${t('notReachable')}` : t('notReachable');
+      problem = true;
+    }
+    view.connectionText.textContent = text;
+    view.connection.hidden = !text;
+    view.connection.classList.toggle('is-problem', problem);
+    view.retry.hidden = !connectionMessage.retry || state.connected;
+  }
+
+  function send(frame) {
+    if (!state.socket || !state.connected || state.socket.readyState !== WebSocket.OPEN) return false;
+    state.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case 'ready':
+        onReady(frame);
+        break;
+      case 'queue':
+        onQueue(Array.isArray(frame.items) ? frame.items : []);
+        break;
+      case 'roster':
+        state.roster = Array.isArray(frame.on_call) ? frame.on_call.map(String) : [];
+        renderRoster();
+        break;
+      case 'message':
+        onMessage(frame);
+        break;
+      case 'claimed':
+        onClaimed(frame.handoff, frame);
+        break;
+      case 'closed':
+        onClosed(frame.handoff, frame.reason);
+        break;
+      case 'error':
+        onError(frame);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function onReady(frame) {
+    const reconnection = state.hadSocket;
+    state.connected = true;
+    state.hadSocket = true;
+    state.backoff = 0;
+    state.onCall = Boolean(frame.on_call);
+    if (state.session) {
+      state.session.name = frame.name || state.session.name;
+      state.session.role = frame.role || state.session.role;
+      saveSession();
+    }
+    renderWho();
+    renderOnCall();
+    if (reconnection) {
+      // Claiming again what one holds answers the transcript: what was missed shows.
+      const held = [...state.conversations.values()].filter((conv) => !conv.ended);
+      Promise.all(held.map((conv) => claim(conv.id, { reconnect: true }))).then((counts) => {
+        const missed = counts.reduce((sum, n) => sum + (n || 0), 0);
+        showConnectionMessage('reconnected', { n: missed }, { fade: true });
+      });
+    } else {
+      showConnectionMessage('connected', {}, { fade: true });
+    }
+  }
+
+  function onError(frame) {
+    if (frame.code === 'unauthorized') {
+      expire();
+      return;
+    }
+    const conv = frame.handoff !== undefined ? state.conversations.get(frame.handoff) : null;
+    if (conv) {
+      failPending(conv);
+      if (frame.code === 'forbidden' || frame.code === 'not_found') {
+        markEnded(conv, frame.code === 'not_found' ? 'endedGone' : 'endedTaken');
+      }
+      return;
+    }
+    if (frame.message) showConnectionMessage('error', { message: frame.message }, { fade: true });
+  }
+
+  // ------------------------------------------------------------------ the queue
+
+  function onQueue(items) {
+    state.queue = items;
+    const initial = state.firstQueue;
+    let newUrgent = false;
+    let newRequest = false;
+    for (const item of items) {
+      if (item.status === 'waiting' && item.urgent && !state.alerted.has(item.id)) {
+        state.alerted.add(item.id);
+        newUrgent = true;
+      }
+      if (item.status === 'waiting' && !state.seen.has(item.id) && !state.firstQueue) newRequest = true;
+      state.seen.add(item.id);
+    }
+    state.firstQueue = false;
+    if (newUrgent) {
+      chime(true);
+      announce(t('announceUrgent'), { urgent: true });
+    } else if (newRequest && state.onCall) {
+      chime(false);
+      announce(t('announceNew'));
+    }
+    // Conversations this intervenor holds but has not opened: a reload, or a
+    // supervisor gave one. Claiming again answers the transcript.
+    for (const item of items) {
+      if (isMine(item) && !state.conversations.has(item.id)) claim(item.id, { adopt: true, given: !initial });
+    }
+    // Held conversations that left the queue without a word (closed by a supervisor)
+    // or that someone else holds now.
+    for (const conv of state.conversations.values()) {
+      if (conv.ended || conv.busy || state.claiming.has(conv.id)) continue;
+      const item = items.find((candidate) => candidate.id === conv.id);
+      if (!item) {
+        markEnded(conv, 'endedGone');
+      } else if (item.status === 'claimed' && !isMine(item)) {
+        markEnded(conv, 'endedTaken');
+      } else if (item.status === 'waiting') {
+        markEnded(conv, 'endedReleased');
+      } else if (item.urgent !== conv.urgent) {
+        conv.urgent = item.urgent;
+        renderConversationHead(conv);
+        renderTabs();
+      }
+    }
+    renderQueue();
+    updateTitle();
+  }
+
+  /** The queue, drawn again from `state.queue`; focus stays on the same control. */
+  function renderQueue() {
+    const focused = document.activeElement;
+    const focusKey = focused && focused.closest && focused.closest('.queue') ? focusKeyOf(focused) : null;
+
+    const urgent = [];
+    const waiting = [];
+    const taken = [];
+    for (const item of state.queue) {
+      if (item.status === 'waiting') (item.urgent ? urgent : waiting).push(item);
+      else taken.push(item);
+    }
+    view.listUrgent.replaceChildren(...urgent.map(queueItem));
+    view.listWaiting.replaceChildren(...waiting.map(queueItem));
+    view.listTaken.replaceChildren(...taken.map(queueItem));
+    view.groupUrgent.hidden = urgent.length === 0;
+    view.groupTaken.hidden = taken.length === 0;
+    view.queueEmpty.hidden = urgent.length + waiting.length > 0;
+    view.takenTitle.textContent = isSupervisor() ? t('groupTakenAll') : t('groupTaken');
+    const count = urgent.length + waiting.length;
+    view.queueSummary.textContent = count ? t('queueSummary', { waiting: count, urgent: urgent.length }) : t('queueSummaryNone');
+    tickWaiting();
+
+    if (focusKey) {
+      const again = view.consoleView.querySelector(`.queue [data-focus-key="${CSS.escape(focusKey)}"]`);
+      if (again) again.focus();
+      else view.queueTitle.focus();
+    }
+  }
+
+  function focusKeyOf(node) {
+    const keyed = node.closest('[data-focus-key]');
+    return keyed ? keyed.dataset.focusKey : null;
+  }
+
+  function queueItem(item) {
+    const mine = isMine(item);
+    const classes = ['queue-item'];
+    if (item.urgent) classes.push('is-urgent');
+    if (item.status !== 'waiting') classes.push('is-taken');
+    if (mine) classes.push('is-mine');
+    const li = el('li', { className: classes.join(' '), attrs: { 'data-id': item.id, 'data-status': item.status } });
+
+    const head = el('div', { className: 'item-head' });
+    if (item.urgent) head.append(el('span', { className: 'badge badge-urgent', text: t('urgentBadge') }));
+    head.append(el('span', { className: 'item-topic', text: topicLabel(item.topic) }));
+    head.append(el('span', { className: 'badge badge-lang', text: String(item.lang || '').toUpperCase(), attrs: { title: langLabel(item.lang) } }));
+    if (item.position) head.append(el('span', { className: 'item-position', text: t('position', { n: item.position }) }));
+    li.append(head);
+
+    const meta = el('div', { className: 'item-meta' });
+    meta.append(el('span', {
+      className: 'item-wait',
+      attrs: { 'data-since': item.waiting_since, 'data-since-key': item.status === 'waiting' ? 'waitingFor' : 'openFor' },
+    }));
+    if (item.status !== 'waiting') {
+      meta.append(el('span', {
+        className: 'item-holder',
+        text: mine ? t('takenByYou') : t('takenBy', { name: item.claimed_by_name || item.claimed_by || '?' }),
+      }));
+    }
+    li.append(meta);
+
+    const actions = el('div', { className: 'item-actions' });
+    const label = `${t('request', { id: item.id })}, ${topicLabel(item.topic)}${item.urgent ? `, ${t('urgentBadge')}` : ''}`;
+    if (item.status === 'waiting') {
+      const take = el('button', {
+        className: item.urgent ? 'primary take take-urgent' : 'primary take',
+        text: t('take'),
+        attrs: { type: 'button', 'data-focus-key': `take-${item.id}`, 'aria-label': `${t('take')}, ${label}` },
+      });
+      take.addEventListener('click', () => claim(item.id));
+      actions.append(take);
+    } else if (mine) {
+      const open = el('button', {
+        className: 'secondary open',
+        text: t('open'),
+        attrs: { type: 'button', 'data-focus-key': `open-${item.id}`, 'aria-label': `${t('open')}, ${label}` },
+      });
+      open.addEventListener('click', () => {
+        if (state.conversations.has(item.id)) activate(item.id, { focus: 'reply' });
+        else claim(item.id);
+      });
+      actions.append(open);
+    }
+    if (isSupervisor()) {
+      const toggle = el('button', {
+        className: 'secondary reassign',
+        text: t('reassign'),
+        attrs: {
+          type: 'button',
+          'data-focus-key': `reassign-${item.id}`,
+          'aria-expanded': String(state.reassignOpen === item.id),
+          'aria-label': `${t('reassign')} ${label}`,
+        },
+      });
+      toggle.addEventListener('click', () => {
+        state.reassignOpen = state.reassignOpen === item.id ? null : item.id;
+        if (state.reassignOpen !== null) loadIntervenors().then(renderQueue);
+        renderQueue();
+      });
+      actions.append(toggle);
+    }
+    li.append(actions);
+    if (isSupervisor() && state.reassignOpen === item.id) li.append(reassignForm(item));
+    return li;
+  }
+
+  function reassignForm(item) {
+    const form = el('form', { className: 'reassign-form' });
+    const selectId = `reassign-to-${item.id}`;
+    form.append(el('label', { text: t('reassignTo'), attrs: { for: selectId } }));
+    const select = el('select', { attrs: { id: selectId, 'data-focus-key': `reassign-to-${item.id}` } });
+    for (const person of state.intervenors) {
+      if (person.login === item.claimed_by) continue;
+      let text = person.name;
+      if (state.session && person.login === state.session.login) text = t('reassignSelf', { name: person.name });
+      else if (person.on_call) text = t('reassignOnCall', { name: person.name });
+      select.append(el('option', { text, attrs: { value: person.login } }));
+    }
+    if (state.reassignChoice && [...select.options].some((o) => o.value === state.reassignChoice)) {
+      select.value = state.reassignChoice;
+    }
+    select.addEventListener('change', () => { state.reassignChoice = select.value; });
+    form.append(select);
+    form.append(el('button', {
+      className: 'primary',
+      text: t('reassignConfirm'),
+      attrs: { type: 'submit', 'data-focus-key': `reassign-confirm-${item.id}` },
+    }));
+    const cancel = el('button', { className: 'secondary', text: t('cancel'), attrs: { type: 'button', 'data-focus-key': `reassign-cancel-${item.id}` } });
+    cancel.addEventListener('click', () => {
+      state.reassignOpen = null;
+      renderQueue();
+    });
+    form.append(cancel);
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const login = select.value;
+      if (!login) return;
+      const person = state.intervenors.find((p) => p.login === login);
+      try {
+        await api('POST', `/api/handoffs/${item.id}/assign`, { login });
+        state.reassignOpen = null;
+        state.reassignChoice = null;
+        announce(t('reassignDone', { id: item.id, name: person ? person.name : login }));
+        showConnectionMessage('reassignDone', { id: item.id, name: person ? person.name : login }, { fade: true });
+        if (state.session && login === state.session.login) claim(item.id);
+        renderQueue();
+      } catch (error) {
+        if (error.status !== 401) showConnectionMessage('error', { message: error.message }, { fade: true });
+      }
+    });
+    return form;
+  }
+
+  async function loadIntervenors() {
+    if (!isSupervisor()) return;
+    try {
+      const list = await api('GET', '/api/intervenors');
+      state.intervenors = Array.isArray(list) ? list : [];
+    } catch {
+      // The reassignment list stays as it was.
+    }
+  }
+
+  async function loadCanned() {
+    try {
+      const list = await api('GET', '/api/canned');
+      state.canned = Array.isArray(list) ? list : [];
+    } catch {
+      state.canned = [];
+    }
+    for (const conv of state.conversations.values()) renderCanned(conv);
+  }
+
+  /** Waiting times, every second. */
+  function tickWaiting() {
+    const now = serverNow();
+    for (const node of document.querySelectorAll('[data-since]')) {
+      node.textContent = t(node.dataset.sinceKey || 'waitingFor', { t: formatDuration(now - Number(node.dataset.since)) });
+    }
+  }
+  setInterval(tickWaiting, 1000);
+
+  // ------------------------------------------------------------------ conversations
+
+  /**
+   * Claims a request (or claims again one already held: the answer carries the
+   * transcript). Returns how many entries were new to the page (on reconnection:
+   * what was missed).
+   */
+  async function claim(id, { adopt = false, reconnect = false, given = false } = {}) {
+    if (state.claiming.has(id)) {
+      if (!adopt && !reconnect) state.showWhenClaimed.add(id);
+      return 0;
+    }
+    state.claiming.add(id);
+    try {
+      const answer = await api('POST', `/api/handoffs/${id}/claim`);
+      if (!state.session) return 0;
+      const added = onClaimed(id, answer, { adopt, reconnect });
+      if ((!adopt && !reconnect) || state.showWhenClaimed.has(id)) activate(id, { focus: 'reply' });
+      else if (given) {
+        // A supervisor gave this conversation: it shows as unread until opened.
+        const conv = state.conversations.get(id);
+        if (conv && state.active !== id) bumpUnread(conv, 1);
+        announce(t('given', { id }));
+      }
+      return added;
+    } catch (error) {
+      const conv = state.conversations.get(id);
+      if (error.status === 409) {
+        if (conv) markEnded(conv, 'endedTaken');
+        else showConnectionMessage('takenAlready', { id }, { fade: true });
+      } else if (error.status === 404) {
+        if (conv) markEnded(conv, 'endedGone');
+        else showConnectionMessage('goneAlready', { id }, { fade: true });
+      } else if (error.status !== 401) {
+        showConnectionMessage('error', { message: error.message }, { fade: true });
+      }
+      if (conv && reconnect) failPending(conv);
+      return 0;
+    } finally {
+      state.claiming.delete(id);
+      state.showWhenClaimed.delete(id);
+    }
+  }
+
+  /** A claim's answer (HTTP or `claimed` frame): the conversation and its transcript. */
+  function onClaimed(id, answer, { reconnect = false } = {}) {
+    let conv = state.conversations.get(id);
+    const isNew = !conv;
+    if (!conv) conv = createConversation(id, answer);
+    conv.urgent = Boolean(answer.urgent);
+    conv.lang = answer.lang || conv.lang;
+    conv.topic = answer.topic ?? conv.topic;
+    if (conv.ended) reopen(conv);
+    const transcript = Array.isArray(answer.transcript) ? answer.transcript : [];
+    const known = conv.lastSeq;
+    // On reconnection, what the youth wrote meanwhile is marked, after one divider.
+    const missed = reconnect
+      ? transcript.filter((entry) => entry.from === 'youth' && entry.seq > known && !conv.entries.has(entry.seq))
+      : [];
+    if (missed.length && conv.missedDivider) {
+      conv.missedDivider.remove();
+      conv.missedDivider = null;
+    }
+    for (const entry of transcript) {
+      addEntry(conv, entry, { missed: missed.includes(entry) });
+    }
+    if (missed.length) bumpUnread(conv, missed.length);
+    const early = state.early.get(id) || [];
+    state.early.delete(id);
+    for (const frame of early) onMessage(frame);
+    if (reconnect) reconcilePending(conv, known);
+    renderConversationHead(conv);
+    if (isNew) renderTabs();
+    return missed.length;
+  }
+
+  function createConversation(id, answer) {
+    const panel = view.template.content.firstElementChild.cloneNode(true);
+    const conv = {
+      id,
+      urgent: Boolean(answer.urgent),
+      lang: answer.lang || 'fr',
+      topic: answer.topic || '',
+      openedAt: Date.now(),
+      entries: new Map(),
+      lastSeq: 0,
+      unread: 0,
+      pending: [],
+      ended: null,
+      panel,
+      tab: null,
+      title: panel.querySelector('.conv-title'),
+      meta: panel.querySelector('.conv-meta'),
+      notice: panel.querySelector('.conv-notice'),
+      transcript: panel.querySelector('.transcript'),
+      replyForm: panel.querySelector('.reply'),
+      reply: panel.querySelector('.reply-text'),
+      closeForm: panel.querySelector('.close-form'),
+      endButton: panel.querySelector('.end'),
+      releaseButton: panel.querySelector('.release'),
+      dismissButton: panel.querySelector('.dismiss'),
+      cannedList: panel.querySelector('.canned-list'),
+      boundary: null,
+      missedDivider: null,
+    };
+    panel.id = `conversation-${id}`;
+    panel.dataset.id = id;
+    panel.hidden = true;
+    panel.setAttribute('aria-labelledby', `tab-${id}`);
+    conv.title.id = `conversation-title-${id}`;
+    const replyId = `reply-${id}`;
+    conv.reply.id = replyId;
+    panel.querySelector('.reply-label').setAttribute('for', replyId);
+    conv.reply.setAttribute('aria-describedby', `reply-hint-${id}`);
+    panel.querySelector('.reply-hint').id = `reply-hint-${id}`;
+    conv.transcript.setAttribute('aria-labelledby', conv.title.id);
+
+    const outcomes = panel.querySelector('.outcomes');
+    for (const outcome of OUTCOMES) {
+      const input = el('input', { attrs: { type: 'radio', name: `outcome-${id}`, value: outcome } });
+      const label = el('label', { className: 'outcome' }, [input, el('span', { attrs: { 'data-t': `outcome_${outcome}` } })]);
+      outcomes.append(label);
+    }
+    for (const node of panel.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
+
+    wireConversation(conv);
+    state.conversations.set(id, conv);
+    view.panels.append(panel);
+    renderCanned(conv);
+    renderConversationHead(conv);
+    return conv;
+  }
+
+  function wireConversation(conv) {
+    conv.replyForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      sendReply(conv);
+    });
+    conv.reply.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        sendReply(conv);
+      }
+    });
+    conv.releaseButton.addEventListener('click', () => release(conv));
+    conv.endButton.addEventListener('click', () => {
+      const open = conv.closeForm.hidden;
+      conv.closeForm.hidden = !open;
+      conv.endButton.setAttribute('aria-expanded', String(open));
+      if (open) conv.closeForm.querySelector('input').focus();
+    });
+    conv.closeForm.querySelector('.cancel-close').addEventListener('click', () => {
+      conv.closeForm.hidden = true;
+      conv.endButton.setAttribute('aria-expanded', 'false');
+      conv.endButton.focus();
+    });
+    conv.closeForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const chosen = conv.closeForm.querySelector('input[type="radio"]:checked');
+      if (!chosen) {
+        showNotice(conv, t('outcomeMissing'));
+        conv.closeForm.querySelector('input').focus();
+        return;
+      }
+      closeConversation(conv, chosen.value);
+    });
+    conv.dismissButton.addEventListener('click', () => dismiss(conv));
+    // The transcript stays at its newest line while the person has not scrolled up,
+    // also when the space around it changes (canned replies opened, window resized).
+    conv.stuck = true;
+    conv.transcript.addEventListener('scroll', () => {
+      conv.stuck = atBottom(conv.transcript);
+      if (conv.stuck) clearUnread(conv);
+    });
+    if (typeof ResizeObserver === 'function') {
+      new ResizeObserver(() => {
+        if (conv.stuck) scrollToEnd(conv);
+      }).observe(conv.transcript);
+    }
+  }
+
+  function renderCanned(conv) {
+    const items = state.canned.map((canned) => {
+      const text = (conv.lang === 'en' ? canned.en : canned.fr) || canned.fr || canned.en || '';
+      // The title only: the whole text lands in the reply box, where it is read and edited.
+      const button = el('button', { className: 'canned-item', text: canned.title || text.slice(0, 40), attrs: { type: 'button', title: text } });
+      button.addEventListener('click', () => insertCanned(conv, text));
+      return el('li', {}, [button]);
+    });
+    if (items.length === 0) items.push(el('li', { className: 'hint', text: t('cannedNone') }));
+    conv.cannedList.replaceChildren(...items);
+  }
+
+  /** Puts a canned reply at the caret (or in place of the selection), to edit before sending. */
+  function insertCanned(conv, text) {
+    const box = conv.reply;
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? box.value.length;
+    const before = box.value.slice(0, start);
+    const after = box.value.slice(end);
+    const spacer = before && !/\s$/.test(before) ? ' ' : '';
+    box.value = `${before}${spacer}${text}${after}`;
+    const caret = before.length + spacer.length + text.length;
+    box.focus();
+    box.setSelectionRange(caret, caret);
+    conv.panel.querySelector('.canned').open = false;
+  }
+
+  function renderConversationHead(conv) {
+    const title = `${t('request', { id: conv.id })} · ${topicLabel(conv.topic)}`;
+    conv.title.replaceChildren();
+    if (conv.urgent) conv.title.append(el('span', { className: 'badge badge-urgent', text: t('urgentBadge') }), ' ');
+    conv.title.append(title);
+    conv.meta.textContent = t('meta', { lang: langLabel(conv.lang), time: formatClock(conv.openedAt) });
+    conv.panel.classList.toggle('is-urgent', conv.urgent);
+    conv.reply.lang = conv.lang;
+  }
+
+  /** The page's own words in a conversation, again in the current language. */
+  function translateConversation(conv) {
+    renderConversationHead(conv);
+    for (const node of conv.panel.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
+    for (const node of conv.transcript.querySelectorAll('[data-from]')) node.textContent = speaker(node.dataset.from);
+    for (const node of conv.transcript.querySelectorAll('[data-divider]')) node.textContent = t(node.dataset.divider);
+    for (const node of conv.transcript.querySelectorAll('time[datetime]')) node.textContent = formatClock(Date.parse(node.getAttribute('datetime')));
+    for (const node of conv.transcript.querySelectorAll('.pending-note')) {
+      node.textContent = node.closest('.is-failed') ? t('notSent') : t('sending');
+    }
+    if (conv.ended) conv.notice.textContent = t(conv.ended);
+    renderCanned(conv);
+  }
+
+  function speaker(from) {
+    if (from === 'youth') return t('fromYouth');
+    if (from === 'agent') return t('fromAgent');
+    return t('fromBot');
+  }
+
+  /** Puts one entry in its place by seq; false if the page already has it. */
+  function addEntry(conv, entry, { missed = false } = {}) {
+    const seq = Number(entry.seq);
+    if (!Number.isFinite(seq) || conv.entries.has(seq)) return false;
+    const from = entry.from === 'youth' || entry.from === 'agent' ? entry.from : 'bot';
+    const li = el('li', { className: `entry entry-${from}`, attrs: { 'data-seq': seq } }, [
+      el('div', { className: 'entry-head' }, [
+        el('span', { className: 'entry-from', text: speaker(from), attrs: { 'data-from': from } }),
+        el('time', { className: 'entry-time', text: entry.at ? formatClock(entry.at) : '', attrs: { datetime: entry.at ? new Date(entry.at).toISOString() : false } }),
+      ]),
+      // The words themselves: textContent, never HTML.
+      el('p', { className: 'entry-text', text: String(entry.text ?? '') }),
+    ]);
+    if (missed) li.classList.add('is-missed');
+    conv.entries.set(seq, { seq, from, text: String(entry.text ?? ''), li });
+
+    const stick = atBottom(conv.transcript);
+    const later = [...conv.entries.keys()].filter((other) => other > seq).sort((a, b) => a - b)[0];
+    if (later !== undefined) conv.transcript.insertBefore(li, conv.entries.get(later).li);
+    else conv.transcript.insertBefore(li, firstPending(conv));
+    conv.lastSeq = Math.max(conv.lastSeq, seq);
+    if (missed && !conv.missedDivider) {
+      conv.missedDivider = divider('missed', 'divider-missed');
+      conv.transcript.insertBefore(conv.missedDivider, li);
+    }
+    placeBoundary(conv);
+    if (stick) scrollToEnd(conv);
+    return true;
+  }
+
+  function firstPending(conv) {
+    return conv.pending.length ? conv.pending[0].li : null;
+  }
+
+  function divider(key, className) {
+    return el('li', { className: `divider ${className}`, text: t(key), attrs: { 'data-divider': key } });
+  }
+
+  /** The flow's part and the person's part: a line after the last bot entry. */
+  function placeBoundary(conv) {
+    const bots = [...conv.entries.values()].filter((entry) => entry.from === 'bot');
+    if (bots.length === 0) return;
+    const lastBot = bots.reduce((a, b) => (a.seq > b.seq ? a : b));
+    if (!conv.boundary) {
+      conv.boundary = divider('handedOver', 'divider-handover');
+      conv.intro = divider('beforeHandoff', 'divider-intro');
+    }
+    if (conv.boundary.previousSibling !== lastBot.li) lastBot.li.after(conv.boundary);
+    if (conv.transcript.firstChild !== conv.intro) conv.transcript.prepend(conv.intro);
+    for (const entry of conv.entries.values()) entry.li.classList.toggle('is-before', entry.seq <= lastBot.seq);
+  }
+
+  function atBottom(node) {
+    return node.scrollHeight - node.scrollTop - node.clientHeight < 40;
+  }
+
+  function scrollToEnd(conv) {
+    conv.transcript.scrollTop = conv.transcript.scrollHeight;
+  }
+
+  function onMessage(frame) {
+    const id = frame.handoff;
+    const conv = state.conversations.get(id);
+    if (!conv) {
+      // The claim's answer is on its way: keep the frame for it.
+      if (!state.early.has(id)) state.early.set(id, []);
+      state.early.get(id).push(frame);
+      if (!state.claiming.has(id)) {
+        const item = state.queue.find((candidate) => candidate.id === id);
+        if (!item || isMine(item)) claim(id, { adopt: true });
+      }
+      return;
+    }
+    if (!addEntry(conv, frame)) return;
+    if (frame.from === 'agent') resolvePending(conv, String(frame.text ?? ''));
+    if (frame.from === 'youth') {
+      bumpUnread(conv, 1);
+      announce(t('announceMessage', { who: t('fromYouth'), id, text: String(frame.text ?? '') }));
+    }
+  }
+
+  /** Counts messages the person has not seen: another tab, a hidden window, or scrolled up. */
+  function bumpUnread(conv, count) {
+    const looking = state.active === conv.id && !document.hidden && atBottom(conv.transcript);
+    if (looking) return;
+    conv.unread += count;
+    renderTabs();
+    updateTitle();
+  }
+
+  function clearUnread(conv) {
+    if (conv.unread === 0) return;
+    conv.unread = 0;
+    renderTabs();
+    updateTitle();
+  }
+
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && state.active !== null) {
+      const conv = state.conversations.get(state.active);
+      if (conv && atBottom(conv.transcript)) clearUnread(conv);
+    }
+  });
+
+  // ------------------------------------------------------------------ replies
+
+  function sendReply(conv) {
+    const text = conv.reply.value;
+    if (!text.trim() || conv.ended) return;
+    const sent = send({ type: 'reply', handoff: conv.id, text });
+    if (!sent) {
+      showNotice(conv, t('notConnected'));
+      return;
+    }
+    hideNotice(conv);
+    conv.reply.value = '';
+    const li = el('li', { className: 'entry entry-agent is-pending' }, [
+      el('div', { className: 'entry-head' }, [
+        el('span', { className: 'entry-from', text: speaker('agent'), attrs: { 'data-from': 'agent' } }),
+        el('span', { className: 'pending-note', text: t('sending') }),
+      ]),
+      el('p', { className: 'entry-text', text }),
+    ]);
+    conv.transcript.append(li);
+    conv.pending.push({ text, li });
+    scrollToEnd(conv);
+    state.lastActivity = Date.now();
+  }
+
+  function resolvePending(conv, text) {
+    const index = conv.pending.findIndex((pending) => pending.text === text);
+    if (index < 0) return;
+    const [pending] = conv.pending.splice(index, 1);
+    pending.li.remove();
+  }
+
+  /** The server refused a reply: the oldest one waiting goes back to the reply box. */
+  function failPending(conv) {
+    const pending = conv.pending.find((candidate) => !candidate.failed);
+    if (!pending) return;
+    pending.failed = true;
+    pending.li.classList.add('is-failed');
+    pending.li.querySelector('.pending-note').textContent = t('notSent');
+    if (!conv.reply.value.trim()) conv.reply.value = pending.text;
+    showNotice(conv, t('notSent'));
+  }
+
+  /** After a reconnection: replies the transcript now has are done, the others go back. */
+  function reconcilePending(conv, known) {
+    for (const pending of [...conv.pending]) {
+      const arrived = [...conv.entries.values()].some((entry) => entry.from === 'agent' && entry.seq > known && entry.text === pending.text);
+      if (arrived) resolvePending(conv, pending.text);
+      else if (!pending.failed) failPending(conv);
+    }
+  }
+
+  function showNotice(conv, text) {
+    conv.notice.textContent = text;
+    conv.notice.hidden = false;
+  }
+
+  function hideNotice(conv) {
+    if (conv.ended) return;
+    conv.notice.hidden = true;
+  }
+
+  // ------------------------------------------------------------------ release, close, end
+
+  async function release(conv) {
+    conv.releaseButton.disabled = true;
+    conv.busy = true;
+    try {
+      await api('POST', `/api/handoffs/${conv.id}/release`);
+      announce(t('released', { id: conv.id }));
+      showConnectionMessage('released', { id: conv.id }, { fade: true });
+      removeConversation(conv);
+    } catch (error) {
+      if (error.status === 404) markEnded(conv, 'endedGone');
+      else if (error.status === 403) markEnded(conv, 'endedTaken');
+      else if (error.status !== 401) showNotice(conv, t('error', { message: error.message }));
+    } finally {
+      conv.releaseButton.disabled = false;
+      conv.busy = false;
+    }
+  }
+
+  async function closeConversation(conv, outcome) {
+    const submit = conv.closeForm.querySelector('button[type="submit"]');
+    submit.disabled = true;
+    conv.busy = true;
+    try {
+      await api('POST', `/api/handoffs/${conv.id}/close`, { outcome });
+      announce(t('closed', { id: conv.id }));
+      showConnectionMessage('closed', { id: conv.id }, { fade: true });
+      removeConversation(conv);
+    } catch (error) {
+      if (error.status === 404) markEnded(conv, 'endedGone');
+      else if (error.status === 403) markEnded(conv, 'endedTaken');
+      else if (error.status !== 401) showNotice(conv, t('error', { message: error.message }));
+    } finally {
+      submit.disabled = false;
+      conv.busy = false;
+    }
+  }
+
+  function onClosed(id, reason) {
+    const conv = state.conversations.get(id);
+    if (!conv) return;
+    markEnded(conv, reason === 'reassigned' ? 'endedReassigned' : reason === 'youth_left' ? 'endedYouthLeft' : 'endedClosed');
+  }
+
+  /** The conversation ended without this page closing it: it stays readable until dismissed. */
+  function markEnded(conv, key) {
+    if (conv.ended === key) return;
+    conv.ended = key;
+    conv.panel.classList.add('is-ended');
+    conv.notice.textContent = t(key);
+    conv.notice.hidden = false;
+    conv.replyForm.hidden = true;
+    conv.closeForm.hidden = true;
+    conv.releaseButton.hidden = true;
+    conv.endButton.hidden = true;
+    conv.dismissButton.hidden = false;
+    for (const pending of [...conv.pending]) pending.li.remove();
+    conv.pending = [];
+    if (state.active !== conv.id) conv.unread = Math.max(conv.unread, 1);
+    announce(t(key));
+    renderTabs();
+    updateTitle();
+  }
+
+  function reopen(conv) {
+    conv.ended = null;
+    conv.panel.classList.remove('is-ended');
+    conv.notice.hidden = true;
+    conv.replyForm.hidden = false;
+    conv.releaseButton.hidden = false;
+    conv.endButton.hidden = false;
+    conv.dismissButton.hidden = true;
+  }
+
+  function dismiss(conv) {
+    removeConversation(conv);
+  }
+
+  function removeConversation(conv) {
+    const ids = [...state.conversations.keys()];
+    const index = ids.indexOf(conv.id);
+    state.conversations.delete(conv.id);
+    conv.panel.remove();
+    if (state.active === conv.id) {
+      state.active = null;
+      const rest = [...state.conversations.keys()];
+      const next = rest[Math.min(index, rest.length - 1)];
+      if (next !== undefined) activate(next, { focus: 'tab' });
+      else view.queueTitle.focus();
+    }
+    renderTabs();
+    updateTitle();
+  }
+
+  // ------------------------------------------------------------------ tabs
+
+  function activate(id, { focus } = {}) {
+    const conv = state.conversations.get(id);
+    if (!conv) return;
+    state.active = id;
+    for (const other of state.conversations.values()) other.panel.hidden = other.id !== id;
+    renderTabs();
+    scrollToEnd(conv);
+    clearUnread(conv);
+    if (focus === 'reply' && !conv.ended) conv.reply.focus();
+    else if (focus === 'tab' && conv.tab) conv.tab.focus();
+    else if (focus === 'title') conv.title.focus();
+  }
+
+  function renderTabs() {
+    const convs = [...state.conversations.values()];
+    if (state.active === null && convs.length > 0) {
+      state.active = convs[0].id;
+      for (const conv of convs) conv.panel.hidden = conv.id !== state.active;
+    }
+    const focusedTab = document.activeElement && document.activeElement.closest && document.activeElement.closest('#tabs [role="tab"]');
+    const focusedId = focusedTab ? Number(focusedTab.dataset.id) : null;
+    const tabs = convs.map((conv) => {
+      const selected = conv.id === state.active;
+      const parts = [];
+      if (conv.urgent) parts.push(el('span', { className: 'tab-urgent', text: '!', attrs: { 'aria-hidden': 'true' } }));
+      parts.push(el('span', { className: 'tab-label', text: `${t('request', { id: conv.id })} · ${topicLabel(conv.topic)}` }));
+      if (conv.unread > 0) {
+        parts.push(el('span', { className: 'unread', text: String(conv.unread), attrs: { 'aria-hidden': 'true' } }));
+        parts.push(el('span', { className: 'visually-hidden', text: `, ${t('unread', { n: conv.unread })}` }));
+      }
+      if (conv.urgent) parts.push(el('span', { className: 'visually-hidden', text: `, ${t('urgentBadge')}` }));
+      const tab = el('button', {
+        className: ['tab', selected ? 'is-selected' : '', conv.unread ? 'has-unread' : '', conv.ended ? 'is-ended' : '', conv.urgent ? 'is-urgent' : ''].filter(Boolean).join(' '),
+        attrs: {
+          type: 'button',
+          role: 'tab',
+          id: `tab-${conv.id}`,
+          'aria-selected': String(selected),
+          'aria-controls': conv.panel.id,
+          tabindex: selected ? '0' : '-1',
+          'data-id': conv.id,
+        },
+      }, parts);
+      tab.addEventListener('click', () => activate(conv.id, { focus: 'reply' }));
+      tab.addEventListener('keydown', (event) => onTabKey(event, conv.id));
+      conv.tab = tab;
+      return tab;
+    });
+    view.tabs.replaceChildren(...tabs);
+    view.tabs.hidden = convs.length === 0;
+    view.nothingOpen.hidden = convs.length > 0;
+    if (focusedId !== null) {
+      const again = state.conversations.get(focusedId);
+      if (again && again.tab) again.tab.focus();
+    }
+  }
+
+  function onTabKey(event, id) {
+    const ids = [...state.conversations.keys()];
+    const index = ids.indexOf(id);
+    let next = null;
+    if (event.key === 'ArrowRight') next = ids[(index + 1) % ids.length];
+    else if (event.key === 'ArrowLeft') next = ids[(index - 1 + ids.length) % ids.length];
+    else if (event.key === 'Home') next = ids[0];
+    else if (event.key === 'End') next = ids[ids.length - 1];
+    if (next === null || next === undefined) return;
+    event.preventDefault();
+    activate(next, { focus: 'tab' });
+  }
+
+  // ------------------------------------------------------------------ start
+
+  applyLanguage();
+  const resumed = storedSession();
+  if (resumed) {
+    startSession(resumed);
+  } else {
+    view.loginView.hidden = false;
+    view.username.focus();
+  }
+})();
