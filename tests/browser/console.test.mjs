@@ -322,6 +322,11 @@ describe('youth text is only text', () => {
       assert.equal(await page.evaluate(() => document.querySelectorAll('[onerror], [onload]').length), 0);
       assert.match(await page.title(), /Console/);
 
+      // The youth leaves (quick exit): the console says so and the reply box goes.
+      await youth.send({ type: 'forget' });
+      await page.waitForFunction(() => /quitté/.test(document.querySelector('.conversation:not([hidden]) .conv-notice').textContent));
+      assert.equal(await page.isVisible('.conversation:not([hidden]) .reply'), false);
+
       await assertStayedHome(page, watch, server);
       await youth.close();
       await context.close();
@@ -500,8 +505,12 @@ describe('several conversations and lost connections', () => {
       await first.settled();
 
       // Back: the console reconnects, claims its conversations again, shows what it missed.
+      // "Try again now" (if the page is not already trying by itself).
       gate.open = true;
-      await page.locator('#retry').click();
+      await page.evaluate(() => {
+        const retry = document.querySelector('#retry');
+        if (!retry.hidden) retry.click();
+      });
       await page.waitForFunction(() => /Reconnecté/.test(document.querySelector('#connection').textContent));
       assert.match(await page.textContent('#connection'), /1 message/);
       const missed = page.locator('.conversation:not([hidden]) .entry-youth.is-missed .entry-text');
@@ -521,10 +530,32 @@ describe('several conversations and lost connections', () => {
       await server.restart();
       await page.locator('#connection.is-problem').waitFor();
       await first.resume();
+      await second.resume();
       await page.waitForFunction(() => /Reconnecté/.test(document.querySelector('#connection').textContent), null, { timeout: 30_000 });
       await first.say('merci');
       await page.waitForFunction(() => [...document.querySelectorAll('.entry-youth .entry-text')].some((n) => n.textContent === 'merci'));
       assert.equal(await page.getByRole('tab').count(), 2);
+
+      // A reload keeps the shift: the held conversations come back with their transcripts.
+      await page.reload();
+      await page.locator('#console-view').waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('[role="tab"]').length === 2);
+      await page.waitForFunction(() => [...document.querySelectorAll('.entry-youth .entry-text')].some((n) => n.textContent === 'merci'));
+
+      // Release the second one: back in the queue for anyone, the youth waits again.
+      const secondId = await page.$$eval('.conversation', (panels) => panels.find(
+        (panel) => ![...panel.querySelectorAll('.entry-youth .entry-text')].some((n) => n.textContent === 'merci'),
+      ).dataset.id);
+      await page.click(`#tab-${secondId}`);
+      const seen = await second.count();
+      const [released] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith(`/api/handoffs/${secondId}/release`)),
+        page.click(`#conversation-${secondId} .release`),
+      ]);
+      assert.equal(released.status(), 204);
+      await second.waitFor('handoff', { status: 'waiting' }, { after: seen });
+      await page.waitForFunction(() => document.querySelectorAll('[role="tab"]').length === 1);
+      await itemIn(page, 'waiting').getByRole('button', { name: /Prendre/ }).waitFor();
 
       await assertStayedHome(page, watch, server);
       await first.close();

@@ -26,8 +26,7 @@
       rosterSome: 'Personnes de garde : {names}',
       soundOn: 'Son : activé',
       soundOff: 'Son : coupé',
-      soundBlocked: 'Son bloqué par le navigateur : cliquez dans la page pour l’activer.',
-      soundBlockedShort: 'Son : cliquer pour activer',
+      soundUnlock: 'Autoriser le son',
       logout: 'Se déconnecter',
       logoutConfirm: 'Vous tenez encore {n} conversation(s). Cliquer de nouveau pour vous déconnecter quand même',
       supervisor: 'superviseur·e',
@@ -147,8 +146,7 @@
       rosterSome: 'On call now: {names}',
       soundOn: 'Sound: on',
       soundOff: 'Sound: off',
-      soundBlocked: 'Sound blocked by the browser: click in the page to allow it.',
-      soundBlockedShort: 'Sound: click to allow',
+      soundUnlock: 'Allow sound',
       logout: 'Log out',
       logoutConfirm: 'You still hold {n} conversation(s). Click again to log out anyway',
       supervisor: 'supervisor',
@@ -273,7 +271,10 @@
   const prefs = loadPrefs();
 
   const state = {
-    lang: 'fr',
+    /** The page's language: the one chosen before, else the browser's if English, else French. */
+    lang: prefs.lang === 'en' || prefs.lang === 'fr'
+      ? prefs.lang
+      : ((navigator.language || 'fr').toLowerCase().startsWith('en') ? 'en' : 'fr'),
     muted: Boolean(prefs.muted),
     /** {token, expires_at, login, name, role} once logged in. */
     session: null,
@@ -312,9 +313,6 @@
     reassignChoice: null,
     logoutArmed: false,
   };
-  state.lang = prefs.lang === 'en' || prefs.lang === 'fr'
-    ? prefs.lang
-    : ((navigator.language || 'fr').toLowerCase().startsWith('en') ? 'en' : 'fr');
 
   const $ = (id) => document.getElementById(id);
   const view = {
@@ -322,6 +320,7 @@
     onCall: $('on-call'),
     roster: $('roster'),
     mute: $('mute'),
+    soundUnlock: $('sound-unlock'),
     lang: $('lang'),
     who: $('who'),
     logout: $('logout'),
@@ -522,21 +521,22 @@
   }
 
   function renderMute() {
-    const blocked = soundBlocked();
-    view.mute.textContent = state.muted ? t('soundOff') : blocked ? t('soundBlockedShort') : t('soundOn');
+    view.mute.textContent = state.muted ? t('soundOff') : t('soundOn');
     view.mute.setAttribute('aria-pressed', String(state.muted));
     view.mute.classList.toggle('is-off', state.muted);
-    view.mute.title = blocked ? t('soundBlocked') : '';
-    view.mute.classList.toggle('is-blocked', blocked);
+    view.soundUnlock.hidden = !soundBlocked();
   }
 
   view.mute.addEventListener('click', () => {
-    // The first click on a blocked sound only lets it play (the capture listener did).
-    if (!view.mute.classList.contains('is-blocked')) {
-      state.muted = !state.muted;
-      savePrefs();
-    }
+    state.muted = !state.muted;
+    savePrefs();
     renderMute();
+  });
+
+  // Any click lets sound play (the capture listener below); this button says so.
+  view.soundUnlock.addEventListener('click', () => {
+    unlockAudio();
+    view.mute.focus();
   });
 
   document.addEventListener('pointerdown', () => {
@@ -738,6 +738,7 @@
     view.consoleView.hidden = true;
     view.shift.hidden = true;
     view.mute.hidden = true;
+    view.soundUnlock.hidden = true;
     view.who.hidden = true;
     view.logout.hidden = true;
     view.connection.hidden = true;
@@ -756,7 +757,7 @@
 
   function scheduleExpiry() {
     clearTimeout(state.expiryTimer);
-    const left = state.session.expires_at - Date.now();
+    const left = state.session.expires_at - serverNow();
     // setTimeout cannot wait longer than about 24 days; tokens live 12 h by default.
     if (left < 2 ** 31) state.expiryTimer = setTimeout(expire, Math.max(0, left));
   }
