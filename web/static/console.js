@@ -917,6 +917,13 @@
     connect();
   });
 
+  // The network is back (a laptop waking up, Wi-Fi again): no need to wait for the backoff.
+  window.addEventListener('online', () => {
+    if (!state.session || state.socket) return;
+    state.backoff = 0;
+    connect();
+  });
+
   /** What the connection line says: a string key and its parameters (so a language switch redraws it). */
   let connectionMessage = { key: null, params: {}, retry: false, problem: false };
   let connectionHideTimer = null;
