@@ -91,6 +91,8 @@ pub enum PlayFrame {
         resources: Vec<ResourceWire>,
     },
     End,
+    /// A report step (kept, summary, submitted, receipt checked), as the transcript says.
+    Report,
 }
 
 #[derive(Debug, Serialize)]
@@ -163,6 +165,8 @@ async fn play(
                 resources: request.resources.iter().map(ResourceWire::from).collect(),
             },
             Output::End => PlayFrame::End,
+            // Reports are never stored from a preview: shown as what would happen.
+            _ => PlayFrame::Report,
         })
         .collect();
     Ok(Json(PlayResponse {

@@ -39,6 +39,20 @@ pub struct Config {
     pub handoff: HandoffConfig,
     pub console: ConsoleConfig,
     pub limits: LimitsConfig,
+    pub reports: ReportsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Days after its last activity a report and its messages are erased.
+    pub retention_days: u64,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        Self { retention_days: 90 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +150,7 @@ impl Default for Config {
             handoff: HandoffConfig::default(),
             console: ConsoleConfig::default(),
             limits: LimitsConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }

@@ -111,6 +111,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::reports::ReportError> for ApiError {
+    fn from(error: crate::reports::ReportError) -> Self {
+        match error {
+            crate::reports::ReportError::NotFound | crate::reports::ReportError::Erased => {
+                ApiError::NotFound
+            }
+            crate::reports::ReportError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<HandoffError> for ApiError {
     fn from(error: HandoffError) -> Self {
         match error {

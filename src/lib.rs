@@ -8,6 +8,7 @@
 //! - [`handoff`]: intervenor accounts, the queue, claims, the live relay, the console;
 //! - [`store`]: the sled trees, typed;
 //! - [`limits`]: client keys and rate limits, in memory only;
+//! - [`reports`]: anonymous reports with a receipt;
 //! - [`stats`] and [`report`]: anonymous daily counters and what is made of them;
 //! - [`authors`]: the authors' preview API (graph, player, versions);
 //! - [`server`]: `app(state) -> Router` and `run(listener, config, shutdown)`;
@@ -29,6 +30,7 @@ pub mod messages;
 pub mod metrics;
 pub mod protocol;
 pub mod report;
+pub mod reports;
 pub mod server;
 pub mod stats;
 pub mod store;

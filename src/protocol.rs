@@ -272,6 +272,38 @@ pub enum Control {
         retry_after_ms: Option<u64>,
     },
     Forgotten {},
+    /// An addition: the report written so far, shown once before the youth confirms
+    /// (not logged, not replayed).
+    ReportSummary {
+        fields: Vec<ReportFieldWire>,
+    },
+    /// An addition: the receipt of a report just stored, shown once (not logged,
+    /// not replayed, never recoverable).
+    ReportReceipt {
+        receipt: String,
+    },
+    /// An addition: a report opened with its receipt: its status and the messages
+    /// between the reporter and the intervenors (not logged, not replayed).
+    ReportStatus {
+        status: crate::store::records::ReportStatus,
+        messages: Vec<ReporterMessage>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportFieldWire {
+    pub field: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReporterMessage {
+    /// `reporter` or `intervenor`.
+    pub from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub text: String,
+    pub at: u64,
 }
 
 impl Control {
@@ -451,6 +483,43 @@ pub enum ConsoleServerFrame {
         #[serde(skip_serializing_if = "Option::is_none")]
         handoff: Option<u64>,
     },
+    /// An addition: the anonymous reports changed (`items` as `GET /api/signalements`).
+    Reports {
+        items: Vec<ReportItem>,
+    },
+    /// An addition: a report says someone is in danger now (raise the urgent alert).
+    ReportAlert {
+        report: u64,
+    },
+}
+
+/// A report in the console's list: no content, only what a list needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportItem {
+    pub id: u64,
+    pub status: crate::store::records::ReportStatus,
+    pub danger: bool,
+    pub kind: String,
+    pub lang: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+}
+
+impl From<&crate::store::records::ReportRecord> for ReportItem {
+    fn from(record: &crate::store::records::ReportRecord) -> Self {
+        Self {
+            id: record.id,
+            status: record.status,
+            danger: record.danger,
+            kind: record.kind.clone(),
+            lang: record.lang.clone(),
+            created_at: record.created_ms,
+            updated_at: record.updated_ms,
+            assigned_to: record.assigned_to.clone(),
+        }
+    }
 }
 
 impl ConsoleServerFrame {

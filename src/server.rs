@@ -61,6 +61,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Anonymous counters, written off the hot path.
     pub stats: Arc<Stats>,
+    /// Anonymous reports with their receipts.
+    pub reports: Arc<crate::reports::Reports>,
     /// Places for youth sockets; none left means `server_busy`.
     pub youth_sockets: Arc<Semaphore>,
     /// Turns true when the server stops; sockets close with 1001.
@@ -111,7 +113,13 @@ impl AppState {
             accounts: accounts.clone(),
             stats: stats.clone(),
         })?);
+        let reports = Arc::new(crate::reports::Reports::open(
+            store.clone(),
+            clock,
+            config.reports.retention_days,
+        )?);
         Ok(Self {
+            reports,
             limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
             youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
             stats,
@@ -399,6 +407,9 @@ pub fn purge(state: &AppState) {
             }
         }
         Err(e) => tracing::error!(error = %e, "session purge failed"),
+    }
+    if let Err(e) = state.reports.purge() {
+        tracing::error!(error = %e, "purge of old reports failed");
     }
     if let Err(e) = state.handoffs.purge_closed() {
         tracing::error!(error = %e, "purge of closed conversations failed");

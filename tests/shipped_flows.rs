@@ -229,34 +229,55 @@ fn walk(lang: &str) -> Walk {
                 ));
                 continue;
             }
-            for node in entered(&turn.trace) {
-                let best = walk
-                    .first_entered
-                    .entry(node.to_string())
-                    .or_insert(depth + 1);
-                *best = (*best).min(depth + 1);
-            }
-            record_shown(&mut walk, &turn.outputs);
-            let handoff = !handoffs(&turn.outputs).is_empty();
-            let seen_now = seen || !shown_resources(&turn.outputs).is_empty();
-            let ended = turn.outputs.iter().any(|o| matches!(o, Output::End));
-            if ended && !seen_now && !handoff {
-                walk.failures.push(format!(
-                    "{lang}: at {here}, {act:?} ends the conversation with no resource shown"
-                ));
-            }
-            let to = if next.node.is_none() {
-                None
-            } else {
-                let key: Key = (next.node.clone(), next.vars.clone(), seen_now);
-                Some(*index.entry(key).or_insert_with(|| {
-                    walk.states.push((next.clone(), seen_now));
-                    walk.depth.push(depth + 1);
-                    queue.push_back(walk.states.len() - 1);
-                    walk.states.len() - 1
-                }))
+            // Text typed where a receipt is asked: the server goes on at the node for
+            // a receipt found, or the one for a receipt not found. Walk both.
+            let receipt = turn.outputs.iter().find_map(|o| match o {
+                Output::ReceiptTyped { found, missing, .. } => {
+                    Some([found.clone(), missing.clone()])
+                }
+                _ => None,
+            });
+            let branches: Vec<(State, relais::flow::engine::Step)> = match receipt {
+                Some(targets) => targets
+                    .iter()
+                    .map(|target| {
+                        let mut branch = next.clone();
+                        let turn = relais::flow::engine::go(set, &mut branch, target);
+                        (branch, turn)
+                    })
+                    .collect(),
+                None => vec![(next, turn)],
             };
-            walk.edges.push(Edge { from, to, handoff });
+            for (next, turn) in branches {
+                for node in entered(&turn.trace) {
+                    let best = walk
+                        .first_entered
+                        .entry(node.to_string())
+                        .or_insert(depth + 1);
+                    *best = (*best).min(depth + 1);
+                }
+                record_shown(&mut walk, &turn.outputs);
+                let handoff = !handoffs(&turn.outputs).is_empty();
+                let seen_now = seen || !shown_resources(&turn.outputs).is_empty();
+                let ended = turn.outputs.iter().any(|o| matches!(o, Output::End));
+                if ended && !seen_now && !handoff {
+                    walk.failures.push(format!(
+                        "{lang}: at {here}, {act:?} ends the conversation with no resource shown"
+                    ));
+                }
+                let to = if next.node.is_none() {
+                    None
+                } else {
+                    let key: Key = (next.node.clone(), next.vars.clone(), seen_now);
+                    Some(*index.entry(key).or_insert_with(|| {
+                        walk.states.push((next.clone(), seen_now));
+                        walk.depth.push(depth + 1);
+                        queue.push_back(walk.states.len() - 1);
+                        walk.states.len() - 1
+                    }))
+                };
+                walk.edges.push(Edge { from, to, handoff });
+            }
         }
     }
     walk
@@ -868,7 +889,7 @@ fn the_welcome_states_anonymity_the_limit_and_the_quick_exit() {
         let Some(Output::Bot(last)) = outputs.last() else {
             panic!("{lang}: the welcome ends without the menu");
         };
-        assert!(last.choices.len() >= 5 && last.choices.len() <= 8, "{lang}");
+        assert!(last.choices.len() >= 5 && last.choices.len() <= 9, "{lang}");
     }
 }
 

@@ -45,6 +45,10 @@ struct Live {
     transcript: VecDeque<Remembered>,
     /// The socket attached now, with its connection number.
     outbox: Option<(u64, mpsc::Sender<Outgoing>)>,
+    /// The report being written: (field, answer), in memory only.
+    report_draft: Vec<(String, String)>,
+    /// The report this youth opened with its receipt (or just sent), memory only.
+    report_open: Option<u64>,
     /// Frames logged but held back until the store is flushed (see `push_durable`),
     /// and the frames logged after them, so the socket sees every frame in order.
     held: VecDeque<Held>,
@@ -179,6 +183,38 @@ impl SessionCtx<'_> {
         self.live.transcript.iter().cloned().collect()
     }
 
+    /// Keeps an answer of the report being written (memory only).
+    pub fn add_report_answer(&mut self, field: String, value: String) {
+        self.live.report_draft.retain(|(f, _)| *f != field);
+        self.live.report_draft.push((field, value));
+    }
+
+    /// The report so far: its answers and the `rapport_*` choices.
+    pub fn report_summary(&self) -> Vec<crate::protocol::ReportFieldWire> {
+        let chosen = self.live.record.vars.iter().filter_map(|(name, value)| {
+            Some((name.strip_prefix("rapport_")?.to_string(), value.clone()))
+        });
+        chosen
+            .chain(self.live.report_draft.iter().cloned())
+            .map(|(field, value)| crate::protocol::ReportFieldWire { field, value })
+            .collect()
+    }
+
+    /// Takes the report's answers (and the choices, as fields) to store them.
+    pub fn take_report_draft(&mut self) -> Vec<(String, String)> {
+        let fields = self.report_summary();
+        self.live.report_draft.clear();
+        fields.into_iter().map(|f| (f.field, f.value)).collect()
+    }
+
+    pub fn set_report_open(&mut self, id: Option<u64>) {
+        self.live.report_open = id;
+    }
+
+    pub fn report_open(&self) -> Option<u64> {
+        self.live.report_open
+    }
+
     /// Sends a frame without a seq (an error); not logged.
     pub fn send_control(&mut self, control: &Control) {
         self.deliver(Outgoing::Frame(control.to_frame()));
@@ -232,6 +268,8 @@ impl Sessions {
                 transcript: VecDeque::new(),
                 outbox: None,
                 held: VecDeque::new(),
+                report_draft: Vec::new(),
+                report_open: None,
             },
         );
         Ok((token, key))
@@ -359,6 +397,8 @@ impl Sessions {
             transcript: VecDeque::new(),
             outbox: None,
             held: VecDeque::new(),
+            report_draft: Vec::new(),
+            report_open: None,
         });
         Ok(Some(entry))
     }

@@ -282,7 +282,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                     continue;
                 }
                 refusals_in_a_row = 0;
-                match handle(&app, &key, frame, &lang, &handoff_requests).await {
+                match handle(&app, &key, &client, frame, &lang, &handoff_requests).await {
                     Handled::Continue => {}
                     Handled::Reply(control) => {
                         if !send_control(&mut socket, &app, &control).await { break; }
@@ -349,6 +349,7 @@ enum Handled {
 async fn handle(
     app: &AppState,
     key: &SessionKey,
+    client: &ClientKey,
     frame: ClientFrame,
     lang: &str,
     handoff_requests: &governor::DefaultDirectRateLimiter,
@@ -397,7 +398,7 @@ async fn handle(
             turn(app, key, Input::Restart, new_lang.as_deref())
         }
     };
-    let outcome = match result {
+    let mut outcome = match result {
         Ok(Some(outcome)) => outcome,
         Ok(None) => {
             return Handled::Reply(error(lang, ErrorCode::UnknownSession, Text::UnknownSession))
@@ -410,23 +411,75 @@ async fn handle(
     if outcome.not_expected {
         return Handled::Reply(error(lang, ErrorCode::NotExpected, Text::NotExpected));
     }
-    for request in outcome.handoffs {
-        // An urgent request is never refused by the per-session limit.
-        if !request.urgent && check_direct(handoff_requests).is_some() {
-            return Handled::Reply(Control::Error {
-                code: ErrorCode::RateLimited,
-                message: say(lang, Text::RateLimited).into(),
-                retry_after_ms: Some(60_000),
-            });
-        }
-        app.stats.handoff_requested(request.urgent);
-        if let Err(e) = app
-            .handoffs
-            .request(key, &request, &outcome.lang, &outcome.flow_version)
-            .await
-        {
-            tracing::error!(error = %e, "a request for a human failed");
-            return Handled::Reply(error(lang, ErrorCode::Internal, Text::Internal));
+    // What the turn left to do outside the session's lock, in order: the async
+    // steps, and the frames that must come after them.
+    while !outcome.deferred.is_empty() {
+        let output = outcome.deferred.remove(0);
+        let reply = match output {
+            Output::Handoff(request) => {
+                // An urgent request is never refused by the per-session limit.
+                if !request.urgent && check_direct(handoff_requests).is_some() {
+                    Some(Control::Error {
+                        code: ErrorCode::RateLimited,
+                        message: say(lang, Text::RateLimited).into(),
+                        retry_after_ms: Some(60_000),
+                    })
+                } else {
+                    app.stats.handoff_requested(request.urgent);
+                    match app
+                        .handoffs
+                        .request(key, &request, &outcome.lang, &outcome.flow_version)
+                        .await
+                    {
+                        Ok(()) => None,
+                        Err(e) => {
+                            tracing::error!(error = %e, "a request for a human failed");
+                            Some(error(lang, ErrorCode::Internal, Text::Internal))
+                        }
+                    }
+                }
+            }
+            Output::ReportSubmit => submit_report(app, key, &outcome.lang).await,
+            Output::ReportAppend { text } => append_to_report(app, key, text).await,
+            Output::ReceiptTyped {
+                text,
+                found,
+                missing,
+            } => {
+                match open_report(app, key, client, &text, &outcome.lang).await {
+                    Ok(opened) => {
+                        let target = if opened { found } else { missing };
+                        match go_to(app, key, &target) {
+                            Ok(Some(more)) => {
+                                // The flow goes on from the chosen node; keep its own
+                                // deferred steps before the rest.
+                                let mut next = more.deferred;
+                                next.append(&mut outcome.deferred);
+                                outcome.deferred = next;
+                                None
+                            }
+                            Ok(None) => {
+                                Some(error(lang, ErrorCode::UnknownSession, Text::UnknownSession))
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "a turn failed");
+                                Some(error(lang, ErrorCode::Internal, Text::Internal))
+                            }
+                        }
+                    }
+                    Err(control) => Some(control),
+                }
+            }
+            other => {
+                // Frames after an async step: sent now, in order.
+                if let Err(e) = app.sessions.with(key, |ctx| push_output(app, ctx, other)) {
+                    tracing::error!(error = %e, "could not send a frame");
+                }
+                None
+            }
+        };
+        if let Some(control) = reply {
+            return Handled::Reply(control);
         }
     }
     Handled::Continue
@@ -445,13 +498,47 @@ fn connected(app: &AppState, key: &SessionKey) -> bool {
 /// What a turn left to do outside the session's lock.
 struct TurnOutcome {
     not_expected: bool,
-    handoffs: Vec<engine::HandoffRequest>,
+    /// From the first output that needs async work (a handoff, a report), every
+    /// output still to handle, in order.
+    deferred: Vec<Output>,
     lang: String,
     flow_version: String,
 }
 
+/// Whether an output needs work outside the session's lock.
+fn is_async(output: &Output) -> bool {
+    matches!(
+        output,
+        Output::Handoff(_)
+            | Output::ReportSubmit
+            | Output::ReportAppend { .. }
+            | Output::ReceiptTyped { .. }
+    )
+}
+
+/// Sends one output that needs no async work, inside the session's lock.
+fn push_output(app: &AppState, ctx: &mut super::session::SessionCtx<'_>, output: Output) {
+    match output {
+        Output::Bot(bot) => {
+            ctx.push_bot(&bot);
+        }
+        Output::End => {
+            ctx.push(&Event::End {});
+        }
+        Output::ReportField { field, value } => ctx.add_report_answer(field, value),
+        Output::ReportSummary => {
+            let fields = ctx.report_summary();
+            // Shown once, never logged: the youth's own words stay off the disk.
+            ctx.send_control(&Control::ReportSummary { fields });
+        }
+        other => {
+            let _ = (app, other);
+        }
+    }
+}
+
 /// Runs the engine on a session, under its lock: frames are logged and sent in
-/// order; requests for a human are returned to be made outside the lock.
+/// order until an output needs async work; that one and the rest are returned.
 fn turn(
     app: &AppState,
     key: &SessionKey,
@@ -474,50 +561,228 @@ fn turn(
             vars: record.vars.clone(),
             lang: record.lang.clone(),
         };
+        let step = engine::step(&flows, &mut state, input);
+        if step.not_expected {
+            return TurnOutcome {
+                not_expected: true,
+                deferred: Vec::new(),
+                lang: state.lang,
+                flow_version: flows.version.clone(),
+            };
+        }
+        // What the youth did, for a future intervenor (never a receipt).
+        let typed_receipt = step
+            .outputs
+            .iter()
+            .any(|o| matches!(o, Output::ReceiptTyped { .. }));
         let remembered: Option<std::sync::Arc<str>> = match input {
-            Input::Text(text) => Some(text.into()),
+            Input::Text(text) if !typed_receipt => Some(text.into()),
             Input::Choose(id) => Some(
                 flows
                     .line(&state.lang, id)
                     .map(|r| r.text.clone())
                     .unwrap_or_else(|| id.into()),
             ),
-            Input::Start | Input::Restart => None,
+            _ => None,
         };
-        let step = engine::step(&flows, &mut state, input);
-        if step.not_expected {
-            return TurnOutcome {
-                not_expected: true,
-                handoffs: Vec::new(),
-                lang: state.lang,
-                flow_version: flows.version.clone(),
-            };
-        }
         if let Some(said) = remembered {
             ctx.remember(Speaker::Youth, said);
         }
         app.stats.turn(ctx.record().node.as_deref(), &step);
-        let record = ctx.record();
-        record.node = state.node;
-        record.vars = state.vars;
-        record.lang = state.lang.clone();
-        let mut handoffs = Vec::new();
-        for output in step.outputs {
-            match output {
-                Output::Bot(bot) => {
-                    ctx.push_bot(&bot);
-                }
-                Output::End => {
-                    ctx.push(&Event::End {});
-                }
-                Output::Handoff(request) => handoffs.push(request),
-            }
-        }
+        apply_state(ctx, state.clone());
+        let deferred = push_until_async(app, ctx, step.outputs);
         TurnOutcome {
             not_expected: false,
-            handoffs,
+            deferred,
             lang: state.lang,
             flow_version: flows.version.clone(),
         }
     })
+}
+
+fn apply_state(ctx: &mut super::session::SessionCtx<'_>, state: engine::State) {
+    let record = ctx.record();
+    record.node = state.node;
+    record.vars = state.vars;
+    record.lang = state.lang;
+}
+
+/// Pushes outputs until one needs async work; returns that one and the rest.
+fn push_until_async(
+    app: &AppState,
+    ctx: &mut super::session::SessionCtx<'_>,
+    outputs: Vec<Output>,
+) -> Vec<Output> {
+    let mut outputs = outputs.into_iter();
+    for output in outputs.by_ref() {
+        if is_async(&output) {
+            let mut deferred = vec![output];
+            deferred.extend(outputs);
+            return deferred;
+        }
+        push_output(app, ctx, output);
+    }
+    Vec::new()
+}
+
+/// Continues the flow at a node (after a receipt lookup).
+fn go_to(
+    app: &AppState,
+    key: &SessionKey,
+    target: &crate::flow::model::Target,
+) -> Result<Option<TurnOutcome>, crate::store::StoreError> {
+    app.sessions.with(key, |ctx| {
+        let record = ctx.record();
+        let flows = app
+            .flows
+            .version(&record.flow_version)
+            .unwrap_or_else(|| app.flows.current());
+        let mut state = engine::State {
+            node: record.node.clone(),
+            vars: record.vars.clone(),
+            lang: record.lang.clone(),
+        };
+        let step = engine::go(&flows, &mut state, target);
+        app.stats.turn(ctx.record().node.as_deref(), &step);
+        apply_state(ctx, state.clone());
+        let deferred = push_until_async(app, ctx, step.outputs);
+        TurnOutcome {
+            not_expected: false,
+            deferred,
+            lang: state.lang,
+            flow_version: flows.version.clone(),
+        }
+    })
+}
+
+/// Stores the report written so far and shows its receipt, once.
+async fn submit_report(app: &AppState, key: &SessionKey, lang: &str) -> Option<Control> {
+    let draft = app
+        .sessions
+        .with(key, |ctx| {
+            let answers = ctx.take_report_draft();
+            let vars = ctx.record().vars.clone();
+            // The report's choices leave the session with it.
+            ctx.record()
+                .vars
+                .retain(|name, _| !name.starts_with("rapport_"));
+            (answers, vars)
+        })
+        .ok()
+        .flatten()?;
+    let reports = app.reports.clone();
+    let lang_owned = lang.to_string();
+    let submitted =
+        tokio::task::spawn_blocking(move || reports.submit(draft.0, &draft.1, &lang_owned)).await;
+    match submitted {
+        Ok(Ok((id, receipt))) => {
+            app.stats.add("reports", "submitted", 1);
+            app.handoffs.reports_changed(&app.reports, Some(id));
+            let _ = app.sessions.with(key, |ctx| {
+                ctx.set_report_open(Some(id));
+                ctx.send_control(&Control::ReportReceipt { receipt });
+            });
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "a report could not be stored");
+            Some(error(lang, ErrorCode::Internal, Text::Internal))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a report could not be stored");
+            Some(error(lang, ErrorCode::Internal, Text::Internal))
+        }
+    }
+}
+
+/// Looks a receipt up (rate limited per client and for everyone), and shows the
+/// report's status and messages when it opens one. `Ok(false)` for a wrong or a
+/// missing receipt alike.
+async fn open_report(
+    app: &AppState,
+    key: &SessionKey,
+    client: &ClientKey,
+    typed: &str,
+    lang: &str,
+) -> Result<bool, Control> {
+    let limited = check_keyed(&app.limits.receipts, client)
+        .err()
+        .or_else(|| check_direct(&app.limits.receipts_global));
+    if let Some(wait) = limited {
+        return Err(Control::Error {
+            code: ErrorCode::RateLimited,
+            message: say(lang, Text::RateLimited).into(),
+            retry_after_ms: Some(wait.as_millis().max(1) as u64),
+        });
+    }
+    let reports = app.reports.clone();
+    let typed = typed.to_string();
+    let found = tokio::task::spawn_blocking(move || reports.lookup(&typed))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
+    let Some(id) = found else {
+        return Ok(false);
+    };
+    let status = report_status_frame(app, id);
+    let _ = app.sessions.with(key, |ctx| {
+        ctx.set_report_open(Some(id));
+        if let Some(status) = &status {
+            ctx.send_control(status);
+        }
+    });
+    Ok(status.is_some())
+}
+
+/// The reporter's view of a report: its status and the messages (no notes).
+pub fn report_status_frame(app: &AppState, id: u64) -> Option<Control> {
+    let record = app.reports.record(id).ok()?;
+    let content = app.reports.content(&record).ok()?;
+    Some(Control::ReportStatus {
+        status: record.status,
+        messages: content
+            .messages
+            .into_iter()
+            .map(|m| crate::protocol::ReporterMessage {
+                from: m.from,
+                name: m.name,
+                text: m.text,
+                at: m.at,
+            })
+            .collect(),
+    })
+}
+
+/// Adds what the youth wrote to the report they opened, then shows it again.
+async fn append_to_report(app: &AppState, key: &SessionKey, text: String) -> Option<Control> {
+    let open = app
+        .sessions
+        .with(key, |ctx| ctx.report_open())
+        .ok()
+        .flatten()
+        .flatten()?;
+    let reports = app.reports.clone();
+    let changed = tokio::task::spawn_blocking(move || {
+        let at = reports.now_ms();
+        reports.change(open, |_, content| {
+            content.messages.push(crate::reports::ReportMessage {
+                from: "reporter".into(),
+                name: None,
+                text,
+                at,
+            })
+        })
+    })
+    .await;
+    if let Ok(Ok(_)) = changed {
+        app.handoffs.reports_changed(&app.reports, None);
+        let status = report_status_frame(app, open);
+        let _ = app.sessions.with(key, |ctx| {
+            if let Some(status) = &status {
+                ctx.send_control(status);
+            }
+        });
+    }
+    None
 }

@@ -60,7 +60,12 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
                     }
                 }
                 Item::Say { .. } => shows_text = true,
-                Item::Set(_) => {}
+                Item::Set(_)
+                | Item::ReportField { .. }
+                | Item::ReportSummary { .. }
+                | Item::ReportSubmit { .. }
+                | Item::ReceiptLookup { .. }
+                | Item::ReportAppend { .. } => {}
             }
         }
         for line in node.text_lines() {

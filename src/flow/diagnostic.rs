@@ -59,6 +59,7 @@ pub enum Problem {
     NoFlowFiles,
     JumpLoop { name: String },
     EmptyNode { name: String },
+    BadReportOption { option: String },
 }
 
 impl Problem {
@@ -120,6 +121,7 @@ impl Problem {
             Problem::NoFlowFiles => "no_flow_files",
             Problem::JumpLoop { .. } => "jump_loop",
             Problem::EmptyNode { .. } => "empty_node",
+            Problem::BadReportOption { .. } => "bad_report_option",
         }
     }
 
@@ -159,9 +161,9 @@ impl Problem {
                 format!("The id \"{id}\" is not valid: letters, digits, \"_\", \"-\" or \".\" only.")
             },
             Problem::UnknownInstruction { word } => if fr {
-                format!("Je ne connais pas l'instruction « @{word} ». Les instructions sont : @ressource, @personne, @quand, @sinon, @fin.")
+                format!("Je ne connais pas l'instruction « @{word} ». Les instructions sont : @ressource, @personne, @quand, @sinon, @fin, @signalement, @resume, @envoyer_signalement, @code_de_suivi, @ajout_signalement.")
             } else {
-                format!("Unknown instruction \"@{word}\". The instructions are: @ressource, @personne, @quand, @sinon, @fin.")
+                format!("Unknown instruction \"@{word}\". The instructions are: @ressource, @personne, @quand, @sinon, @fin, @signalement, @resume, @envoyer_signalement, @code_de_suivi, @ajout_signalement.")
             },
             Problem::ChoiceWithoutTarget => if fr {
                 "Ce choix ne dit pas où il mène. Ajoute « -> nom_du_noeud » à la fin de la ligne.".into()
@@ -337,6 +339,11 @@ impl Problem {
                 format!("Les sauts « -> » tournent en rond à partir du nœud « {name} » : la conversation ne s'arrêterait jamais.")
             } else {
                 format!("The \"->\" jumps go round in a circle from the node \"{name}\": the conversation would never stop.")
+            },
+            Problem::BadReportOption { option } => if fr {
+                format!("Je ne comprends pas « {option} ». Écris @signalement champ=nom, ou @code_de_suivi trouve=noeud introuvable=noeud.")
+            } else {
+                format!("I do not understand \"{option}\". Write @signalement champ=name, or @code_de_suivi trouve=node introuvable=node.")
             },
             Problem::EmptyNode { name } => if fr {
                 format!("Le nœud « {name} » n'affiche rien : ajoute au moins une ligne de texte.")

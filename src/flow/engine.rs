@@ -66,6 +66,26 @@ pub enum Output {
     Bot(BotMessage),
     Handoff(HandoffRequest),
     End,
+    /// A free-text answer to keep (in memory) as a field of the report being written.
+    ReportField {
+        field: String,
+        value: String,
+    },
+    /// Show the report so far.
+    ReportSummary,
+    /// Store the report and give the receipt.
+    ReportSubmit,
+    /// The youth typed a receipt; the server looks it up and goes on at `found`
+    /// or `missing`.
+    ReceiptTyped {
+        text: String,
+        found: Target,
+        missing: Target,
+    },
+    /// Text to add to the report the youth opened with a receipt.
+    ReportAppend {
+        text: String,
+    },
 }
 
 /// Why the engine did what it did, for `flows try`, the preview and statistics.
@@ -127,6 +147,17 @@ pub fn enter(set: &FlowSet, state: &mut State, node: &str) -> Step {
     turn.step
 }
 
+/// Goes to a target (a node or the end), as a choice would (after a receipt lookup).
+pub fn go(set: &FlowSet, state: &mut State, target: &Target) -> Step {
+    let mut turn = Turn {
+        set,
+        state,
+        step: Step::default(),
+    };
+    turn.follow(target, &[]);
+    turn.step
+}
+
 /// The choices a node shows with these variables.
 pub fn visible_choices<'n>(
     node: &'n Node,
@@ -144,7 +175,7 @@ struct Turn<'a> {
     step: Step,
 }
 
-impl Turn<'_> {
+impl<'a> Turn<'a> {
     fn note(&mut self, trace: Trace) {
         self.step.trace.push(trace);
         self.step.trace_at.push(self.step.outputs.len());
@@ -185,6 +216,26 @@ impl Turn<'_> {
             return self.enter(&node);
         }
         if let Some(node) = self.current() {
+            if let Some((found, missing)) = node.receipt_lookup() {
+                // A receipt: never routed, never matched, only looked up.
+                self.step.outputs.push(Output::ReceiptTyped {
+                    text: input.to_string(),
+                    found: found.clone(),
+                    missing: missing.clone(),
+                });
+                return;
+            }
+            if let Some(field) = node.report_field() {
+                self.step.outputs.push(Output::ReportField {
+                    field: field.to_string(),
+                    value: input.to_string(),
+                });
+            }
+            if node.appends_to_report() {
+                self.step.outputs.push(Output::ReportAppend {
+                    text: input.to_string(),
+                });
+            }
             if node.asks_text() {
                 let routed = node.exit.routes.iter().find_map(|route| {
                     route
@@ -261,7 +312,7 @@ impl Turn<'_> {
         self.step.outputs.push(Output::Bot(message));
     }
 
-    fn current(&self) -> Option<&'_ Node> {
+    fn current(&self) -> Option<&'a Node> {
         self.state
             .node
             .as_deref()
@@ -351,6 +402,11 @@ impl Turn<'_> {
                         }
                     }
                     Item::Set(assignment) => self.assign(&assignment.var, &assignment.value),
+                    Item::ReportSummary { .. } => self.step.outputs.push(Output::ReportSummary),
+                    Item::ReportSubmit { .. } => self.step.outputs.push(Output::ReportSubmit),
+                    Item::ReportField { .. }
+                    | Item::ReceiptLookup { .. }
+                    | Item::ReportAppend { .. } => {}
                     Item::Resources { keys, .. } => {
                         let cards = self.cards(keys.iter().map(|(k, _)| k.clone()));
                         match self.last_bot_since(first_output) {

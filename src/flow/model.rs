@@ -101,6 +101,31 @@ pub enum Item {
         pos: Pos,
     },
     Handoff(HandoffSpec),
+    /// `@signalement champ=NOM`: free text answered at this node is kept (in memory)
+    /// as the report's field NOM.
+    ReportField {
+        field: String,
+        pos: Pos,
+    },
+    /// `@resume`: shows the youth the report so far, before they confirm.
+    ReportSummary {
+        pos: Pos,
+    },
+    /// `@envoyer_signalement`: stores the report and gives the youth its receipt.
+    ReportSubmit {
+        pos: Pos,
+    },
+    /// `@code_de_suivi trouve=NOEUD introuvable=NOEUD`: text typed here is a
+    /// receipt; the flow goes on at one node or the other.
+    ReceiptLookup {
+        found: Target,
+        missing: Target,
+        pos: Pos,
+    },
+    /// `@ajout_signalement`: text typed here is added to the report the youth opened.
+    ReportAppend {
+        pos: Pos,
+    },
 }
 
 /// `@personne [urgent] [sujet=…] [ressources=a,b]`.
@@ -169,7 +194,8 @@ pub struct Node {
 impl Node {
     /// Whether the flow waits for free text at this node.
     pub fn asks_text(&self) -> bool {
-        !self.exit.routes.is_empty()
+        self.receipt_lookup().is_some()
+            || !self.exit.routes.is_empty()
             || self.exit.otherwise.is_some()
             || self
                 .items
@@ -201,12 +227,37 @@ impl Node {
             .chain(self.exit.choices.iter().map(|choice| &choice.label))
     }
 
+    /// The report field free text answers at this node, if any.
+    pub fn report_field(&self) -> Option<&str> {
+        self.items.iter().find_map(|item| match item {
+            Item::ReportField { field, .. } => Some(field.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Whether text typed at this node is a receipt, or an addition to a report.
+    pub fn receipt_lookup(&self) -> Option<(&Target, &Target)> {
+        self.items.iter().find_map(|item| match item {
+            Item::ReceiptLookup { found, missing, .. } => Some((found, missing)),
+            _ => None,
+        })
+    }
+
+    pub fn appends_to_report(&self) -> bool {
+        self.items
+            .iter()
+            .any(|item| matches!(item, Item::ReportAppend { .. }))
+    }
+
     /// Every target this node can lead to.
     pub fn targets(&self) -> impl Iterator<Item = &Target> {
-        self.exit
-            .choices
+        self.items
             .iter()
-            .map(|c| &c.target)
+            .flat_map(|item| match item {
+                Item::ReceiptLookup { found, missing, .. } => vec![found, missing],
+                _ => Vec::new(),
+            })
+            .chain(self.exit.choices.iter().map(|c| &c.target))
             .chain(self.exit.routes.iter().map(|r| &r.target))
             .chain(self.exit.otherwise.iter().map(|(t, _, _)| t))
             .chain(self.exit.jump.iter())

@@ -379,6 +379,40 @@ impl Parser<'_> {
             "personne" | "handoff" => self.handoff(number, col, args),
             "quand" | "when" => self.route(number, col, args_col, args),
             "sinon" | "else" | "otherwise" => self.otherwise(number, col, args_col, args),
+            "signalement" | "report" => {
+                let field = args
+                    .trim()
+                    .strip_prefix("champ=")
+                    .or_else(|| args.trim().strip_prefix("field="))
+                    .unwrap_or("");
+                if !valid_name(field) {
+                    self.report(
+                        self.pos(number, col),
+                        Problem::BadReportOption {
+                            option: args.trim().to_string(),
+                        },
+                    );
+                    return;
+                }
+                let pos = self.pos(number, col);
+                self.node().items.push(Item::ReportField {
+                    field: field.to_string(),
+                    pos,
+                });
+            }
+            "resume" | "résumé" | "summary" => {
+                let pos = self.pos(number, col);
+                self.node().items.push(Item::ReportSummary { pos });
+            }
+            "envoyer_signalement" | "submit_report" => {
+                let pos = self.pos(number, col);
+                self.node().items.push(Item::ReportSubmit { pos });
+            }
+            "ajout_signalement" | "append_report" => {
+                let pos = self.pos(number, col);
+                self.node().items.push(Item::ReportAppend { pos });
+            }
+            "code_de_suivi" | "receipt" => self.receipt(number, col, args_col, args),
             "fin" | "end" => {
                 let pos = self.pos(number, col);
                 self.set_jump(number, col, Target::End { pos });
@@ -387,6 +421,45 @@ impl Parser<'_> {
                 self.pos(number, col),
                 Problem::UnknownInstruction {
                     word: word.to_string(),
+                },
+            ),
+        }
+    }
+
+    /// `@code_de_suivi trouve=NOEUD introuvable=NOEUD`.
+    fn receipt(&mut self, number: u32, col: usize, args_col: usize, args: &str) {
+        let mut found = None;
+        let mut missing = None;
+        for (start, word) in handoff_words(args) {
+            let word_col = args_col + args[..start].chars().count();
+            if let Some(node) = word
+                .strip_prefix("trouve=")
+                .or_else(|| word.strip_prefix("found="))
+            {
+                found = self.target(number, word_col + word.len() - node.len(), node);
+            } else if let Some(node) = word
+                .strip_prefix("introuvable=")
+                .or_else(|| word.strip_prefix("missing="))
+            {
+                missing = self.target(number, word_col + word.len() - node.len(), node);
+            } else {
+                self.report(
+                    self.pos(number, word_col),
+                    Problem::BadReportOption { option: word },
+                );
+            }
+        }
+        let pos = self.pos(number, col);
+        match (found, missing) {
+            (Some(found), Some(missing)) => self.node().items.push(Item::ReceiptLookup {
+                found,
+                missing,
+                pos,
+            }),
+            _ => self.report(
+                pos,
+                Problem::BadReportOption {
+                    option: args.trim().to_string(),
                 },
             ),
         }

@@ -145,6 +145,13 @@ fn describe(state: &State, step: &engine::Step, ui: &str) -> String {
     out
 }
 
+fn target_name(target: &crate::flow::model::Target) -> &str {
+    match target {
+        crate::flow::model::Target::Node { name, .. } => name,
+        crate::flow::model::Target::End { .. } => "fin",
+    }
+}
+
 fn write_output(out: &mut String, output: &Output, fr: bool) {
     match output {
         Output::Bot(bot) => {
@@ -200,5 +207,34 @@ fn write_output(out: &mut String, output: &Output, fr: bool) {
             ));
         }
         Output::End => out.push_str(if fr { "  -- fin --\n" } else { "  -- end --\n" }),
+        Output::ReportField { field, value } => out.push_str(&format!(
+            "  {} {field} = « {value} »\n",
+            if fr { "signalement :" } else { "report:" }
+        )),
+        Output::ReportSummary => out.push_str(if fr {
+            "  (résumé du signalement)\n"
+        } else {
+            "  (report summary)\n"
+        }),
+        Output::ReportSubmit => out.push_str(if fr {
+            "  => signalement envoyé, code de suivi affiché\n"
+        } else {
+            "  => report sent, receipt shown\n"
+        }),
+        Output::ReceiptTyped { found, missing, .. } => out.push_str(&format!(
+            "  {} {} / {}\n",
+            if fr {
+                "code de suivi vérifié : trouvé ->"
+            } else {
+                "receipt checked: found ->"
+            },
+            target_name(found),
+            target_name(missing)
+        )),
+        Output::ReportAppend { .. } => out.push_str(if fr {
+            "  (ajouté au signalement)\n"
+        } else {
+            "  (added to the report)\n"
+        }),
     }
 }

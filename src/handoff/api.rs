@@ -30,6 +30,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/handoffs/{id}/assign", post(assign))
         .route("/api/reports", get(reports))
         .route("/api/canned", get(canned))
+        .route("/api/signalements", get(report_list))
+        .route("/api/signalements/{id}", get(report_detail))
+        .route("/api/signalements/{id}/status", post(report_status))
+        .route("/api/signalements/{id}/assign", post(report_assign))
+        .route("/api/signalements/{id}/notes", post(report_note))
+        .route("/api/signalements/{id}/messages", post(report_message))
+        .route("/api/signalements/{id}/forwarded", post(report_forwarded))
         .route("/api/intervenors", get(intervenors))
 }
 
@@ -310,5 +317,187 @@ async fn assign(
         token_key: [0; 32],
     };
     app.handoffs.assign(id, &who, &to)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- reports
+
+async fn report_list(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+) -> Result<Response, ApiError> {
+    intervening(&who)?;
+    let list = app.reports.list()?;
+    let items: Vec<crate::protocol::ReportItem> = list.iter().map(Into::into).collect();
+    Ok(Json(items).into_response())
+}
+
+/// A report opened by an intervenor: its answers, messages, notes and where it was
+/// forwarded. Everything in it is the reporter's text: a page shows it as text.
+async fn report_detail(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+) -> Result<Response, ApiError> {
+    intervening(&who)?;
+    let record = app.reports.record(id)?;
+    let content = app.reports.content(&record)?;
+    Ok(Json(serde_json::json!({
+        "report": crate::protocol::ReportItem::from(&record),
+        "answers": content.answers.iter().map(|(field, value)| serde_json::json!({"field": field, "value": value})).collect::<Vec<_>>(),
+        "messages": content.messages,
+        "notes": content.notes,
+        "forwarded": content.forwarded,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct StatusRequest {
+    status: crate::store::records::ReportStatus,
+}
+
+async fn report_status(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<StatusRequest>,
+) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
+    let reports = app.reports.clone();
+    let changed = tokio::task::spawn_blocking(move || {
+        reports.change(id, |record, _| record.status = body.status)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    app.stats.add("reports", changed.status.as_str(), 1);
+    app.handoffs.reports_changed(&app.reports, None);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct TextRequest {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct ForwardRequest {
+    /// `police`, `cyberaide`, `dpj` or anything else the team names.
+    to: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn report_assign(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<AssignRequest>,
+) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
+    app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
+    let reports = app.reports.clone();
+    tokio::task::spawn_blocking(move || {
+        reports.change(id, |record, _| record.assigned_to = Some(body.login))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    app.handoffs.reports_changed(&app.reports, None);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs a change of a report's sealed content off the runtime.
+async fn change_content(
+    app: &AppState,
+    id: u64,
+    change: impl FnOnce(&mut crate::store::records::ReportRecord, &mut crate::reports::Content, u64)
+        + Send
+        + 'static,
+) -> Result<(), ApiError> {
+    let reports = app.reports.clone();
+    tokio::task::spawn_blocking(move || {
+        let now = reports.now_ms();
+        reports.change(id, |record, content| change(record, content, now))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    app.handoffs.reports_changed(&app.reports, None);
+    Ok(())
+}
+
+fn bounded(text: &str, app: &AppState) -> Result<String, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > app.config.limits.max_text_chars {
+        return Err(ApiError::BadRequest);
+    }
+    Ok(text.to_string())
+}
+
+async fn report_note(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<TextRequest>,
+) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
+    let text = bounded(&body.text, &app)?;
+    let by = who.name.clone();
+    change_content(&app, id, move |_, content, at| {
+        content
+            .notes
+            .push(crate::reports::ReportNote { by, text, at })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A message to the reporter, read when they come back with their receipt.
+async fn report_message(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<TextRequest>,
+) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
+    let text = bounded(&body.text, &app)?;
+    let name = who.name.clone();
+    change_content(&app, id, move |record, content, at| {
+        if record.status == crate::store::records::ReportStatus::New {
+            record.status = crate::store::records::ReportStatus::InReview;
+        }
+        content.messages.push(crate::reports::ReportMessage {
+            from: "intervenor".into(),
+            name: Some(name),
+            text,
+            at,
+        })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records where the report was passed on; relais itself contacts no one.
+async fn report_forwarded(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<ForwardRequest>,
+) -> Result<StatusCode, ApiError> {
+    intervening(&who)?;
+    let to = bounded(&body.to, &app)?;
+    let note = body.note.unwrap_or_default();
+    let by = who.name.clone();
+    change_content(&app, id, move |record, content, at| {
+        record.status = crate::store::records::ReportStatus::Forwarded;
+        let text = if note.trim().is_empty() {
+            to
+        } else {
+            format!("{to} — {}", note.trim())
+        };
+        content
+            .forwarded
+            .push(crate::reports::ReportNote { by, text, at })
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -759,6 +759,21 @@ impl Handoffs {
         id
     }
 
+    /// The reports changed: every console gets the list; with `alert`, a report that
+    /// says someone is in danger now raises the urgent alert.
+    pub fn reports_changed(&self, reports: &crate::reports::Reports, alert: Option<u64>) {
+        let Ok(list) = reports.list() else {
+            return;
+        };
+        if let Some(id) = alert {
+            if list.iter().any(|r| r.id == id && r.danger) {
+                self.broadcast(&ConsoleServerFrame::ReportAlert { report: id });
+            }
+        }
+        let items = list.iter().map(crate::protocol::ReportItem::from).collect();
+        self.broadcast(&ConsoleServerFrame::Reports { items });
+    }
+
     /// Console sockets open now.
     pub fn consoles(&self) -> usize {
         self.consoles.lock().expect("console lock poisoned").len()

@@ -7,6 +7,8 @@
 //! - `flow_versions`: version → [`FlowVersionRecord`] (every flow set ever loaded);
 //! - `accounts`, `tokens`, `handoffs`, `transcripts`: intervenor accounts, console
 //!   logins (by token hash), open requests for a human and their live transcripts;
+//! - `reports`: anonymous reports (status, kind, times; their content sealed);
+//! - `meta`: settings made once (the salt of receipt hashes);
 //! - `stats`: `day \\0 metric \\0 label` → count (aggregates only).
 //!
 //! No value here holds an IP address, a user agent, a token in clear, or a youth's
@@ -49,6 +51,8 @@ pub struct Store {
     pub(crate) handoffs: sled::Tree,
     pub(crate) transcripts: sled::Tree,
     stats: sled::Tree,
+    pub(crate) reports: sled::Tree,
+    meta: sled::Tree,
     /// Per-conversation keys, outside sled (see `keys`).
     pub keys: Arc<keys::Keys>,
     /// Every flow version loaded, one JSON file each (`DATA/flow-versions/`), so
@@ -73,6 +77,8 @@ impl Store {
             handoffs: db.open_tree("handoffs")?,
             transcripts: db.open_tree("transcripts")?,
             stats: db.open_tree("stats")?,
+            reports: db.open_tree("reports")?,
+            meta: db.open_tree("meta")?,
             keys: Arc::new(keys::Keys::open(&path.join("keys"))?),
             versions_dir: {
                 let dir = path.join(VERSIONS_DIR);
@@ -210,6 +216,17 @@ impl Store {
             count += 1;
         }
         Ok(count)
+    }
+
+    // ---- server settings made once ----
+
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(name)?.map(|v| v.to_vec()))
+    }
+
+    pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(name, value)?;
+        Ok(())
     }
 
     // ---- statistics ----

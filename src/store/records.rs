@@ -123,3 +123,46 @@ pub struct HandoffRecord {
     #[serde(default)]
     pub closed_ms: Option<u64>,
 }
+
+/// Where an anonymous report stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    New,
+    InReview,
+    Forwarded,
+    Closed,
+}
+
+impl ReportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::New => "new",
+            ReportStatus::InReview => "in_review",
+            ReportStatus::Forwarded => "forwarded",
+            ReportStatus::Closed => "closed",
+        }
+    }
+}
+
+/// An anonymous report. Only what a list needs is in clear (status, kind, danger,
+/// times, who handles it); the answers, messages, notes and where it was
+/// forwarded are sealed with the report's own key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportRecord {
+    pub id: u64,
+    /// argon2id of the receipt with the server's salt (hex): finds the report.
+    pub lookup: String,
+    pub status: ReportStatus,
+    /// The reporter said someone is in danger now.
+    pub danger: bool,
+    /// The kind of situation, from the flow's choices (`rapport_type`).
+    pub kind: String,
+    pub lang: String,
+    pub created_ms: u64,
+    /// Last activity: retention counts from here.
+    pub updated_ms: u64,
+    pub assigned_to: Option<String>,
+    /// The sealed `reports::Content`.
+    pub sealed: Vec<u8>,
+}

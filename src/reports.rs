@@ -1,0 +1,283 @@
+//! Anonymous reports: a youth (or a worried friend) describes a situation, gets a
+//! receipt — 16 digits, shown once — and comes back with it to read the answers and
+//! add to the report. The receipt is the only key: it is stored only as an argon2id
+//! hash (with a salt of the server's), never in clear and never recoverable. A
+//! report's content is sealed with a key of its own (see `store::keys`) and erased
+//! with it 90 days after its last activity.
+
+use std::collections::BTreeMap;
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::{Rng, RngCore};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::store::records::{ReportRecord, ReportStatus};
+use crate::store::{get_json, put_json, Store, StoreError};
+
+/// The name of a report's key.
+pub fn report_key(id: u64) -> String {
+    format!("report-{id}")
+}
+
+/// What a report holds, sealed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Content {
+    /// The answers, in the order they were given: (field, value).
+    pub answers: Vec<(String, String)>,
+    /// Messages between the reporter and the intervenors.
+    pub messages: Vec<ReportMessage>,
+    /// Internal notes, never shown to the reporter.
+    pub notes: Vec<ReportNote>,
+    /// Where the report was passed on (police, Cyberaide.ca, the DPJ…), by whom, when.
+    pub forwarded: Vec<ReportNote>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReportMessage {
+    /// `reporter` or `intervenor`.
+    pub from: String,
+    /// The intervenor's display name (never for the reporter).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub text: String,
+    pub at: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReportNote {
+    pub by: String,
+    pub text: String,
+    pub at: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("no such report")]
+    NotFound,
+    #[error("the report's key is gone")]
+    Erased,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Reports {
+    store: Store,
+    clock: Clock,
+    retention_days: u64,
+    /// The salt of receipt hashes (made once, kept in the store).
+    salt: [u8; 16],
+}
+
+/// A new receipt: 16 digits in groups of 4.
+pub fn new_receipt() -> String {
+    let mut rng = rand::rng();
+    let digits: String = (0..16)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect();
+    digits
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The digits of what a youth typed as a receipt (spaces, dashes and dots ignored).
+fn receipt_digits(typed: &str) -> Option<String> {
+    let digits: String = typed.chars().filter(|c| c.is_ascii_digit()).collect();
+    let only_separators = typed
+        .chars()
+        .all(|c| c.is_ascii_digit() || " -.".contains(c));
+    (digits.len() == 16 && only_separators).then_some(digits)
+}
+
+impl Reports {
+    pub fn open(store: Store, clock: Clock, retention_days: u64) -> Result<Self, StoreError> {
+        let salt = match store.meta("receipt_salt")? {
+            Some(bytes) if bytes.len() == 16 => bytes.try_into().unwrap_or([0; 16]),
+            _ => {
+                let mut salt = [0u8; 16];
+                rand::rng().fill_bytes(&mut salt);
+                store.set_meta("receipt_salt", &salt)?;
+                salt
+            }
+        };
+        Ok(Self {
+            store,
+            clock,
+            retention_days,
+            salt,
+        })
+    }
+
+    /// The lookup key of a receipt: argon2id with the server's salt (slow on
+    /// purpose; blocking).
+    fn lookup_key(&self, digits: &str) -> String {
+        let mut out = [0u8; 32];
+        let hasher = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(19 * 1024, 2, 1, Some(32)).expect("valid argon2 parameters"),
+        );
+        let _ = hasher.hash_password_into(digits.as_bytes(), &self.salt, &mut out);
+        out.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Stores a report; returns its id and the receipt (to show once). Blocking.
+    pub fn submit(
+        &self,
+        answers: Vec<(String, String)>,
+        vars: &BTreeMap<String, String>,
+        lang: &str,
+    ) -> Result<(u64, String), ReportError> {
+        let id = self.store.generate_id()?;
+        let receipt = new_receipt();
+        let digits = receipt_digits(&receipt).unwrap_or_default();
+        let key = self
+            .store
+            .keys
+            .create(&report_key(id))
+            .map_err(StoreError::Keys)?;
+        let content = Content {
+            answers,
+            ..Default::default()
+        };
+        let now = self.clock.now_ms();
+        let record = ReportRecord {
+            id,
+            lookup: self.lookup_key(&digits),
+            status: ReportStatus::New,
+            danger: vars.get("rapport_danger").is_some_and(|v| v == "oui"),
+            kind: vars
+                .get("rapport_type")
+                .cloned()
+                .unwrap_or_else(|| "autre".into()),
+            lang: lang.to_string(),
+            created_ms: now,
+            updated_ms: now,
+            assigned_to: None,
+            sealed: key.seal(&serde_json::to_vec(&content).map_err(StoreError::from)?),
+        };
+        self.put(&record)?;
+        self.store.flush_blocking()?;
+        Ok((id, receipt))
+    }
+
+    /// The report a receipt opens; `None` for a wrong one and a missing one alike
+    /// (the same work is done either way). Blocking.
+    pub fn lookup(&self, typed: &str) -> Result<Option<u64>, ReportError> {
+        // A malformed receipt costs the same hash as a well-formed one.
+        let digits = receipt_digits(typed).unwrap_or_else(|| "x".repeat(16));
+        let lookup = self.lookup_key(&digits);
+        if receipt_digits(typed).is_none() {
+            return Ok(None);
+        }
+        for entry in self.store.reports.iter() {
+            let (_, value) = entry.map_err(StoreError::from)?;
+            let record: ReportRecord = serde_json::from_slice(&value).map_err(StoreError::from)?;
+            if record.lookup == lookup {
+                return Ok(Some(record.id));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn record(&self, id: u64) -> Result<ReportRecord, ReportError> {
+        get_json(&self.store.reports, id.to_be_bytes())?.ok_or(ReportError::NotFound)
+    }
+
+    fn put(&self, record: &ReportRecord) -> Result<(), StoreError> {
+        put_json(&self.store.reports, record.id.to_be_bytes(), record)
+    }
+
+    pub fn content(&self, record: &ReportRecord) -> Result<Content, ReportError> {
+        let key = self
+            .store
+            .keys
+            .get(&report_key(record.id))
+            .ok_or(ReportError::Erased)?;
+        let plain = key.open(&record.sealed).ok_or(ReportError::Erased)?;
+        Ok(serde_json::from_slice(&plain).map_err(StoreError::from)?)
+    }
+
+    /// Changes a report's content and metadata, resealed; counts as activity.
+    pub fn change(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut ReportRecord, &mut Content),
+    ) -> Result<ReportRecord, ReportError> {
+        let mut record = self.record(id)?;
+        let mut content = self.content(&record)?;
+        change(&mut record, &mut content);
+        let key = self
+            .store
+            .keys
+            .get(&report_key(id))
+            .ok_or(ReportError::Erased)?;
+        record.sealed = key.seal(&serde_json::to_vec(&content).map_err(StoreError::from)?);
+        record.updated_ms = self.clock.now_ms();
+        self.put(&record)?;
+        Ok(record)
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Every report, newest activity first, "danger now" at the top.
+    pub fn list(&self) -> Result<Vec<ReportRecord>, ReportError> {
+        let mut list = Vec::new();
+        for entry in self.store.reports.iter() {
+            let (_, value) = entry.map_err(StoreError::from)?;
+            list.push(serde_json::from_slice::<ReportRecord>(&value).map_err(StoreError::from)?);
+        }
+        list.sort_by_key(|r| {
+            (
+                !(r.danger && r.status != ReportStatus::Closed),
+                std::cmp::Reverse(r.updated_ms),
+            )
+        });
+        Ok(list)
+    }
+
+    /// Erases reports without activity for the retention period (blocking).
+    pub fn purge(&self) -> Result<usize, ReportError> {
+        let keep = self.retention_days * 86_400_000;
+        let now = self.clock.now_ms();
+        let mut erased = 0;
+        for record in self.list()? {
+            if record.updated_ms + keep <= now {
+                self.store
+                    .reports
+                    .remove(record.id.to_be_bytes())
+                    .map_err(StoreError::from)?;
+                self.store
+                    .keys
+                    .destroy(&report_key(record.id))
+                    .map_err(StoreError::Keys)?;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipts_are_sixteen_digits_in_groups_of_four() {
+        let receipt = new_receipt();
+        assert_eq!(receipt.len(), 19);
+        assert_eq!(receipt.split(' ').count(), 4);
+        assert_eq!(receipt_digits(&receipt).unwrap().len(), 16);
+        assert_eq!(
+            receipt_digits("1234-5678-9012-3456").unwrap(),
+            "1234567890123456"
+        );
+        assert!(receipt_digits("1234 5678").is_none());
+        assert!(receipt_digits("1234 5678 9012 345a6").is_none());
+    }
+}
