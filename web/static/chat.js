@@ -5,6 +5,10 @@
  * (button, Escape, Shift three times) that blanks the page, erases the session on the
  * server and leaves for a neutral site.
  *
+ * Anonymous reports (addition D of the contract): the summary before sending, the
+ * receipt shown once (never stored, gone after a restart or a quick exit; a receipt
+ * the youth types is masked on screen) and the report's status with the team's messages.
+ *
  * What it keeps: the session token, the last seq seen and the chosen language, in
  * sessionStorage only (gone when the tab closes). No cookie, no localStorage, no request
  * to any other host. A youth's own words are only ever inserted as text; the only HTML
@@ -14,21 +18,12 @@
 
   // ------------------------------------------------------------ the page's own words
 
+  // The French of the page's fixed parts (data-t) is index.html's own, read at start.
   var STRINGS = {
     fr: {
-      title: 'Clavardage',
-      skip: 'Aller à la zone de message',
-      exit: 'Sortir vite',
       switchTo: 'English',
       switchShort: 'EN',
-      safetySummary: 'Sortir vite, ou la touche Échap, ou Maj 3 fois : la page se ferme et la conversation est effacée.',
-      safetyHistory: "Ton historique de navigation, lui, n'est pas effacé. Cette page y reste sous le nom « Clavardage ».",
-      safetyPrivate: 'Pour ne pas laisser de trace : ouvre cette page dans une fenêtre de navigation privée (Chrome : « Nouvel onglet de navigation privée »; Safari : « Privée »; Firefox : « Nouvelle fenêtre privée »), ou efface ton historique après.',
-      conversation: 'Conversation',
-      messageLabel: 'Ton message',
-      placeholder: 'Écris ici…',
       placeholderAsked: 'Écris ta réponse ici',
-      send: 'Envoyer',
       notSent: 'Pas encore envoyé : ça partira dès que la connexion revient.',
       bot: 'Réponse automatique',
       you: 'Toi',
@@ -64,7 +59,37 @@
       newTab: '(nouvel onglet)',
       hours: 'Heures',
       resources: "Ressources d'aide",
-      errorFallback: "Quelque chose n'a pas marché. Réessaie dans un instant."
+      errorFallback: "Quelque chose n'a pas marché. Réessaie dans un instant.",
+      erased: 'message effacé',
+      summary: 'Ton signalement',
+      f_danger: "Quelqu'un en danger maintenant",
+      f_type: 'Genre de situation',
+      f_ou: 'Où',
+      f_qui: 'Qui',
+      f_quand: 'Quand',
+      f_autre: 'Autre chose',
+      v_oui: 'Oui',
+      v_non: 'Non',
+      'v_peut-etre': 'Je ne sais pas',
+      v_leurre: 'Leurre en ligne',
+      v_images: 'Images intimes qui circulent',
+      v_sextorsion: 'Chantage (sextorsion)',
+      v_recrutement: 'Recrutement de jeunes',
+      v_autre: 'Autre chose',
+      receipt: 'Ton code de suivi',
+      receiptSay: 'Écris-le maintenant, sur papier ou dans un endroit sûr : il ne sera plus jamais affiché. Sans ce code, personne ne peut retrouver ton signalement.',
+      receiptShown: 'Ton code de suivi est affiché. Note-le maintenant.',
+      copy: 'Copier le code',
+      copied: 'Code copié. Colle-le dans un endroit sûr.',
+      selected: 'Le code est sélectionné : copie-le ou écris-le.',
+      hiddenCode: 'code de suivi, caché',
+      state: 'État : ',
+      s_new: 'reçu, pas encore lu par l’équipe',
+      s_in_review: 'l’équipe s’en occupe',
+      s_forwarded: 'transmis à un service qui peut agir',
+      s_closed: 'fermé',
+      noReply: "Pas encore de message de l'équipe.",
+      team: 'équipe'
     },
     en: {
       title: 'Chat',
@@ -115,7 +140,37 @@
       newTab: '(new tab)',
       hours: 'Hours',
       resources: 'Help resources',
-      errorFallback: 'Something did not work. Try again in a moment.'
+      errorFallback: 'Something did not work. Try again in a moment.',
+      erased: 'message erased',
+      summary: 'Your report',
+      f_danger: 'Someone in danger now',
+      f_type: 'Kind of situation',
+      f_ou: 'Where',
+      f_qui: 'Who',
+      f_quand: 'When',
+      f_autre: 'Anything else',
+      v_oui: 'Yes',
+      v_non: 'No',
+      'v_peut-etre': "I don't know",
+      v_leurre: 'Online luring',
+      v_images: 'Intimate images going around',
+      v_sextorsion: 'Blackmail (sextortion)',
+      v_recrutement: 'Recruiting young people',
+      v_autre: 'Something else',
+      receipt: 'Your follow-up code',
+      receiptSay: 'Write it down now, on paper or somewhere safe: it will never be shown again. Without this code, nobody can find your report.',
+      receiptShown: 'Your follow-up code is shown. Write it down now.',
+      copy: 'Copy the code',
+      copied: 'Code copied. Paste it somewhere safe.',
+      selected: 'The code is selected: copy it or write it down.',
+      hiddenCode: 'follow-up code, hidden',
+      state: 'Status: ',
+      s_new: 'received, not read by the team yet',
+      s_in_review: 'the team is on it',
+      s_forwarded: 'passed on to a service that can act',
+      s_closed: 'closed',
+      noReply: 'No message from the team yet.',
+      team: 'team'
     }
   };
 
@@ -160,7 +215,9 @@
     revealReplay: false,
     /** The last words sent, given back to the box if the server refuses them. */
     lastText: null,
-    shiftPresses: []
+    shiftPresses: [],
+    /** The flow asks for a follow-up code: the words typed are masked on screen. */
+    askingReceipt: false
   };
 
   var dom = {
@@ -175,6 +232,9 @@
     skip: document.getElementById('skip'),
     handoff: document.getElementById('handoff-status')
   };
+  var fixed = document.querySelectorAll('[data-t]');
+  for (var f = 0; f < fixed.length; f++) STRINGS.fr[fixed[f].getAttribute('data-t')] = fixed[f].textContent;
+  STRINGS.fr.placeholder = dom.message.placeholder;
 
   function t(key) {
     var table = STRINGS[state.lang] || STRINGS.fr;
@@ -351,6 +411,10 @@
       case 'welcome': return welcome(frame);
       case 'error': return serverError(frame);
       case 'forgotten': return leave();
+      // Shown once, never logged nor replayed (no seq): the page keeps them nowhere else.
+      case 'report_summary': return showSummary(frame);
+      case 'report_receipt': return showReceipt(frame);
+      case 'report_status': return showReportStatus(frame);
     }
     if (typeof frame.seq !== 'number') return;
     // Resume replays frames after the seq we gave; anything already shown is skipped.
@@ -486,6 +550,8 @@
       appendItem(group);
     }
     askForText(frame.input === 'text');
+    // The question that asks for a follow-up code: what is typed there is masked on screen.
+    state.askingReceipt = frame.input === 'text' && choices.some(function (c) { return /^suivi_(menu|q_)/.test(c.id); });
     if (quiet) return;
     var spoken = frame.text || bubble.textContent;
     if (choices.length) spoken += ' ' + t('choicesCount')(choices.length);
@@ -523,9 +589,10 @@
   }
 
   /** The youth's own words, as text; marked "not sent yet" while the socket is down. */
-  function showYouth(text, sent) {
+  function showYouth(text, sent, masked) {
     var item = messageItem('youth', t('you'), true);
-    item.appendChild(element('p', 'bubble', text));
+    var bubble = item.appendChild(element('p', 'bubble', masked ? '•••• •••• •••• ••••' : text));
+    if (masked) bubble.appendChild(element('span', 'visually-hidden', ' ' + t('hiddenCode')));
     if (!sent) {
       item.classList.add('msg-pending');
       item.appendChild(element('p', 'pending-note', t('notSent')));
@@ -545,16 +612,116 @@
 
   function showAgent(frame, quiet) {
     var name = frame.name || '';
-    var item = messageItem('agent', name + ' · ' + t('agentRole'), true);
-    item.appendChild(element('p', 'bubble', frame.text));
+    // A message of a conversation closed and erased since: its words are gone.
+    var text = frame.erased ? t('erased') : frame.text;
+    var item = messageItem('agent', (name ? name + ' · ' : '') + t('agentRole'), true);
+    item.appendChild(element('p', frame.erased ? 'bubble erased' : 'bubble', text));
     appendItem(item);
-    if (!quiet) announce(name + ' : ' + (frame.text || ''));
+    if (!quiet) announce((name || t('agentRole')) + ' : ' + (text || ''));
+  }
+
+  // ------------------------------------------------------------ anonymous reports
+
+  /** A readable label for a report's field, and for the values that are codes. */
+  function fieldLabel(field) {
+    return t('f_' + field) || field;
+  }
+
+  function fieldValue(field, value) {
+    var label = (field === 'danger' || field === 'type') && t('v_' + value);
+    return typeof label === 'string' ? label : String(value);
+  }
+
+  /** The report before it is sent: the youth's answers, as text. */
+  function showSummary(frame) {
+    var item = element('li', 'notice report');
+    var list = element('dl', 'report-fields');
+    var spoken = [t('summary')];
+    (Array.isArray(frame.fields) ? frame.fields : []).forEach(function (f) {
+      if (!f || !f.field) return;
+      var value = fieldValue(f.field, f.value);
+      list.appendChild(element('dt', null, fieldLabel(f.field)));
+      list.appendChild(element('dd', null, value));
+      spoken.push(fieldLabel(f.field) + ' : ' + value);
+    });
+    item.appendChild(element('h3', 'report-title', t('summary')));
+    item.appendChild(list);
+    appendItem(item);
+    announce(spoken.join('. '));
+    revealLatest();
+  }
+
+  /**
+   * The receipt, once: big, easy to copy, and plainly said to be written down now.
+   * Kept only in this item (no storage); a restart or a quick exit removes it.
+   */
+  function showReceipt(frame) {
+    var receipt = String(frame.receipt || '');
+    var item = element('li', 'notice receipt');
+    item.appendChild(element('h3', 'report-title', t('receipt')));
+    var code = item.appendChild(element('p', 'receipt-code', receipt));
+    code.setAttribute('translate', 'no');
+    item.appendChild(element('p', 'receipt-say', t('receiptSay')));
+    var copy = item.appendChild(element('button', 'copy', t('copy')));
+    copy.type = 'button';
+    var said = item.appendChild(element('p', 'copy-note'));
+    said.setAttribute('role', 'status');
+    copy.addEventListener('click', function () {
+      var select = function () {
+        var range = document.createRange();
+        range.selectNodeContents(code);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        said.textContent = t('selected');
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(receipt).then(function () { said.textContent = t('copied'); }, select);
+      } else {
+        select();
+      }
+    });
+    appendItem(item);
+    announce(t('receiptShown'));
+    revealLatest();
+    // Focus on the code itself: a screen reader reads it; no keyboard opens on a phone.
+    focusItem(code);
+  }
+
+  /** The report opened with a receipt: its state in words and the messages, as text. */
+  function showReportStatus(frame) {
+    forgetReport('.report-status');
+    var item = element('li', 'notice report report-status');
+    var status = t('s_' + frame.status) || frame.status;
+    var spoken = [t('state') + status];
+    item.appendChild(element('h3', 'report-title', t('summary')));
+    item.appendChild(element('p', 'report-state', spoken[0]));
+    var list = item.appendChild(element('ol', 'report-messages'));
+    (Array.isArray(frame.messages) ? frame.messages : []).forEach(function (m) {
+      var mine = m.from === 'reporter';
+      var who = mine ? t('you') : (m.name ? m.name + ' · ' : '') + t('team');
+      var entry = list.appendChild(element('li', mine ? 'from-me' : 'from-team'));
+      entry.appendChild(element('p', 'who', m.at ? who + ' · ' + new Date(m.at).toLocaleString(state.lang + '-CA', { dateStyle: 'medium', timeStyle: 'short' }) : who));
+      entry.appendChild(element('p', 'bubble', m.text));
+      spoken.push(who + ' : ' + m.text);
+    });
+    if (!list.firstChild) item.appendChild(element('p', null, t('noReply')));
+    appendItem(item);
+    announce(spoken.join('. '));
+    revealLatest();
+  }
+
+  /** A restart leaves nothing of a report on screen (the receipt above all). */
+  function forgetReport(which) {
+    var shown = dom.transcript.querySelectorAll(which || '.report, .receipt');
+    for (var i = 0; i < shown.length; i++) shown[i].remove();
+    if (!which) dom.announcer.textContent = '';
   }
 
   function showHandoff(frame, quiet) {
     state.handoff = { status: frame.status, position: frame.position, name: frame.name };
     renderStatus();
-    var item = element('li', 'notice notice-handoff notice-' + frame.status);
+    var item = element('li', 'notice notice-handoff notice-' + frame.status + (frame.urgent ? ' notice-urgent' : ''));
     var lines = [];
     if (frame.message) lines.push(frame.message);
     if (frame.status === 'waiting') {
@@ -574,7 +741,8 @@
     announce(lines.join(' '));
     if (frame.status === 'connected') {
       askForText(true);
-      if (lostFocus() || state.youthActed) dom.message.focus({ preventScroll: true });
+      // A person is here: the message box, unless the youth is busy elsewhere (the bar's buttons).
+      if (lostFocus() || state.youthActed || dom.transcript.contains(document.activeElement)) dom.message.focus({ preventScroll: true });
     } else if (lostFocus()) {
       // Not the message box: on a phone its keyboard would hide the resources.
       focusItem(item);
@@ -593,6 +761,7 @@
     button.type = 'button';
     button.addEventListener('click', function () {
       removeChoices();
+      forgetReport();
       state.youthActed = true;
       send({ type: 'restart' });
     });
@@ -667,6 +836,7 @@
 
   function clearTranscript() {
     dom.transcript.textContent = '';
+    dom.announcer.textContent = '';
     pendingReveal = [];
   }
 
@@ -771,7 +941,9 @@
     dom.message.value = '';
     state.youthActed = true;
     state.lastText = text;
-    showYouth(text, send({ type: 'text', text: text }));
+    // A follow-up code never shows on screen: asked for, or 16 digits typed anywhere.
+    var masked = state.askingReceipt || /^\D*(\d\D*){16}$/.test(text);
+    showYouth(text, send({ type: 'text', text: text }), masked);
     dom.message.focus({ preventScroll: true });
   }
 

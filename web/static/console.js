@@ -7,6 +7,11 @@
  * (held conversations are claimed again to fetch what was missed) and logout when the
  * token dies. The wire contract is docs/protocol.md, section 2 and addition B.
  *
+ * The Signalements view: the anonymous reports by status and age (danger now at the
+ * top, with the same alert as an urgent request), live from `reports` frames; one opened
+ * with its answers, messages, internal notes and forwarding records; assign, change the
+ * status, add a note, write to the reporter, record where it was passed on.
+ *
  * Youth text, intervenor names and every server string are put in the page with
  * textContent only: nothing received is ever parsed as HTML. */
 
@@ -135,6 +140,84 @@
       topic_leurre: 'Leurre',
       topic_images: 'Images intimes',
       topic_none: 'Sans sujet',
+      topic_autre: 'Autre',
+      time_d: '{d} j {h} h',
+      viewsLabel: 'Vues',
+      viewConversations: 'File et conversations',
+      viewReports: 'Signalements',
+      reportsCount: '{n} nouveau(x)',
+      reportsCountDanger: 'dont un avec danger maintenant',
+      reportsTitle: 'Signalements',
+      reportsSummary: '{open} ouvert(s), dont {new} nouveau(x)',
+      reportsSummaryNone: 'Aucun signalement ouvert',
+      reportsEmpty: 'Aucun signalement.',
+      reportNone: 'Aucun signalement ouvert.',
+      reportNoneHint: 'Choisissez un signalement dans la liste. Tout ce qu’il contient est le texte de la personne qui signale.',
+      group_danger: 'Danger maintenant',
+      group_new: 'Nouveaux',
+      group_in_review: 'En examen',
+      group_forwarded: 'Transmis',
+      group_closed: 'Fermés ({n})',
+      status_new: 'Nouveau',
+      status_in_review: 'En examen',
+      status_forwarded: 'Transmis',
+      status_closed: 'Fermé',
+      dangerBadge: 'Danger maintenant',
+      report: 'Signalement {id}',
+      receivedAgo: 'reçu il y a {t}',
+      assignedTo: 'assigné à {name}',
+      assignedNobody: 'personne n’est assigné',
+      assignedYou: '{name} (vous)',
+      reportMeta: 'Reçu le {date} · en {lang} · {status} · {assigned}',
+      reportLoading: 'Chargement…',
+      reportGone: 'Ce signalement n’existe plus (il a été effacé).',
+      assignTo: 'Assigner à',
+      assign: 'Assigner',
+      assignMe: 'Me l’assigner',
+      statusLabel: 'Statut',
+      statusChange: 'Changer le statut',
+      answersTitle: 'Ce qui a été signalé',
+      answersNone: 'Aucune réponse.',
+      messagesTitle: 'Messages avec la personne qui signale',
+      messagesNone: 'Aucun message.',
+      writeLabel: 'Écrire à la personne qui signale',
+      writeHint: 'Elle le lira si elle revient avec son code de suivi. Pas de nom, de numéro ni de lien qui l’identifieraient.',
+      writeSend: 'Envoyer à la personne',
+      notesTitle: 'Notes internes',
+      notesHint: 'Jamais montrées à la personne qui signale.',
+      notesNone: 'Aucune note.',
+      noteLabel: 'Ajouter une note',
+      noteAdd: 'Ajouter la note',
+      forwardedTitle: 'Transmis à',
+      forwardedHint: 'relais ne contacte personne : notez ici à qui vous avez transmis ce signalement, une fois que vous l’avez fait.',
+      forwardedNone: 'Pas encore transmis.',
+      forwardTo: 'Transmis à',
+      to_police: 'Police',
+      to_cyberaide: 'Cyberaide.ca',
+      to_dpj: 'DPJ (protection de la jeunesse)',
+      to_other: 'Autre…',
+      forwardOther: 'Autre (précisez)',
+      forwardOtherMissing: 'Précisez à qui le signalement a été transmis.',
+      forwardNote: 'Note (facultative)',
+      forwardRecord: 'Noter la transmission',
+      fromReporter: 'Personne qui signale',
+      field_danger: 'Quelqu’un en danger maintenant',
+      field_type: 'Genre de situation',
+      field_ou: 'Où',
+      field_qui: 'Qui',
+      field_quand: 'Quand',
+      field_autre: 'Autre chose',
+      value_oui: 'Oui',
+      value_non: 'Non',
+      'value_peut-etre': 'Ne sait pas',
+      doneStatus: 'Signalement {id} : statut « {status} ».',
+      doneAssign: 'Signalement {id} assigné à {name}.',
+      doneNote: 'Note ajoutée.',
+      doneMessage: 'Message envoyé. La personne le lira avec son code de suivi.',
+      doneForward: 'Transmission notée.',
+      announceReportDanger: 'Nouveau signalement : quelqu’un est en danger maintenant.',
+      announceReport: 'Nouveau signalement.',
+      done: '{text}',
     },
     en: {
       skip: 'Skip to content',
@@ -255,6 +338,84 @@
       topic_leurre: 'Luring',
       topic_images: 'Intimate images',
       topic_none: 'No topic',
+      topic_autre: 'Other',
+      time_d: '{d} d {h} h',
+      viewsLabel: 'Views',
+      viewConversations: 'Queue and conversations',
+      viewReports: 'Reports',
+      reportsCount: '{n} new',
+      reportsCountDanger: 'one with danger now',
+      reportsTitle: 'Reports',
+      reportsSummary: '{open} open, {new} new',
+      reportsSummaryNone: 'No open report',
+      reportsEmpty: 'No report.',
+      reportNone: 'No report open.',
+      reportNoneHint: 'Choose a report in the list. Everything in it is the reporter’s own text.',
+      group_danger: 'Danger now',
+      group_new: 'New',
+      group_in_review: 'In review',
+      group_forwarded: 'Forwarded',
+      group_closed: 'Closed ({n})',
+      status_new: 'New',
+      status_in_review: 'In review',
+      status_forwarded: 'Forwarded',
+      status_closed: 'Closed',
+      dangerBadge: 'Danger now',
+      report: 'Report {id}',
+      receivedAgo: 'received {t} ago',
+      assignedTo: 'assigned to {name}',
+      assignedNobody: 'nobody assigned',
+      assignedYou: '{name} (you)',
+      reportMeta: 'Received {date} · in {lang} · {status} · {assigned}',
+      reportLoading: 'Loading…',
+      reportGone: 'This report no longer exists (it was erased).',
+      assignTo: 'Assign to',
+      assign: 'Assign',
+      assignMe: 'Assign to me',
+      statusLabel: 'Status',
+      statusChange: 'Change the status',
+      answersTitle: 'What was reported',
+      answersNone: 'No answer.',
+      messagesTitle: 'Messages with the reporter',
+      messagesNone: 'No message.',
+      writeLabel: 'Write to the reporter',
+      writeHint: 'They will read it if they come back with their follow-up code. No name, number or link that would identify them.',
+      writeSend: 'Send to the reporter',
+      notesTitle: 'Internal notes',
+      notesHint: 'Never shown to the reporter.',
+      notesNone: 'No note.',
+      noteLabel: 'Add a note',
+      noteAdd: 'Add the note',
+      forwardedTitle: 'Forwarded to',
+      forwardedHint: 'relais contacts nobody: record here where you passed this report on, once you have done it.',
+      forwardedNone: 'Not forwarded yet.',
+      forwardTo: 'Forwarded to',
+      to_police: 'Police',
+      to_cyberaide: 'Cybertip.ca',
+      to_dpj: 'DPJ (youth protection)',
+      to_other: 'Other…',
+      forwardOther: 'Other (say which)',
+      forwardOtherMissing: 'Say where the report was forwarded.',
+      forwardNote: 'Note (optional)',
+      forwardRecord: 'Record the forwarding',
+      fromReporter: 'Reporter',
+      field_danger: 'Someone in danger now',
+      field_type: 'Kind of situation',
+      field_ou: 'Where',
+      field_qui: 'Who',
+      field_quand: 'When',
+      field_autre: 'Anything else',
+      value_oui: 'Yes',
+      value_non: 'No',
+      'value_peut-etre': 'Does not know',
+      doneStatus: 'Report {id}: status “{status}”.',
+      doneAssign: 'Report {id} assigned to {name}.',
+      doneNote: 'Note added.',
+      doneMessage: 'Message sent. The reporter will read it with their follow-up code.',
+      doneForward: 'Forwarding recorded.',
+      announceReportDanger: 'New report: someone is in danger now.',
+      announceReport: 'New report.',
+      done: '{text}',
     },
   };
 
@@ -312,6 +473,22 @@
     reassignOpen: null,
     reassignChoice: null,
     logoutArmed: false,
+    /** Which view shows: 'conversations' or 'reports'. */
+    view: 'conversations',
+    /** The reports' list (as `GET /api/signalements`), null before the first load. */
+    reports: null,
+    /** False when this account may not see reports (403). */
+    reportsAllowed: true,
+    /** Reports already seen in the list, and "danger now" ones already alerted. */
+    reportsSeen: new Set(),
+    reportsAlerted: new Set(),
+    /** Alerted reports the list does not have yet (the list follows the alert). */
+    reportsAwaited: new Set(),
+    /** The report open: {id, detail, gone}; `load` counts fetches so a late answer is dropped. */
+    report: null,
+    reportLoad: 0,
+    /** The closed reports' group is folded unless the person opened it. */
+    closedOpen: false,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -353,6 +530,37 @@
     announcer: $('announcer'),
     alerter: $('alerter'),
     template: $('conversation-template'),
+    viewConversations: $('view-conversations'),
+    viewReports: $('view-reports'),
+    reportsCount: $('reports-count'),
+    conversationsView: $('conversations-view'),
+    reportsView: $('reports-view'),
+    reportsTitle: $('reports-title'),
+    reportsSummary: $('reports-summary'),
+    reportGroups: $('report-groups'),
+    reportsEmpty: $('reports-empty'),
+    reportNone: $('report-none'),
+    reportOpen: $('report-open'),
+    reportTitle: $('report-title'),
+    reportMeta: $('report-meta'),
+    reportNotice: $('report-notice'),
+    reportAnswers: $('report-answers'),
+    reportMessages: $('report-messages'),
+    reportNotes: $('report-notes'),
+    reportForwarded: $('report-forwarded'),
+    assignForm: $('report-assign'),
+    assignTo: $('assign-to'),
+    assignMe: $('assign-me'),
+    statusForm: $('report-status'),
+    statusTo: $('status-to'),
+    writeForm: $('report-write'),
+    writeText: $('write-text'),
+    noteForm: $('report-note'),
+    noteText: $('note-text'),
+    forwardForm: $('report-forward'),
+    forwardTo: $('forward-to'),
+    forwardOther: $('forward-other'),
+    forwardNote: $('forward-note'),
   };
 
   // ------------------------------------------------------------------ small helpers
@@ -412,6 +620,7 @@
     const h = Math.floor(total / 3600);
     const m = Math.floor((total % 3600) / 60);
     const s = total % 60;
+    if (h >= 48) return t('time_d', { d: Math.floor(h / 24), h: h % 24 });
     if (h > 0) return t('time_h', { h, m: String(m).padStart(2, '0') });
     if (m > 0) return t('time_m', { m, s: String(s).padStart(2, '0') });
     return t('time_s', { s });
@@ -465,6 +674,8 @@
     for (const conv of state.conversations.values()) translateConversation(conv);
     renderTabs();
     renderConnection();
+    renderReports();
+    renderReport();
     updateTitle();
   }
 
@@ -553,7 +764,7 @@
   function updateTitle() {
     let unread = 0;
     for (const conv of state.conversations.values()) unread += conv.unread;
-    const urgentWaiting = state.session && state.queue.some((item) => item.urgent && item.status === 'waiting');
+    const urgentWaiting = state.session && (state.queue.some((item) => item.urgent && item.status === 'waiting') || dangerWaiting());
     let title = t('pageTitle');
     if (unread > 0) title = `(${unread}) ${title}`;
     if (urgentWaiting) title = `⚠ ${t('urgentTitle')} · ${title}`;
@@ -730,6 +941,16 @@
     state.intervenors = [];
     state.reassignOpen = null;
     state.logoutArmed = false;
+    state.reports = null;
+    state.reportsAllowed = true;
+    state.reportsSeen.clear();
+    state.reportsAlerted.clear();
+    state.reportsAwaited.clear();
+    state.report = null;
+    clearReportForms();
+    showView('conversations');
+    renderReports();
+    renderReport();
     saveSession();
     view.panels.replaceChildren();
     view.tabs.replaceChildren();
@@ -987,6 +1208,12 @@
       case 'error':
         onError(frame);
         break;
+      case 'reports':
+        onReports(Array.isArray(frame.items) ? frame.items : []);
+        break;
+      case 'report_alert':
+        onReportAlert(frame.report);
+        break;
       default:
         break;
     }
@@ -1005,6 +1232,8 @@
     }
     renderWho();
     renderOnCall();
+    // The reports changed while the socket was down, or were never loaded.
+    loadReports();
     if (reconnection) {
       // Claiming again what one holds answers the transcript: what was missed shows.
       const held = [...state.conversations.values()].filter((conv) => !conv.ended);
@@ -1837,6 +2066,414 @@
     event.preventDefault();
     activate(next, { focus: 'tab' });
   }
+
+  // ------------------------------------------------------------------ reports (Signalements)
+
+  const REPORT_STATUSES = ['new', 'in_review', 'forwarded', 'closed'];
+  const FORWARD_PLACES = ['police', 'cyberaide', 'dpj'];
+
+  /** A report still waiting for someone while a person may be in danger now. */
+  function dangerWaiting() {
+    return state.reportsAwaited.size > 0 || (state.reports || []).some((item) => item.danger && item.status === 'new');
+  }
+
+  function showView(name) {
+    state.view = name;
+    const reports = name === 'reports';
+    view.reportsView.hidden = !reports;
+    view.conversationsView.hidden = reports;
+    view.viewReports.setAttribute('aria-current', String(reports));
+    view.viewConversations.setAttribute('aria-current', String(!reports));
+    if (reports && state.session && state.reports === null) loadReports();
+  }
+
+  view.viewConversations.addEventListener('click', () => showView('conversations'));
+  view.viewReports.addEventListener('click', () => showView('reports'));
+
+  async function loadReports() {
+    if (!state.session || !state.reportsAllowed) return;
+    try {
+      const list = await api('GET', '/api/signalements');
+      if (state.session) onReports(Array.isArray(list) ? list : []);
+    } catch (error) {
+      if (error.status === 403) {
+        state.reportsAllowed = false;
+        renderReports();
+      }
+    }
+  }
+
+  /** The list changed (a `reports` frame, or the first load). */
+  function onReports(items) {
+    const first = state.reports === null;
+    state.reports = items;
+    state.reportsAwaited.clear();
+    let fresh = false;
+    for (const item of items) {
+      if (!state.reportsSeen.has(item.id) && !first) fresh = true;
+      state.reportsSeen.add(item.id);
+      // Danger now already in the list when the page loads: the title says it, no sound.
+      if (first && item.danger) state.reportsAlerted.add(item.id);
+    }
+    if (fresh) announce(t('announceReport'));
+    for (const item of items) {
+      if (item.danger && item.status === 'new' && !state.reportsAlerted.has(item.id)) onReportAlert(item.id);
+    }
+    renderReports();
+    const open = state.report;
+    if (open) {
+      const item = items.find((candidate) => candidate.id === open.id);
+      if (!item) {
+        open.gone = true;
+        renderReport();
+      } else if (!open.detail || open.detail.report.updated_at !== item.updated_at) {
+        loadReport(open.id);
+      }
+    }
+    updateTitle();
+  }
+
+  /** A new report says someone is in danger now: the same alert as an urgent request. */
+  function onReportAlert(id) {
+    if (state.reportsAlerted.has(id)) return;
+    state.reportsAlerted.add(id);
+    // Until the list that carries it arrives, the report counts as danger now and new.
+    if (!(state.reports || []).some((item) => item.id === id)) state.reportsAwaited.add(id);
+    renderReports();
+    chime(true);
+    announce(t('announceReportDanger'), { urgent: true });
+    updateTitle();
+  }
+
+  function kindLabel(kind) {
+    return topicLabel(kind || 'autre');
+  }
+
+  function statusLabel(status) {
+    return REPORT_STATUSES.includes(status) ? t(`status_${status}`) : String(status);
+  }
+
+  /** A login as a name: "you", the name from the intervenors' list, else the login. */
+  function personName(login) {
+    if (state.session && login === state.session.login) return t('assignedYou', { name: state.session.name });
+    const person = state.intervenors.find((p) => p.login === login);
+    return person ? person.name : String(login);
+  }
+
+  function formatDate(ms) {
+    return new Date(ms).toLocaleString(state.lang === 'en' ? 'en-CA' : 'fr-CA', { dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' });
+  }
+
+  function renderReports() {
+    const items = state.reports || [];
+    view.viewReports.hidden = !state.reportsAllowed;
+    const fresh = items.filter((item) => item.status === 'new').length;
+    const danger = items.some((item) => item.danger && item.status !== 'closed');
+    view.reportsCount.hidden = fresh === 0;
+    view.reportsCount.replaceChildren(
+      el('span', { text: String(fresh), attrs: { 'aria-hidden': 'true' } }),
+      el('span', { className: 'visually-hidden', text: `, ${t('reportsCount', { n: fresh })}${danger ? `, ${t('reportsCountDanger')}` : ''}` }),
+    );
+    view.viewReports.classList.toggle('is-urgent', dangerWaiting());
+
+    const focused = document.activeElement;
+    const focusKey = focused && focused.closest && focused.closest('#report-groups') ? focusKeyOf(focused) : null;
+    const groups = { danger: [], new: [], in_review: [], forwarded: [], closed: [] };
+    for (const item of items) {
+      if (item.danger && item.status !== 'closed') groups.danger.push(item);
+      else (groups[item.status] || groups.new).push(item);
+    }
+    // The oldest first where someone has to act; the latest activity first once closed.
+    for (const [name, list] of Object.entries(groups)) {
+      if (name === 'closed') list.sort((a, b) => b.updated_at - a.updated_at);
+      else list.sort((a, b) => a.created_at - b.created_at);
+    }
+    const sections = [];
+    for (const [name, list] of Object.entries(groups)) {
+      if (list.length === 0) continue;
+      const heading = el('h3', { text: t(`group_${name}`, { n: list.length }) });
+      const ul = el('ul', { className: 'queue-list' }, list.map(reportItem));
+      if (name === 'closed') {
+        const details = el('details', { className: 'queue-group report-group-closed' }, [el('summary', {}, [heading]), ul]);
+        details.open = state.closedOpen === true;
+        details.addEventListener('toggle', () => { state.closedOpen = details.open; });
+        sections.push(details);
+      } else {
+        sections.push(el('div', { className: `queue-group${name === 'danger' ? ' queue-group-urgent' : ''}` }, [heading, ul]));
+      }
+    }
+    view.reportGroups.replaceChildren(...sections);
+    view.reportsEmpty.hidden = items.length > 0;
+    const open = items.filter((item) => item.status !== 'closed').length;
+    view.reportsSummary.textContent = open ? t('reportsSummary', { open, new: fresh }) : t('reportsSummaryNone');
+    tickWaiting();
+    if (focusKey) {
+      const again = view.reportGroups.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+      if (again) again.focus();
+      else view.reportsTitle.focus();
+    }
+  }
+
+  function reportItem(item) {
+    const urgent = item.danger && item.status !== 'closed';
+    const classes = ['queue-item', 'report-item'];
+    if (urgent) classes.push('is-urgent');
+    if (item.status === 'closed') classes.push('is-taken');
+    if (state.report && state.report.id === item.id) classes.push('is-open');
+    const li = el('li', { className: classes.join(' '), attrs: { 'data-id': item.id, 'data-status': item.status } });
+    const head = el('div', { className: 'item-head' });
+    if (urgent) head.append(el('span', { className: 'badge badge-urgent', text: t('dangerBadge') }));
+    head.append(el('span', { className: 'item-topic', text: `${t('report', { id: item.id })} · ${kindLabel(item.kind)}` }));
+    if (item.lang) head.append(el('span', { className: 'badge badge-lang', text: String(item.lang).toUpperCase(), attrs: { title: langLabel(item.lang) } }));
+    li.append(head);
+    li.append(el('div', { className: 'item-meta' }, [
+      el('span', { className: 'item-wait', attrs: { 'data-since': item.created_at, 'data-since-key': 'receivedAgo' } }),
+      el('span', { className: 'item-holder', text: item.assigned_to ? t('assignedTo', { name: personName(item.assigned_to) }) : t('assignedNobody') }),
+    ]));
+    const label = `${t('open')}, ${t('report', { id: item.id })}, ${kindLabel(item.kind)}, ${statusLabel(item.status)}${urgent ? `, ${t('dangerBadge')}` : ''}`;
+    const open = el('button', {
+      className: urgent ? 'primary take take-urgent' : 'secondary open',
+      text: t('open'),
+      attrs: { type: 'button', 'data-focus-key': `report-${item.id}`, 'aria-label': label, 'aria-current': state.report && state.report.id === item.id ? 'true' : false },
+    });
+    open.addEventListener('click', () => openReport(item.id));
+    li.append(el('div', { className: 'item-actions' }, [open]));
+    return li;
+  }
+
+  function clearReportForms() {
+    // A draft never follows the person to another report: it would reach the wrong reporter.
+    view.writeText.value = '';
+    view.noteText.value = '';
+    view.forwardOther.value = '';
+    view.forwardNote.value = '';
+    view.forwardTo.value = FORWARD_PLACES[0];
+    toggleForwardOther();
+  }
+
+  function openReport(id) {
+    if (!state.report || state.report.id !== id) {
+      clearReportForms();
+      state.report = { id, detail: null, gone: false };
+      view.reportNotice.hidden = true;
+    }
+    if (isSupervisor() && state.intervenors.length === 0) loadIntervenors().then(renderReport);
+    renderReports();
+    renderReport();
+    loadReport(id, { focus: true });
+  }
+
+  async function loadReport(id, { focus = false } = {}) {
+    const load = ++state.reportLoad;
+    try {
+      const detail = await api('GET', `/api/signalements/${id}`);
+      if (load !== state.reportLoad || !state.report || state.report.id !== id) return;
+      state.report.detail = detail;
+      state.report.gone = false;
+      renderReport();
+      if (focus) view.reportTitle.focus();
+    } catch (error) {
+      if (load !== state.reportLoad || !state.report || state.report.id !== id) return;
+      if (error.status === 404) {
+        state.report.gone = true;
+        renderReport();
+      } else if (error.status !== 401) {
+        showReportNotice(t('error', { message: error.message }));
+      }
+    }
+  }
+
+  function showReportNotice(text) {
+    view.reportNotice.textContent = text;
+    view.reportNotice.hidden = !text;
+  }
+
+  /** One line of a report's history: who, when, and the words (as text). */
+  function reportEntry(who, at, text, className) {
+    return el('li', { className: `entry ${className}` }, [
+      el('div', { className: 'entry-head' }, [
+        el('span', { className: 'entry-from', text: who }),
+        el('time', { className: 'entry-time', text: at ? formatDate(at) : '', attrs: { datetime: at ? new Date(at).toISOString() : false } }),
+      ]),
+      el('p', { className: 'entry-text', text: String(text ?? '') }),
+    ]);
+  }
+
+  function entries(list, node, noneKey, build) {
+    const items = Array.isArray(list) ? list.map(build) : [];
+    node.replaceChildren(...(items.length ? items : [el('li', { className: 'hint', text: t(noneKey) })]));
+  }
+
+  /** "police — note" → "Police — note": the places the page offers, in words. */
+  function forwardedText(text) {
+    const value = String(text ?? '');
+    const [place, ...rest] = value.split(' — ');
+    if (!FORWARD_PLACES.includes(place)) return value;
+    return [t(`to_${place}`), ...rest].join(' — ');
+  }
+
+  function answerValue(field, value) {
+    if (field === 'type') return kindLabel(value);
+    if (field === 'danger' && `value_${value}` in STRINGS.fr) return t(`value_${value}`);
+    return String(value ?? '');
+  }
+
+  function renderReport() {
+    const open = state.report;
+    view.reportNone.hidden = Boolean(open);
+    view.reportOpen.hidden = !open;
+    if (!open) return;
+    const detail = open.detail;
+    const item = detail ? detail.report : (state.reports || []).find((candidate) => candidate.id === open.id);
+    const urgent = Boolean(item && item.danger && item.status !== 'closed');
+    view.reportOpen.classList.toggle('is-urgent', urgent);
+    view.reportTitle.replaceChildren();
+    if (urgent) view.reportTitle.append(el('span', { className: 'badge badge-urgent', text: t('dangerBadge') }), ' ');
+    view.reportTitle.append(`${t('report', { id: open.id })} · ${kindLabel(item && item.kind)}`);
+    view.reportOpen.querySelector('.report-body').hidden = !detail || open.gone;
+    if (open.gone) {
+      view.reportMeta.textContent = '';
+      showReportNotice(t('reportGone'));
+      return;
+    }
+    if (!detail) {
+      view.reportMeta.textContent = t('reportLoading');
+      return;
+    }
+    const report = detail.report;
+    view.reportMeta.textContent = t('reportMeta', {
+      date: formatDate(report.created_at),
+      lang: langLabel(report.lang),
+      status: statusLabel(report.status),
+      assigned: report.assigned_to ? t('assignedTo', { name: personName(report.assigned_to) }) : t('assignedNobody'),
+    });
+    if (document.activeElement !== view.statusTo) view.statusTo.value = report.status;
+
+    // Assigning: to oneself; supervisors also to anyone.
+    const mine = state.session && report.assigned_to === state.session.login;
+    view.assignMe.hidden = Boolean(mine);
+    const supervisor = isSupervisor();
+    for (const node of view.assignForm.querySelectorAll('label, select, button[type="submit"]')) node.hidden = !supervisor;
+    if (supervisor && document.activeElement !== view.assignTo) {
+      const chosen = view.assignTo.value;
+      view.assignTo.replaceChildren(...state.intervenors.map((person) => el('option', {
+        text: person.login === state.session.login ? t('assignedYou', { name: person.name }) : person.name,
+        attrs: { value: person.login },
+      })));
+      view.assignTo.value = chosen || report.assigned_to || '';
+      if (!view.assignTo.value && view.assignTo.options.length) view.assignTo.selectedIndex = 0;
+    }
+
+    view.reportAnswers.replaceChildren();
+    const answers = Array.isArray(detail.answers) ? detail.answers : [];
+    for (const answer of answers) {
+      const key = `field_${answer.field}`;
+      view.reportAnswers.append(
+        el('dt', { text: key in STRINGS.fr ? t(key) : String(answer.field) }),
+        // The reporter's words: textContent, never HTML.
+        el('dd', { text: answerValue(answer.field, answer.value) }),
+      );
+    }
+    if (answers.length === 0) view.reportAnswers.append(el('dt', { className: 'hint', text: t('answersNone') }), el('dd'));
+    entries(detail.messages, view.reportMessages, 'messagesNone', (m) => (m.from === 'reporter'
+      ? reportEntry(t('fromReporter'), m.at, m.text, 'entry-youth')
+      : reportEntry(m.name || t('fromAgent'), m.at, m.text, 'entry-agent')));
+    entries(detail.notes, view.reportNotes, 'notesNone', (n) => reportEntry(n.by, n.at, n.text, 'entry-note'));
+    entries(detail.forwarded, view.reportForwarded, 'forwardedNone', (f) => reportEntry(f.by, f.at, forwardedText(f.text), 'entry-note'));
+  }
+
+  /** Runs an action on the open report, then shows the report as the server has it. */
+  async function reportAction(path, body, done, form) {
+    const open = state.report;
+    if (!open) return false;
+    const buttons = form ? [...form.querySelectorAll('button')] : [];
+    for (const button of buttons) button.disabled = true;
+    try {
+      await api('POST', `/api/signalements/${open.id}/${path}`, body);
+      showReportNotice('');
+      announce(done);
+      showConnectionMessage('done', { text: done }, { fade: true });
+      await loadReport(open.id);
+      return true;
+    } catch (error) {
+      if (error.status === 404) {
+        open.gone = true;
+        renderReport();
+      } else if (error.status !== 401) {
+        showReportNotice(t('error', { message: error.message }));
+      }
+      return false;
+    } finally {
+      for (const button of buttons) button.disabled = false;
+      state.lastActivity = Date.now();
+    }
+  }
+
+  view.assignMe.addEventListener('click', () => {
+    const { login, name } = state.session;
+    reportAction('assign', { login }, t('doneAssign', { id: state.report.id, name }), view.assignForm);
+  });
+
+  view.assignForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const login = view.assignTo.value;
+    if (!login) return;
+    reportAction('assign', { login }, t('doneAssign', { id: state.report.id, name: personName(login) }), view.assignForm);
+  });
+
+  view.statusForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const status = view.statusTo.value;
+    reportAction('status', { status }, t('doneStatus', { id: state.report.id, status: statusLabel(status) }), view.statusForm);
+  });
+
+  /** A text form: sends its words, empties the box only once the server has them. */
+  function textForm(form, box, path, doneKey) {
+    const submit = async () => {
+      const text = box.value.trim();
+      if (!text) {
+        box.focus();
+        return;
+      }
+      const id = state.report && state.report.id;
+      if (await reportAction(path, { text }, t(doneKey), form) && state.report && state.report.id === id && box.value.trim() === text) {
+        box.value = '';
+      }
+    };
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      submit();
+    });
+  }
+  textForm(view.writeForm, view.writeText, 'messages', 'doneMessage');
+  textForm(view.noteForm, view.noteText, 'notes', 'doneNote');
+
+  function toggleForwardOther() {
+    const other = view.forwardTo.value === '';
+    view.forwardOther.hidden = !other;
+    view.forwardForm.querySelector('label[for="forward-other"]').hidden = !other;
+  }
+  view.forwardTo.addEventListener('change', () => {
+    toggleForwardOther();
+    if (view.forwardTo.value === '') view.forwardOther.focus();
+  });
+
+  view.forwardForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const to = view.forwardTo.value || view.forwardOther.value.trim();
+    if (!to) {
+      showReportNotice(t('forwardOtherMissing'));
+      view.forwardOther.focus();
+      return;
+    }
+    const body = { to };
+    const note = view.forwardNote.value.trim();
+    if (note) body.note = note;
+    if (await reportAction('forwarded', body, t('doneForward'), view.forwardForm)) {
+      view.forwardOther.value = '';
+      view.forwardNote.value = '';
+    }
+  });
 
   // ------------------------------------------------------------------ start
 
