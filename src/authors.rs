@@ -16,7 +16,7 @@ use crate::flow::engine::{Output, State as FlowState};
 use crate::flow::graph::Graph;
 use crate::flow::play::{self, Typed};
 use crate::handoff::api::{ApiJson, Authed};
-use crate::protocol::{ChoiceWire, ResourceWire};
+use crate::protocol::ResourceWire;
 use crate::server::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -75,16 +75,18 @@ fn french() -> String {
     "fr".into()
 }
 
+/// A frame of a preview: a bot message exactly as the chat sends it (without
+/// `seq`), or what would happen instead of a real handoff or report.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PlayFrame {
+    Chat(crate::protocol::Event),
+    Preview(PreviewFrame),
+}
+
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum PlayFrame {
-    Bot {
-        text: String,
-        html: String,
-        choices: Vec<ChoiceWire>,
-        input: &'static str,
-        resources: Vec<ResourceWire>,
-    },
+pub enum PreviewFrame {
     Handoff {
         urgent: bool,
         topic: String,
@@ -145,28 +147,15 @@ async fn play(
         .outputs
         .iter()
         .map(|output| match output {
-            Output::Bot(bot) => PlayFrame::Bot {
-                text: bot.text.to_string(),
-                html: bot.html.to_string(),
-                choices: bot
-                    .choices
-                    .iter()
-                    .map(|c| ChoiceWire {
-                        id: c.id.clone(),
-                        label: c.label.to_string(),
-                    })
-                    .collect(),
-                input: if bot.asks_text { "text" } else { "none" },
-                resources: bot.resources.iter().map(ResourceWire::from).collect(),
-            },
-            Output::Handoff(request) => PlayFrame::Handoff {
+            Output::Bot(bot) => PlayFrame::Chat(crate::protocol::Event::from(bot)),
+            Output::Handoff(request) => PlayFrame::Preview(PreviewFrame::Handoff {
                 urgent: request.urgent,
                 topic: request.topic.clone(),
                 resources: request.resources.iter().map(ResourceWire::from).collect(),
-            },
-            Output::End => PlayFrame::End,
+            }),
+            Output::End => PlayFrame::Preview(PreviewFrame::End),
             // Reports are never stored from a preview: shown as what would happen.
-            _ => PlayFrame::Report,
+            _ => PlayFrame::Preview(PreviewFrame::Report),
         })
         .collect();
     Ok(Json(PlayResponse {

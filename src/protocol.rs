@@ -232,6 +232,29 @@ pub enum Event {
     End {},
 }
 
+impl From<&crate::flow::engine::BotMessage> for Event {
+    fn from(bot: &crate::flow::engine::BotMessage) -> Self {
+        Event::Bot {
+            text: bot.text.to_string(),
+            html: bot.html.to_string(),
+            choices: bot
+                .choices
+                .iter()
+                .map(|c| ChoiceWire {
+                    id: c.id.clone(),
+                    label: c.label.to_string(),
+                })
+                .collect(),
+            input: if bot.asks_text {
+                InputKind::Text
+            } else {
+                InputKind::None
+            },
+            resources: bot.resources.iter().map(ResourceWire::from).collect(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Sequenced<'a> {
     seq: u64,

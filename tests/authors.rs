@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{choice_id, fixture_flows, repo_path, test_config, TestServer};
+use common::{choice_id, copy_dir, fixture_flows, repo_path, test_config, TestServer};
 
 fn relais(args: &[&str], stdin: Option<&Path>) -> (bool, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_relais"));
@@ -39,19 +39,6 @@ fn expect(actual: &str, file: &str) {
         actual, expected,
         "{file} differs (UPDATE_EXPECT=1 to accept)"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn fixtures() -> String {

@@ -4,24 +4,9 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{choice_id, fixture_flows, test_config, TestServer};
+use common::{choice_id, copy_dir, fixture_flows, test_config, TestServer};
 use relais::flow::ReloadOutcome;
 use tokio::sync::watch;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// Waits for the next reload that satisfies `done` (the watcher reports each one).
 async fn reload_where(

@@ -9,8 +9,8 @@ mod common;
 use std::path::Path;
 
 use common::{
-    add_intervenor, choice_id, fixture_flows, test_config, Api, Console, ServerProcess, TestServer,
-    Youth,
+    add_intervenor, choice_id, files, fixture_flows, markers_in, test_config, Api, Console,
+    ServerProcess, TestServer, Youth,
 };
 use relais::report::{Format, Period, Report};
 use relais::store::records::Role;
@@ -25,38 +25,6 @@ const NAME: &str = "Zébulon Canarinet";
 const ADDRESS: &str = "203.0.113.77";
 const AGENT: &str = "CanaryAgent/7.7";
 const AGENT_SAYS: &str = "Merci Zébulon Canarinet, je note 514-555-0199";
-
-/// Every file under a folder, recursively.
-fn files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
-/// The markers found in these files (bytes, as UTF-8 and as JSON escapes would write them).
-fn markers_in(paths: &[std::path::PathBuf]) -> Vec<String> {
-    let needles: Vec<(String, Vec<u8>)> = [PHONE, EMAIL, NAME, "Canarinet", ADDRESS, AGENT]
-        .iter()
-        .map(|m| (m.to_string(), m.as_bytes().to_vec()))
-        .collect();
-    let mut found = Vec::new();
-    for path in paths {
-        let bytes = std::fs::read(path).unwrap();
-        for (marker, needle) in &needles {
-            if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
-                found.push(format!("{marker} in {}", path.display()));
-            }
-        }
-    }
-    found
-}
 
 async fn youth_with_markers(server: &ServerProcess) -> Youth {
     let mut request = server.ws_url("/chat").into_client_request().unwrap();
@@ -187,7 +155,10 @@ async fn no_marker_is_left_on_disk_or_in_the_logs() {
         std::fs::metadata(&log_file).unwrap().len() > 0,
         "debug logs were written"
     );
-    let found = markers_in(&everything);
+    let found = markers_in(
+        &everything,
+        &[PHONE, EMAIL, NAME, "Canarinet", ADDRESS, AGENT],
+    );
     assert!(found.is_empty(), "markers left behind: {found:#?}");
 }
 

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{repo_path, test_config, Api, TestServer, Youth};
+use common::{files, markers_in, repo_path, test_config, Api, TestServer, Youth};
 use relais::store::records::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -337,30 +337,8 @@ async fn waiting_from(youth: &mut Youth, first: Value) -> Value {
     youth.until_waiting().await.pop().unwrap()
 }
 
-fn files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 fn found_in(dir: &Path, markers: &[&str]) -> Vec<String> {
-    let mut found = Vec::new();
-    for path in files(dir) {
-        let bytes = std::fs::read(&path).unwrap();
-        for marker in markers {
-            if bytes.windows(marker.len()).any(|w| w == marker.as_bytes()) {
-                found.push(format!("{marker} in {}", path.display()));
-            }
-        }
-    }
-    found
+    markers_in(&files(dir), markers)
 }
 
 #[tokio::test]

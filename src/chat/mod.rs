@@ -20,3 +20,19 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     };
     origin == format!("http://{host}") || origin == format!("https://{host}")
 }
+
+/// Sends a close frame, then reads what the client still sends until it answers
+/// the close (briefly), so the close code reaches it instead of a reset.
+pub async fn close_socket(socket: &mut axum::extract::ws::WebSocket, code: u16) {
+    use axum::extract::ws::{CloseFrame, Message};
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: "".into(),
+        })))
+        .await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+}

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::flow::engine::BotMessage;
-use crate::protocol::{ChoiceWire, Control, Event, InputKind, ResourceWire, Speaker};
+use crate::protocol::{Control, Event, Speaker};
 use crate::store::{SessionKey, SessionRecord, Store, StoreError};
 
 /// How many transcript entries a session keeps in memory for a future handoff.
@@ -142,24 +142,7 @@ impl SessionCtx<'_> {
 
     /// Sends a bot message and remembers it for a future handoff.
     pub fn push_bot(&mut self, bot: &BotMessage) -> u64 {
-        let event = Event::Bot {
-            text: bot.text.to_string(),
-            html: bot.html.to_string(),
-            choices: bot
-                .choices
-                .iter()
-                .map(|c| ChoiceWire {
-                    id: c.id.clone(),
-                    label: c.label.to_string(),
-                })
-                .collect(),
-            input: if bot.asks_text {
-                InputKind::Text
-            } else {
-                InputKind::None
-            },
-            resources: bot.resources.iter().map(ResourceWire::from).collect(),
-        };
+        let event = Event::from(bot);
         if !bot.text.is_empty() {
             self.remember(Speaker::Bot, bot.text.clone());
         }

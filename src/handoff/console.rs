@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -41,19 +41,8 @@ async fn send(socket: &mut WebSocket, frame: &ConsoleServerFrame) -> bool {
         .is_ok()
 }
 
-/// Sends a close frame, then reads what the client still sends until it answers
-/// the close (briefly), so the close code reaches it instead of a reset.
 async fn close(socket: &mut WebSocket, code: u16) {
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: "".into(),
-        })))
-        .await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        while let Some(Ok(_)) = socket.recv().await {}
-    })
-    .await;
+    crate::chat::close_socket(socket, code).await;
 }
 
 fn error(code: ErrorCode, text: Text, handoff: Option<u64>) -> ConsoleServerFrame {

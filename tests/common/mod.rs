@@ -475,3 +475,45 @@ impl Console {
         }
     }
 }
+
+/// Copies a folder, recursively (tests edit a copy of the flows).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file under a folder, recursively.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Which of these markers appear, byte for byte, in which of these files.
+pub fn markers_in(paths: &[PathBuf], markers: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(path).unwrap();
+        for marker in markers {
+            if bytes.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+                found.push(format!("{marker} in {}", path.display()));
+            }
+        }
+    }
+    found
+}
