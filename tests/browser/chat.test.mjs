@@ -1,8 +1,9 @@
 // What this is for: the youth chat page (web/index.html) in headless Chromium against a
 // real relais server: walking a flow by clicking and typing, switching language, the
 // three quick exits, resuming after the server restarts (with frames lost and frames
-// replayed twice), axe-core in each state, no request to another host, a phone-sized
-// layout, and a screenshot kept in artifacts/. Run with `node --test` in tests/browser.
+// replayed twice), a person's messages read as erased once their conversation is
+// closed, axe-core in each state, no request to another host, a phone-sized layout,
+// and a screenshot kept in artifacts/. Run with `node --test` in tests/browser.
 //
 // The flows' wording changes often; the tests lean only on what is stable: the menu's
 // choice ids `menu_parler` and `menu_ressources`, the labels "Talk to a person" /
@@ -455,6 +456,45 @@ describe('a person takes over', () => {
       await assertStayedHome(page, watch, server);
       await context.close();
       await sam.close();
+    } finally {
+      await server.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a person\'s words after the conversation is closed', () => {
+  test('closed and erased: after a reload, the person\'s messages read "message effacé", without their words', { timeout: 60_000 }, async () => {
+    const dataDir = await freshDataDir();
+    await addIntervenor(dataDir, { login: 'tess', name: 'Tess', password: 'un mot de passe assez long' });
+    const server = await startServer({ dataDir });
+    try {
+      const tess = await intervenorAt(server, 'tess', 'un mot de passe assez long');
+      const { context, page, watch } = await openChat(server);
+      await page.locator('.choice[data-id="menu_parler"]').click();
+      await page.locator('.notice-waiting').first().waitFor();
+      const [request] = await tess.api('GET', '/api/handoffs');
+      await tess.api('POST', `/api/handoffs/${request.id}/claim`);
+      await page.locator('.notice-connected').waitFor();
+      const words = 'Un message qui sera effacé.';
+      await tess.reply(request.id, words);
+      await page.locator('.msg-agent .bubble', { hasText: words }).waitFor();
+      // Closing destroys the conversation's key (no transcript retention by default).
+      await tess.api('POST', `/api/handoffs/${request.id}/close`, { outcome: 'resolved' });
+      await page.locator('.notice-ended').waitFor();
+
+      // The reload replays the log: the sealed message can no longer be opened.
+      await page.reload();
+      const erased = page.locator('.msg-agent .bubble.erased');
+      await erased.waitFor();
+      assert.equal(await erased.textContent(), 'message effacé');
+      assert.equal((await page.locator('.msg-agent .who').first().textContent()).trim(), 'intervenant·e');
+      const shown = await page.textContent('#transcript');
+      assert.ok(!shown.includes(words), 'the erased words show');
+      assertEveryFrameOnce(await shownSeqs(page));
+      await assertStayedHome(page, watch, server);
+      await context.close();
+      await tess.close();
     } finally {
       await server.dispose();
       await rm(dataDir, { recursive: true, force: true });

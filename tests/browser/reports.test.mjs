@@ -18,12 +18,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { artifactsDir, launch } from './lib/server.mjs';
 import { openYouth } from './lib/console.mjs';
 import { apiAs, assertStayedHome, editedFlows, openConsole, serverWith, watchedContext } from './lib/reports.mjs';
 
 const RECEIPT = /^\d{4} \d{4} \d{4} \d{4}$/;
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let browser;
 before(async () => {
@@ -36,8 +38,8 @@ after(async () => {
 // ------------------------------------------------------------------ helpers
 
 /** The chat page in a fresh phone-sized context, at the welcome menu. */
-async function openChat(server, { locale = 'fr-CA' } = {}) {
-  const watched = await watchedContext(browser, server, { locale, viewport: { width: 360, height: 740 } });
+async function openChat(server, { locale = 'fr-CA', viewport = { width: 360, height: 740 }, colorScheme = 'light', bypassCSP = false } = {}) {
+  const watched = await watchedContext(browser, server, { locale, viewport, colorScheme, bypassCSP });
   await watched.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   await watched.page.goto(`${server.url}/`);
   await watched.page.locator('.choice[data-id="menu_signaler"]').waitFor();
@@ -486,4 +488,89 @@ describe('someone is in danger now', () => {
       await dispose();
     }
   });
+});
+
+// ------------------------------------------------------------------ look and accessibility
+
+describe('look and accessibility', () => {
+  /** Runs axe-core (WCAG 2.x A and AA, and best practices): the serious and critical findings. */
+  async function axeFindings(page) {
+    if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: axePath });
+    const results = await page.evaluate(() => window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    }));
+    return results.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  }
+
+  /** No sideways scroll, and every button of the report cards big enough for a thumb. */
+  async function assertFitsPhone(page, width) {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `sideways scroll of ${overflow}px at ${width}px`);
+    const small = await page.$$eval('.choice, .copy, .send', (targets) => targets
+      .map((target) => target.getBoundingClientRect())
+      .filter((box) => box.width > 0 && (box.height < 44 || box.width < 44)).length);
+    assert.equal(small, 0, `${small} touch targets under 44 px`);
+  }
+
+  for (const colorScheme of ['light', 'dark']) {
+    test(`the report's summary, receipt and status on a 320 px phone, and the console's report view (${colorScheme}): axe finds nothing serious`, { timeout: 120_000 }, async () => {
+      const { server, dispose } = await serverWith([{ login: 'olga', name: 'Olga' }]);
+      try {
+        // bypassCSP only here: axe is injected as a script the pages' CSP would refuse.
+        const youth = await openChat(server, { viewport: { width: 320, height: 568 }, colorScheme, bypassCSP: true });
+        const { page } = youth;
+        await pick(page, 'menu_signaler');
+        await pick(page, 'sig_danger_non');
+        await pick(page, 'sig_type_images');
+        await answer(page, 'sig_ou_passer', 'Dans un groupe de discussion de mon école, sur une appli de messagerie');
+        await pick(page, 'sig_qui_passer');
+        await pick(page, 'sig_quand_passer');
+        await pick(page, 'sig_autre_passer');
+        await page.locator('.choice[data-id="sig_envoyer"]').waitFor();
+        await assertFitsPhone(page, 320);
+        assert.deepEqual(await axeFindings(page), [], 'the summary');
+        await pick(page, 'sig_envoyer');
+        const receipt = (await page.locator('.receipt .receipt-code').textContent()).trim();
+        await page.locator('.choice[data-id="sig_envoye_menu"]').waitFor();
+        await assertFitsPhone(page, 320);
+        assert.deepEqual(await axeFindings(page), [], 'the receipt');
+        await page.screenshot({ path: join(artifactsDir, `chat-320x568-receipt-${colorScheme}.png`) });
+        await youth.context.close();
+
+        const call = await apiAs(server, 'olga');
+        const [report] = await call('GET', '/api/signalements');
+        await call('POST', `/api/signalements/${report.id}/messages`, { text: 'Merci. Sais-tu depuis quand les images circulent?' });
+        await call('POST', `/api/signalements/${report.id}/notes`, { text: 'Demander le nom du groupe.' });
+        await call('POST', `/api/signalements/${report.id}/forwarded`, { to: 'cyberaide', note: 'formulaire en ligne' });
+
+        const back = await openChat(server, { viewport: { width: 320, height: 568 }, colorScheme, bypassCSP: true });
+        await pick(back.page, 'menu_suivi');
+        await back.page.locator('#composer.asking').waitFor();
+        await back.page.fill('#message', receipt);
+        await back.page.press('#message', 'Enter');
+        await back.page.locator('.report-status .from-team').waitFor();
+        await back.page.locator('.choice[data-id="suivi_ajouter"]').waitFor();
+        assert.match(await back.page.textContent('.report-status .report-state'), /transmis/);
+        await assertFitsPhone(back.page, 320);
+        assert.deepEqual(await axeFindings(back.page), [], 'the status');
+        await back.context.close();
+
+        const olga = await openConsole(browser, server, { login: 'olga', colorScheme, bypassCSP: true });
+        await openReportIn(olga.page, report.id);
+        await olga.page.locator('#report-forwarded .entry-text', { hasText: 'Cyberaide.ca — formulaire en ligne' }).waitFor();
+        assert.deepEqual(await axeFindings(olga.page), [], 'the console\'s report view');
+        await olga.page.click('#lang');
+        await olga.page.locator('html[lang="en"]').waitFor();
+        await olga.page.locator('#report-forwarded .entry-text', { hasText: 'Cybertip.ca — formulaire en ligne' }).waitFor();
+        assert.match(await olga.page.textContent('#report-meta'), /Forwarded/);
+        assert.deepEqual(await axeFindings(olga.page), [], 'the console\'s report view, in English');
+        await olga.page.screenshot({ path: join(artifactsDir, `console-1280x800-report-${colorScheme}.png`) });
+        await olga.context.close();
+      } finally {
+        await dispose();
+      }
+    });
+  }
 });

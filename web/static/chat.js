@@ -217,7 +217,9 @@
     lastText: null,
     shiftPresses: [],
     /** The flow asks for a follow-up code: the words typed are masked on screen. */
-    askingReceipt: false
+    askingReceipt: false,
+    /** The receipt just shown, kept in view until the youth acts (the element only). */
+    receipt: null
   };
 
   var dom = {
@@ -515,7 +517,8 @@
     if (currentSeq && (item.classList.contains('msg') || item.classList.contains('notice'))) item.setAttribute('data-seq', String(currentSeq));
     // Choices on offer stay last, nearest the thumb: what comes meanwhile (a request's
     // state, a person's words, an error) goes above them.
-    var offered = dom.transcript.querySelector('.choices, .restart');
+    // A receipt just given stays below the flow's words that go with it, above the choices.
+    var offered = state.receipt && item.classList.contains('msg') ? state.receipt : dom.transcript.querySelector('.choices, .restart');
     var isOffer = item.classList.contains('choices') || item.classList.contains('restart');
     if (offered && !isOffer) dom.transcript.insertBefore(item, offered);
     else dom.transcript.appendChild(item);
@@ -622,29 +625,20 @@
 
   // ------------------------------------------------------------ anonymous reports
 
-  /** A readable label for a report's field, and for the values that are codes. */
-  function fieldLabel(field) {
-    return t('f_' + field) || field;
-  }
-
-  function fieldValue(field, value) {
-    var label = (field === 'danger' || field === 'type') && t('v_' + value);
-    return typeof label === 'string' ? label : String(value);
-  }
-
-  /** The report before it is sent: the youth's answers, as text. */
+  /** The report before it is sent: the youth's answers as text, with readable labels. */
   function showSummary(frame) {
     var item = element('li', 'notice report');
-    var list = element('dl', 'report-fields');
+    var list = element('dl');
     var spoken = [t('summary')];
     (Array.isArray(frame.fields) ? frame.fields : []).forEach(function (f) {
-      if (!f || !f.field) return;
-      var value = fieldValue(f.field, f.value);
-      list.appendChild(element('dt', null, fieldLabel(f.field)));
+      var label = t('f_' + f.field) || f.field;
+      // Two fields hold the flow's codes (danger, type); the others the youth's words.
+      var value = /^(danger|type)$/.test(f.field) && t('v_' + f.value) || String(f.value);
+      list.appendChild(element('dt', null, label));
       list.appendChild(element('dd', null, value));
-      spoken.push(fieldLabel(f.field) + ' : ' + value);
+      spoken.push(label + ' : ' + value);
     });
-    item.appendChild(element('h3', 'report-title', t('summary')));
+    item.appendChild(element('h3', 'report-title', spoken[0]));
     item.appendChild(list);
     appendItem(item);
     announce(spoken.join('. '));
@@ -659,29 +653,29 @@
     var receipt = String(frame.receipt || '');
     var item = element('li', 'notice receipt');
     item.appendChild(element('h3', 'report-title', t('receipt')));
-    var code = item.appendChild(element('p', 'receipt-code', receipt));
+    // Halves that never break inside: "1234 5678" over "9012 3456" on a narrow phone.
+    var code = item.appendChild(element('p', 'receipt-code'));
     code.setAttribute('translate', 'no');
-    item.appendChild(element('p', 'receipt-say', t('receiptSay')));
+    receipt.replace(/^(\S+ \S+) (.*)$/, '$1\n$2').split('\n').forEach(function (half, i) {
+      if (i) code.appendChild(document.createTextNode(' '));
+      code.appendChild(element('span', null, half));
+    });
+    item.appendChild(element('p', null, t('receiptSay')));
     var copy = item.appendChild(element('button', 'copy', t('copy')));
     copy.type = 'button';
     var said = item.appendChild(element('p', 'copy-note'));
     said.setAttribute('role', 'status');
     copy.addEventListener('click', function () {
       var select = function () {
-        var range = document.createRange();
-        range.selectNodeContents(code);
-        var selection = window.getSelection();
-        selection.removeAllRanges();
-        selection.addRange(range);
+        window.getSelection().selectAllChildren(code);
         said.textContent = t('selected');
       };
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(receipt).then(function () { said.textContent = t('copied'); }, select);
-      } else {
-        select();
-      }
+      var clipboard = navigator.clipboard;
+      if (clipboard && clipboard.writeText) clipboard.writeText(receipt).then(function () { said.textContent = t('copied'); }, select);
+      else select();
     });
     appendItem(item);
+    state.receipt = item;
     announce(t('receiptShown'));
     revealLatest();
     // Focus on the code itself: a screen reader reads it; no keyboard opens on a phone.
@@ -715,7 +709,10 @@
   function forgetReport(which) {
     var shown = dom.transcript.querySelectorAll(which || '.report, .receipt');
     for (var i = 0; i < shown.length; i++) shown[i].remove();
-    if (!which) dom.announcer.textContent = '';
+    if (!which) {
+      dom.announcer.textContent = '';
+      state.receipt = null;
+    }
   }
 
   function showHandoff(frame, quiet) {
@@ -835,6 +832,7 @@
   }
 
   function clearTranscript() {
+    state.receipt = null;
     dom.transcript.textContent = '';
     dom.announcer.textContent = '';
     pendingReveal = [];
@@ -903,6 +901,12 @@
       pendingReveal = [];
       state.revealReplay = false;
       if (!items.length || state.exiting) return;
+      var smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+      if (state.receipt && state.receipt.isConnected) {
+        // Until the youth does something, the receipt stays in view.
+        state.receipt.scrollIntoView({ behavior: smooth ? 'smooth' : 'auto', block: 'end' });
+        return;
+      }
       var first = items[0];
       var last = items[items.length - 1];
       var offered = dom.transcript.querySelector('.choices, .restart');
@@ -916,7 +920,6 @@
       if (first === dom.transcript.firstElementChild) return;
       var room = window.innerHeight - dom.composer.offsetHeight - 80;
       var height = last.getBoundingClientRect().bottom - first.getBoundingClientRect().top;
-      var smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
       var options = { behavior: smooth ? 'smooth' : 'auto', block: height > room ? 'start' : 'end' };
       (height > room ? first : last).scrollIntoView(options);
     });
@@ -925,6 +928,7 @@
   // ------------------------------------------------------------ what the youth does
 
   function choose(choice) {
+    state.receipt = null;
     removeChoices();
     state.youthActed = true;
     state.lastText = null;
@@ -939,6 +943,7 @@
       return;
     }
     dom.message.value = '';
+    state.receipt = null;
     state.youthActed = true;
     state.lastText = text;
     // A follow-up code never shows on screen: asked for, or 16 digits typed anywhere.

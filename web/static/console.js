@@ -2406,6 +2406,9 @@
     } finally {
       for (const button of buttons) button.disabled = false;
       state.lastActivity = Date.now();
+      // A button disabled while it had focus lost it: back to the form, not to the page's top.
+      const active = document.activeElement;
+      if (form && (!active || active === document.body)) form.querySelector('textarea, select, button:not([hidden])').focus();
     }
   }
 

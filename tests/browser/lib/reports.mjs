@@ -152,8 +152,8 @@ export async function assertStayedHome(page, watch, server) {
 }
 
 /** Opens the console, logs in with the form (password only) and waits for its socket. */
-export async function openConsole(browser, server, { login, locale = 'fr-CA', colorScheme = 'dark', viewport } = {}) {
-  const watched = await watchedContext(browser, server, { locale, colorScheme, viewport: viewport ?? { width: 1280, height: 800 } });
+export async function openConsole(browser, server, { login, locale = 'fr-CA', colorScheme = 'dark', viewport, bypassCSP = false } = {}) {
+  const watched = await watchedContext(browser, server, { locale, colorScheme, bypassCSP, viewport: viewport ?? { width: 1280, height: 800 } });
   const { page } = watched;
   await page.goto(`${server.url}/intervenants`);
   await page.fill('#username', login);
