@@ -487,6 +487,8 @@
     /** The report open: {id, detail, gone}; `load` counts fetches so a late answer is dropped. */
     report: null,
     reportLoad: 0,
+    /** How many `reports` frames came (a list fetched meanwhile is older). */
+    reportFrames: 0,
     /** The closed reports' group is folded unless the person opened it. */
     closedOpen: false,
   };
@@ -1209,6 +1211,7 @@
         onError(frame);
         break;
       case 'reports':
+        state.reportFrames += 1;
         onReports(Array.isArray(frame.items) ? frame.items : []);
         break;
       case 'report_alert':
@@ -2092,9 +2095,11 @@
 
   async function loadReports() {
     if (!state.session || !state.reportsAllowed) return;
+    const frames = state.reportFrames;
     try {
       const list = await api('GET', '/api/signalements');
-      if (state.session) onReports(Array.isArray(list) ? list : []);
+      // A `reports` frame that came meanwhile is newer than this answer.
+      if (state.session && frames === state.reportFrames) onReports(Array.isArray(list) ? list : []);
     } catch (error) {
       if (error.status === 403) {
         state.reportsAllowed = false;
@@ -2112,10 +2117,9 @@
     for (const item of items) {
       if (!state.reportsSeen.has(item.id) && !first) fresh = true;
       state.reportsSeen.add(item.id);
-      // Danger now already in the list when the page loads: the title says it, no sound.
-      if (first && item.danger) state.reportsAlerted.add(item.id);
     }
     if (fresh) announce(t('announceReport'));
+    // Danger now and still new (also at login, as urgent requests already waiting): the alert.
     for (const item of items) {
       if (item.danger && item.status === 'new' && !state.reportsAlerted.has(item.id)) onReportAlert(item.id);
     }
@@ -2135,7 +2139,7 @@
 
   /** A new report says someone is in danger now: the same alert as an urgent request. */
   function onReportAlert(id) {
-    if (state.reportsAlerted.has(id)) return;
+    if (state.reportsAlerted.has(id) || !state.reportsAllowed) return;
     state.reportsAlerted.add(id);
     // Until the list that carries it arrives, the report counts as danger now and new.
     if (!(state.reports || []).some((item) => item.id === id)) state.reportsAwaited.add(id);
@@ -2194,7 +2198,7 @@
       const heading = el('h3', { text: t(`group_${name}`, { n: list.length }) });
       const ul = el('ul', { className: 'queue-list' }, list.map(reportItem));
       if (name === 'closed') {
-        const details = el('details', { className: 'queue-group report-group-closed' }, [el('summary', {}, [heading]), ul]);
+        const details = el('details', { className: 'queue-group report-group-closed' }, [el('summary', { attrs: { 'data-focus-key': 'reports-closed' } }, [heading]), ul]);
         details.open = state.closedOpen === true;
         details.addEventListener('toggle', () => { state.closedOpen = details.open; });
         sections.push(details);
