@@ -194,9 +194,10 @@ fn write_output(out: &mut String, output: &Output, fr: bool) {
         Output::Handoff(request) => {
             let keys: Vec<&str> = request.resources.iter().map(|r| r.key.as_str()).collect();
             out.push_str(&format!(
-                "  => {}{} sujet={} ; {} : {}\n",
+                "  => {}{} {}={} ; {} : {}\n",
                 if fr { "personne" } else { "person" },
                 if request.urgent { " URGENT" } else { "" },
+                if fr { "sujet" } else { "topic" },
                 request.topic,
                 if fr {
                     "si personne n'est disponible"
