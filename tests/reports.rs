@@ -374,3 +374,50 @@ async fn a_reports_words_are_sealed_on_disk_and_gone_after_retention() {
     server.stop().await;
     assert!(found_in(data.path(), &markers).is_empty());
 }
+
+#[tokio::test]
+async fn a_report_of_danger_now_is_sent_after_the_urgent_path_and_comes_first() {
+    let (server, _data) = server(|_| {}).await;
+    let api = Api::login(&server.http_url(""), "sam", PASSWORD).await;
+    let mut console = common::Console::connect(&server.ws_url("/console"), &api.token).await;
+    let mut calm = youth_from(&server, "198.51.100.60", "fr").await;
+    report(&mut calm, ["ici", "lui", "hier"]).await;
+
+    let mut youth = youth_from(&server, "198.51.100.61", "fr").await;
+    youth.choose("menu_signaler").await;
+    youth.until_waiting().await;
+    youth.choose("sig_danger_oui").await;
+    let (handoff, _) = youth.until("handoff").await;
+    assert_eq!(handoff["urgent"], true);
+    let offer = youth.until_waiting().await.pop().unwrap();
+    assert!(
+        offer["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "urg_signalement"),
+        "{offer}"
+    );
+    youth.choose("urg_signalement").await;
+    youth.until_waiting().await;
+    youth.choose("sig_type_recrutement").await;
+    for _ in 0..3 {
+        let question = youth.until_waiting().await.pop().unwrap();
+        let skip = question["choices"][0]["id"].as_str().unwrap().to_string();
+        youth.choose(&skip).await;
+    }
+    youth.until_waiting().await;
+    youth.choose("sig_autre_passer").await;
+    youth.until("report_summary").await;
+    youth.until_waiting().await;
+    youth.choose("sig_envoyer").await;
+    youth.until("report_receipt").await;
+
+    let (alert, _) = console.until("report_alert").await;
+    let (_, list) = api.call(Method::GET, "/api/signalements", None).await;
+    assert_eq!(list[0]["id"], alert["report"], "danger now comes first");
+    assert_eq!(list[0]["danger"], true);
+    assert_eq!(list[0]["kind"], "recrutement");
+    assert_eq!(list[1]["danger"], false);
+    server.stop().await;
+}

@@ -49,6 +49,9 @@ struct Live {
     report_draft: Vec<(String, String)>,
     /// The report this youth opened with its receipt (or just sent), memory only.
     report_open: Option<u64>,
+    /// A receipt not yet delivered (the socket was down): sent once at the next
+    /// attach, then forgotten. Memory only.
+    pending_receipt: Option<String>,
     /// Frames logged but held back until the store is flushed (see `push_durable`),
     /// and the frames logged after them, so the socket sees every frame in order.
     held: VecDeque<Held>,
@@ -198,6 +201,23 @@ impl SessionCtx<'_> {
         self.live.report_open
     }
 
+    /// Shows a receipt once; if no socket can take it now, it waits in memory for
+    /// the next attach (never on disk).
+    pub fn send_receipt(&mut self, receipt: String) {
+        let frame = Control::ReportReceipt {
+            receipt: receipt.clone(),
+        }
+        .to_frame();
+        let delivered = match &self.live.outbox {
+            Some((_, tx)) => tx.try_send(Outgoing::Frame(frame)).is_ok(),
+            None => false,
+        };
+        if !delivered {
+            self.live.outbox = None;
+            self.live.pending_receipt = Some(receipt);
+        }
+    }
+
     /// Sends a frame without a seq (an error); not logged.
     pub fn send_control(&mut self, control: &Control) {
         self.deliver(Outgoing::Frame(control.to_frame()));
@@ -253,6 +273,7 @@ impl Sessions {
                 held: VecDeque::new(),
                 report_draft: Vec::new(),
                 report_open: None,
+                pending_receipt: None,
             },
         );
         Ok((token, key))
@@ -298,6 +319,11 @@ impl Sessions {
                 break;
             }
             let _ = tx.try_send(Outgoing::Frame(frame));
+        }
+        if let Some(receipt) = live.pending_receipt.take() {
+            let _ = tx.try_send(Outgoing::Frame(
+                Control::ReportReceipt { receipt }.to_frame(),
+            ));
         }
         live.outbox = Some((connection, tx));
         Ok(Some(connection))
@@ -382,6 +408,7 @@ impl Sessions {
             held: VecDeque::new(),
             report_draft: Vec::new(),
             report_open: None,
+            pending_receipt: None,
         });
         Ok(Some(entry))
     }

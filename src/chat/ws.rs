@@ -669,7 +669,7 @@ async fn submit_report(app: &AppState, key: &SessionKey, lang: &str) -> Option<C
             app.handoffs.reports_changed(&app.reports, Some(id));
             let _ = app.sessions.with(key, |ctx| {
                 ctx.set_report_open(Some(id));
-                ctx.send_control(&Control::ReportReceipt { receipt });
+                ctx.send_receipt(receipt);
             });
             None
         }

@@ -395,6 +395,10 @@ async fn report_assign(
     ApiJson(body): ApiJson<AssignRequest>,
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
+    // An intervenor takes a report for themselves; a supervisor gives it to anyone.
+    if body.login != who.login && !who.is_supervisor() {
+        return Err(ApiError::Forbidden);
+    }
     app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
     let reports = app.reports.clone();
     tokio::task::spawn_blocking(move || {
