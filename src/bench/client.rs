@@ -22,9 +22,10 @@ use super::{BenchError, PATIENCE};
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Choice ids a bench youth never picks: they ask for a person (a handoff is its
-/// own phase) or lead to the urgent node. Others that turn out to lead there are
-/// learned as youths walk (see `learned`).
-const AVOIDED: [&str; 4] = ["parler", "personne", "urgence", "danger"];
+/// own phase), lead to the urgent node, or to the anonymous reports and their
+/// follow-up (hashed with argon2 on purpose, and limited per client). Others that
+/// turn out to ask for a person are learned as youths walk (see `learned`).
+const AVOIDED: [&str; 6] = ["parler", "personne", "urgence", "danger", "signal", "suivi"];
 
 /// Free text that no trigger, route or label knows: always a valid turn, answered
 /// by the "not understood" message with the choices again (or by the node's

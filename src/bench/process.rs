@@ -191,6 +191,7 @@ async fn spawn_listening(
     target: Target,
     scratch: Option<ScratchDir>,
 ) -> Result<ServerChild, BenchError> {
+    die_with_parent(&mut command);
     let started = Instant::now();
     let mut child = command
         .stdin(Stdio::null())
@@ -235,6 +236,18 @@ async fn spawn_listening(
         child,
         _scratch: scratch,
     })
+}
+
+/// Asks the kernel to end the child when the bench ends, however it ends (a
+/// `timeout`, Ctrl-C): a wedged server must not outlive the run that found it.
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
 }
 
 /// `relais intervenor add LOGIN --name NAME --data-dir DIR`, password on stdin.

@@ -117,8 +117,13 @@ pub async fn run_turns(server: &ServerChild, plan: &TurnPlan) -> Result<TurnRepo
     let bench_before = own_cpu_time()?;
     let start = Instant::now();
     let deadline = start + plan.duration;
+    // The first unanswered turn is said at once, with the server's pid, so a
+    // watcher can take the server's stacks while it is stuck.
+    let said = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pid = server.pid;
     let mut running = JoinSet::new();
     for (index, mut session) in sessions.into_iter().enumerate() {
+        let said = said.clone();
         running.spawn(async move {
             let mut latencies = Vec::new();
             let mut failure = None;
@@ -143,6 +148,12 @@ pub async fn run_turns(server: &ServerChild, plan: &TurnPlan) -> Result<TurnRepo
                 match session.turn().await {
                     Ok(latency) => latencies.push(micros(latency)),
                     Err(error) => {
+                        if !said.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            eprintln!(
+                                "relais-bench: unanswered turn on server pid {pid}, {:.1} s in: {error}",
+                                start.elapsed().as_secs_f64()
+                            );
+                        }
                         failure = Some(error.to_string());
                         break;
                     }
