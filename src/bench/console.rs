@@ -40,7 +40,8 @@ pub struct IntervenorTimings {
     pub youth_messages: Vec<u32>,
     /// Conversations closed.
     pub closed: u64,
-    /// `error` frames other than `conflict` (another intervenor claimed first).
+    /// `error` frames other than `conflict` and `not_found` (another intervenor
+    /// claimed, or already closed, the request first).
     pub errors: u64,
     pub first_error: Option<String>,
 }
@@ -149,7 +150,8 @@ pub async fn intervenor(
                     timings.closed += 1;
                 }
             }
-            "error" if frame.code.as_deref() != Some("conflict") => {
+            // `conflict` and `not_found` answer a claim that another intervenor won.
+            "error" if !matches!(frame.code.as_deref(), Some("conflict" | "not_found")) => {
                 timings.errors += 1;
                 timings.first_error.get_or_insert_with(|| text.to_string());
             }

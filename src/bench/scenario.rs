@@ -407,7 +407,7 @@ pub struct HandoffReport {
     pub completed: u64,
     pub failures: u64,
     pub first_failure: Option<String>,
-    /// Console `error` frames other than `conflict`.
+    /// Console `error` frames other than lost claim races.
     pub console_errors: u64,
     pub first_console_error: Option<String>,
     pub tally: Tally,

@@ -108,6 +108,9 @@ struct SuiteArgs {
     /// Simulated intervenors.
     #[arg(long, default_value_t = 4)]
     intervenors: usize,
+    /// Youths asking for a person at once.
+    #[arg(long, default_value_t = 20)]
+    handoff_concurrency: usize,
     /// Starts per start-time measurement.
     #[arg(long, default_value_t = 5)]
     start_repeats: usize,
@@ -579,7 +582,13 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
         "-- relais: {} requests for a person, {} intervenors",
         args.handoffs, args.intervenors
     );
-    let handoff_report = handoffs(&places, args.handoffs, 20, args.intervenors).await?;
+    let handoff_report = handoffs(
+        &places,
+        args.handoffs,
+        args.handoff_concurrency,
+        args.intervenors,
+    )
+    .await?;
 
     eprintln!("-- relais: start time");
     let shipped = run_start(&places.setup, args.start_repeats).await?;
@@ -619,7 +628,7 @@ async fn suite(common: &Common, args: SuiteArgs, files: u64) -> Result<(), Bench
     println!("\n### Urgent requests\n");
     print_urgent(&urgent, args.urgent_concurrency);
     println!("\n### Requests for a person, answered by simulated intervenors\n");
-    print_handoffs(&handoff_report, args.intervenors, 20);
+    print_handoffs(&handoff_report, args.intervenors, args.handoff_concurrency);
     println!("\n### Start\n");
     print_start(&[shipped, many.clone()]);
     println!("\n### Against the targets\n");
