@@ -155,3 +155,29 @@ async fn a_live_handoff_survives_kill_9() {
     assert_eq!(status, 204);
     server.kill().await;
 }
+
+/// sled 0.34 deadlocks with seven `flush_async` at once; relais coalesces its
+/// flushes. Forty urgent requests at the same moment are all acknowledged.
+#[tokio::test]
+async fn many_urgent_requests_at_once_are_all_acknowledged() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = common::test_config(data.path(), &fixture_flows());
+    config.limits.sockets_per_client = 100;
+    config.limits.sessions_per_minute = 100;
+    let server = common::TestServer::start(config).await;
+    let mut youths = Vec::new();
+    for _ in 0..40 {
+        let mut youth = server.youth().await;
+        youth.hello("fr").await;
+        youth.until_waiting().await;
+        youths.push(youth);
+    }
+    for youth in &mut youths {
+        youth.text("je veux mourir").await;
+    }
+    for youth in &mut youths {
+        let (handoff, _) = youth.until("handoff").await;
+        assert_eq!(handoff["urgent"], true);
+    }
+    server.stop().await;
+}

@@ -37,6 +37,8 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("store: keys folder: {0}")]
     Keys(#[from] std::io::Error),
+    #[error("store: flush failed: {0}")]
+    Flush(String),
 }
 
 /// Handles on the open store; cheap to clone.
@@ -55,6 +57,8 @@ pub struct Store {
     meta: sled::Tree,
     /// Per-conversation keys, outside sled (see `keys`).
     pub keys: Arc<keys::Keys>,
+    /// The flusher task's queue, started at the first flush.
+    flusher: Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<FlushRequest>>>,
     /// Every flow version loaded, one JSON file each (`DATA/flow-versions/`), so
     /// authors' tools read the history without opening sled.
     versions_dir: std::path::PathBuf,
@@ -80,6 +84,7 @@ impl Store {
             reports: db.open_tree("reports")?,
             meta: db.open_tree("meta")?,
             keys: Arc::new(keys::Keys::open(&path.join("keys"))?),
+            flusher: Arc::new(std::sync::OnceLock::new()),
             versions_dir: {
                 let dir = path.join(VERSIONS_DIR);
                 std::fs::create_dir_all(&dir)?;
@@ -90,9 +95,28 @@ impl Store {
     }
 
     /// Writes everything to disk; awaited before acknowledging what must survive a
-    /// crash.
+    /// crash. Flushes are coalesced by one flusher task, so that at most one runs at a
+    /// time: sled 0.34's `flush_async` deadlocks when seven run at once (its IO pool
+    /// waits on itself; see BENCHMARKS.md). A caller waits for a flush that started
+    /// after its own writes.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let flusher = self.flusher.get_or_init(spawn_flusher);
+        if flusher.send((self.db.clone(), done)).is_err() {
+            // The flusher's runtime is gone (a tool, a test): flush here.
+            return self.flush_off_runtime().await;
+        }
+        match result.await {
+            Ok(outcome) => outcome.map_err(StoreError::Flush),
+            Err(_) => self.flush_off_runtime().await,
+        }
+    }
+
+    async fn flush_off_runtime(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
+            .await
+            .map_err(|e| StoreError::Flush(e.to_string()))??;
         Ok(())
     }
 
@@ -305,6 +329,32 @@ impl Store {
         versions.sort_by_key(|v| v.loaded_at);
         Ok(versions)
     }
+}
+
+type FlushRequest = (sled::Db, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// The one task that flushes: it takes every request waiting, runs one blocking
+/// flush for all of them off the runtime, and answers them all. It holds the
+/// database only while flushing, so a closed store is really closed.
+fn spawn_flusher() -> tokio::sync::mpsc::UnboundedSender<FlushRequest> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FlushRequest>();
+    tokio::spawn(async move {
+        while let Some((db, first)) = rx.recv().await {
+            let mut waiting = vec![first];
+            while let Ok((_, more)) = rx.try_recv() {
+                waiting.push(more);
+            }
+            let outcome = tokio::task::spawn_blocking(move || {
+                db.flush().map(|_| ()).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            for done in waiting {
+                let _ = done.send(outcome.clone());
+            }
+        }
+    });
+    tx
 }
 
 /// The folder of archived flow versions, in the data folder.
