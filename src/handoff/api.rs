@@ -364,14 +364,9 @@ async fn report_status(
     ApiJson(body): ApiJson<StatusRequest>,
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
-    let reports = app.reports.clone();
-    let changed = tokio::task::spawn_blocking(move || {
-        reports.change(id, |record, _| record.status = body.status)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
-    app.stats.add("reports", changed.status.as_str(), 1);
-    app.handoffs.reports_changed(&app.reports, None);
+    let status = body.status;
+    change_content(&app, id, move |record, _, _| record.status = status).await?;
+    app.stats.add("reports", status.as_str(), 1);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -400,17 +395,16 @@ async fn report_assign(
         return Err(ApiError::Forbidden);
     }
     app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
-    let reports = app.reports.clone();
-    tokio::task::spawn_blocking(move || {
-        reports.change(id, |record, _| record.assigned_to = Some(body.login))
+    let login = body.login;
+    change_content(&app, id, move |record, _, _| {
+        record.assigned_to = Some(login)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
-    app.handoffs.reports_changed(&app.reports, None);
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Runs a change of a report's sealed content off the runtime.
+/// Runs a change of a report (its record or its sealed content) off the runtime,
+/// then tells the consoles.
 async fn change_content(
     app: &AppState,
     id: u64,
