@@ -5,11 +5,10 @@
 // readers of the flow files that find, at run time, what the test can lean on: a menu
 // choice that sets a variable, and the words a free-text route recognizes.
 
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flowsDir, RelaisServer, relaisBinary, repoRoot, webDir } from './server.mjs';
+import { flowsDir, RelaisServer } from './server.mjs';
 
 /** Copies the repository's flows folder (sub-folders too) into a fresh temporary folder. */
 export async function copyOfFlows() {
@@ -25,61 +24,12 @@ export async function copyOfFlows() {
 export class FlowsServer extends RelaisServer {
   /** @param {{flows: string, dataDir?: string, env?: Record<string,string>}} options */
   constructor({ flows, ...options }) {
-    super(options);
-    this.flows = flows;
+    super({ ...options, flows });
   }
 
   async start() {
-    if (this.process) throw new Error('the server is already running');
     if (!this.dataDir) throw new Error('FlowsServer needs a data folder');
-    const child = spawn(
-      relaisBinary,
-      [
-        'serve',
-        '--listen', `127.0.0.1:${this.port}`,
-        '--data-dir', this.dataDir,
-        '--flows-dir', this.flows,
-        '--web-dir', webDir,
-      ],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, NO_COLOR: '1', ...this.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    this.process = child;
-    this.exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
-    const keep = (chunk) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (line) this.log.push(line);
-      }
-      if (this.log.length > 200) this.log.splice(0, this.log.length - 200);
-    };
-    child.stderr.on('data', keep);
-    this.port = await new Promise((resolvePort, rejectPort) => {
-      let buffer = '';
-      const onData = (chunk) => {
-        keep(chunk);
-        buffer += chunk.toString();
-        const found = buffer.match(/relais listening on http:\/\/127\.0\.0\.1:(\d+)/);
-        if (found) {
-          cleanup();
-          resolvePort(Number(found[1]));
-        }
-      };
-      const onExit = (code, signal) => {
-        cleanup();
-        rejectPort(new Error(`relais exited before listening (${code ?? signal}):\n${this.log.join('\n')}`));
-      };
-      const cleanup = () => {
-        child.stdout.off('data', onData);
-        child.off('exit', onExit);
-        child.stdout.on('data', keep);
-      };
-      child.stdout.on('data', onData);
-      child.once('exit', onExit);
-    });
-    return this;
+    return super.start();
   }
 }
 

@@ -5,12 +5,11 @@
 // (requests to other hosts refused, page errors, CSP violations) shared by the youth's
 // page and the console.
 
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { addIntervenor, flowsDir, freshDataDir, RelaisServer, relaisBinary, repoRoot, webDir } from './server.mjs';
+import { addIntervenor, flowsDir, freshDataDir, RelaisServer } from './server.mjs';
 
 export const PASSWORD = 'un mot de passe assez long';
 
@@ -38,48 +37,7 @@ export async function editedFlows(edit) {
  */
 export class FlowsDirServer extends RelaisServer {
   constructor({ flows, ...options }) {
-    super(options);
-    this.flows = flows;
-  }
-
-  async start() {
-    if (this.process) throw new Error('the server is already running');
-    const child = spawn(
-      relaisBinary,
-      ['serve', '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--flows-dir', this.flows, '--web-dir', webDir],
-      { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1', ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.process = child;
-    this.exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
-    const keep = (chunk) => {
-      for (const line of chunk.toString().split('\n')) if (line) this.log.push(line);
-      if (this.log.length > 200) this.log.splice(0, this.log.length - 200);
-    };
-    child.stderr.on('data', keep);
-    this.port = await new Promise((resolvePort, rejectPort) => {
-      let buffer = '';
-      const onData = (chunk) => {
-        keep(chunk);
-        buffer += chunk.toString();
-        const found = buffer.match(/relais listening on http:\/\/127\.0\.0\.1:(\d+)/);
-        if (found) {
-          cleanup();
-          resolvePort(Number(found[1]));
-        }
-      };
-      const onExit = (code, signal) => {
-        cleanup();
-        rejectPort(new Error(`relais exited before listening (${code ?? signal}):\n${this.log.join('\n')}`));
-      };
-      const cleanup = () => {
-        child.stdout.off('data', onData);
-        child.off('exit', onExit);
-        child.stdout.on('data', keep);
-      };
-      child.stdout.on('data', onData);
-      child.once('exit', onExit);
-    });
-    return this;
+    super({ ...options, flows });
   }
 }
 

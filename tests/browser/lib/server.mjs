@@ -59,9 +59,12 @@ export class RelaisServer {
    * @param {object} [options]
    * @param {string} [options.dataDir]  an existing data folder (default: a fresh one)
    * @param {Record<string,string>} [options.env]  extra RELAIS_* settings
+   * @param {string} [options.flows]  a flows folder (default: the repository's flows/)
    */
-  constructor({ dataDir, env = {} } = {}) {
+  constructor({ dataDir, env = {}, flows = flowsDir } = {}) {
     this.dataDir = dataDir;
+    /** The flows folder served (default: the repository's flows/). */
+    this.flows = flows;
     this.env = env;
     this.port = 0;
     this.process = null;
@@ -87,7 +90,7 @@ export class RelaisServer {
         'serve',
         '--listen', `127.0.0.1:${this.port}`,
         '--data-dir', this.dataDir,
-        '--flows-dir', flowsDir,
+        '--flows-dir', this.flows,
         '--web-dir', webDir,
       ],
       {
