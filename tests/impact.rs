@@ -73,8 +73,12 @@ fn expect(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run UPDATE_EXPECT=1 cargo test --test impact", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run UPDATE_EXPECT=1 cargo test --test impact",
+            path.display()
+        )
+    });
     assert!(
         expected == actual,
         "{name} differs from the expected file (UPDATE_EXPECT=1 rewrites it after a review):\n--- expected\n{expected}\n--- actual\n{actual}"
@@ -117,20 +121,44 @@ async fn the_scripted_day_is_written_in_french_and_in_english_as_expected() {
     for lang in [Lang::Fr, Lang::En] {
         let report = Report::build(&store, november(), lang).unwrap();
         let code = lang.code();
-        expect(&format!("scripted-day.{code}.md"), &report.render(Format::Md));
-        expect(&format!("scripted-day.{code}.csv"), &report.render(Format::Csv));
-        expect(&format!("scripted-day.{code}.html"), &report.render(Format::Html));
+        expect(
+            &format!("scripted-day.{code}.md"),
+            &report.render(Format::Md),
+        );
+        expect(
+            &format!("scripted-day.{code}.csv"),
+            &report.render(Format::Csv),
+        );
+        expect(
+            &format!("scripted-day.{code}.html"),
+            &report.render(Format::Html),
+        );
         let json: Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
-        expect(&format!("scripted-day.{code}.json"), &format!("{}\n", serde_json::to_string_pretty(&json).unwrap()));
+        expect(
+            &format!("scripted-day.{code}.json"),
+            &format!("{}\n", serde_json::to_string_pretty(&json).unwrap()),
+        );
     }
 
     // What a coordinator reads first, checked by sense and not only by file.
     let report = Report::build(&store, november(), Lang::Fr).unwrap();
     let markdown = report.render(Format::Md);
-    assert!(markdown.contains("Période : du 1er nov. 2026 au 30 nov. 2026 (par mois)"), "{markdown}");
-    assert!(markdown.contains("Période précédente : du 1er oct. 2026 au 31 oct. 2026"), "{markdown}");
-    assert!(markdown.contains("| Conversations commencées | 10 | 20 | \u{2212}10 |"), "{markdown}");
-    assert!(markdown.contains("| Demandes pour parler à une personne | 7 | 14 | \u{2212}7 |"), "{markdown}");
+    assert!(
+        markdown.contains("Période : du 1er nov. 2026 au 30 nov. 2026 (par mois)"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("Période précédente : du 1er oct. 2026 au 31 oct. 2026"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| Conversations commencées | 10 | 20 | \u{2212}10 |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| Demandes pour parler à une personne | 7 | 14 | \u{2212}7 |"),
+        "{markdown}"
+    );
     // 3 conversations in English: "< 5"; and French masked, or 10 − 7 would give the 3.
     assert!(markdown.contains("| anglais | < 5 | 6 | — |"), "{markdown}");
     assert!(markdown.contains("| français | x | 14 | — |"), "{markdown}");
@@ -152,28 +180,108 @@ async fn the_french_report_has_no_english_word() {
     let store = scripted_store(dir.path()).await;
     let report = Report::build(&store, november(), Lang::Fr).unwrap();
     const ENGLISH: &[&str] = &[
-        "the", "and", "of", "to", "by", "with", "from", "in", "on", "for", "report", "period",
-        "previous", "change", "count", "counts", "started", "requests",
-        "request", "answered", "nobody", "call", "waits", "wait", "time", "reach", "person",
-        "youths", "youth", "resources", "shown", "help", "themes", "theme", "urgent", "outcomes",
-        "resolved", "referred", "left", "where", "reached", "week", "month", "quarter", "year",
-        "language", "french", "english", "highest", "nothing", "drawn", "hidden", "under",
-        "this", "label", "indicator", "axis", "awareness", "prevention", "victims", "indigenous",
-        "first", "did", "answers", "made", "reports", "anonymous", "figures",
-        "luring", "sextortion", "recruitment", "friend", "emergency", "minutes",
-        "over", "passed", "review", "closed", "not",
+        "the",
+        "and",
+        "of",
+        "to",
+        "by",
+        "with",
+        "from",
+        "in",
+        "on",
+        "for",
+        "report",
+        "period",
+        "previous",
+        "change",
+        "count",
+        "counts",
+        "started",
+        "requests",
+        "request",
+        "answered",
+        "nobody",
+        "call",
+        "waits",
+        "wait",
+        "time",
+        "reach",
+        "person",
+        "youths",
+        "youth",
+        "resources",
+        "shown",
+        "help",
+        "themes",
+        "theme",
+        "urgent",
+        "outcomes",
+        "resolved",
+        "referred",
+        "left",
+        "where",
+        "reached",
+        "week",
+        "month",
+        "quarter",
+        "year",
+        "language",
+        "french",
+        "english",
+        "highest",
+        "nothing",
+        "drawn",
+        "hidden",
+        "under",
+        "this",
+        "label",
+        "indicator",
+        "axis",
+        "awareness",
+        "prevention",
+        "victims",
+        "indigenous",
+        "first",
+        "did",
+        "answers",
+        "made",
+        "reports",
+        "anonymous",
+        "figures",
+        "luring",
+        "sextortion",
+        "recruitment",
+        "friend",
+        "emergency",
+        "minutes",
+        "over",
+        "passed",
+        "review",
+        "closed",
+        "not",
     ];
     for format in [Format::Md, Format::Csv, Format::Html, Format::Fragment] {
         let text = report.render(format);
         let words = visible_words(&text);
         // Node names are the flows' own ids (French slugs), not words of the report.
-        let node_ids: Vec<String> = report.exits.iter().map(|exit| exit.node.to_lowercase()).collect();
+        let node_ids: Vec<String> = report
+            .exits
+            .iter()
+            .map(|exit| exit.node.to_lowercase())
+            .collect();
         let english: Vec<&String> = words
             .iter()
             .filter(|word| ENGLISH.contains(&word.as_str()))
-            .filter(|word| !node_ids.iter().any(|node| node.split('_').any(|part| part == word.as_str())))
+            .filter(|word| {
+                !node_ids
+                    .iter()
+                    .any(|node| node.split('_').any(|part| part == word.as_str()))
+            })
             .collect();
-        assert!(english.is_empty(), "English in the French report ({format:?}): {english:?}\n{text}");
+        assert!(
+            english.is_empty(),
+            "English in the French report ({format:?}): {english:?}\n{text}"
+        );
     }
 }
 
@@ -213,7 +321,10 @@ fn a_theme_with_three_conversations_appears_nowhere() {
         let html = report.render(Format::Html);
         for svg in html.split("<svg").skip(1) {
             let svg = svg.split("</svg>").next().unwrap();
-            assert!(!svg.contains(&sextortion), "{sextortion} drawn in a chart: {svg}");
+            assert!(
+                !svg.contains(&sextortion),
+                "{sextortion} drawn in a chart: {svg}"
+            );
         }
         assert!(html.contains("leurre") || html.contains("luring"));
         // JSON: never the 3, nor the 2 and the 1 of its days.
@@ -221,12 +332,32 @@ fn a_theme_with_three_conversations_appears_nowhere() {
         let mut found = Vec::new();
         find_counts(&json, "sextorsion", &mut found);
         assert!(!found.is_empty());
-        assert!(found.iter().all(|count| count == "< 5" || count == "x" || count == "0"), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|count| count == "< 5" || count == "x" || count == "0"),
+            "{found:?}"
+        );
         // By subtraction: 24 French and 3 English make 27 conversations; French is hidden.
-        assert!(markdown.contains(&format!("| {} | x | 8 | — |", lang.label("sessions_started", "fr"))), "{markdown}");
-        assert!(!markdown.contains("| 24 |") && !markdown.contains(" 24 "), "{markdown}");
+        assert!(
+            markdown.contains(&format!(
+                "| {} | x | 8 | — |",
+                lang.label("sessions_started", "fr")
+            )),
+            "{markdown}"
+        );
+        assert!(
+            !markdown.contains("| 24 |") && !markdown.contains(" 24 "),
+            "{markdown}"
+        );
         let csv = report.render(Format::Csv);
-        assert!(!csv.contains(";3;") && !csv.contains(",3,") && !csv.contains(";24;") && !csv.contains(",24,"), "{csv}");
+        assert!(
+            !csv.contains(";3;")
+                && !csv.contains(",3,")
+                && !csv.contains(";24;")
+                && !csv.contains(",24,"),
+            "{csv}"
+        );
     }
 }
 
@@ -257,16 +388,29 @@ async fn supervisors_get_the_report_from_the_running_server_in_their_language() 
     let data = tempfile::tempdir().unwrap();
     drop(small_theme_store(data.path()));
     let server = TestServer::start_with(test_config(data.path(), &fixture_flows()), |state| {
-        state.accounts.add("alex", "Alex", Role::Supervisor, PASSWORD).unwrap();
-        state.accounts.add("sam", "Sam", Role::Intervenor, PASSWORD).unwrap();
+        state
+            .accounts
+            .add("alex", "Alex", Role::Supervisor, PASSWORD)
+            .unwrap();
+        state
+            .accounts
+            .add("sam", "Sam", Role::Intervenor, PASSWORD)
+            .unwrap();
     })
     .await;
     let supervisor = Api::login(&server.http_url(""), "alex", PASSWORD).await;
     let (status, body) = supervisor
-        .call(Method::GET, "/api/impact?from=2026-11-10&to=2026-11-10&period=month&lang=en", None)
+        .call(
+            Method::GET,
+            "/api/impact?from=2026-11-10&to=2026-11-10&period=month&lang=en",
+            None,
+        )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(body["from"], "2026-11-01", "the range covers the whole month");
+    assert_eq!(
+        body["from"], "2026-11-01",
+        "the range covers the whole month"
+    );
     assert_eq!(body["to"], "2026-11-30");
     assert_eq!(body["previous_from"], "2026-10-01");
     assert_eq!(body["lang"], "en");
@@ -282,18 +426,91 @@ async fn supervisors_get_the_report_from_the_running_server_in_their_language() 
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_string();
-    assert_eq!(disposition, "attachment; filename=\"relais-rapport-2026-11-01-2026-11-30.html\"");
-    assert!(response.text().await.unwrap().contains("Sensibilisation et prévention"));
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"relais-rapport-2026-11-01-2026-11-30.html\""
+    );
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Sensibilisation et prévention"));
 
     let (status, body) = supervisor
-        .call(Method::GET, "/api/impact?from=2026-13-01&to=2026-11-30", None)
+        .call(
+            Method::GET,
+            "/api/impact?from=2026-13-01&to=2026-11-30",
+            None,
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     let intervenor = Api::login(&server.http_url(""), "sam", PASSWORD).await;
     let (status, _) = intervenor
-        .call(Method::GET, "/api/impact?from=2026-11-01&to=2026-11-30", None)
+        .call(
+            Method::GET,
+            "/api/impact?from=2026-11-01&to=2026-11-30",
+            None,
+        )
         .await;
     assert_eq!(status, 403);
     server.stop().await;
+}
+
+#[test]
+fn relais_report_writes_french_by_default_and_english_when_asked() {
+    let data = tempfile::tempdir().unwrap();
+    drop(small_theme_store(data.path()));
+    let report = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+            .arg("report")
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, french, _) = report(&["--from", "2026-11-12", "--to", "2026-11-12"]);
+    assert!(ok);
+    assert!(
+        french.starts_with("# relais — rapport d’impact"),
+        "{french}"
+    );
+    assert!(
+        french.contains("| Conversations commencées | 27 | 8 | +19 |"),
+        "{french}"
+    );
+    let (ok, english, _) = report(&[
+        "--from",
+        "2026-11-12",
+        "--to",
+        "2026-11-12",
+        "--lang",
+        "en",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok);
+    assert!(
+        english.contains("Awareness and prevention,Conversations started,,27,8,+19"),
+        "{english}"
+    );
+    let (ok, _, error) = report(&["--from", "2026-11-31", "--to", "2026-12-01"]);
+    assert!(!ok);
+    assert!(
+        error.contains("« 2026-11-31 » n’est pas une date"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("RequestError"),
+        "a sentence, not a debug dump: {error}"
+    );
 }

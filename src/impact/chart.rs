@@ -22,7 +22,13 @@ pub fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> St
     let rows: Vec<(&str, Option<u64>, Option<u64>)> = table
         .rows
         .iter()
-        .map(|row| (row.label.as_str(), row.current.exact(), row.previous.exact()))
+        .map(|row| {
+            (
+                row.label.as_str(),
+                row.current.exact(),
+                row.previous.exact(),
+            )
+        })
         .filter(|(_, current, previous)| current.unwrap_or(0) > 0 || previous.unwrap_or(0) > 0)
         .collect();
     let left_out = table
@@ -34,11 +40,20 @@ pub fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> St
     let mut summary = String::new();
     let highest = rows
         .iter()
-        .filter_map(|(label, current, _)| current.filter(|value| *value > 0).map(|value| (value, *label)))
+        .filter_map(|(label, current, _)| {
+            current
+                .filter(|value| *value > 0)
+                .map(|value| (value, *label))
+        })
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(a.1)));
     match highest {
         Some((value, label)) => {
-            let _ = write!(summary, "{} : {label} ({}).", lang.t(Word::Highest), lang.number(value));
+            let _ = write!(
+                summary,
+                "{} : {label} ({}).",
+                lang.t(Word::Highest),
+                lang.number(value)
+            );
             if lang == Lang::En {
                 summary = summary.replacen(" : ", ": ", 1);
             }
@@ -46,7 +61,12 @@ pub fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> St
         None => summary.push_str(lang.t(Word::NothingToDraw)),
     }
     if left_out > 0 {
-        let _ = write!(summary, " {} {}.", lang.number(left_out as u64), lang.t(Word::NotDrawn));
+        let _ = write!(
+            summary,
+            " {} {}.",
+            lang.number(left_out as u64),
+            lang.t(Word::NotDrawn)
+        );
     }
     let caption_id = format!("{id}-titre");
     let summary_id = format!("{id}-resume");
@@ -63,15 +83,15 @@ pub fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> St
             .max(1);
         let scale = nice_ceiling(max);
         let height = TOP + ROW * rows.len() as f64 + 24.0;
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" aria-labelledby=\"{caption_id} {summary_id}\" font-family=\"system-ui, sans-serif\" font-size=\"13\">\n<defs><pattern id=\"{id}-hachures\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#ffffff\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#555555\" stroke-width=\"2.5\"/></pattern></defs>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" aria-labelledby=\"{caption_id} {summary_id}\" font-family=\"system-ui, sans-serif\" font-size=\"13\">\n<defs><pattern id=\"{id}-hachures\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#ffffff\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#555555\" stroke-width=\"2.5\"/></pattern></defs>"
         );
         // The legend: which bar is which period.
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<rect x=\"{LEFT}\" y=\"4\" width=\"14\" height=\"12\" fill=\"#1d3557\"/><text x=\"{}\" y=\"14\" fill=\"#111111\">{}</text>\
-<rect x=\"{LEFT}\" y=\"22\" width=\"14\" height=\"12\" fill=\"url(#{id}-hachures)\" stroke=\"#555555\"/><text x=\"{}\" y=\"32\" fill=\"#111111\">{}</text>\n",
+<rect x=\"{LEFT}\" y=\"22\" width=\"14\" height=\"12\" fill=\"url(#{id}-hachures)\" stroke=\"#555555\"/><text x=\"{}\" y=\"32\" fill=\"#111111\">{}</text>",
             LEFT + 20.0,
             escape(this),
             LEFT + 20.0,
@@ -79,16 +99,21 @@ pub fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> St
         );
         for (index, (label, current, previous)) in rows.iter().enumerate() {
             let y = TOP + ROW * index as f64;
-            let _ = write!(out, "<text x=\"{LEFT}\" y=\"{}\" fill=\"#111111\">{}</text>\n", y + 12.0, escape(label));
+            let _ = writeln!(
+                out,
+                "<text x=\"{LEFT}\" y=\"{}\" fill=\"#111111\">{}</text>",
+                y + 12.0,
+                escape(label)
+            );
             for (offset, value, fill) in [
                 (16.0, current, "#1d3557".to_string()),
                 (31.0, previous, format!("url(#{id}-hachures)")),
             ] {
                 let Some(value) = value else { continue };
                 let width = BARS * *value as f64 / scale as f64;
-                let _ = write!(
+                let _ = writeln!(
                     out,
-                    "<rect x=\"{LEFT}\" y=\"{}\" width=\"{width:.1}\" height=\"12\" fill=\"{fill}\" stroke=\"#1d3557\" stroke-width=\"0.5\"/><text x=\"{:.1}\" y=\"{}\" fill=\"#111111\">{}</text>\n",
+                    "<rect x=\"{LEFT}\" y=\"{}\" width=\"{width:.1}\" height=\"12\" fill=\"{fill}\" stroke=\"#1d3557\" stroke-width=\"0.5\"/><text x=\"{:.1}\" y=\"{}\" fill=\"#111111\">{}</text>",
                     y + offset,
                     LEFT + width + 6.0,
                     y + offset + 10.5,
@@ -114,7 +139,11 @@ pub fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> St
         }
         out.push_str("\n</svg>\n");
     }
-    let _ = write!(out, "<p class=\"chart-summary\" id=\"{summary_id}\">{}</p></figure>\n", escape(&summary));
+    let _ = writeln!(
+        out,
+        "<p class=\"chart-summary\" id=\"{summary_id}\">{}</p></figure>",
+        escape(&summary)
+    );
     out
 }
 

@@ -245,16 +245,24 @@ fn axes(now: &Side, before: &Side, lang: Lang) -> Vec<Axis> {
                     change: change(current, previous),
                 }
             })
-            .filter(|row| only.is_some() || row.current != Shown::Exact(0) || row.previous != Shown::Exact(0))
+            .filter(|row| {
+                only.is_some() || row.current != Shown::Exact(0) || row.previous != Shown::Exact(0)
+            })
             .collect();
         if only.is_none() {
             // Largest first; hidden counts after the shown ones, in label order.
             rows.sort_by(|a, b| {
                 let rank = |s: Shown| s.exact().map_or(0, |v| v + 1);
-                rank(b.current).cmp(&rank(a.current)).then(a.label.cmp(&b.label))
+                rank(b.current)
+                    .cmp(&rank(a.current))
+                    .then(a.label.cmp(&b.label))
             });
         }
-        Table { key, title: lang.t(word), rows }
+        Table {
+            key,
+            title: lang.t(word),
+            rows,
+        }
     };
     vec![
         Axis {
@@ -264,10 +272,19 @@ fn axes(now: &Side, before: &Side, lang: Lang) -> Vec<Axis> {
             figures: vec![
                 sum("conversations", Word::Conversations, "sessions_started"),
                 sum("resources_shown", Word::ResourcesShown, "resources_shown"),
-                sum("urgent_recognised", Word::UrgentRecognised, "urgent_triggers"),
+                sum(
+                    "urgent_recognised",
+                    Word::UrgentRecognised,
+                    "urgent_triggers",
+                ),
             ],
             tables: vec![
-                table("conversations_by_language", Word::ConversationsByLanguage, "sessions_started", None),
+                table(
+                    "conversations_by_language",
+                    Word::ConversationsByLanguage,
+                    "sessions_started",
+                    None,
+                ),
                 table("themes", Word::ThemesReached, "themes", None),
                 table("resources", Word::ResourcesShown, "resources_shown", None),
             ],
@@ -289,10 +306,20 @@ fn axes(now: &Side, before: &Side, lang: Lang) -> Vec<Axis> {
                 ),
             ],
             tables: vec![
-                table("requests_by_urgency", Word::RequestsByUrgency, "handoffs_requested", Some(&["urgent", "normal"])),
+                table(
+                    "requests_by_urgency",
+                    Word::RequestsByUrgency,
+                    "handoffs_requested",
+                    Some(&["urgent", "normal"]),
+                ),
                 table("wait_times", Word::WaitTimes, "wait_time", None),
                 table("outcomes", Word::Outcomes, "outcomes", None),
-                table("reports_followed_up", Word::ReportsFollowedUp, "reports", Some(&["in_review", "forwarded", "closed"])),
+                table(
+                    "reports_followed_up",
+                    Word::ReportsFollowedUp,
+                    "reports",
+                    Some(&["in_review", "forwarded", "closed"]),
+                ),
             ],
         },
         Axis {
@@ -317,7 +344,12 @@ fn axes(now: &Side, before: &Side, lang: Lang) -> Vec<Axis> {
             title: lang.t(Word::AxisFeedback),
             about: lang.t(Word::AxisFeedbackAbout),
             figures: Vec::new(),
-            tables: vec![table("feedback", Word::FeedbackAnswers, "nodes_reached", Some(FEEDBACK_NODES))],
+            tables: vec![table(
+                "feedback",
+                Word::FeedbackAnswers,
+                "nodes_reached",
+                Some(FEEDBACK_NODES),
+            )],
         },
     ]
 }
@@ -342,7 +374,9 @@ impl Side {
         let units = range.units();
         let unit_of = |day: &str| -> Option<usize> {
             let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
-            units.iter().position(|(first, last)| *first <= date && date <= *last)
+            units
+                .iter()
+                .position(|(first, last)| *first <= date && date <= *last)
         };
         let mut values: BTreeMap<Cell, u64> = BTreeMap::new();
         for (day, metric, label, count) in
@@ -350,17 +384,25 @@ impl Side {
         {
             let Some(unit) = unit_of(&day) else { continue };
             let summed = SUMMED.contains(&metric.as_str());
-            *values.entry(Cell::Total(metric.clone(), label.clone())).or_insert(0) += count;
-            *values.entry(Cell::Unit(unit, metric.clone(), label.clone())).or_insert(0) += count;
+            *values
+                .entry(Cell::Total(metric.clone(), label.clone()))
+                .or_insert(0) += count;
+            *values
+                .entry(Cell::Unit(unit, metric.clone(), label.clone()))
+                .or_insert(0) += count;
             if summed {
                 *values.entry(Cell::Sum(metric.clone())).or_insert(0) += count;
-                *values.entry(Cell::UnitSum(unit, metric.clone())).or_insert(0) += count;
+                *values
+                    .entry(Cell::UnitSum(unit, metric.clone()))
+                    .or_insert(0) += count;
             }
         }
         // Published unit sums exist for every unit (a unit with nothing is a shown 0).
         for metric in ["sessions_started", "handoffs_requested"] {
             for unit in 0..units.len() {
-                values.entry(Cell::UnitSum(unit, metric.into())).or_insert(0);
+                values
+                    .entry(Cell::UnitSum(unit, metric.into()))
+                    .or_insert(0);
             }
         }
         let shown = protect(&values);
@@ -429,7 +471,8 @@ impl Side {
             .iter()
             .filter_map(|(cell, reached)| match cell {
                 Cell::Total(metric, node) if metric == "nodes_reached" => {
-                    let left = reached.saturating_sub(continued.get(node.as_str()).copied().unwrap_or(0));
+                    let left =
+                        reached.saturating_sub(continued.get(node.as_str()).copied().unwrap_or(0));
                     Some(Exit {
                         node: node.clone(),
                         reached: self.get(cell.clone()),
@@ -441,7 +484,9 @@ impl Side {
             .collect();
         exits.sort_by(|a, b| {
             let rank = |s: Shown| s.exact().map_or(0, |v| v + 1);
-            rank(b.left_here).cmp(&rank(a.left_here)).then(a.node.cmp(&b.node))
+            rank(b.left_here)
+                .cmp(&rank(a.left_here))
+                .then(a.node.cmp(&b.node))
         });
         exits
     }
@@ -460,17 +505,23 @@ fn primary(value: u64) -> Shown {
 /// every group of counts whose total the report shows (a metric's labels and its total;
 /// one label's units and its total over the range; a metric's units and its total),
 /// while a single count of the group is hidden, or the hidden ones add up to less than
-/// 5, the smallest shown count of the group is hidden too. Hiding only grows, so this
-/// ends; it repeats until no group changes, because a cell sits in two groups.
+/// 5, the smallest shown count of the group is hidden too (or, when none is left, the
+/// total). Hiding only grows, so this ends; it repeats until no group changes, because
+/// a cell sits in two groups.
 fn protect(values: &BTreeMap<Cell, u64>) -> HashMap<Cell, Shown> {
-    let mut shown: HashMap<Cell, Shown> =
-        values.iter().map(|(cell, value)| (cell.clone(), primary(*value))).collect();
+    let mut shown: HashMap<Cell, Shown> = values
+        .iter()
+        .map(|(cell, value)| (cell.clone(), primary(*value)))
+        .collect();
     // Keyed by the total the group adds up to, and which of its groups this is.
     let mut groups: BTreeMap<(Cell, u8), Vec<Cell>> = BTreeMap::new();
     for cell in values.keys() {
         match cell {
             Cell::Total(metric, _) if SUMMED.contains(&metric.as_str()) => {
-                groups.entry((Cell::Sum(metric.clone()), 0)).or_default().push(cell.clone());
+                groups
+                    .entry((Cell::Sum(metric.clone()), 0))
+                    .or_default()
+                    .push(cell.clone());
             }
             Cell::Unit(unit, metric, label) => {
                 groups
@@ -485,7 +536,10 @@ fn protect(values: &BTreeMap<Cell, u64>) -> HashMap<Cell, Shown> {
                 }
             }
             Cell::UnitSum(_, metric) => {
-                groups.entry((Cell::Sum(metric.clone()), 1)).or_default().push(cell.clone());
+                groups
+                    .entry((Cell::Sum(metric.clone()), 1))
+                    .or_default()
+                    .push(cell.clone());
             }
             _ => {}
         }
@@ -512,7 +566,12 @@ fn protect(values: &BTreeMap<Cell, u64>) -> HashMap<Cell, Shown> {
                     .iter()
                     .filter(|cell| matches!(shown[*cell], Shown::Exact(v) if v > 0))
                     .min_by_key(|cell| (values[*cell], (*cell).clone()));
-                let Some(smallest) = smallest else { break };
+                let Some(smallest) = smallest else {
+                    // Nothing left to hide beside them: the total itself would tell.
+                    shown.insert(total.clone(), Shown::Masked);
+                    changed = true;
+                    break;
+                };
                 shown.insert(smallest.clone(), Shown::Masked);
                 changed = true;
             }
@@ -534,11 +593,18 @@ mod tests {
     #[test]
     fn a_lone_small_count_takes_another_with_it() {
         let t = |l: &str| Cell::Total("sessions_started".into(), l.into());
-        let values = cells(&[(t("fr"), 7), (t("en"), 3), (Cell::Sum("sessions_started".into()), 10)]);
+        let values = cells(&[
+            (t("fr"), 7),
+            (t("en"), 3),
+            (Cell::Sum("sessions_started".into()), 10),
+        ]);
         let shown = protect(&values);
         assert_eq!(shown[&t("en")], Shown::Small);
         assert_eq!(shown[&t("fr")], Shown::Masked, "10 − 7 would give the 3");
-        assert_eq!(shown[&Cell::Sum("sessions_started".into())], Shown::Exact(10));
+        assert_eq!(
+            shown[&Cell::Sum("sessions_started".into())],
+            Shown::Exact(10)
+        );
     }
 
     #[test]
@@ -554,5 +620,63 @@ mod tests {
         assert_eq!(shown[&t("resolved")], Shown::Exact(9));
         assert_eq!(shown[&t("referred")], Shown::Small);
         assert_eq!(shown[&t("youth_left")], Shown::Small);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Whatever the counts of three labels over three units, no hidden count can be
+        /// found again from the shown ones: in every group whose total is shown, the
+        /// hidden counts are none, or at least two that add up to 5 or more.
+        #[test]
+        fn no_hidden_count_is_left_alone_in_a_group(counts in proptest::collection::vec(0u64..12, 9)) {
+            let metric = "sessions_started".to_string();
+            let mut values = BTreeMap::new();
+            for (index, count) in counts.iter().enumerate() {
+                let (unit, label) = (index / 3, format!("l{}", index % 3));
+                if *count == 0 {
+                    continue;
+                }
+                values.insert(Cell::Unit(unit, metric.clone(), label.clone()), *count);
+                *values.entry(Cell::Total(metric.clone(), label)).or_insert(0) += count;
+                *values.entry(Cell::UnitSum(unit, metric.clone())).or_insert(0) += count;
+                *values.entry(Cell::Sum(metric.clone())).or_insert(0) += count;
+            }
+            let shown = protect(&values);
+            let groups: Vec<(Cell, Vec<Cell>)> = {
+                let mut groups: Vec<(Cell, Vec<Cell>)> = Vec::new();
+                let members = |test: &dyn Fn(&Cell) -> bool| values.keys().filter(|c| test(c)).cloned().collect::<Vec<_>>();
+                groups.push((Cell::Sum(metric.clone()), members(&|c| matches!(c, Cell::Total(..)))));
+                groups.push((Cell::Sum(metric.clone()), members(&|c| matches!(c, Cell::UnitSum(..)))));
+                for unit in 0..3 {
+                    groups.push((Cell::UnitSum(unit, metric.clone()), members(&|c| matches!(c, Cell::Unit(u, ..) if *u == unit))));
+                }
+                for label in 0..3 {
+                    let label = format!("l{label}");
+                    groups.push((Cell::Total(metric.clone(), label.clone()), members(&|c| matches!(c, Cell::Unit(_, _, l) if *l == label))));
+                }
+                groups
+            };
+            for (total, members) in groups {
+                if !matches!(shown.get(&total), Some(Shown::Exact(_))) {
+                    continue;
+                }
+                let hidden: Vec<u64> = members.iter().filter(|c| !matches!(shown[*c], Shown::Exact(_))).map(|c| values[c]).collect();
+                prop_assert!(hidden.len() != 1, "one hidden count in the group of {total:?}: {hidden:?}");
+                let sum: u64 = hidden.iter().sum();
+                prop_assert!(sum == 0 || sum >= SUPPRESS_BELOW, "hidden counts adding up to {sum} in {total:?}");
+            }
+            for (cell, value) in &values {
+                if *value > 0 && *value < SUPPRESS_BELOW {
+                    prop_assert_ne!(shown[cell], Shown::Exact(*value));
+                }
+            }
+        }
     }
 }

@@ -63,6 +63,10 @@ impl Request {
         let unit = Unit::parse(&self.unit).ok_or(RequestError::Unit)?;
         let format = Format::parse(&self.format).ok_or(RequestError::Format)?;
         let lang = Lang::parse(&self.lang).ok_or(RequestError::Lang)?;
-        Ok((Range::covering(unit, date(&self.from)?, date(&self.to)?), format, lang))
+        Ok((
+            Range::covering(unit, date(&self.from)?, date(&self.to)?),
+            format,
+            lang,
+        ))
     }
 }

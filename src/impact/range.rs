@@ -178,15 +178,27 @@ mod tests {
     #[test]
     fn a_range_covers_whole_units_and_the_previous_one_as_many() {
         let quarter = Range::covering(Unit::Month, day("2026-10-14"), day("2026-12-02"));
-        assert_eq!((quarter.first, quarter.last), (day("2026-10-01"), day("2026-12-31")));
+        assert_eq!(
+            (quarter.first, quarter.last),
+            (day("2026-10-01"), day("2026-12-31"))
+        );
         let before = quarter.previous();
-        assert_eq!((before.first, before.last), (day("2026-07-01"), day("2026-09-30")));
+        assert_eq!(
+            (before.first, before.last),
+            (day("2026-07-01"), day("2026-09-30"))
+        );
         let week = Range::covering(Unit::Week, day("2026-12-02"), day("2026-12-02"));
-        assert_eq!((week.first, week.last), (day("2026-11-30"), day("2026-12-06")));
+        assert_eq!(
+            (week.first, week.last),
+            (day("2026-11-30"), day("2026-12-06"))
+        );
         let q1 = Range::covering(Unit::Quarter, day("2027-02-10"), day("2027-02-10"));
         assert_eq!((q1.first, q1.last), (day("2027-01-01"), day("2027-03-31")));
         assert_eq!(q1.previous().first, day("2026-10-01"));
         assert_eq!(q1.unit_name(q1.first, Lang::Fr), "T1 2027");
-        assert_eq!(quarter.describe(Lang::Fr), "du 1er oct. 2026 au 31 déc. 2026");
+        assert_eq!(
+            quarter.describe(Lang::Fr),
+            "du 1er oct. 2026 au 31 déc. 2026"
+        );
     }
 }

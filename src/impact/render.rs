@@ -69,7 +69,12 @@ impl Report {
 
     fn notes(&self) -> [&'static str; 4] {
         let lang = self.lang;
-        [lang.t(Word::Intro), lang.t(Word::Suppression), lang.t(Word::Masked), lang.t(Word::Crash)]
+        [
+            lang.t(Word::Intro),
+            lang.t(Word::Suppression),
+            lang.t(Word::Masked),
+            lang.t(Word::Crash),
+        ]
     }
 
     /// "Période : du … au … (par mois)" and "Période précédente : du … au …".
@@ -78,7 +83,11 @@ impl Report {
         let unit = lang.t(self.range.unit.word());
         match lang {
             Lang::Fr => (
-                format!("{} : {} (par {unit})", lang.t(Word::Period), self.range_text),
+                format!(
+                    "{} : {} (par {unit})",
+                    lang.t(Word::Period),
+                    self.range_text
+                ),
                 format!("{} : {}", lang.t(Word::Previous), self.previous_text),
             ),
             Lang::En => (
@@ -103,9 +112,14 @@ impl Report {
             lang.t(Word::Change)
         );
         for axis in &self.axes {
-            let _ = write!(out, "\n## {}\n\n{}\n", axis.title, axis.about);
+            let _ = writeln!(out, "\n## {}\n\n{}", axis.title, axis.about);
             if !axis.figures.is_empty() {
-                let _ = write!(out, "\n| {} {}|---|---:|---:|---:|\n", lang.t(Word::Figure), columns);
+                let _ = writeln!(
+                    out,
+                    "\n| {} {}|---|---:|---:|---:|",
+                    lang.t(Word::Figure),
+                    columns
+                );
                 for figure in &axis.figures {
                     let _ = writeln!(
                         out,
@@ -123,7 +137,12 @@ impl Report {
                     let _ = writeln!(out, "{}", lang.t(Word::NothingToDraw));
                     continue;
                 }
-                let _ = write!(out, "| {} {}|---|---:|---:|---:|\n", lang.t(Word::Label), columns);
+                let _ = writeln!(
+                    out,
+                    "| {} {}|---|---:|---:|---:|",
+                    lang.t(Word::Label),
+                    columns
+                );
                 for row in &table.rows {
                     let _ = writeln!(
                         out,
@@ -136,28 +155,40 @@ impl Report {
                 }
             }
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "\n## {}\n\n| {} | {} | {} |\n|---|---:|---:|\n",
+            "\n## {}\n\n| {} | {} | {} |\n|---|---:|---:|",
             lang.t(Word::ByPeriod),
             lang.t(Word::Period),
             lang.t(Word::Conversations),
             lang.t(Word::Requests)
         );
         for row in &self.by_period {
-            let _ = writeln!(out, "| {} | {} | {} |", row.name, row.conversations.text(lang), row.requests.text(lang));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                row.name,
+                row.conversations.text(lang),
+                row.requests.text(lang)
+            );
         }
         if !self.exits.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "\n## {}\n\n| {} | {} | {} |\n|---|---:|---:|\n",
+                "\n## {}\n\n| {} | {} | {} |\n|---|---:|---:|",
                 lang.t(Word::Exits),
                 lang.t(Word::Node),
                 lang.t(Word::Reached),
                 lang.t(Word::LeftHere)
             );
             for exit in &self.exits {
-                let _ = writeln!(out, "| {} | {} | {} |", exit.node, exit.reached.text(lang), exit.left_here.text(lang));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    exit.node,
+                    exit.reached.text(lang),
+                    exit.left_here.text(lang)
+                );
             }
         }
         out
@@ -167,7 +198,9 @@ impl Report {
     fn csv(&self) -> String {
         let lang = self.lang;
         let delimiter = if lang == Lang::Fr { b';' } else { b',' };
-        let mut writer = csv::WriterBuilder::new().delimiter(delimiter).from_writer(Vec::new());
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(Vec::new());
         let mut line = |cells: [&str; 6]| {
             let _ = writer.write_record(cells);
         };
@@ -208,7 +241,14 @@ impl Report {
                 (lang.t(Word::Conversations), row.conversations),
                 (lang.t(Word::Requests), row.requests),
             ] {
-                line([lang.t(Word::ByPeriod), title, &row.name, &count.text(lang), "", ""]);
+                line([
+                    lang.t(Word::ByPeriod),
+                    title,
+                    &row.name,
+                    &count.text(lang),
+                    "",
+                    "",
+                ]);
             }
         }
         let bytes = writer.into_inner().unwrap_or_default();
@@ -243,15 +283,19 @@ impl Report {
             )
         };
         for axis in &self.axes {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<section class=\"impact-axis\" aria-labelledby=\"axe-{key}\"><h2 id=\"axe-{key}\">{}</h2><p>{}</p>\n",
+                "<section class=\"impact-axis\" aria-labelledby=\"axe-{key}\"><h2 id=\"axe-{key}\">{}</h2><p>{}</p>",
                 escape(axis.title),
                 escape(axis.about),
                 key = axis.key
             );
             if !axis.figures.is_empty() {
-                let _ = write!(out, "<table class=\"impact-figures\">{}<tbody>", head(lang.t(Word::Figure)));
+                let _ = write!(
+                    out,
+                    "<table class=\"impact-figures\">{}<tbody>",
+                    head(lang.t(Word::Figure))
+                );
                 for figure in &axis.figures {
                     let _ = write!(
                         out,
@@ -263,7 +307,13 @@ impl Report {
                 out.push_str("</tbody></table>\n");
             }
             for table in &axis.tables {
-                out.push_str(&bars(table, &format!("graphique-{}", table.key), lang, &this, &before));
+                out.push_str(&bars(
+                    table,
+                    &format!("graphique-{}", table.key),
+                    lang,
+                    &this,
+                    &before,
+                ));
                 if table.rows.is_empty() {
                     continue;
                 }

@@ -48,7 +48,7 @@ impl Lang {
         };
         let mut out = String::new();
         for (index, digit) in digits.chars().enumerate() {
-            if index > 0 && (digits.len() - index) % 3 == 0 {
+            if index > 0 && (digits.len() - index).is_multiple_of(3) {
                 out.push(separator);
             }
             out.push(digit);
@@ -117,13 +117,19 @@ impl Lang {
             (_, "normal") => Some(("non urgentes", "not urgent")),
             ("outcomes", "resolved") => Some(("réglée", "resolved")),
             ("outcomes", "referred") => Some(("orientée vers une ressource", "referred")),
-            ("outcomes", "emergency_services") => Some(("services d’urgence", "emergency services")),
+            ("outcomes", "emergency_services") => {
+                Some(("services d’urgence", "emergency services"))
+            }
             ("outcomes", "youth_left") => Some(("le ou la jeune est parti·e", "youth left")),
             ("outcomes", "no_response") => Some(("sans réponse", "no response")),
             ("outcomes", "abusive") => Some(("abusive", "abusive")),
             ("themes", "ami") => Some(("aider un·e ami·e", "helping a friend")),
-            ("themes", "autochtones") => Some(("Premières Nations et Inuit", "First Nations and Inuit")),
-            ("themes", "comprendre") => Some(("comprendre l’exploitation", "understanding exploitation")),
+            ("themes", "autochtones") => {
+                Some(("Premières Nations et Inuit", "First Nations and Inuit"))
+            }
+            ("themes", "comprendre") => {
+                Some(("comprendre l’exploitation", "understanding exploitation"))
+            }
             ("themes", "images") => Some(("images intimes", "intimate images")),
             ("themes", "leurre") => Some(("leurre en ligne", "online luring")),
             ("themes", "recrutement") => Some(("recrutement", "recruitment")),
@@ -132,14 +138,17 @@ impl Lang {
             ("themes", "urgence") => Some(("urgence", "emergency")),
             ("resources_shown", "urgence") => Some(("911", "911")),
             ("resources_shown", "tel_jeunes") => Some(("Tel-jeunes", "Tel-jeunes")),
-            ("resources_shown", "jeunesse_j_ecoute") => Some(("Jeunesse, J’écoute", "Kids Help Phone")),
+            ("resources_shown", "jeunesse_j_ecoute") => {
+                Some(("Jeunesse, J’écoute", "Kids Help Phone"))
+            }
             ("resources_shown", "info_aide_violence_sexuelle") => {
                 Some(("Info-aide violence sexuelle", "Sexual Violence Helpline"))
             }
             ("resources_shown", "info_social") => Some(("Info-Social 811", "Info-Social 811")),
-            ("resources_shown", "espoir_mieux_etre") => {
-                Some(("Ligne d’écoute d’espoir pour le mieux-être", "Hope for Wellness Help Line"))
-            }
+            ("resources_shown", "espoir_mieux_etre") => Some((
+                "Ligne d’écoute d’espoir pour le mieux-être",
+                "Hope for Wellness Help Line",
+            )),
             ("resources_shown", "cyberaide") => Some(("Cyberaide.ca", "Cybertip.ca")),
             ("resources_shown", "aidez_moi_svp") => Some(("AidezMoiSVP.ca", "NeedHelpNow.ca")),
             ("resources_shown", "cavac") => Some(("CAVAC", "CAVAC")),

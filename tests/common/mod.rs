@@ -525,7 +525,12 @@ pub async fn scripted_day(data: &Path, password: &str) -> Vec<String> {
     let server = TestServer::start_with(test_config(data, &fixture_flows()), |state| {
         state
             .accounts
-            .add("sam", "Sam", relais::store::records::Role::Intervenor, password)
+            .add(
+                "sam",
+                "Sam",
+                relais::store::records::Role::Intervenor,
+                password,
+            )
             .unwrap();
     })
     .await;
