@@ -74,7 +74,11 @@ fn built(sources: BTreeMap<String, String>) -> (FlowSet, Vec<Problem>) {
     let report = build(sources, START);
     let errors: Vec<_> = report.errors().map(|d| d.render("en")).collect();
     assert!(errors.is_empty(), "the flows have errors: {errors:#?}");
-    let problems = report.diagnostics.iter().map(|d| d.problem.clone()).collect();
+    let problems = report
+        .diagnostics
+        .iter()
+        .map(|d| d.problem.clone())
+        .collect();
     (report.flows.expect("no error, so a flow set"), problems)
 }
 
@@ -136,6 +140,9 @@ fn acts(set: &FlowSet, state: &State) -> Vec<Act> {
     acts
 }
 
+/// Where the flow waits, what it remembers, and whether help was shown on the way.
+type Key = (Option<String>, BTreeMap<String, String>, bool);
+
 /// The walk of every state a youth can reach in one language.
 struct Walk {
     states: Vec<State>,
@@ -160,8 +167,7 @@ fn walk(set: &FlowSet, lang: &str) -> Walk {
     };
     let mut helped = vec![!resources_of(&outputs).is_empty()];
     let mut depth = vec![0usize];
-    let mut index: HashMap<(Option<String>, BTreeMap<String, String>, bool), usize> =
-        HashMap::new();
+    let mut index: HashMap<Key, usize> = HashMap::new();
     index.insert((first.node.clone(), first.vars.clone(), helped[0]), 0);
     let mut probe = State {
         node: None,
@@ -175,7 +181,10 @@ fn walk(set: &FlowSet, lang: &str) -> Walk {
     }
     let mut queue = VecDeque::from([0usize]);
     while let Some(from) = queue.pop_front() {
-        assert!(walk.states.len() < MAX_STATES, "{lang}: the walk does not end");
+        assert!(
+            walk.states.len() < MAX_STATES,
+            "{lang}: the walk does not end"
+        );
         let state = walk.states[from].clone();
         let here = state.node.clone().unwrap_or_default();
         for act in acts(set, &state) {
@@ -320,7 +329,8 @@ fn every_theme_node_has_a_danger_button_and_the_menu_puts_it_first() {
     for name in nodes {
         let node = &set.nodes[name];
         let danger = node.exit.choices.iter().any(|c| {
-            c.condition.is_none() && matches!(&c.target, Target::Node { name, .. } if name == "urgence")
+            c.condition.is_none()
+                && matches!(&c.target, Target::Node { name, .. } if name == "urgence")
         });
         assert!(
             danger,
@@ -339,8 +349,8 @@ fn every_theme_node_has_a_danger_button_and_the_menu_puts_it_first() {
 
 /// Words that name what a chat must never collect from a youth.
 const FORBIDDEN: [&str; 16] = [
-    "lien", "liens", "link", "links", "url", "image", "images", "photo", "photos", "nom",
-    "noms", "name", "names", "adresse", "adresses", "address",
+    "lien", "liens", "link", "links", "url", "image", "images", "photo", "photos", "nom", "noms",
+    "name", "names", "adresse", "adresses", "address",
 ];
 /// Words that make a sentence a request to the youth (imperatives and the like).
 const ASKING: [&str; 19] = [
@@ -415,7 +425,10 @@ fn no_line_asks_for_links_images_names_or_addresses() {
             }
         }
     }
-    assert!(found.is_empty(), "lines that ask for what a chat must not collect: {found:#?}");
+    assert!(
+        found.is_empty(),
+        "lines that ask for what a chat must not collect: {found:#?}"
+    );
 }
 
 /// The resources a youth can see (on a message or with a request for a person) that
@@ -462,7 +475,10 @@ fn unverified_reachable(set: &FlowSet, problems: &[Problem]) -> Vec<String> {
 fn no_resource_marked_unverified_reaches_a_youth() {
     let (set, problems) = built(sources());
     let shown = unverified_reachable(&set, &problems);
-    assert!(shown.is_empty(), "unverified resources shown to youths: {shown:?}");
+    assert!(
+        shown.is_empty(),
+        "unverified resources shown to youths: {shown:?}"
+    );
 
     // The check is real: mark a resource the paths show, and it is caught. (The same
     // flows, so the same nodes are reached.)
@@ -478,7 +494,11 @@ fn every_line_is_translated_and_no_message_is_over_280_characters() {
     let set = flows();
     let english = &set.translations["en"];
     for (node, line) in lines_in_order(set) {
-        assert!(line.explicit_id, "{}:{}: no #id:", line.pos.file, line.pos.line);
+        assert!(
+            line.explicit_id,
+            "{}:{}: no #id:",
+            line.pos.file, line.pos.line
+        );
         let t = english
             .get(&line.id)
             .unwrap_or_else(|| panic!("{} ({}): not translated", line.id, node.name));
@@ -544,8 +564,15 @@ fn each_theme_reads_at_a_twelve_year_olds_level() {
             too_hard.push(format!("{theme} ({lang}): {per_sentence:.1} words/sentence, {:.0}% long words, LIX {lix:.0}", long * 100.0));
         }
     }
-    assert!(by_file.len() >= 2 * 15, "only {} themes measured", by_file.len());
-    assert!(too_hard.is_empty(), "too hard for a 12-year-old: {too_hard:#?}");
+    assert!(
+        by_file.len() >= 2 * 15,
+        "only {} themes measured",
+        by_file.len()
+    );
+    assert!(
+        too_hard.is_empty(),
+        "too hard for a 12-year-old: {too_hard:#?}"
+    );
 }
 
 #[test]
@@ -589,12 +616,20 @@ fn nation_names_a_youth_types_reach_the_first_nations_and_inuit_path() {
             assert_eq!(shown.first().map(String::as_str), Some("espoir_mieux_etre"));
         }
         // Words that look like a nation name but are not.
-        for sentence in ["il a créé un faux compte", "je suis réservée", "un instant stp"] {
+        for sentence in [
+            "il a créé un faux compte",
+            "je suis réservée",
+            "un instant stp",
+        ] {
             let mut state = menu.clone();
             step(set, &mut state, Input::Choose("menu_situation"));
             step(set, &mut state, Input::Choose("sit_raconter"));
             step(set, &mut state, Input::Text(sentence));
-            assert_ne!(state.node.as_deref(), Some("autochtones"), "{lang}: « {sentence} »");
+            assert_ne!(
+                state.node.as_deref(),
+                Some("autochtones"),
+                "{lang}: « {sentence} »"
+            );
         }
     }
 }
@@ -621,7 +656,10 @@ async fn the_closing_question_is_counted_only_in_the_daily_aggregates() {
         stats.turn(from.as_deref(), &turn);
         // Each answer is its own node, so the node count tells them apart.
         reached.insert(state.node.clone().expect("an answer does not end the chat"));
-        assert!(turn.outputs.iter().all(|o| !matches!(o, Output::Handoff(_))));
+        assert!(turn
+            .outputs
+            .iter()
+            .all(|o| !matches!(o, Output::Handoff(_))));
     }
     assert_eq!(reached.len(), answers.len(), "{reached:?}");
     stats.flush(&store).unwrap();
@@ -633,12 +671,19 @@ async fn the_closing_question_is_counted_only_in_the_daily_aggregates() {
         .map(|(_, _, label, count)| (label, count))
         .collect();
     for node in &reached {
-        assert_eq!(counted.get(node), Some(&1), "{node} not counted: {counted:?}");
+        assert_eq!(
+            counted.get(node),
+            Some(&1),
+            "{node} not counted: {counted:?}"
+        );
     }
     let report = Report::build(&store, "0000-00-00", "9999-99-99", Period::Day)
         .unwrap()
         .render(Format::Md);
     for node in &reached {
-        assert!(report.contains(&format!("| {node} |")), "{node} not in the report");
+        assert!(
+            report.contains(&format!("| {node} |")),
+            "{node} not in the report"
+        );
     }
 }
