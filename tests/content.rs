@@ -636,7 +636,7 @@ fn nation_names_a_youth_types_reach_the_first_nations_and_inuit_path() {
 
 #[tokio::test]
 async fn the_closing_question_is_counted_only_in_the_daily_aggregates() {
-    use relais::report::{Format, Period, Report};
+    use relais::impact::{Format, Lang, Range, Report, Unit};
     let set = flows();
     let data = tempfile::tempdir().unwrap();
     let store = relais::store::Store::open(data.path()).unwrap();
@@ -677,13 +677,33 @@ async fn the_closing_question_is_counted_only_in_the_daily_aggregates() {
             "{node} not counted: {counted:?}"
         );
     }
-    let report = Report::build(&store, "0000-00-00", "9999-99-99", Period::Day)
-        .unwrap()
-        .render(Format::Md);
+    let today = chrono::NaiveDate::parse_from_str(
+        &relais::impact::day_of(relais::clock::Clock::system().now_secs()),
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    let report =
+        Report::build(&store, Range::covering(Unit::Month, today, today), Lang::Fr).unwrap();
+    let markdown = report.render(Format::Md);
     for node in &reached {
         assert!(
-            report.contains(&format!("| {node} |")),
+            markdown.contains(&format!("| {node} |")),
             "{node} not in the report"
         );
     }
+    // And the impact report's "did this help?" table has a row for each answer.
+    let feedback = report
+        .axes
+        .iter()
+        .find(|axis| axis.key == "feedback")
+        .expect("the feedback axis");
+    let rows: BTreeSet<String> = feedback.tables[0]
+        .rows
+        .iter()
+        .map(|row| row.key.clone())
+        .collect();
+    assert_eq!(
+        rows, reached,
+        "the closing's answers are the report's feedback rows"
+    );
 }
