@@ -533,7 +533,7 @@ async fn oncall(State(app): State<AppState>, Authed(who): Authed) -> Result<Resp
         "time_zone": schedule.time_zone(),
         "scheduled": !schedule.is_empty(),
         "open_now": schedule.open_at(now),
-        "next": schedule.sentence(lang, now),
+        "next": (!schedule.open_at(now)).then(|| schedule.sentence(lang, now)).flatten(),
         "week": week.into_iter().map(|(day, hours)| serde_json::json!({"day": day, "hours": hours})).collect::<Vec<_>>(),
         "exceptions": exceptions.into_iter().map(|(date, hours)| serde_json::json!({"date": date, "hours": hours})).collect::<Vec<_>>(),
         "on_call": on_call,
