@@ -530,10 +530,7 @@ mod tests {
                     "RELAIS_HANDOFF__SCHEDULE__MONDAY".into(),
                     "18:00-23:00".into(),
                 ),
-                (
-                    "RELAIS_HANDOFF__BACKUP_LOGINS".into(),
-                    "[\"chef\"]".into(),
-                ),
+                ("RELAIS_HANDOFF__BACKUP_LOGINS".into(), "[\"chef\"]".into()),
             ],
         )
         .unwrap();
@@ -545,6 +542,9 @@ mod tests {
         assert_eq!(config.handoff.schedule.monday, "18:00-23:00");
         assert_eq!(config.handoff.backup_logins, vec!["chef".to_string()]);
         let error = Config::load(None, [("RELAIS_HANDOFF__NOPE".into(), "1".into())]).unwrap_err();
-        assert!(error.to_string().contains("RELAIS_HANDOFF__NOPE"), "{error}");
+        assert!(
+            error.to_string().contains("RELAIS_HANDOFF__NOPE"),
+            "{error}"
+        );
     }
 }

@@ -188,17 +188,27 @@ fn check_vapid(received: &Received, origin: &str, public_key: &str, now_secs: u6
     let jwt_header: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(pieces[0]).unwrap()).unwrap();
     assert_eq!(jwt_header["alg"], "ES256");
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(pieces[1]).unwrap()).unwrap();
-    assert_eq!(claims["aud"], origin, "audience is the push service's origin");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(pieces[1]).unwrap()).unwrap();
+    assert_eq!(
+        claims["aud"], origin,
+        "audience is the push service's origin"
+    );
     let exp = claims["exp"].as_u64().unwrap();
-    assert!(exp > now_secs && exp <= now_secs + 24 * 3600, "exp {exp} vs {now_secs}");
+    assert!(
+        exp > now_secs && exp <= now_secs + 24 * 3600,
+        "exp {exp} vs {now_secs}"
+    );
     assert!(claims["sub"].as_str().unwrap().starts_with("mailto:"));
     let verifying =
         p256::ecdsa::VerifyingKey::from_sec1_bytes(&URL_SAFE_NO_PAD.decode(key).unwrap()).unwrap();
     let signature =
         p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(pieces[2]).unwrap()).unwrap();
     verifying
-        .verify(format!("{}.{}", pieces[0], pieces[1]).as_bytes(), &signature)
+        .verify(
+            format!("{}.{}", pieces[0], pieces[1]).as_bytes(),
+            &signature,
+        )
         .expect("the JWT signature verifies");
     claims
 }
@@ -356,7 +366,10 @@ async fn an_urgent_request_is_pushed_encrypted_and_signed_within_a_second() {
     assert!(pushed.headers.contains_key("ttl"));
     check_vapid(&pushed, &base, &key, clock.now_secs());
     let payload = phone.open(&pushed);
-    assert_eq!(payload["body"], "Demande urgente en attente · 1 dans la file");
+    assert_eq!(
+        payload["body"],
+        "Demande urgente en attente · 1 dans la file"
+    );
     assert_eq!(payload["url"], "/intervenants#file");
     let text = payload.to_string();
     assert!(!text.contains("menace") && !text.contains("peur"), "{text}");
@@ -371,7 +384,15 @@ async fn an_urgent_request_is_pushed_encrypted_and_signed_within_a_second() {
     // 410: the subscription is removed.
     let mut devices = 1;
     for _ in 0..100 {
-        devices = server.state.oncall.push.as_ref().unwrap().all().unwrap().len();
+        devices = server
+            .state
+            .oncall
+            .push
+            .as_ref()
+            .unwrap()
+            .all()
+            .unwrap()
+            .len();
         if devices == 0 {
             break;
         }
@@ -393,7 +414,10 @@ async fn an_urgent_request_is_pushed_encrypted_and_signed_within_a_second() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(push.all().unwrap().is_empty(), "a 404 removes the subscription");
+    assert!(
+        push.all().unwrap().is_empty(),
+        "a 404 removes the subscription"
+    );
     subscribe(&sam, &phone).await;
     assert_eq!(push.all().unwrap().len(), 1);
     let (status, _) = sam.call(Method::POST, "/api/logout", None).await;
@@ -471,7 +495,13 @@ async fn the_webhook_is_signed_retried_and_delivered_once_per_event() {
         .values()
         .find(|b| b["event"] == "urgent_waiting")
         .unwrap();
-    assert_eq!((urgent["urgent"].as_bool(), urgent["urgent_waiting"].as_u64()), (Some(true), Some(1)));
+    assert_eq!(
+        (
+            urgent["urgent"].as_bool(),
+            urgent["urgent_waiting"].as_u64()
+        ),
+        (Some(true), Some(1))
+    );
 
     // Nothing more comes for these events, however long we wait.
     tokio::time::advance(Duration::from_secs(600)).await;
@@ -524,7 +554,11 @@ async fn an_unclaimed_urgent_request_escalates_on_time() {
     let mut escalated = Vec::new();
     while escalated.len() < 3 {
         let got = next(&mut rx).await;
-        assert!(got.path.starts_with("/push/"), "no webhook before 180 s: {}", got.path);
+        assert!(
+            got.path.starts_with("/push/"),
+            "no webhook before 180 s: {}",
+            got.path
+        );
         let waited = got.at_ms - asked_ms;
         assert!(
             (60_000..61_000).contains(&waited),
@@ -541,7 +575,10 @@ async fn an_unclaimed_urgent_request_escalates_on_time() {
     assert_eq!(escalated, ["/push/alex", "/push/bea", "/push/sam"]);
     let (told, _) = youth.until("handoff").await;
     assert!(
-        told["message"].as_str().unwrap().contains("d'autres membres de l'équipe"),
+        told["message"]
+            .as_str()
+            .unwrap()
+            .contains("d'autres membres de l'équipe"),
         "{told}"
     );
     assert_eq!(told["position"], 1);
@@ -558,12 +595,18 @@ async fn an_unclaimed_urgent_request_escalates_on_time() {
         }
     };
     let waited = hook.at_ms - asked_ms;
-    assert!((180_000..181_000).contains(&waited), "paged after {waited} ms");
+    assert!(
+        (180_000..181_000).contains(&waited),
+        "paged after {waited} ms"
+    );
     let body: Value = serde_json::from_slice(&hook.body).unwrap();
     assert_eq!(body["event"], "urgent_waiting");
     let (told, _) = youth.until("handoff").await;
     assert!(
-        told["message"].as_str().unwrap().contains("alerte à l'équipe de garde"),
+        told["message"]
+            .as_str()
+            .unwrap()
+            .contains("alerte à l'équipe de garde"),
         "{told}"
     );
     assert_eq!(counted(&server, "handoffs_escalated", "urgent").await, 1);
@@ -589,13 +632,19 @@ async fn a_request_whose_youth_left_leaves_the_queue() {
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert!(start.elapsed() < Duration::from_secs(700), "still queued");
     }
-    assert!(start.elapsed() >= Duration::from_secs(600), "not before its time");
+    assert!(
+        start.elapsed() >= Duration::from_secs(600),
+        "not before its time"
+    );
     // The youth comes back and reads why, with resources.
     let mut back = server.youth().await;
     back.send(json!({"type": "hello", "resume": {"token": token, "last_seq": seen}}))
         .await;
     let ended = handoff_status(&mut back, "ended").await;
-    assert!(ended["message"].as_str().unwrap().contains("quitté la file"));
+    assert!(ended["message"]
+        .as_str()
+        .unwrap()
+        .contains("quitté la file"));
     assert!(!ended["resources"].as_array().unwrap().is_empty());
     assert_eq!(counted(&server, "outcomes", "abandoned").await, 1);
     server.stop().await;
@@ -705,7 +754,10 @@ async fn one_address_holds_only_its_share_of_the_queue() {
     assert_eq!(told["status"], "unavailable");
     assert!(told["position"].is_null());
     assert!(
-        told["message"].as_str().unwrap().contains("viennent déjà de ta connexion"),
+        told["message"]
+            .as_str()
+            .unwrap()
+            .contains("viennent déjà de ta connexion"),
         "{told}"
     );
     // Another address is not held back, and urgent never is.
@@ -733,11 +785,16 @@ async fn words_typed_while_waiting_reach_the_console_and_the_claim() {
     let id = console.queue_where(|items| items.len() == 1).await[0]["id"]
         .as_u64()
         .unwrap();
-    youth.text("WHILE-WAITING il est devant ma porte maintenant").await;
+    youth
+        .text("WHILE-WAITING il est devant ma porte maintenant")
+        .await;
     let (live, _) = console.until("message").await;
     assert_eq!(live["handoff"], id);
     assert_eq!(live["from"], "youth");
-    assert_eq!(live["text"], "WHILE-WAITING il est devant ma porte maintenant");
+    assert_eq!(
+        live["text"],
+        "WHILE-WAITING il est devant ma porte maintenant"
+    );
     let (status, claimed) = sam.claim(id).await;
     assert_eq!(status, 200);
     let lines: Vec<&str> = claimed["transcript"]

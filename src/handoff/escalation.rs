@@ -299,7 +299,6 @@ impl Follower {
         self.done.retain(|(id, _)| ids.contains(id));
         self.gone_since.retain(|id, _| ids.contains(id));
         let on_call = handoffs.on_call_logins();
-        let urgent_count = waiting.iter().filter(|w| w.urgent).count();
         let mut next = now + MAX_WAIT.as_millis() as u64;
 
         if on_call.is_empty() && !waiting.is_empty() {
@@ -341,7 +340,7 @@ impl Follower {
                 }
                 if waited >= after {
                     self.done.insert((request.id, step));
-                    self.act(step, request, &waiting, urgent_count, &on_call, now);
+                    self.act(step, request, &waiting, &on_call, now);
                 } else {
                     next = next.min(request.created_ms + after);
                 }
@@ -374,7 +373,6 @@ impl Follower {
         step: Step,
         request: &Waiting,
         waiting: &[Waiting],
-        urgent_count: usize,
         on_call: &HashSet<String>,
         now: u64,
     ) {
@@ -409,7 +407,6 @@ impl Follower {
                 app.stats.handoff_event("handoffs_escalated", true);
             }
             Step::Page => {
-                let _ = urgent_count;
                 if self.page(WebhookKind::UrgentWaiting, Some(request), waiting, now) {
                     app.handoffs.tell_step(request.id, Text::HandoffPaged);
                 }
@@ -417,7 +414,8 @@ impl Follower {
             }
             Step::LongWait => {
                 self.page(WebhookKind::LongWait, Some(request), waiting, now);
-                app.stats.handoff_event("handoffs_long_wait", request.urgent);
+                app.stats
+                    .handoff_event("handoffs_long_wait", request.urgent);
             }
         }
     }

@@ -224,8 +224,7 @@ impl Push {
         let Some(value) = self.tree.get(key)? else {
             return Ok(false);
         };
-        let record: PushSubscription =
-            serde_json::from_slice(&value).map_err(StoreError::from)?;
+        let record: PushSubscription = serde_json::from_slice(&value).map_err(StoreError::from)?;
         if record.login != login {
             return Ok(false);
         }

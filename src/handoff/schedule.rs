@@ -40,6 +40,9 @@ pub struct Opening {
     date: Date,
 }
 
+/// A day (or a date) and its hours, in words.
+pub type DayHours = (String, String);
+
 #[derive(Debug, Clone)]
 pub struct Schedule {
     tz: TimeZone,
@@ -87,7 +90,9 @@ impl Schedule {
             let spans = if rest.eq_ignore_ascii_case("closed") || rest == "fermé" {
                 Vec::new()
             } else {
-                parse_spans(rest).filter(|s| !s.is_empty()).ok_or_else(bad)?
+                parse_spans(rest)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(bad)?
             };
             exceptions.insert(date, spans);
         }
@@ -233,7 +238,7 @@ impl Schedule {
 
     /// The week as the console shows it: (day, hours) in the language, Monday first,
     /// then the exceptions to come.
-    pub fn describe(&self, lang: &str, now_ms: i64) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    pub fn describe(&self, lang: &str, now_ms: i64) -> (Vec<DayHours>, Vec<DayHours>) {
         let week = (0..7)
             .map(|i| {
                 let spans = &self.week[i];
@@ -467,7 +472,10 @@ mod tests {
         );
         let inside = at("2026-12-01T19:00[America/Toronto]");
         assert!(s.open_at(inside));
-        assert_eq!(s.sentence("fr", inside).unwrap(), say("fr", Text::UsuallyHereNow));
+        assert_eq!(
+            s.sentence("fr", inside).unwrap(),
+            say("fr", Text::UsuallyHereNow)
+        );
     }
 
     #[test]
