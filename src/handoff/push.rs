@@ -517,13 +517,27 @@ async fn test(State(app): State<AppState>, Authed(who): Authed) -> Result<Respon
     Ok(Json(serde_json::json!({ "devices": devices })).into_response())
 }
 
-/// The schedule and who is on call, for the console:
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The schedule and who is on call, for the console (`?lang=en` for English):
 /// `{time_zone, open_now, next, week: [{day, hours}], exceptions: [{date, hours}], on_call: [name], auto_on_call}`.
-async fn oncall(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn oncall(
+    State(app): State<AppState>,
+    Authed(who): Authed,
+    axum::extract::Query(query): axum::extract::Query<LangQuery>,
+) -> Result<Response, ApiError> {
     if !who.takes_conversations() {
         return Err(ApiError::Forbidden);
     }
-    let lang = "fr";
+    let lang = if query.lang.as_deref() == Some("en") {
+        "en"
+    } else {
+        "fr"
+    };
     let now = app.clock.now_ms() as i64;
     let schedule = &app.oncall.schedule;
     let (week, exceptions) = schedule.describe(lang, now);

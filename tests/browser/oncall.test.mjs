@@ -45,7 +45,7 @@ async function consoleWorker(context) {
 
 describe('push notifications on the console', () => {
   test('the worker shows a pushed notification and a click opens the queue', { timeout: 60_000 }, async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ locale: 'fr-CA' });
     await context.grantPermissions(['notifications'], { origin: server.url });
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);

@@ -55,7 +55,9 @@
   let note = null;
   let panel = null;
 
+  /** The console's language: console.js sets it on <html>; the saved choice otherwise. */
   function lang() {
+    if (document.documentElement.lang) return document.documentElement.lang === 'en' ? 'en' : 'fr';
     try {
       return (JSON.parse(localStorage.getItem(PREFS_KEY) || '{}') || {}).lang === 'en' ? 'en' : 'fr';
     } catch (_) {
@@ -245,7 +247,7 @@
   async function refreshSchedule() {
     if (!session()) return;
     try {
-      renderSchedule(await api('GET', '/api/oncall'));
+      renderSchedule(await api('GET', `/api/oncall?lang=${lang()}`));
     } catch (_) {
       // The next refresh tries again.
     }
@@ -301,7 +303,7 @@
       });
     }
     const langButton = document.getElementById('lang');
-    if (langButton) langButton.addEventListener('click', () => queueMicrotask(render));
+    if (langButton) langButton.addEventListener('click', () => queueMicrotask(() => { render(); refreshSchedule(); }));
     const roster = document.getElementById('roster');
     if (roster) new MutationObserver(refreshSchedule).observe(roster, { childList: true, characterData: true, subtree: true });
     window.addEventListener('hashchange', () => location.hash === '#file' && showQueue());
