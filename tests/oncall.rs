@@ -831,3 +831,22 @@ async fn words_typed_while_waiting_reach_the_console_and_the_claim() {
     assert!(!text.contains("WHILE-WAITING"), "{text}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_address_cap_does_not_count_an_undeclared_local_proxy() {
+    // Every youth behind a reverse proxy that is not in limits.trusted_proxies shares
+    // its loopback address: a per-address cap would refuse nearly everyone.
+    let data = tempfile::tempdir().unwrap();
+    let server = start(config(data.path()), Clock::system()).await;
+    let sam = Api::login(&server.http_url(""), "sam", PASSWORD).await;
+    let _console = Console::connect(&server.ws_url("/console"), &sam.token).await;
+    sam.on_call(true).await;
+    let mut youths = Vec::new();
+    for _ in 0..5 {
+        let (youth, told) = asking_from(&server, "30.0.0.7").await;
+        assert_eq!(told["status"], "waiting", "{told}");
+        youths.push(youth);
+    }
+    assert_eq!(sam.queue().await.len(), 5);
+    server.stop().await;
+}

@@ -423,7 +423,11 @@ async fn handle(
                         .handoffs
                         .request_from(
                             key,
-                            Some(client),
+                            crate::handoff::counted_client(
+                                &app.limits,
+                                app.clock.now_secs(),
+                                client,
+                            ),
                             &request,
                             &outcome.lang,
                             &outcome.flow_version,

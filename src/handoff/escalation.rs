@@ -304,7 +304,7 @@ impl Follower {
         if on_call.is_empty() && !waiting.is_empty() {
             if !self.nobody_told {
                 self.nobody_told = true;
-                app.stats.add("oncall", "nobody_on_call", 1);
+                app.stats.add("handoffs_nobody_on_call", "all", 1);
                 self.page(WebhookKind::NobodyOnCall, None, &waiting, now);
             }
         } else if !on_call.is_empty() {
@@ -385,8 +385,9 @@ impl Follower {
                 } else {
                     Text::PushNormal
                 };
-                self.push_to(on_call, text, count, request.urgent);
-                app.stats.handoff_event("handoffs_pushed", request.urgent);
+                if self.push_to(on_call, text, count, request.urgent) > 0 {
+                    app.stats.handoff_event("handoffs_pushed", request.urgent);
+                }
             }
             Step::Escalate => {
                 let mut targets = on_call.clone();
@@ -420,9 +421,10 @@ impl Follower {
         }
     }
 
-    fn push_to(&self, logins: &HashSet<String>, text: Text, waiting: usize, urgent: bool) {
+    /// Pushes to these accounts' devices; returns how many devices were sent to.
+    fn push_to(&self, logins: &HashSet<String>, text: Text, waiting: usize, urgent: bool) -> usize {
         let Some(push) = &self.state.oncall.push else {
-            return;
+            return 0;
         };
         // Accounts removed since they subscribed lose their subscriptions here.
         if let Ok(accounts) = self.state.accounts.list() {
@@ -436,7 +438,7 @@ impl Follower {
                 waiting,
                 urgent,
             },
-        );
+        )
     }
 
     /// Sends a webhook event; false without a webhook.
@@ -459,7 +461,7 @@ impl Follower {
         event.urgent_waiting = waiting.iter().filter(|w| w.urgent).count();
         event.on_call = app.handoffs.on_call_logins().len();
         webhook.send(event);
-        app.stats.add("webhook", kind.as_str(), 1);
+        app.stats.add("webhook_sent", kind.as_str(), 1);
         true
     }
 

@@ -1151,6 +1151,24 @@ impl Handoffs {
     }
 }
 
+/// The client key a request counts against, for `handoff.max_open_per_client`: none
+/// for a loopback peer (a reverse proxy not declared in `limits.trusted_proxies`,
+/// where every youth would share one key and a cap would refuse nearly everyone).
+pub fn counted_client<'a>(
+    limits: &crate::limits::Limits,
+    now_secs: u64,
+    client: &'a crate::limits::ClientKey,
+) -> Option<&'a crate::limits::ClientKey> {
+    let loopback = [
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+    ];
+    let shared = loopback
+        .into_iter()
+        .any(|address| limits.client_key(address, now_secs) == *client);
+    (!shared).then_some(client)
+}
+
 fn check_holder(record: &HandoffRecord, who: &Intervenor) -> Result<(), HandoffError> {
     match &record.state {
         HandoffState::Claimed { login, .. } if *login == who.login || who.is_supervisor() => Ok(()),
