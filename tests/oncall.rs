@@ -850,3 +850,44 @@ async fn the_address_cap_does_not_count_an_undeclared_local_proxy() {
     assert_eq!(sam.queue().await.len(), 5);
     server.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_schedule_puts_people_on_call_for_their_shift() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    config.handoff.schedule.monday = "18:00-23:00".into();
+    config.handoff.schedule.auto_on_call = vec!["sam".into()];
+    // Monday 30 November 2026, 17:59 in Montréal.
+    let server = start(config, Clock::starting_at(1_796_079_540_000)).await;
+    let handoffs = server.state.handoffs.clone();
+    settle().await;
+    assert!(!handoffs.is_on_call("sam"), "not before the shift");
+    tokio::time::advance(Duration::from_secs(61)).await;
+    settle().await;
+    assert!(handoffs.is_on_call("sam"), "on call at 18:00");
+    let sam = Api::login(&server.http_url(""), "sam", PASSWORD).await;
+    let (status, oncall) = sam.call(Method::GET, "/api/oncall", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(oncall["on_call"], json!(["Sam"]));
+    assert_eq!(oncall["open_now"], true);
+    tokio::time::advance(Duration::from_secs(5 * 3600)).await;
+    settle().await;
+    assert!(!handoffs.is_on_call("sam"), "off call at 23:00");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_without_a_secret_is_refused_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    config.handoff.urgent_webhook = Some("https://pager.example.org/relais".into());
+    let store = relais::store::Store::open(data.path()).unwrap();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let error = relais::server::AppState::with_store(config, store, Clock::system(), rx)
+        .err()
+        .expect("refused");
+    assert!(
+        error.to_string().contains("handoff.webhook_secret"),
+        "{error}"
+    );
+}
