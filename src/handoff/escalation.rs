@@ -400,23 +400,27 @@ impl Follower {
                     );
                 }
                 targets.extend(app.config.handoff.backup_logins.iter().cloned());
-                self.push_to(&targets, Text::PushEscalated, count, true);
+                let devices = self.push_to(&targets, Text::PushEscalated, count, true);
                 app.handoffs.broadcast(&ConsoleServerFrame::Queue {
                     items: app.handoffs.list(),
                 });
-                app.handoffs.tell_step(request.id, Text::HandoffEscalated);
+                // Told only when someone was really alerted.
+                if devices > 0 {
+                    app.handoffs.tell_step(request.id, Text::HandoffEscalated);
+                }
                 app.stats.handoff_event("handoffs_escalated", true);
             }
             Step::Page => {
                 if self.page(WebhookKind::UrgentWaiting, Some(request), waiting, now) {
                     app.handoffs.tell_step(request.id, Text::HandoffPaged);
+                    app.stats.handoff_event("handoffs_paged", true);
                 }
-                app.stats.handoff_event("handoffs_paged", true);
             }
             Step::LongWait => {
-                self.page(WebhookKind::LongWait, Some(request), waiting, now);
-                app.stats
-                    .handoff_event("handoffs_long_wait", request.urgent);
+                if self.page(WebhookKind::LongWait, Some(request), waiting, now) {
+                    app.stats
+                        .handoff_event("handoffs_long_wait", request.urgent);
+                }
             }
         }
     }
