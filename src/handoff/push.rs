@@ -435,7 +435,7 @@ fn endpoint_key(endpoint: &str) -> [u8; 32] {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 // ---------------------------------------------------------------- the API

@@ -69,7 +69,7 @@ impl WebhookEvent {
         rand::rng().fill_bytes(&mut id);
         Self {
             event: kind,
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            id: data_encoding::HEXLOWER.encode(&id),
             at: clock.now_secs(),
             handoff: None,
             urgent: false,
@@ -88,11 +88,7 @@ pub fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    data_encoding::HEXLOWER.encode(&mac.finalize().into_bytes())
 }
 
 /// The webhook's sender. Cheap to clone.
