@@ -355,11 +355,20 @@ async fn an_urgent_request_is_pushed_encrypted_and_signed_within_a_second() {
     let phone = Device::new(&base, "phone");
     subscribe(&sam, &phone).await;
 
+    let mut youth = server.youth().await;
+    youth.hello("fr").await;
+    youth.until_waiting().await;
+    // From the urgent words leaving the youth's socket to the push service's receipt.
     let asked = Instant::now();
-    let (mut youth, _) = urgent_youth(&server).await;
+    youth.text("il me menace, j'ai peur").await;
     let pushed = next(&mut rx).await;
     let latency = pushed.real - asked;
-    println!("push latency: {} ms", latency.as_millis());
+    println!(
+        "push latency (urgent words sent -> push received): {} ms",
+        latency.as_millis()
+    );
+    let (told, _) = youth.until("handoff").await;
+    assert_eq!(told["urgent"], true);
     assert!(latency < Duration::from_secs(1), "pushed in {latency:?}");
     assert_eq!(pushed.path, "/push/phone");
     assert_eq!(pushed.headers["urgency"], "high");
