@@ -900,3 +900,35 @@ async fn a_webhook_without_a_secret_is_refused_at_start() {
         "{error}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_normal_request_is_pushed_after_its_delay() {
+    let data = tempfile::tempdir().unwrap();
+    let clock = Clock::system();
+    let (base, _receiver, mut rx) = start_receiver(clock).await;
+    let mut config = config(data.path());
+    config.limits.idle_socket_secs = 100_000;
+    let server = start(config, clock).await;
+    let sam = Api::login(&server.http_url(""), "sam", PASSWORD).await;
+    sam.on_call(true).await;
+    let laptop = Device::new(&base, "laptop");
+    subscribe(&sam, &laptop).await;
+    let asked_ms = clock.now_ms();
+    let (_youth, _) = asking_from(&server, "40.0.0.1").await;
+    tokio::time::advance(Duration::from_secs(119)).await;
+    settle().await;
+    assert!(rx.try_recv().is_err(), "not before two minutes");
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let pushed = next(&mut rx).await;
+    let waited = pushed.at_ms - asked_ms;
+    assert!(
+        (120_000..121_000).contains(&waited),
+        "pushed after {waited} ms"
+    );
+    assert_eq!(pushed.headers["urgency"], "normal");
+    assert_eq!(
+        laptop.open(&pushed)["body"],
+        "Demande en attente · 1 dans la file"
+    );
+    server.stop().await;
+}
