@@ -25,6 +25,14 @@ impl Clock {
         }
     }
 
+    /// A clock that starts at a given time (tests: a schedule at a known hour).
+    pub fn starting_at(unix_ms: u64) -> Self {
+        Self {
+            base_unix_ms: unix_ms,
+            base_instant: Instant::now(),
+        }
+    }
+
     /// Milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> u64 {
         self.base_unix_ms + self.base_instant.elapsed().as_millis() as u64

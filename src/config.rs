@@ -78,6 +78,91 @@ pub struct HandoffConfig {
     /// Usual hours, told to a youth when nobody is on call ("lundi-vendredi 9 h-17 h").
     pub usual_hours_fr: Option<String>,
     pub usual_hours_en: Option<String>,
+    /// Signs each webhook call (HMAC-SHA256, header `X-Relais-Signature`); needed
+    /// when `urgent_webhook` is set.
+    pub webhook_secret: Option<String>,
+    /// Minutes a request may wait before the webhook's `long_wait` event (0 = never).
+    pub long_wait_mins: u64,
+    /// Seconds an urgent request may wait unclaimed before it is pushed again and sent
+    /// to the supervisors and the backup list.
+    pub escalate_after_secs: u64,
+    /// Seconds an urgent request may wait unclaimed before the webhook's
+    /// `urgent_waiting` event (at once when nobody is on call).
+    pub webhook_after_secs: u64,
+    /// Logins also alerted when an urgent request is escalated (besides supervisors).
+    pub backup_logins: Vec<String>,
+    /// Most open requests one client key (address) may hold; urgent ones are never refused.
+    pub max_open_per_client: usize,
+    /// A waiting request whose youth has had no socket for this long leaves the queue.
+    pub abandoned_after_secs: u64,
+    pub push: PushConfig,
+    pub schedule: ScheduleConfig,
+}
+
+/// Web Push to the intervenors' devices (RFC 8030, 8291, 8292).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// Push notifications to subscribed devices.
+    pub enabled: bool,
+    /// Seconds a normal request waits before the on-call intervenors' devices are told.
+    pub normal_delay_secs: u64,
+    /// Who runs this server, for the push services (VAPID `sub`: mailto: or https:).
+    pub contact: String,
+    /// Seconds a push service keeps an undelivered notification.
+    pub ttl_secs: u64,
+    /// Accept push endpoints over plain http (tests only; real services are https).
+    pub allow_insecure_endpoints: bool,
+}
+
+/// When a person is usually on call, in the organisation's time zone. Hours are
+/// "18:00-23:00", several joined by commas ("09:00-12:00, 13:00-17:00"); an end
+/// before its start runs past midnight; empty = closed that day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// IANA time zone (America/Toronto is Montréal's).
+    pub time_zone: String,
+    pub monday: String,
+    pub tuesday: String,
+    pub wednesday: String,
+    pub thursday: String,
+    pub friday: String,
+    pub saturday: String,
+    pub sunday: String,
+    /// Dates that differ: "2026-12-25 closed" or "2026-12-24 12:00-16:00".
+    pub exceptions: Vec<String>,
+    /// Logins put on call when an opening starts and off when it ends.
+    pub auto_on_call: Vec<String>,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            normal_delay_secs: 120,
+            contact: "mailto:oncall@example.org".into(),
+            ttl_secs: 900,
+            allow_insecure_endpoints: false,
+        }
+    }
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: "America/Toronto".into(),
+            monday: String::new(),
+            tuesday: String::new(),
+            wednesday: String::new(),
+            thursday: String::new(),
+            friday: String::new(),
+            saturday: String::new(),
+            sunday: String::new(),
+            exceptions: Vec::new(),
+            auto_on_call: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +258,15 @@ impl Default for HandoffConfig {
             urgent_webhook: None,
             usual_hours_fr: None,
             usual_hours_en: None,
+            webhook_secret: None,
+            long_wait_mins: 10,
+            escalate_after_secs: 60,
+            webhook_after_secs: 180,
+            backup_logins: Vec::new(),
+            max_open_per_client: 3,
+            abandoned_after_secs: 1800,
+            push: PushConfig::default(),
+            schedule: ScheduleConfig::default(),
         }
     }
 }
@@ -273,9 +367,64 @@ impl Config {
             "# relais configuration. Every value here is the built-in default.\n\
              # Precedence: defaults < this file (--config) < RELAIS_* variables < flags.\n\
              # A variable names a key in capitals, sections joined by \"__\":\n\
-             #   RELAIS_LISTEN=\"0.0.0.0:8080\"  RELAIS_LIMITS__MAX_QUEUE=500\n\n{body}"
+             #   RELAIS_LISTEN=\"0.0.0.0:8080\"  RELAIS_LIMITS__MAX_QUEUE=500\n\n{}",
+            with_unset(&body)
         )
     }
+}
+
+/// Whether `path` names a setting whose default is `None`.
+fn unset_by_default(path: &[String]) -> bool {
+    let defaults = serde_json::to_value(Config::default()).expect("the defaults always serialize");
+    let pointer = format!("/{}", path.join("/"));
+    defaults.pointer(&pointer).is_some_and(|v| v.is_null())
+}
+
+/// The settings whose default is `None`, as commented lines, section by section
+/// (`""` for the top level), so that `config example` names them too.
+fn unset_lines() -> Vec<(String, String)> {
+    let defaults = serde_json::to_value(Config::default()).expect("the defaults always serialize");
+    let mut lines = Vec::new();
+    fn walk(value: &serde_json::Value, section: &str, lines: &mut Vec<(String, String)>) {
+        let Some(map) = value.as_object() else {
+            return;
+        };
+        for (key, value) in map {
+            if value.is_null() {
+                lines.push((section.to_string(), format!("# {key} = \"\"  (not set)")));
+            } else if value.is_object() {
+                let inner = if section.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{section}.{key}")
+                };
+                walk(value, &inner, lines);
+            }
+        }
+    }
+    walk(&defaults, "", &mut lines);
+    lines
+}
+
+/// Puts the commented unset settings under their section headers.
+fn with_unset(body: &str) -> String {
+    let unset = unset_lines();
+    let under = |section: &str| -> String {
+        unset
+            .iter()
+            .filter(|(s, _)| s == section)
+            .map(|(_, line)| format!("{line}\n"))
+            .collect()
+    };
+    let mut out = under("");
+    for line in body.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            out.push_str(&under(section));
+        }
+    }
+    out
 }
 
 fn merge(base: &mut toml::Value, over: toml::Value) {
@@ -303,6 +452,14 @@ fn set_path(table: &mut toml::Value, path: &[String], value: toml::Value) -> Res
         current = current
             .get_mut(part)
             .ok_or_else(|| format!("no section \"{part}\""))?;
+    }
+    // A setting whose default is `None` is absent from the defaults' table (TOML has
+    // no null): it is added when the defaults, as JSON, name it.
+    if current.get(last).is_none() && unset_by_default(path) {
+        if let Some(table) = current.as_table_mut() {
+            table.insert(last.clone(), value);
+            return Ok(());
+        }
     }
     let slot = current
         .get_mut(last)
@@ -352,5 +509,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(example, Config::default());
+    }
+
+    #[test]
+    fn settings_unset_by_default_are_printed_and_settable() {
+        let example = Config::example();
+        for name in ["urgent_webhook", "webhook_secret", "usual_hours_fr"] {
+            assert!(example.contains(&format!("# {name} = ")), "{name} missing");
+        }
+        assert!(example.contains("[handoff.schedule]"), "{example}");
+        let config = Config::load(
+            None,
+            [
+                (
+                    "RELAIS_HANDOFF__URGENT_WEBHOOK".to_string(),
+                    "http://127.0.0.1:9/hook".to_string(),
+                ),
+                ("RELAIS_HANDOFF__ESCALATE_AFTER_SECS".into(), "30".into()),
+                (
+                    "RELAIS_HANDOFF__SCHEDULE__MONDAY".into(),
+                    "18:00-23:00".into(),
+                ),
+                ("RELAIS_HANDOFF__BACKUP_LOGINS".into(), "[\"chef\"]".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            config.handoff.urgent_webhook.as_deref(),
+            Some("http://127.0.0.1:9/hook")
+        );
+        assert_eq!(config.handoff.escalate_after_secs, 30);
+        assert_eq!(config.handoff.schedule.monday, "18:00-23:00");
+        assert_eq!(config.handoff.backup_logins, vec!["chef".to_string()]);
+        let error = Config::load(None, [("RELAIS_HANDOFF__NOPE".into(), "1".into())]).unwrap_err();
+        assert!(
+            error.to_string().contains("RELAIS_HANDOFF__NOPE"),
+            "{error}"
+        );
     }
 }

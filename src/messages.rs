@@ -33,6 +33,19 @@ pub enum Text {
     NotFound,
     Conflict,
     LoginFailed,
+    QueueFull,
+    TooManyFromHere,
+    HandoffEscalated,
+    HandoffPaged,
+    HandoffAbandoned,
+    UsualHours,
+    UsuallyHereNow,
+    NextOpening,
+    PushUrgent,
+    PushNormal,
+    PushEscalated,
+    StillQueued,
+    ReachNow,
 }
 
 /// The sentence for `text` in `lang` (French for any language not translated yet).
@@ -74,6 +87,19 @@ fn french(text: Text) -> &'static str {
         Text::NotFound => "Cette ressource n'existe pas.",
         Text::Conflict => "Quelqu'un d'autre s'en occupe déjà.",
         Text::LoginFailed => "Identifiant ou mot de passe incorrect.",
+        Text::QueueFull => "La file d'attente est pleine en ce moment, alors ta demande n'a pas pu y être ajoutée. Tu peux réessayer dans quelques minutes. Tu peux aussi joindre ces ressources tout de suite :",
+        Text::TooManyFromHere => "Plusieurs demandes viennent déjà de ta connexion, alors la tienne n'a pas pu être ajoutée à la file. Tu peux réessayer plus tard. Tu peux aussi joindre ces ressources tout de suite :",
+        Text::HandoffEscalated => "Personne n'a encore pris ta demande. On vient d'alerter d'autres membres de l'équipe. Tu gardes ta place. Si tu es en danger maintenant, appelle le 911.",
+        Text::HandoffPaged => "Personne n'a encore pu te répondre. On a envoyé une alerte à l'équipe de garde. Tu gardes ta place. Si tu es en danger maintenant, appelle le 911.",
+        Text::HandoffAbandoned => "Ta demande a quitté la file parce que tu n'étais plus là. Tu peux en refaire une quand tu veux. Voici de l'aide que tu peux joindre :",
+        Text::UsualHours => "Une personne est habituellement là {hours}.",
+        Text::UsuallyHereNow => "D'habitude, une personne est là à cette heure-ci, mais personne n'est libre pour le moment.",
+        Text::NextOpening => "Prochaine ouverture : {when}.",
+        Text::PushUrgent => "Demande urgente en attente · {n} dans la file",
+        Text::PushNormal => "Demande en attente · {n} dans la file",
+        Text::PushEscalated => "Toujours sans réponse : demande urgente · {n} dans la file",
+        Text::StillQueued => "Aucune personne n'est disponible en ce moment. Ta demande reste dans la file.",
+        Text::ReachNow => "Tu peux joindre ces ressources tout de suite :",
     }
 }
 
@@ -107,5 +133,18 @@ fn english(text: Text) -> &'static str {
         Text::NotFound => "This resource does not exist.",
         Text::Conflict => "Someone else is already handling it.",
         Text::LoginFailed => "Wrong username or password.",
+        Text::QueueFull => "The waiting line is full right now, so your request could not be added. You can try again in a few minutes. You can also reach these resources right now:",
+        Text::TooManyFromHere => "Several requests already come from your connection, so yours could not be added to the line. You can try again later. You can also reach these resources right now:",
+        Text::HandoffEscalated => "Nobody has taken your request yet. We just alerted more people on the team. You keep your place. If you are in danger right now, call 911.",
+        Text::HandoffPaged => "Nobody has been able to answer yet. We sent an alert to the team on call. You keep your place. If you are in danger right now, call 911.",
+        Text::HandoffAbandoned => "Your request left the line because you were no longer here. You can make a new one whenever you want. Here is help you can reach:",
+        Text::UsualHours => "A person is usually here {hours}.",
+        Text::UsuallyHereNow => "A person is usually here at this time, but nobody is free right now.",
+        Text::NextOpening => "Next opening: {when}.",
+        Text::PushUrgent => "Urgent request waiting · {n} in the queue",
+        Text::PushNormal => "Request waiting · {n} in the queue",
+        Text::PushEscalated => "Still unanswered: urgent request · {n} in the queue",
+        Text::StillQueued => "Nobody is available right now. Your request stays in the queue.",
+        Text::ReachNow => "You can reach these resources right now:",
     }
 }

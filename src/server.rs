@@ -39,6 +39,8 @@ pub enum StartError {
     Watch(#[from] notify::Error),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Oncall(#[from] crate::handoff::escalation::OncallError),
 }
 
 /// Everything a request handler needs; cheap to clone (handles only).
@@ -63,6 +65,8 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     /// Anonymous reports with their receipts.
     pub reports: Arc<crate::reports::Reports>,
+    /// Push, pager webhook and schedule (issue 15); made once at start.
+    pub oncall: Arc<crate::handoff::escalation::Oncall>,
     /// Places for youth sockets; none left means `server_busy`.
     pub youth_sockets: Arc<Semaphore>,
     /// Turns true when the server stops; sockets close with 1001.
@@ -118,7 +122,11 @@ impl AppState {
             clock,
             config.reports.retention_days,
         )?);
+        let oncall = Arc::new(crate::handoff::escalation::Oncall::open(
+            &config, &store, clock,
+        )?);
         Ok(Self {
+            oncall,
             reports,
             limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
             youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
@@ -160,10 +168,17 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::handoff::api::routes())
         .merge(crate::authors::routes())
+        .merge(crate::handoff::push::routes())
         .route_layer(axum::middleware::from_fn(access_log))
         .route_service("/", ServeFile::new(web.join("index.html")))
         .route_service("/intervenants", ServeFile::new(web.join("console.html")))
         .route_service("/auteurs", ServeFile::new(web.join("authors.html")))
+        // The console's service worker, at the root so that its scope can be
+        // `/intervenants` (it never controls the youth page).
+        .route_service(
+            "/intervenants-sw.js",
+            ServeFile::new(web.join("static/sw.js")),
+        )
         .nest_service(
             "/static",
             tower_http::services::ServeDir::new(web.join("static")),
@@ -268,6 +283,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (watcher, watching) = library::watch_folder(state.flows.clone(), state.clock)?;
     let background = spawn_background(state.clone());
+    let following = crate::handoff::escalation::spawn(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
     let router = app(state.clone());
@@ -294,10 +310,12 @@ pub async fn serve(
     }
     let _ = tokio::time::timeout(Duration::from_secs(3), accepting).await;
     background.abort();
+    following.abort();
     watching.abort();
     drop(watcher);
     // Wait for both to be gone: they hold the store, which a restart reopens.
     let _ = background.await;
+    let _ = following.await;
     let _ = watching.await;
     if let Err(e) = state.stats.flush(&state.store) {
         tracing::error!(error = %e, "could not write the counters at shutdown");

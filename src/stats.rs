@@ -62,6 +62,10 @@ impl Stats {
         self.add("handoffs_requested", urgency(urgent), 1);
     }
 
+    /// A handoff step by urgency. The on-call steps (issue 15) are `handoffs_pushed`,
+    /// `handoffs_escalated`, `handoffs_paged`, `handoffs_long_wait`; with other labels:
+    /// `handoffs_refused` (`queue_full`, `client_cap`), `handoffs_nobody_on_call`
+    /// (`all`), `webhook_sent` (the event), and `outcomes` `abandoned`.
     pub fn handoff_event(&self, metric: &'static str, urgent: bool) {
         self.add(metric, urgency(urgent), 1);
     }

@@ -185,6 +185,14 @@ async fn the_statistics_hold_no_session_id() {
         "handoffs_timed_out",
         "outcomes",
         "wait_time",
+        // On-call reach (issue 15).
+        "handoffs_pushed",
+        "handoffs_escalated",
+        "handoffs_paged",
+        "handoffs_long_wait",
+        "handoffs_refused",
+        "handoffs_nobody_on_call",
+        "webhook_sent",
     ];
     let records = store.counts("0000-00-00", "9999-99-99").unwrap();
     assert!(records.len() > 10, "the scenario was counted");

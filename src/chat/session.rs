@@ -169,6 +169,12 @@ impl SessionCtx<'_> {
         self.live.transcript.iter().cloned().collect()
     }
 
+    /// Forgets the lines kept in memory (a conversation closed: the next
+    /// intervenor must not see them).
+    pub fn clear_transcript(&mut self) {
+        self.live.transcript.clear();
+    }
+
     /// Keeps an answer of the report being written (memory only).
     pub fn add_report_answer(&mut self, field: String, value: String) {
         self.live.report_draft.retain(|(f, _)| *f != field);
@@ -444,6 +450,11 @@ impl Sessions {
         self.live
             .retain(|_, live| live.outbox.is_some() || !live.held.is_empty());
         Ok(expired)
+    }
+
+    /// Whether a socket is attached to this session now.
+    pub fn is_attached(&self, key: &SessionKey) -> bool {
+        self.live.get(key).is_some_and(|live| live.outbox.is_some())
     }
 
     /// How many sockets are attached now.

@@ -372,6 +372,10 @@ async fn handle(
                     }
                 };
             }
+            // Words written while the request waits reach the intervenor too.
+            if let Err(e) = app.handoffs.youth_waiting(key, &text).await {
+                tracing::error!(error = %e, "could not keep a youth message for the queue");
+            }
             turn(app, key, Input::Text(&text), None)
         }
         ClientFrame::Choose { id } => {
@@ -417,7 +421,17 @@ async fn handle(
                     app.stats.handoff_requested(request.urgent);
                     match app
                         .handoffs
-                        .request(key, &request, &outcome.lang, &outcome.flow_version)
+                        .request_from(
+                            key,
+                            crate::handoff::counted_client(
+                                &app.limits,
+                                app.clock.now_secs(),
+                                client,
+                            ),
+                            &request,
+                            &outcome.lang,
+                            &outcome.flow_version,
+                        )
                         .await
                     {
                         Ok(()) => None,

@@ -249,6 +249,12 @@ async fn login(
 async fn logout(State(app): State<AppState>, Authed(who): Authed) -> Result<StatusCode, ApiError> {
     app.accounts.logout(&who.token_key)?;
     app.handoffs.close_consoles_of_token(&who.token_key);
+    // This device's push subscription goes with its login.
+    if let Some(push) = &app.oncall.push {
+        if let Err(e) = push.forget_token(&who.token_key) {
+            tracing::error!(error = %e, "push subscriptions could not be removed at logout");
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

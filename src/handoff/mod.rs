@@ -10,7 +10,11 @@
 pub mod accounts;
 pub mod api;
 pub mod console;
+pub mod escalation;
+pub mod push;
+pub mod schedule;
 pub mod totp;
+pub mod webhook;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +68,8 @@ struct QueueState {
     requests: BTreeMap<u64, HandoffRecord>,
     /// The position each waiting youth was last told.
     told: HashMap<u64, usize>,
+    /// The client key (salted hash of the address, memory only) of each open request.
+    clients: HashMap<u64, String>,
 }
 
 pub struct Handoffs {
@@ -82,6 +88,10 @@ pub struct Handoffs {
     /// Consoles connected now, by connection number.
     consoles: Mutex<HashMap<u64, Console>>,
     next_console: AtomicU64,
+    /// Woken at every change of the queue or the roster (the on-call follower).
+    pub(crate) changed: tokio::sync::Notify,
+    /// The on-call schedule (checked at start by `escalation::Oncall`).
+    schedule: Option<schedule::Schedule>,
 }
 
 /// What the handoff service is built from.
@@ -124,7 +134,12 @@ impl Handoffs {
             .filter(|a| a.on_call)
             .map(|a| a.login)
             .collect();
+        let schedule = schedule::Schedule::from_config(&config.schedule)
+            .ok()
+            .filter(|s| !s.is_empty());
         Ok(Self {
+            schedule,
+            changed: tokio::sync::Notify::new(),
             store,
             clock,
             config,
@@ -150,6 +165,21 @@ impl Handoffs {
     pub async fn request(
         &self,
         key: &SessionKey,
+        request: &HandoffRequest,
+        lang: &str,
+        flow_version: &str,
+    ) -> Result<(), HandoffError> {
+        self.request_from(key, None, request, lang, flow_version)
+            .await
+    }
+
+    /// `request`, counting the open requests of the youth's client key: beyond
+    /// `handoff.max_open_per_client` a normal request is refused (told so, with
+    /// resources). An urgent request is never refused, by this cap or the queue's.
+    pub async fn request_from(
+        &self,
+        key: &SessionKey,
+        client: Option<&crate::limits::ClientKey>,
         request: &HandoffRequest,
         lang: &str,
         flow_version: &str,
@@ -182,15 +212,35 @@ impl Handoffs {
             }
         }
         let keys: Vec<String> = request.resources.iter().map(|r| r.key.clone()).collect();
-        let waiting = self
-            .lock()
-            .requests
-            .values()
-            .filter(|r| r.state == HandoffState::Waiting)
-            .count();
-        if waiting >= self.max_queue {
+        let (waiting, from_client) = {
+            let state = self.lock();
+            let waiting = state
+                .requests
+                .values()
+                .filter(|r| r.state == HandoffState::Waiting)
+                .count();
+            let from_client = client.map_or(0, |c| {
+                state
+                    .clients
+                    .iter()
+                    .filter(|(id, k)| **k == c.0 && state.requests.contains_key(id))
+                    .count()
+            });
+            (waiting, from_client)
+        };
+        let refusal = if request.urgent {
+            None
+        } else if waiting >= self.max_queue {
+            Some(("queue_full", Text::QueueFull))
+        } else if client.is_some() && from_client >= self.config.max_open_per_client {
+            Some(("client_cap", Text::TooManyFromHere))
+        } else {
+            None
+        };
+        if let Some((label, text)) = refusal {
             self.stats
                 .handoff_event("handoffs_unavailable", request.urgent);
+            self.stats.add("handoffs_refused", label, 1);
             let resources = request.resources.iter().map(ResourceWire::from).collect();
             self.sessions.with(key, |ctx| {
                 ctx.push(&Event::Handoff {
@@ -199,7 +249,7 @@ impl Handoffs {
                     position: None,
                     resources: Some(resources),
                     name: None,
-                    message: Some(say(lang, Text::HandoffUnavailable).to_string()),
+                    message: Some(say(lang, text).to_string()),
                 });
             })?;
             return Ok(());
@@ -241,7 +291,13 @@ impl Handoffs {
             closed_ms: None,
         };
         put_json(&self.store.handoffs, id.to_be_bytes(), &record)?;
-        self.lock().requests.insert(id, record);
+        {
+            let mut state = self.lock();
+            state.requests.insert(id, record);
+            if let Some(client) = client {
+                state.clients.insert(id, client.0.clone());
+            }
+        }
         self.sessions.with(key, |ctx| {
             ctx.record().handoff = Some(SessionHandoff {
                 id,
@@ -280,13 +336,38 @@ impl Handoffs {
         Ok(true)
     }
 
+    /// The youth writes while the request waits (nobody holds it yet): the words are
+    /// added to the sealed transcript, so whoever claims it reads them, and every
+    /// console sees them arrive. Returns whether a waiting request took them.
+    pub async fn youth_waiting(&self, key: &SessionKey, text: &str) -> Result<bool, HandoffError> {
+        let Some(link) = self.link_of(key)? else {
+            return Ok(false);
+        };
+        let entry = {
+            let mut state = self.lock();
+            let Some(record) = state.requests.get_mut(&link.id) else {
+                return Ok(false);
+            };
+            if record.state != HandoffState::Waiting {
+                return Ok(false);
+            }
+            self.append(record, Speaker::Youth, text)?
+        };
+        self.broadcast(&message_frame(link.id, &entry));
+        Ok(true)
+    }
+
     /// The youth left (forget or expiry): the request goes, the holder is told, its
     /// key is destroyed.
     pub async fn youth_left(&self, key: &SessionKey) -> Result<(), HandoffError> {
         let Some(link) = self.link_of(key)? else {
             return Ok(());
         };
-        let removed = self.lock().requests.remove(&link.id);
+        let removed = {
+            let mut state = self.lock();
+            state.clients.remove(&link.id);
+            state.requests.remove(&link.id)
+        };
         if let Some(record) = removed {
             if let HandoffState::Claimed { login, .. } = &record.state {
                 self.send_to_login(
@@ -551,6 +632,7 @@ impl Handoffs {
             let record = state.requests.get(&id).ok_or(HandoffError::NotFound)?;
             check_holder(record, who)?;
             state.told.remove(&id);
+            state.clients.remove(&id);
             state.requests.remove(&id).ok_or(HandoffError::NotFound)?
         };
         self.stats.add("outcomes", outcome.as_str(), 1);
@@ -574,6 +656,8 @@ impl Handoffs {
                 .sessions
                 .with(&key, |ctx| {
                     ctx.record().handoff = None;
+                    // The next intervenor never sees words from this conversation.
+                    ctx.clear_transcript();
                     ctx.push_durable(&Event::Handoff {
                         status: HandoffStatus::Ended,
                         urgent: record.urgent,
@@ -724,6 +808,7 @@ impl Handoffs {
     }
 
     fn roster_changed(&self, was_available: bool) {
+        self.changed.notify_one();
         let frame = ConsoleServerFrame::Roster {
             on_call: self.roster(),
         };
@@ -838,6 +923,7 @@ impl Handoffs {
 
     /// After any change: consoles get the queue, waiting youths their new position.
     fn after_change(&self) {
+        self.changed.notify_one();
         self.broadcast(&ConsoleServerFrame::Queue { items: self.list() });
         if !self.available() {
             return;
@@ -980,6 +1066,17 @@ impl Handoffs {
 
     fn unavailable_message(&self, lang: &str) -> String {
         let base = say(lang, Text::HandoffUnavailable);
+        if let Some(next) = self
+            .schedule
+            .as_ref()
+            .and_then(|s| s.sentence(lang, self.clock.now_ms() as i64))
+        {
+            return format!(
+                "{} {next} {}",
+                say(lang, Text::StillQueued),
+                say(lang, Text::ReachNow)
+            );
+        }
         let hours = if lang == "en" {
             &self.config.usual_hours_en
         } else {
@@ -1052,6 +1149,24 @@ impl Handoffs {
     pub fn record(&self, id: u64) -> Result<Option<HandoffRecord>, StoreError> {
         get_json(&self.store.handoffs, id.to_be_bytes())
     }
+}
+
+/// The client key a request counts against, for `handoff.max_open_per_client`: none
+/// for a loopback peer (a reverse proxy not declared in `limits.trusted_proxies`,
+/// where every youth would share one key and a cap would refuse nearly everyone).
+pub fn counted_client<'a>(
+    limits: &crate::limits::Limits,
+    now_secs: u64,
+    client: &'a crate::limits::ClientKey,
+) -> Option<&'a crate::limits::ClientKey> {
+    let loopback = [
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+    ];
+    let shared = loopback
+        .into_iter()
+        .any(|address| limits.client_key(address, now_secs) == *client);
+    (!shared).then_some(client)
 }
 
 fn check_holder(record: &HandoffRecord, who: &Intervenor) -> Result<(), HandoffError> {

@@ -9,7 +9,9 @@
 //!   logins (by token hash), open requests for a human and their live transcripts;
 //! - `reports`: anonymous reports (status, kind, times; their content sealed);
 //! - `meta`: settings made once (the salt of receipt hashes);
-//! - `stats`: `day \\0 metric \\0 label` → count (aggregates only).
+//! - `stats`: `day \\0 metric \\0 label` → count (aggregates only);
+//! - `push_subscriptions`: SHA-256 of a push endpoint → an intervenor's device
+//!   subscription (see `handoff::push`; no youth data).
 //!
 //! No value here holds an IP address, a user agent, a token in clear, or a youth's
 //! free text outside a live handoff.
@@ -55,6 +57,7 @@ pub struct Store {
     stats: sled::Tree,
     pub(crate) reports: sled::Tree,
     meta: sled::Tree,
+    pub(crate) push_subscriptions: sled::Tree,
     /// Per-conversation keys, outside sled (see `keys`).
     pub keys: Arc<keys::Keys>,
     /// The flusher task's queue, started at the first flush.
@@ -83,6 +86,7 @@ impl Store {
             stats: db.open_tree("stats")?,
             reports: db.open_tree("reports")?,
             meta: db.open_tree("meta")?,
+            push_subscriptions: db.open_tree("push_subscriptions")?,
             keys: Arc::new(keys::Keys::open(&path.join("keys"))?),
             flusher: Arc::new(std::sync::OnceLock::new()),
             versions_dir: {

@@ -58,10 +58,14 @@ impl TestServer {
 
     /// Starts with a temporary in-memory store.
     pub async fn start_with(config: Config, tweak: impl FnOnce(&mut AppState)) -> Self {
+        Self::start_at(config, Clock::system(), tweak).await
+    }
+
+    /// Starts with a clock of the test's choosing (a schedule at a known hour).
+    pub async fn start_at(config: Config, clock: Clock, tweak: impl FnOnce(&mut AppState)) -> Self {
         let store = Store::open(&config.data_dir).expect("store opens");
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut state =
-            AppState::with_store(config, store, Clock::system(), stop_rx).expect("state");
+        let mut state = AppState::with_store(config, store, clock, stop_rx).expect("state");
         tweak(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
