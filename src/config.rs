@@ -40,6 +40,9 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub limits: LimitsConfig,
     pub reports: ReportsConfig,
+    /// Where `/metrics` is served: off when unset (the default), else on this
+    /// address alone (keep it private: it shows when nobody is on call).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +138,18 @@ pub struct LimitsConfig {
     pub api_calls_per_minute: u32,
     /// Addresses of reverse proxies whose X-Forwarded-For is trusted.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// An IPv6 client is its network of this many bits (64, or 56 for ISPs that
+    /// give each home a /56); an IPv4 client is its address.
+    pub ipv6_prefix: u8,
+    /// Ceilings for everyone together, so that many client keys cannot exhaust
+    /// what costs: new sessions a minute, requests for a person a minute (urgent
+    /// ones never refused), reports an hour, logins a minute.
+    pub sessions_per_minute_all: u32,
+    pub handoffs_per_minute_all: u32,
+    pub reports_per_hour_all: u32,
+    pub logins_per_minute_all: u32,
+    /// Reports an hour per session and per client key.
+    pub reports_per_hour: u32,
 }
 
 impl Default for Config {
@@ -151,6 +166,7 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             limits: LimitsConfig::default(),
             reports: ReportsConfig::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -211,6 +227,12 @@ impl Default for LimitsConfig {
             http_timeout_secs: 15,
             api_calls_per_minute: 600,
             trusted_proxies: Vec::new(),
+            ipv6_prefix: 64,
+            sessions_per_minute_all: 600,
+            handoffs_per_minute_all: 120,
+            reports_per_hour_all: 120,
+            logins_per_minute_all: 120,
+            reports_per_hour: 3,
         }
     }
 }

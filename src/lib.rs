@@ -26,6 +26,7 @@ pub mod error;
 pub mod flow;
 pub mod handoff;
 pub mod limits;
+pub mod logs;
 pub mod messages;
 pub mod metrics;
 pub mod protocol;

@@ -96,11 +96,10 @@ impl AppState {
             source,
         })?;
         let flows = Arc::new(flows);
-        let sessions = Arc::new(Sessions::new(
-            store.clone(),
-            clock,
-            config.sessions.frame_log,
-        ));
+        let sessions = Arc::new(
+            Sessions::new(store.clone(), clock, config.sessions.frame_log)
+                .expiring_after(config.sessions.idle_expiry_secs),
+        );
         let accounts = Arc::new(Accounts::new(store.clone(), clock, config.console.clone()));
         let stats = Arc::new(Stats::new(clock));
         let handoffs = Arc::new(Handoffs::load(crate::handoff::HandoffParts {
@@ -157,7 +156,6 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/chat-config", get(chat_config))
-        .route("/metrics", get(metrics))
         .merge(crate::handoff::api::routes())
         .merge(crate::authors::routes())
         .route_layer(axum::middleware::from_fn(access_log))
@@ -268,6 +266,10 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (watcher, watching) = library::watch_folder(state.flows.clone(), state.clock)?;
     let background = spawn_background(state.clone());
+    let metrics_server = match state.config.metrics_listen {
+        Some(address) => Some(serve_metrics(address, state.clone(), stop_tx.subscribe()).await?),
+        None => None,
+    };
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
     let router = app(state.clone());
@@ -295,6 +297,9 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(3), accepting).await;
     background.abort();
     watching.abort();
+    if let Some(metrics_server) = metrics_server {
+        let _ = tokio::time::timeout(Duration::from_secs(3), metrics_server).await;
+    }
     drop(watcher);
     // Wait for both to be gone: they hold the store, which a restart reopens.
     let _ = background.await;
@@ -305,6 +310,26 @@ pub async fn serve(
     state.store.flush().await?;
     tracing::info!("relais stopped");
     Ok(())
+}
+
+/// Serves `/metrics` alone on its own address until told to stop.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let listener = TcpListener::bind(address).await?;
+    tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    let router = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+    }))
 }
 
 /// Accepts connections until told to stop. A client has `header_timeout` to send
@@ -383,9 +408,14 @@ fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if ticks.is_multiple_of(6) {
                 state.handoffs.close_expired_consoles();
-                if let Err(e) = state.stats.flush(&state.store) {
-                    tracing::error!(error = %e, "could not write the counters");
-                }
+                state.sessions.evict_detached();
+                let flushing = state.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = flushing.stats.flush(&flushing.store) {
+                        tracing::error!(error = %e, "could not write the counters");
+                    }
+                })
+                .await;
             }
             if ticks.is_multiple_of((purge_every / 5).max(1)) {
                 let purging = state.clone();

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod api;
 pub mod console;
+mod report_frames;
 pub mod totp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
