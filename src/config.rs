@@ -96,6 +96,9 @@ pub struct ConsoleConfig {
     pub absolute_timeout_secs: u64,
     /// Every account must use a TOTP code.
     pub require_totp: bool,
+    /// The first delay after repeated login failures on an account (ms); it
+    /// doubles up to 8 times that.
+    pub login_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,6 +204,7 @@ impl Default for ConsoleConfig {
             idle_timeout_secs: 30 * 60,
             absolute_timeout_secs: 12 * 3600,
             require_totp: false,
+            login_delay_ms: 1000,
         }
     }
 }

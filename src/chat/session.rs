@@ -31,6 +31,8 @@ pub const RESUME_MARGIN: u64 = 64;
 /// Seconds a session without a socket stays in memory (then it is read back from
 /// the store when it returns).
 pub const DETACHED_IN_MEMORY_SECS: u64 = 120;
+/// The line id of the engine's "not understood" answer.
+const NOT_UNDERSTOOD: &str = "relais.not_understood";
 /// Frames waiting for a socket before it is judged too slow and closed (it resumes).
 pub const OUTBOX_LEN: usize = 512;
 
@@ -70,6 +72,9 @@ struct Live {
     transcript_bytes: usize,
     /// When the socket went away (seconds), while none is attached.
     detached_at: Option<u64>,
+    /// The last bot frame was the "not understood" answer: the next ones in a row
+    /// are sent but not logged (they would fill the log with one repeated frame).
+    not_understood_last: bool,
 }
 
 impl Live {
@@ -84,6 +89,7 @@ impl Live {
             pending_receipt: None,
             transcript_bytes: 0,
             detached_at: None,
+            not_understood_last: false,
         }
     }
 }
@@ -94,9 +100,6 @@ pub struct SessionLimits {
     pub frames: governor::DefaultDirectRateLimiter,
     pub handoffs: governor::DefaultDirectRateLimiter,
     pub reports: governor::DefaultDirectRateLimiter,
-    /// The last "not understood" answer was logged at this seq: the next ones in a
-    /// row are sent, not logged.
-    pub not_understood_logged: std::sync::atomic::AtomicBool,
     last_used: AtomicU64,
 }
 
@@ -199,10 +202,36 @@ impl SessionCtx<'_> {
     /// Sends a bot message and remembers it for a future handoff.
     pub fn push_bot(&mut self, bot: &BotMessage) -> u64 {
         let event = Event::from(bot);
+        let not_understood = bot.line_id == NOT_UNDERSTOOD;
+        if not_understood && self.live.not_understood_last {
+            return self.push_unlogged(&event);
+        }
+        self.live.not_understood_last = not_understood;
         if !bot.text.is_empty() {
             self.remember(Speaker::Bot, bot.text.clone());
         }
         self.push(&event)
+    }
+
+    /// Gives the event its seq and sends it, without logging it: a resume does not
+    /// replay it (the youth has the same answer just above).
+    fn push_unlogged(&mut self, event: &Event) -> u64 {
+        let Some(seq) = self.live.record.last_seq.checked_add(1) else {
+            self.failure.get_or_insert(StoreError::SeqExhausted);
+            return self.live.record.last_seq;
+        };
+        self.live.record.last_seq = seq;
+        let frame = event.to_frame(seq);
+        if self.live.held.is_empty() {
+            self.deliver(Outgoing::Frame(frame));
+        } else {
+            self.live.held.push_back(Held {
+                seq,
+                frame,
+                needs_flush: false,
+            });
+        }
+        seq
     }
 
     /// Keeps a line for the intervenor who may take this conversation, within
@@ -344,7 +373,6 @@ impl Sessions {
                     frames,
                     handoffs,
                     reports,
-                    not_understood_logged: Default::default(),
                     last_used: AtomicU64::new(0),
                 })
             })

@@ -22,8 +22,6 @@ use crate::store::{get_json, put_json, Store, StoreError};
 
 /// Failures allowed before each attempt is delayed.
 pub const FREE_FAILURES: u32 = 5;
-/// The longest delay before an answer.
-const MAX_DELAY: Duration = Duration::from_secs(8);
 /// Failures older than this are forgotten.
 const FAILURE_MEMORY_MS: u64 = 15 * 60 * 1000;
 /// Wrong two-factor codes (after a right password) that lock an account.
@@ -31,7 +29,7 @@ pub const TOTP_FAILURES_TO_LOCK: u32 = 5;
 /// How long such a lock lasts.
 pub const TOTP_LOCK_MS: u64 = 15 * 60 * 1000;
 /// Attempts on one account waiting for their turn; more are told to wait.
-const MAX_WAITING: usize = 8;
+const MAX_WAITING: usize = 32;
 /// The longest an attempt waits for its turn before it is told to come back.
 const MAX_TURN_WAIT: Duration = Duration::from_secs(10);
 
@@ -337,7 +335,7 @@ impl Accounts {
             return Duration::ZERO;
         }
         let doubling = (count - FREE_FAILURES).min(3);
-        (Duration::from_secs(1) * 2u32.pow(doubling)).min(MAX_DELAY)
+        Duration::from_millis(self.config.login_delay_ms) * 2u32.pow(doubling)
     }
 
     fn record_failure(&self, login: &str, client: &str) {
