@@ -190,6 +190,16 @@ impl Store {
         Ok(self.db.generate_id()? + 1)
     }
 
+    /// The names of the trees sled holds (its own default tree aside).
+    pub fn tree_names(&self) -> Vec<String> {
+        self.db
+            .tree_names()
+            .into_iter()
+            .map(|name| String::from_utf8_lossy(&name).into_owned())
+            .filter(|name| name != "__sled__default")
+            .collect()
+    }
+
     pub fn is_open(&self) -> bool {
         self.db.was_recovered() || self.db.size_on_disk().is_ok()
     }
