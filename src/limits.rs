@@ -55,6 +55,8 @@ pub struct Limits {
     pub receipts_global: governor::DefaultDirectRateLimiter,
     /// Open sockets per client key.
     sockets: Mutex<std::collections::HashMap<ClientKey, usize>>,
+    /// Places for console sockets, for everyone together.
+    pub console_sockets: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn per_minute(count: u32) -> Quota {
@@ -92,6 +94,7 @@ impl Limits {
                 day: now_secs / 86_400,
             }),
             sockets: Mutex::new(Default::default()),
+            console_sockets: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONSOLE_SOCKETS)),
             config,
         }
     }
@@ -224,6 +227,9 @@ pub fn session_report_limiter(config: &LimitsConfig) -> governor::DefaultDirectR
 /// a blocking thread with 19 MiB: a flood waits here instead of taking the
 /// blocking pool the store's flushes need.
 pub const ARGON2_AT_ONCE: usize = 2;
+
+/// Console sockets open at once, for everyone together.
+pub const MAX_CONSOLE_SOCKETS: usize = 256;
 
 /// A place to run one argon2id hash; hold it while hashing.
 pub async fn argon2_permit() -> tokio::sync::OwnedSemaphorePermit {

@@ -51,6 +51,34 @@ impl Period {
             Period::Month => format!("{}-{:02}", date.year(), date.month()),
         }
     }
+
+    /// A range of days widened to whole periods (a week from Monday to Sunday, a
+    /// month from its first day to its last), so that two ranges differ only by
+    /// whole periods.
+    pub fn widen(self, from: &str, to: &str) -> (String, String) {
+        let parse = |day: &str| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok();
+        let (Some(start), Some(end)) = (parse(from), parse(to)) else {
+            return (from.to_string(), to.to_string());
+        };
+        let (start, end) = match self {
+            Period::Day => (start, end),
+            Period::Week => (
+                start - chrono::Days::new(u64::from(start.weekday().num_days_from_monday())),
+                end + chrono::Days::new(u64::from(6 - end.weekday().num_days_from_monday())),
+            ),
+            Period::Month => (
+                start.with_day(1).unwrap_or(start),
+                end.with_day(1)
+                    .and_then(|first| first.checked_add_months(chrono::Months::new(1)))
+                    .and_then(|next| next.pred_opt())
+                    .unwrap_or(end),
+            ),
+        };
+        (
+            start.format("%Y-%m-%d").to_string(),
+            end.format("%Y-%m-%d").to_string(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,21 +183,38 @@ pub struct Exit {
 }
 
 impl Report {
-    /// Reads the counters of the days `from..=to` (`YYYY-MM-DD`).
+    /// Reads the counters of the days `from..=to` (`YYYY-MM-DD`), widened to whole
+    /// periods. A count below 5 in a period is shown as "< 5" and left out of every
+    /// total: totals add up what the periods show, so no total can be subtracted
+    /// from another (over another range) or from a sum to find a count hidden.
     pub fn build(store: &Store, from: &str, to: &str, period: Period) -> Result<Self, StoreError> {
+        let (from, to) = period.widen(from, to);
+        let (from, to) = (from.as_str(), to.as_str());
         let mut by_period: BTreeMap<(String, String, String), u64> = BTreeMap::new();
-        let mut totals: BTreeMap<(String, String), u64> = BTreeMap::new();
         for (day, metric, label, count) in store.counts(from, to)? {
             *by_period
                 .entry((period.of(&day), metric.clone(), label.clone()))
                 .or_insert(0) += count;
-            *totals.entry((metric, label)).or_insert(0) += count;
         }
+        let mut totals: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for ((_, metric, label), count) in &by_period {
+            let total = totals.entry((metric.clone(), label.clone())).or_insert(0);
+            if Shown(*count).suppressed() {
+                // Only small counts so far: "< 5" (1 stands for it), never added.
+                if *total == 0 {
+                    *total = 1;
+                }
+            } else {
+                let before = if Shown(*total).suppressed() { 0 } else { *total };
+                *total = before + count;
+            }
+        }
+        let shown = |count: &u64| if Shown(*count).suppressed() { 0 } else { *count };
         let mut continued: BTreeMap<&str, u64> = BTreeMap::new();
         for ((metric, label), count) in &totals {
             if metric == "transitions" {
                 if let Some((from_node, _)) = label.split_once(" -> ") {
-                    *continued.entry(from_node).or_insert(0) += count;
+                    *continued.entry(from_node).or_insert(0) += shown(count);
                 }
             }
         }
@@ -181,7 +226,7 @@ impl Report {
                 Exit {
                     node: node.clone(),
                     reached: Shown(*reached),
-                    left_here: Shown(reached.saturating_sub(went_on)),
+                    left_here: Shown(shown(reached).saturating_sub(went_on)),
                 }
             })
             .collect();
@@ -219,11 +264,12 @@ impl Report {
         )
     }
 
+    /// A metric's total: the totals shown (a "< 5" is not in it).
     fn sum(&self, metric: &str) -> Shown {
         Shown(
             self.totals
                 .iter()
-                .filter(|t| t.metric == metric)
+                .filter(|t| t.metric == metric && !t.count.suppressed())
                 .map(|t| t.count.0)
                 .sum(),
         )
@@ -272,7 +318,7 @@ impl Report {
     fn markdown(&self) -> String {
         let mut out = format!("# relais — impact report, {} to {}\n\n", self.from, self.to);
         out.push_str(&format!(
-            "Counts below {SUPPRESS_BELOW} are shown as \"< 5\" so that no one can be singled out. Figures are anonymous daily aggregates; relais keeps no per-conversation record.\n\n## Summary\n\n"
+            "Counts below {SUPPRESS_BELOW} are shown as \"< 5\" so that no one can be singled out, and left out of every total (totals add up what each period shows, so no figure can be subtracted from another to find a hidden one). Figures are anonymous daily aggregates; relais keeps no per-conversation record.\n\n## Summary\n\n"
         ));
         for line in self.summary_lines() {
             out.push_str(&format!("- {line}\n"));

@@ -252,7 +252,8 @@ async fn reports_give_the_scripted_figures_with_small_counts_suppressed() {
 
     let markdown = report.render(Format::Md);
     assert!(
-        markdown.contains("10 conversations started (7 in French, < 5 in English)"),
+        // The "< 5" is left out of the total, so it cannot be found by subtraction.
+        markdown.contains("7 conversations started (7 in French, < 5 in English)"),
         "{markdown}"
     );
     assert!(markdown.contains("| resolved | 5 |"), "{markdown}");

@@ -665,3 +665,45 @@ async fn repeated_not_understood_answers_are_logged_once() {
     );
     server.stop().await;
 }
+
+/// L9: reports over two ranges cannot be subtracted to find a count shown as
+/// "< 5", nor can a metric's total minus its other labels.
+#[tokio::test]
+async fn no_hidden_count_is_found_by_subtraction() {
+    use relais::report::{Format, Period, Report};
+    let data = tempfile::tempdir().unwrap();
+    let store = relais::store::Store::open(data.path()).unwrap();
+    let rows = |day: &str, fr: u64, en: u64| {
+        vec![
+            (day.to_string(), "sessions_started".to_string(), "fr".to_string(), fr),
+            (day.to_string(), "sessions_started".to_string(), "en".to_string(), en),
+        ]
+    };
+    let mut batch = rows("2026-11-02", 10, 6);
+    batch.extend(rows("2026-11-03", 7, 3));
+    store.add_counts(batch, "2026-12-01").unwrap();
+    let figure = |from: &str, to: &str, label: &str| -> Value {
+        let report = Report::build(&store, from, to, Period::Day).unwrap();
+        let json: Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
+        json["totals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["metric"] == "sessions_started" && t["label"] == label)
+            .map(|t| t["count"].clone())
+            .unwrap()
+    };
+    // The 3 of the 3rd is hidden: the two ranges' English totals are the same.
+    assert_eq!(figure("2026-11-03", "2026-11-03", "en"), "< 5");
+    assert_eq!(
+        figure("2026-11-02", "2026-11-03", "en"),
+        figure("2026-11-02", "2026-11-02", "en")
+    );
+    // Over the whole range, the markdown's sum is what the labels show.
+    let report = Report::build(&store, "2026-11-03", "2026-11-03", Period::Day).unwrap();
+    let markdown = report.render(Format::Md);
+    assert!(markdown.contains("7 conversations started (7 in French, < 5 in English)"), "{markdown}");
+    // A week's report covers the whole week, whatever days were asked.
+    let report = Report::build(&store, "2026-11-03", "2026-11-03", Period::Week).unwrap();
+    assert_eq!((report.from.as_str(), report.to.as_str()), ("2026-11-02", "2026-11-08"));
+}

@@ -129,12 +129,14 @@ async fn reports(
         chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ApiError::BadRequest)?;
     }
     // Counters still in memory are written first, so the report is up to date.
-    app.stats.flush(&app.store)?;
+    let stats = app.stats.clone();
     let store = app.store.clone();
-    let report =
-        tokio::task::spawn_blocking(move || Report::build(&store, &query.from, &query.to, period))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let report = tokio::task::spawn_blocking(move || {
+        stats.flush(&store)?;
+        Report::build(&store, &query.from, &query.to, period)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok((
         [(header::CONTENT_TYPE, format.content_type())],
         report.render(format),
