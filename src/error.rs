@@ -159,7 +159,9 @@ pub async fn json_rejections(response: Response) -> Response {
         StatusCode::FORBIDDEN => ApiError::Forbidden,
         StatusCode::NOT_FOUND => ApiError::NotFound,
         StatusCode::CONFLICT => ApiError::Conflict,
-        StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited { retry_after_ms: 1000 },
+        StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited {
+            retry_after_ms: 1000,
+        },
         s if s.is_server_error() => ApiError::Internal(format!("status {s}")),
         _ => ApiError::BadRequest,
     };

@@ -80,9 +80,9 @@ impl Limits {
             reports_global: RateLimiter::direct(per_hour(config.reports_per_hour_all)),
             handoffs_global: RateLimiter::direct(per_minute(config.handoffs_per_minute_all)),
             receipts_again: RateLimiter::direct(per_minute(30)),
-            receipts_seen: RateLimiter::keyed(
-                Quota::per_hour(NonZeroU32::new(1).expect("nonzero")),
-            ),
+            receipts_seen: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(1).expect("nonzero"),
+            )),
             api_calls: RateLimiter::keyed(per_minute(config.api_calls_per_minute)),
             receipts: RateLimiter::keyed(
                 Quota::per_hour(NonZeroU32::new(10).expect("nonzero"))

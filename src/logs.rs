@@ -38,9 +38,7 @@ pub fn filter(spec: Option<&str>) -> EnvFilter {
     }
     let off: Vec<String> = SILENCED.iter().map(|s| format!("{s}=off")).collect();
     let spec = format!("{},{}", kept.join(","), off.join(","));
-    EnvFilter::try_new(&spec).unwrap_or_else(|_| {
-        EnvFilter::new(format!("info,{}", off.join(",")))
-    })
+    EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new(format!("info,{}", off.join(","))))
 }
 
 #[cfg(test)]

@@ -205,11 +205,21 @@ impl Report {
                     *total = 1;
                 }
             } else {
-                let before = if Shown(*total).suppressed() { 0 } else { *total };
+                let before = if Shown(*total).suppressed() {
+                    0
+                } else {
+                    *total
+                };
                 *total = before + count;
             }
         }
-        let shown = |count: &u64| if Shown(*count).suppressed() { 0 } else { *count };
+        let shown = |count: &u64| {
+            if Shown(*count).suppressed() {
+                0
+            } else {
+                *count
+            }
+        };
         let mut continued: BTreeMap<&str, u64> = BTreeMap::new();
         for ((metric, label), count) in &totals {
             if metric == "transitions" {

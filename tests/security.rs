@@ -270,7 +270,10 @@ async fn a_report_is_bounded_and_stays_readable() {
             assert_eq!(body["error"], "too_large", "{body}");
         }
     }
-    assert!(statuses.contains(&413), "the report filled up: {statuses:?}");
+    assert!(
+        statuses.contains(&413),
+        "the report filled up: {statuses:?}"
+    );
     let (status, detail) = api
         .call(Method::GET, &format!("/api/signalements/{id}"), None)
         .await;
@@ -396,7 +399,13 @@ async fn an_expired_session_does_not_resume() {
     server.stop().await;
 }
 
-async fn login_status(base: &str, login: &str, password: &str, totp: Option<&str>, from: &str) -> u16 {
+async fn login_status(
+    base: &str,
+    login: &str,
+    password: &str,
+    totp: Option<&str>,
+    from: &str,
+) -> u16 {
     let client = reqwest::Client::new();
     let mut body = json!({"username": login, "password": password});
     if let Some(code) = totp {
@@ -448,7 +457,14 @@ async fn parallel_wrong_logins_take_as_long_as_in_a_row() {
 
     let started = Instant::now();
     for n in 0..20 {
-        let status = login_status(&base, "alex", "mauvais mot de passe", None, &format!("192.0.2.{n}")).await;
+        let status = login_status(
+            &base,
+            "alex",
+            "mauvais mot de passe",
+            None,
+            &format!("192.0.2.{n}"),
+        )
+        .await;
         assert_eq!(status, 401);
     }
     let in_a_row = started.elapsed();
@@ -459,7 +475,14 @@ async fn parallel_wrong_logins_take_as_long_as_in_a_row() {
         .map(|n| {
             let base = base.clone();
             tokio::spawn(async move {
-                let status = login_status(&base, "robin", "mauvais mot de passe", None, &format!("198.18.0.{n}")).await;
+                let status = login_status(
+                    &base,
+                    "robin",
+                    "mauvais mot de passe",
+                    None,
+                    &format!("198.18.0.{n}"),
+                )
+                .await;
                 (status, Instant::now())
             })
         })
@@ -469,8 +492,14 @@ async fn parallel_wrong_logins_take_as_long_as_in_a_row() {
         answered.push(attempt.await.unwrap());
     }
     let at_once = started.elapsed();
-    assert!(answered.iter().all(|(status, _)| *status == 401), "{answered:?}");
-    assert!(at_once >= owed, "at once {at_once:?}, owed {owed:?}, in a row {in_a_row:?}");
+    assert!(
+        answered.iter().all(|(status, _)| *status == 401),
+        "{answered:?}"
+    );
+    assert!(
+        at_once >= owed,
+        "at once {at_once:?}, owed {owed:?}, in a row {in_a_row:?}"
+    );
     // In order: each answer after a failure past the fifth waits its own delay.
     answered.sort_by_key(|(_, at)| *at);
     let last_gap = answered[19].1 - answered[18].1;
@@ -504,7 +533,14 @@ async fn one_totp_code_opens_one_login_and_wrong_codes_lock() {
         .map(|n| {
             let (base, code) = (base.clone(), code.clone());
             tokio::spawn(async move {
-                login_status(&base, "alex", PASSWORD, Some(&code), &format!("192.0.2.{n}")).await
+                login_status(
+                    &base,
+                    "alex",
+                    PASSWORD,
+                    Some(&code),
+                    &format!("192.0.2.{n}"),
+                )
+                .await
             })
         })
         .collect();
@@ -517,7 +553,14 @@ async fn one_totp_code_opens_one_login_and_wrong_codes_lock() {
 
     // Five wrong codes: locked; the right code of the next step is refused too.
     for n in 0..5 {
-        let status = login_status(&base, "alex", PASSWORD, Some("000000"), &format!("203.0.113.{n}")).await;
+        let status = login_status(
+            &base,
+            "alex",
+            PASSWORD,
+            Some("000000"),
+            &format!("203.0.113.{n}"),
+        )
+        .await;
         assert_eq!(status, 401);
     }
     let next = relais::handoff::totp::code_at(&secret, step + 1).unwrap();
@@ -613,7 +656,10 @@ async fn metrics_are_off_unless_given_their_own_address() {
     config.metrics_listen = Some(private);
     let server = TestServer::start(config).await;
     assert_eq!(
-        reqwest::get(server.http_url("/metrics")).await.unwrap().status(),
+        reqwest::get(server.http_url("/metrics"))
+            .await
+            .unwrap()
+            .status(),
         404
     );
     let text = tokio::time::timeout(PATIENCE, async {
@@ -660,7 +706,10 @@ async fn repeated_not_understood_answers_are_logged_once() {
     back.choose("menu_comprendre").await;
     let next = back.recv().await;
     assert!(
-        next["text"].as_str().unwrap().contains("L'exploitation sexuelle"),
+        next["text"]
+            .as_str()
+            .unwrap()
+            .contains("L'exploitation sexuelle"),
         "{next}"
     );
     server.stop().await;
@@ -675,8 +724,18 @@ async fn no_hidden_count_is_found_by_subtraction() {
     let store = relais::store::Store::open(data.path()).unwrap();
     let rows = |day: &str, fr: u64, en: u64| {
         vec![
-            (day.to_string(), "sessions_started".to_string(), "fr".to_string(), fr),
-            (day.to_string(), "sessions_started".to_string(), "en".to_string(), en),
+            (
+                day.to_string(),
+                "sessions_started".to_string(),
+                "fr".to_string(),
+                fr,
+            ),
+            (
+                day.to_string(),
+                "sessions_started".to_string(),
+                "en".to_string(),
+                en,
+            ),
         ]
     };
     let mut batch = rows("2026-11-02", 10, 6);
@@ -702,8 +761,14 @@ async fn no_hidden_count_is_found_by_subtraction() {
     // Over the whole range, the markdown's sum is what the labels show.
     let report = Report::build(&store, "2026-11-03", "2026-11-03", Period::Day).unwrap();
     let markdown = report.render(Format::Md);
-    assert!(markdown.contains("7 conversations started (7 in French, < 5 in English)"), "{markdown}");
+    assert!(
+        markdown.contains("7 conversations started (7 in French, < 5 in English)"),
+        "{markdown}"
+    );
     // A week's report covers the whole week, whatever days were asked.
     let report = Report::build(&store, "2026-11-03", "2026-11-03", Period::Week).unwrap();
-    assert_eq!((report.from.as_str(), report.to.as_str()), ("2026-11-02", "2026-11-08"));
+    assert_eq!(
+        (report.from.as_str(), report.to.as_str()),
+        ("2026-11-02", "2026-11-08")
+    );
 }

@@ -186,7 +186,10 @@ impl SessionCtx<'_> {
     fn log(&mut self, event: &Event, sealed_by: Option<u64>) -> (u64, String) {
         let Some(seq) = self.live.record.last_seq.checked_add(1) else {
             self.failure.get_or_insert(StoreError::SeqExhausted);
-            return (self.live.record.last_seq, event.to_frame(self.live.record.last_seq));
+            return (
+                self.live.record.last_seq,
+                event.to_frame(self.live.record.last_seq),
+            );
         };
         self.live.record.last_seq = seq;
         let frame = event.to_frame(seq);
@@ -609,9 +612,8 @@ impl Sessions {
         // Sessions nobody is attached to need not stay in memory.
         let total = &self.transcript_total;
         self.live.retain(|_, live| {
-            let keep = live.outbox.is_some()
-                || !live.held.is_empty()
-                || live.pending_receipt.is_some();
+            let keep =
+                live.outbox.is_some() || !live.held.is_empty() || live.pending_receipt.is_some();
             if !keep {
                 total.fetch_sub(live.transcript_bytes, Ordering::Relaxed);
             }

@@ -760,10 +760,10 @@ async fn open_report(
         let _permit = permit;
         reports.lookup(&typed)
     })
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .flatten();
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten();
     let Some(id) = found else {
         return Ok(false);
     };

@@ -38,7 +38,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/signalements/{id}/messages", post(report_message))
         .route("/api/signalements/{id}/forwarded", post(report_forwarded))
         .route("/api/intervenors", get(intervenors))
-        .layer(axum::middleware::map_response(crate::error::json_rejections))
+        .layer(axum::middleware::map_response(
+            crate::error::json_rejections,
+        ))
 }
 
 /// The file of canned replies an organisation edits, in the flows folder.

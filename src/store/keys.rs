@@ -104,7 +104,12 @@ impl Keys {
     /// write and a rename, no fsync). [`Keys::sync_pending`], run by every store
     /// flush, makes it durable. `None` when the name is being destroyed.
     pub fn create_unsynced(&self, name: &str) -> std::io::Result<Option<Key>> {
-        if self.doomed.lock().expect("key lock poisoned").contains(name) {
+        if self
+            .doomed
+            .lock()
+            .expect("key lock poisoned")
+            .contains(name)
+        {
             return Ok(None);
         }
         let mut bytes = [0u8; 32];
@@ -168,11 +173,22 @@ impl Keys {
         if let Some(key) = self.cache.lock().expect("key cache poisoned").get(name) {
             return Some(key.clone());
         }
-        if self.doomed.lock().expect("key lock poisoned").contains(name) {
+        if self
+            .doomed
+            .lock()
+            .expect("key lock poisoned")
+            .contains(name)
+        {
             return None;
         }
         let bytes: [u8; 32] = std::fs::read(self.path(name)).ok()?.try_into().ok()?;
-        if bytes == [0u8; 32] || self.doomed.lock().expect("key lock poisoned").contains(name) {
+        if bytes == [0u8; 32]
+            || self
+                .doomed
+                .lock()
+                .expect("key lock poisoned")
+                .contains(name)
+        {
             return None;
         }
         let key = Key::from_bytes(&bytes);

@@ -108,7 +108,7 @@ impl Store {
         let keys = Arc::new(keys::Keys::open(&path.join("keys"))?);
         let stats = db.open_tree("stats")?;
         let open_stats = OpenStats::read(&stats, &keys);
-        Ok(Self {
+        Self {
             sessions: SealedTree::new(
                 db.open_tree("sessions")?,
                 keys.clone(),
@@ -144,7 +144,23 @@ impl Store {
                 dir
             },
             db,
-        })
+        }
+        .reseal_legacy()
+    }
+
+    /// Seals what an older version wrote in clear (sessions, requests, reports).
+    fn reseal_legacy(self) -> Result<Self, StoreError> {
+        let resealed = self.sessions.reseal_legacy()?
+            + self.handoffs.reseal_legacy()?
+            + self.reports.reseal_legacy()?;
+        if resealed > 0 {
+            self.flush_blocking()?;
+            tracing::info!(
+                resealed,
+                "records written in clear by an older version are sealed"
+            );
+        }
+        Ok(self)
     }
 
     /// Writes everything to disk; awaited before acknowledging what must survive a
@@ -235,12 +251,9 @@ impl Store {
                     value
                 }
                 None => {
-                    let secret = self
-                        .keys
-                        .get(&keys::session_key(key))
-                        .ok_or_else(|| {
-                            StoreError::Keys(std::io::Error::other("the session's key is gone"))
-                        })?;
+                    let secret = self.keys.get(&keys::session_key(key)).ok_or_else(|| {
+                        StoreError::Keys(std::io::Error::other("the session's key is gone"))
+                    })?;
                     let mut value = vec![FRAME_SESSION];
                     value.extend(secret.seal(frame.as_bytes()));
                     value
@@ -526,8 +539,8 @@ impl OpenStats {
         let Some((&length, rest)) = value.split_first() else {
             return open;
         };
-        let Some((name, sealed)) = (rest.len() >= length as usize)
-            .then(|| rest.split_at(length as usize))
+        let Some((name, sealed)) =
+            (rest.len() >= length as usize).then(|| rest.split_at(length as usize))
         else {
             return open;
         };

@@ -67,9 +67,9 @@ impl SealedTree {
     /// written in clear.
     pub fn insert(&self, key: impl AsRef<[u8]>, plain: &[u8]) -> Result<(), StoreError> {
         let key = key.as_ref();
-        let secret = self.key_for(key, self.create)?.ok_or_else(|| {
-            StoreError::Keys(std::io::Error::other("the record's key is gone"))
-        })?;
+        let secret = self
+            .key_for(key, self.create)?
+            .ok_or_else(|| StoreError::Keys(std::io::Error::other("the record's key is gone")))?;
         let mut value = Vec::with_capacity(plain.len() + 29);
         value.push(SEALED);
         value.extend(secret.seal(plain));
@@ -104,6 +104,20 @@ impl SealedTree {
             }
         }
         Ok(gone)
+    }
+
+    /// Seals the values written in clear before sealing existed (at open).
+    /// Returns how many.
+    pub fn reseal_legacy(&self) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for entry in self.tree.iter() {
+            let (k, v) = entry?;
+            if v.first() == Some(&b'{') && self.key_for(&k, self.create)?.is_some() {
+                self.insert(&k, &v)?;
+                count += 1;
+            }
+        }
+        Ok(count)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -155,4 +169,36 @@ pub fn report_name(tree_key: &[u8]) -> Option<String> {
 pub fn session_name(tree_key: &[u8]) -> Option<String> {
     let key: [u8; 32] = tree_key.get(..32)?.try_into().ok()?;
     Some(super::keys::session_key(&key))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Store;
+
+    #[test]
+    fn clear_records_of_an_older_version_are_sealed_at_open_and_erased_with_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.keys.create("handoff-5").unwrap();
+            store
+                .handoffs
+                .tree
+                .insert(5u64.to_be_bytes(), &b"{\"topic\":\"sextorsion\"}"[..])
+                .unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let raw = store.handoffs.tree.get(5u64.to_be_bytes()).unwrap().unwrap();
+        assert_eq!(raw[0], super::SEALED);
+        assert!(!raw.windows(10).any(|w| w == b"sextorsion"));
+        assert_eq!(
+            store.handoffs.get(5u64.to_be_bytes()).unwrap().unwrap(),
+            b"{\"topic\":\"sextorsion\"}"
+        );
+        store.keys.destroy("handoff-5").unwrap();
+        assert_eq!(store.handoffs.get(5u64.to_be_bytes()).unwrap(), None);
+        assert_eq!(store.handoffs.unreadable().unwrap().len(), 1);
+        assert!(store.handoffs.insert(5u64.to_be_bytes(), b"{}").is_err());
+    }
 }
