@@ -575,7 +575,8 @@ impl Sessions {
     pub fn evict_detached(&self) {
         let now = self.clock.now_secs();
         let total = &self.transcript_total;
-        self.live.retain(|_, live| {
+        let keys = &self.store.keys;
+        self.live.retain(|key, live| {
             let keep = live.outbox.is_some()
                 || !live.held.is_empty()
                 || live.pending_receipt.is_some()
@@ -584,6 +585,7 @@ impl Sessions {
                     .is_none_or(|at| now.saturating_sub(at) < DETACHED_IN_MEMORY_SECS);
             if !keep {
                 total.fetch_sub(live.transcript_bytes, Ordering::Relaxed);
+                keys.uncache(&crate::store::keys::session_key(key));
             }
             keep
         });

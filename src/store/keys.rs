@@ -168,6 +168,22 @@ impl Keys {
         }
     }
 
+    /// Whether a key surely no longer exists (its file is absent, not merely
+    /// unreadable now): only then is what it sealed deleted.
+    pub fn is_gone(&self, name: &str) -> bool {
+        !self
+            .cache
+            .lock()
+            .expect("key cache poisoned")
+            .contains_key(name)
+            && matches!(self.path(name).try_exists(), Ok(false))
+    }
+
+    /// Forgets a key from memory only (its file stays; read again when needed).
+    pub fn uncache(&self, name: &str) {
+        self.cache.lock().expect("key cache poisoned").remove(name);
+    }
+
     /// A key by name, from memory or from its file; `None` once destroyed.
     pub fn get(&self, name: &str) -> Option<Key> {
         if let Some(key) = self.cache.lock().expect("key cache poisoned").get(name) {

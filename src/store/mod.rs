@@ -329,8 +329,8 @@ impl Store {
         })
     }
 
-    /// Sessions whose key is gone (erased, or never synced before a crash): their
-    /// ciphertext is deleted with their frames. Returns how many.
+    /// Records whose key is gone (erased, or never synced before a crash): their
+    /// ciphertext is deleted (a session's with its frames). Returns how many.
     pub fn drop_unreadable_sessions(&self) -> Result<usize, StoreError> {
         let gone = self.sessions.unreadable()?;
         for key in &gone {
@@ -338,7 +338,14 @@ impl Store {
                 self.delete_session(&key)?;
             }
         }
-        Ok(gone.len())
+        let mut count = gone.len();
+        for tree in [&self.handoffs, &self.reports] {
+            for key in tree.unreadable()? {
+                tree.remove(key)?;
+                count += 1;
+            }
+        }
+        Ok(count)
     }
 
     /// How many keys a session has in the store (tests check `forget` with it).

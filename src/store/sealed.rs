@@ -43,7 +43,9 @@ impl SealedTree {
         if let Some(key) = self.keys.get(&name) {
             return Ok(Some(key));
         }
-        if create {
+        // Made only when surely absent: a key file unreadable just now is never
+        // replaced (what it sealed would be lost).
+        if create && self.keys.is_gone(&name) {
             return Ok(self.keys.create_unsynced(&name)?);
         }
         Ok(None)
@@ -94,12 +96,14 @@ impl SealedTree {
         })
     }
 
-    /// The tree keys whose value can no longer be opened (their key was destroyed).
+    /// The tree keys whose value can no longer be opened because their key was
+    /// destroyed (a key file that cannot be read just now does not count).
     pub fn unreadable(&self) -> Result<Vec<sled::IVec>, sled::Error> {
         let mut gone = Vec::new();
         for entry in self.tree.iter() {
             let (k, v) = entry?;
-            if self.open(&k, &v).is_none() {
+            let destroyed = (self.name)(&k).is_some_and(|name| self.keys.is_gone(&name));
+            if destroyed && self.open(&k, &v).is_none() {
                 gone.push(k);
             }
         }
@@ -189,7 +193,12 @@ mod tests {
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let raw = store.handoffs.tree.get(5u64.to_be_bytes()).unwrap().unwrap();
+        let raw = store
+            .handoffs
+            .tree
+            .get(5u64.to_be_bytes())
+            .unwrap()
+            .unwrap();
         assert_eq!(raw[0], super::SEALED);
         assert!(!raw.windows(10).any(|w| w == b"sextorsion"));
         assert_eq!(
