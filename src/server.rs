@@ -275,11 +275,16 @@ pub async fn serve(
     let router = app(state.clone());
     let header_timeout = Duration::from_secs(state.config.limits.handshake_timeout_secs.max(1));
     let mut stopped = stop_tx.subscribe();
+    // Connections at once: every youth socket, and room for consoles and pages.
+    let connections = Arc::new(Semaphore::new(
+        state.config.limits.max_youth_sockets + crate::limits::MAX_CONSOLE_SOCKETS + 1024,
+    ));
     let accepting = tokio::spawn(accept_loop(
         listener,
         router,
         stop_tx.subscribe(),
         header_timeout,
+        connections,
     ));
     tokio::spawn(async move {
         shutdown.await;
@@ -341,6 +346,7 @@ async fn accept_loop(
     router: Router,
     mut stop: watch::Receiver<bool>,
     header_timeout: Duration,
+    connections: Arc<Semaphore>,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use tower::Service;
@@ -373,6 +379,12 @@ async fn accept_loop(
                 continue;
             }
         };
+        // Past the ceiling a connection is closed at once (the file descriptors of
+        // the process are not for one client to take).
+        let Ok(place) = connections.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = hyper::service::service_fn(
@@ -389,6 +401,7 @@ async fn accept_loop(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(place);
         });
     }
     drop(listener);
