@@ -40,6 +40,9 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub limits: LimitsConfig,
     pub reports: ReportsConfig,
+    /// Where `/metrics` is served: off when unset (the default), else on this
+    /// address alone (keep it private: it shows when nobody is on call).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,6 +181,9 @@ pub struct ConsoleConfig {
     pub absolute_timeout_secs: u64,
     /// Every account must use a TOTP code.
     pub require_totp: bool,
+    /// The first delay after repeated login failures on an account (ms); it
+    /// doubles up to 8 times that.
+    pub login_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +226,18 @@ pub struct LimitsConfig {
     pub api_calls_per_minute: u32,
     /// Addresses of reverse proxies whose X-Forwarded-For is trusted.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// An IPv6 client is its network of this many bits (64, or 56 for ISPs that
+    /// give each home a /56); an IPv4 client is its address.
+    pub ipv6_prefix: u8,
+    /// Ceilings for everyone together, so that many client keys cannot exhaust
+    /// what costs: new sessions a minute, requests for a person a minute (urgent
+    /// ones never refused), reports an hour, logins a minute.
+    pub sessions_per_minute_all: u32,
+    pub handoffs_per_minute_all: u32,
+    pub reports_per_hour_all: u32,
+    pub logins_per_minute_all: u32,
+    /// Reports an hour per session and per client key.
+    pub reports_per_hour: u32,
 }
 
 impl Default for Config {
@@ -236,6 +254,7 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             limits: LimitsConfig::default(),
             reports: ReportsConfig::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -279,6 +298,7 @@ impl Default for ConsoleConfig {
             idle_timeout_secs: 30 * 60,
             absolute_timeout_secs: 12 * 3600,
             require_totp: false,
+            login_delay_ms: 1000,
         }
     }
 }
@@ -305,6 +325,12 @@ impl Default for LimitsConfig {
             http_timeout_secs: 15,
             api_calls_per_minute: 600,
             trusted_proxies: Vec::new(),
+            ipv6_prefix: 64,
+            sessions_per_minute_all: 600,
+            handoffs_per_minute_all: 120,
+            reports_per_hour_all: 120,
+            logins_per_minute_all: 120,
+            reports_per_hour: 3,
         }
     }
 }

@@ -28,6 +28,8 @@ pub enum ApiError {
     BadRequest,
     #[error("rate limited")]
     RateLimited { retry_after_ms: u64 },
+    #[error("the report is full")]
+    ReportFull,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -66,6 +68,11 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
                 Text::RateLimited,
+            ),
+            ApiError::ReportFull => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooLarge,
+                Text::ReportFull,
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,6 +124,7 @@ impl From<crate::reports::ReportError> for ApiError {
             crate::reports::ReportError::NotFound | crate::reports::ReportError::Erased => {
                 ApiError::NotFound
             }
+            crate::reports::ReportError::Full => ApiError::ReportFull,
             crate::reports::ReportError::Store(error) => error.into(),
         }
     }
@@ -131,6 +139,35 @@ impl From<HandoffError> for ApiError {
             HandoffError::Store(error) => error.into(),
         }
     }
+}
+
+/// Any refusal on `/api` that is not already the JSON error body (axum's own
+/// plain-text rejections of a bad path, query or body, a wrong method) becomes it,
+/// with the same status.
+pub async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let error = match status {
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+        StatusCode::FORBIDDEN => ApiError::Forbidden,
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::CONFLICT => ApiError::Conflict,
+        StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited {
+            retry_after_ms: 1000,
+        },
+        s if s.is_server_error() => ApiError::Internal(format!("status {s}")),
+        _ => ApiError::BadRequest,
+    };
+    let mut json = error.into_response();
+    *json.status_mut() = status;
+    json
 }
 
 impl From<HandoffError> for ErrorCode {

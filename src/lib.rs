@@ -27,6 +27,7 @@ pub mod flow;
 pub mod handoff;
 pub mod impact;
 pub mod limits;
+pub mod logs;
 pub mod messages;
 pub mod metrics;
 pub mod protocol;

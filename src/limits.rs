@@ -1,6 +1,7 @@
-//! Limits on what one client can ask: client keys (a keyed hash of the address,
-//! with a salt made at start, held in memory only and rotated daily), rate limiters
-//! built on governor, and the count of open youth sockets.
+//! Limits on what one client can ask: client keys (a keyed hash of the address's
+//! network — an IPv6 /64 or /56, an IPv4 address — with a salt made at start, held
+//! in memory only and rotated daily), rate limiters built on governor, ceilings for
+//! everyone together on what costs, and the count of open youth sockets.
 
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
@@ -32,10 +33,21 @@ struct Salt {
 pub struct Limits {
     config: LimitsConfig,
     salt: Mutex<Salt>,
-    /// New sessions per client key.
+    /// New sessions per client key, and for everyone together.
     pub sessions: DefaultKeyedRateLimiter<ClientKey>,
-    /// Login attempts per client key.
+    pub sessions_global: governor::DefaultDirectRateLimiter,
+    /// Login attempts per client key, and for everyone together.
     pub logins: DefaultKeyedRateLimiter<ClientKey>,
+    pub logins_global: governor::DefaultDirectRateLimiter,
+    /// Reports per client key, and for everyone together.
+    pub reports: DefaultKeyedRateLimiter<ClientKey>,
+    pub reports_global: governor::DefaultDirectRateLimiter,
+    /// Requests for a person (not urgent) for everyone together.
+    pub handoffs_global: governor::DefaultDirectRateLimiter,
+    /// Receipt look-ups by keys that already made one this hour: a pool of their
+    /// own, so they cannot take the room of keys that have not.
+    pub receipts_again: governor::DefaultDirectRateLimiter,
+    receipts_seen: DefaultKeyedRateLimiter<ClientKey>,
     /// Console API calls per token key.
     pub api_calls: DefaultKeyedRateLimiter<[u8; 32]>,
     /// Receipt look-ups per client key, and for everyone together.
@@ -43,6 +55,8 @@ pub struct Limits {
     pub receipts_global: governor::DefaultDirectRateLimiter,
     /// Open sockets per client key.
     sockets: Mutex<std::collections::HashMap<ClientKey, usize>>,
+    /// Places for console sockets, for everyone together.
+    pub console_sockets: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 fn per_minute(count: u32) -> Quota {
@@ -53,9 +67,22 @@ impl Limits {
     pub fn new(config: LimitsConfig, now_secs: u64) -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
+        let per_hour = |count: u32| {
+            let count = NonZeroU32::new(count.max(1)).expect("at least one");
+            Quota::per_hour(count).allow_burst(count)
+        };
         Self {
             sessions: RateLimiter::keyed(per_minute(config.sessions_per_minute)),
+            sessions_global: RateLimiter::direct(per_minute(config.sessions_per_minute_all)),
             logins: RateLimiter::keyed(per_minute(30)),
+            logins_global: RateLimiter::direct(per_minute(config.logins_per_minute_all)),
+            reports: RateLimiter::keyed(per_hour(config.reports_per_hour)),
+            reports_global: RateLimiter::direct(per_hour(config.reports_per_hour_all)),
+            handoffs_global: RateLimiter::direct(per_minute(config.handoffs_per_minute_all)),
+            receipts_again: RateLimiter::direct(per_minute(30)),
+            receipts_seen: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(1).expect("nonzero"),
+            )),
             api_calls: RateLimiter::keyed(per_minute(config.api_calls_per_minute)),
             receipts: RateLimiter::keyed(
                 Quota::per_hour(NonZeroU32::new(10).expect("nonzero"))
@@ -67,6 +94,7 @@ impl Limits {
                 day: now_secs / 86_400,
             }),
             sockets: Mutex::new(Default::default()),
+            console_sockets: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONSOLE_SOCKETS)),
             config,
         }
     }
@@ -84,7 +112,7 @@ impl Limits {
         }
         let mut hasher = Sha256::new();
         hasher.update(salt.bytes);
-        hasher.update(address.to_string().as_bytes());
+        hasher.update(network_of(address, self.config.ipv6_prefix).as_bytes());
         let digest = hasher.finalize();
         ClientKey(digest[..12].iter().map(|b| format!("{b:02x}")).collect())
     }
@@ -123,9 +151,29 @@ impl Limits {
         })
     }
 
+    /// Checks a receipt look-up: the client's own limit, then the pool for everyone
+    /// — or, for a client that already looked one up this hour, a pool of its own,
+    /// so repeated look-ups cannot use up the room of those who have not.
+    pub fn check_receipt(&self, client: &ClientKey) -> Option<Duration> {
+        if let Err(wait) = check_keyed(&self.receipts, client) {
+            return Some(wait);
+        }
+        if check_keyed(&self.receipts_seen, client).is_ok() {
+            check_direct(&self.receipts_global)
+        } else {
+            check_direct(&self.receipts_again)
+        }
+    }
+
     /// Forgets keys not seen lately (called periodically).
     pub fn evict_old_keys(&self) {
-        for limiter in [&self.sessions, &self.logins, &self.receipts] {
+        for limiter in [
+            &self.sessions,
+            &self.logins,
+            &self.receipts,
+            &self.reports,
+            &self.receipts_seen,
+        ] {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
@@ -150,6 +198,49 @@ impl Drop for SocketPlace<'_> {
             }
         }
     }
+}
+
+/// The network an address is counted as: an IPv4 address (or an IPv4-mapped IPv6
+/// one) as itself, an IPv6 address as its first `prefix` bits.
+pub fn network_of(address: IpAddr, prefix: u8) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u32::from(prefix.clamp(16, 128));
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+                format!("{network}/{prefix}")
+            }
+        },
+    }
+}
+
+/// Reports a session may send: `reports_per_hour`.
+pub fn session_report_limiter(config: &LimitsConfig) -> governor::DefaultDirectRateLimiter {
+    let per_hour = NonZeroU32::new(config.reports_per_hour.max(1)).expect("nonzero");
+    RateLimiter::direct(Quota::per_hour(per_hour).allow_burst(per_hour))
+}
+
+/// At most this many argon2id hashes at once (logins, receipts, reports), each on
+/// a blocking thread with 19 MiB: a flood waits here instead of taking the
+/// blocking pool the store's flushes need.
+pub const ARGON2_AT_ONCE: usize = 2;
+
+/// Console sockets open at once, for everyone together.
+pub const MAX_CONSOLE_SOCKETS: usize = 256;
+
+/// A place to run one argon2id hash; hold it while hashing.
+pub async fn argon2_permit() -> tokio::sync::OwnedSemaphorePermit {
+    static PLACES: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    PLACES
+        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(ARGON2_AT_ONCE)))
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the argon2 semaphore is never closed")
 }
 
 /// Checks a keyed limiter; on refusal, how long to wait.

@@ -46,6 +46,9 @@ pub enum Text {
     PushEscalated,
     StillQueued,
     ReachNow,
+    ResumeAhead,
+    ReportsLimited,
+    ReportFull,
 }
 
 /// The sentence for `text` in `lang` (French for any language not translated yet).
@@ -60,6 +63,9 @@ pub fn say(lang: &str, text: Text) -> &'static str {
 fn french(text: Text) -> &'static str {
     match text {
         Text::BadRequest => "Ce message n'a pas pu être lu.",
+        Text::ResumeAhead => "Cette conversation ne peut pas reprendre à cet endroit. Recharge la page pour continuer.",
+        Text::ReportsLimited => "Ton signalement n'a pas été envoyé : il y en a eu trop en peu de temps. Réessaie dans une heure, ou appelle une ressource d'aide.",
+        Text::ReportFull => "Ce signalement est plein : il ne peut plus recevoir de messages. Tu peux en faire un nouveau.",
         Text::BadJson => "Ce message n'a pas pu être lu : ce n'est pas du JSON valide.",
         Text::UnknownType => "Ce type de message n'existe pas.",
         Text::MissingField => "Il manque une information dans ce message.",
@@ -105,6 +111,9 @@ fn french(text: Text) -> &'static str {
 
 fn english(text: Text) -> &'static str {
     match text {
+        Text::ResumeAhead => "This conversation cannot resume from that point. Reload the page to go on.",
+        Text::ReportsLimited => "Your report was not sent: there were too many in a short time. Try again in an hour, or call a help line.",
+        Text::ReportFull => "This report is full: it cannot take more messages. You can make a new one.",
         Text::BadRequest => "This message could not be read.",
         Text::BadJson => "This message could not be read: it is not valid JSON.",
         Text::UnknownType => "This type of message does not exist.",

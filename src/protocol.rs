@@ -514,6 +514,10 @@ pub enum ConsoleServerFrame {
     ReportAlert {
         report: u64,
     },
+    /// An addition: one report was made or changed (as an item of `reports`).
+    ReportChanged {
+        item: ReportItem,
+    },
 }
 
 /// A report in the console's list: no content, only what a list needs.

@@ -20,6 +20,14 @@ pub fn report_key(id: u64) -> String {
     format!("report-{id}")
 }
 
+/// Most messages a report holds (reporter's and team's together).
+pub const MAX_MESSAGES: usize = 60;
+/// Most bytes of text a report holds (answers, messages, notes): its status frame
+/// stays well under the socket's write limit, and each change stays cheap.
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+/// Bytes of message text a `report_status` frame carries at most.
+pub const STATUS_FRAME_TEXT_BYTES: usize = 96 * 1024;
+
 /// What a report holds, sealed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Content {
@@ -57,6 +65,8 @@ pub enum ReportError {
     NotFound,
     #[error("the report's key is gone")]
     Erased,
+    #[error("the report is full")]
+    Full,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -103,12 +113,25 @@ impl Reports {
                 salt
             }
         };
-        Ok(Self {
+        let reports = Self {
             store,
             clock,
             retention_days,
             salt,
-        })
+        };
+        // Reports from before the lookup index: index them once.
+        if reports.store.report_lookups.is_empty() && !reports.store.reports.is_empty() {
+            for record in reports.list().map_err(|e| match e {
+                ReportError::Store(e) => e,
+                other => StoreError::Flush(other.to_string()),
+            })? {
+                reports
+                    .store
+                    .report_lookups
+                    .insert(record.lookup.as_bytes(), &record.id.to_be_bytes())?;
+            }
+        }
+        Ok(reports)
     }
 
     /// The lookup key of a receipt: argon2id with the server's salt (slow on
@@ -144,9 +167,25 @@ impl Reports {
             ..Default::default()
         };
         let now = self.clock.now_ms();
+        let mut content = content;
+        content.answers.truncate(64);
+        let mut room = MAX_CONTENT_BYTES / 2;
+        for (_, value) in content.answers.iter_mut() {
+            let mut end = value.len().min(room);
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            value.truncate(end);
+            room -= end;
+        }
+        let lookup = self.lookup_key(&digits);
+        self.store
+            .report_lookups
+            .insert(lookup.as_bytes(), &id.to_be_bytes())
+            .map_err(StoreError::from)?;
         let record = ReportRecord {
             id,
-            lookup: self.lookup_key(&digits),
+            lookup,
             status: ReportStatus::New,
             danger: vars.get("rapport_danger").is_some_and(|v| v == "oui"),
             kind: vars
@@ -173,14 +212,13 @@ impl Reports {
         if receipt_digits(typed).is_none() {
             return Ok(None);
         }
-        for entry in self.store.reports.iter() {
-            let (_, value) = entry.map_err(StoreError::from)?;
-            let record: ReportRecord = serde_json::from_slice(&value).map_err(StoreError::from)?;
-            if record.lookup == lookup {
-                return Ok(Some(record.id));
-            }
-        }
-        Ok(None)
+        let found = self
+            .store
+            .report_lookups
+            .get(lookup.as_bytes())
+            .map_err(StoreError::from)?
+            .and_then(|id| id.as_ref().try_into().ok().map(u64::from_be_bytes));
+        Ok(found.filter(|id| self.record(*id).is_ok()))
     }
 
     pub fn record(&self, id: u64) -> Result<ReportRecord, ReportError> {
@@ -209,7 +247,13 @@ impl Reports {
     ) -> Result<ReportRecord, ReportError> {
         let mut record = self.record(id)?;
         let mut content = self.content(&record)?;
+        let before = content.clone();
         change(&mut record, &mut content);
+        if content != before
+            && (content.messages.len() > MAX_MESSAGES || text_bytes(&content) > MAX_CONTENT_BYTES)
+        {
+            return Err(ReportError::Full);
+        }
         let key = self
             .store
             .keys
@@ -253,6 +297,10 @@ impl Reports {
                     .remove(record.id.to_be_bytes())
                     .map_err(StoreError::from)?;
                 self.store
+                    .report_lookups
+                    .remove(record.lookup.as_bytes())
+                    .map_err(StoreError::from)?;
+                self.store
                     .keys
                     .destroy(&report_key(record.id))
                     .map_err(StoreError::Keys)?;
@@ -261,6 +309,18 @@ impl Reports {
         }
         Ok(erased)
     }
+}
+
+/// The bytes of text a report holds.
+fn text_bytes(content: &Content) -> usize {
+    content
+        .answers
+        .iter()
+        .map(|(f, v)| f.len() + v.len())
+        .chain(content.messages.iter().map(|m| m.text.len()))
+        .chain(content.notes.iter().map(|n| n.text.len()))
+        .chain(content.forwarded.iter().map(|n| n.text.len()))
+        .sum()
 }
 
 #[cfg(test)]

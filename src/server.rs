@@ -100,11 +100,10 @@ impl AppState {
             source,
         })?;
         let flows = Arc::new(flows);
-        let sessions = Arc::new(Sessions::new(
-            store.clone(),
-            clock,
-            config.sessions.frame_log,
-        ));
+        let sessions = Arc::new(
+            Sessions::new(store.clone(), clock, config.sessions.frame_log)
+                .expiring_after(config.sessions.idle_expiry_secs),
+        );
         let accounts = Arc::new(Accounts::new(store.clone(), clock, config.console.clone()));
         let stats = Arc::new(Stats::new(clock));
         let handoffs = Arc::new(Handoffs::load(crate::handoff::HandoffParts {
@@ -165,7 +164,6 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/chat-config", get(chat_config))
-        .route("/metrics", get(metrics))
         .merge(crate::handoff::api::routes())
         .merge(crate::authors::routes())
         .merge(crate::handoff::push::routes())
@@ -284,16 +282,25 @@ pub async fn serve(
     let (watcher, watching) = library::watch_folder(state.flows.clone(), state.clock)?;
     let background = spawn_background(state.clone());
     let following = crate::handoff::escalation::spawn(state.clone());
+    let metrics_server = match state.config.metrics_listen {
+        Some(address) => Some(serve_metrics(address, state.clone(), stop_tx.subscribe()).await?),
+        None => None,
+    };
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
     let router = app(state.clone());
     let header_timeout = Duration::from_secs(state.config.limits.handshake_timeout_secs.max(1));
     let mut stopped = stop_tx.subscribe();
+    // Connections at once: every youth socket, and room for consoles and pages.
+    let connections = Arc::new(Semaphore::new(
+        state.config.limits.max_youth_sockets + crate::limits::MAX_CONSOLE_SOCKETS + 1024,
+    ));
     let accepting = tokio::spawn(accept_loop(
         listener,
         router,
         stop_tx.subscribe(),
         header_timeout,
+        connections,
     ));
     tokio::spawn(async move {
         shutdown.await;
@@ -312,6 +319,9 @@ pub async fn serve(
     background.abort();
     following.abort();
     watching.abort();
+    if let Some(metrics_server) = metrics_server {
+        let _ = tokio::time::timeout(Duration::from_secs(3), metrics_server).await;
+    }
     drop(watcher);
     // Wait for both to be gone: they hold the store, which a restart reopens.
     let _ = background.await;
@@ -325,6 +335,26 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves `/metrics` alone on its own address until told to stop.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let listener = TcpListener::bind(address).await?;
+    tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    let router = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state);
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+    }))
+}
+
 /// Accepts connections until told to stop. A client has `header_timeout` to send
 /// its request head (a slow client cannot hold a connection open without speaking);
 /// WebSocket upgrades are served; the peer address reaches the limits (and nothing
@@ -334,6 +364,7 @@ async fn accept_loop(
     router: Router,
     mut stop: watch::Receiver<bool>,
     header_timeout: Duration,
+    connections: Arc<Semaphore>,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use tower::Service;
@@ -366,6 +397,12 @@ async fn accept_loop(
                 continue;
             }
         };
+        // Past the ceiling a connection is closed at once (the file descriptors of
+        // the process are not for one client to take).
+        let Ok(place) = connections.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = hyper::service::service_fn(
@@ -382,6 +419,7 @@ async fn accept_loop(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(place);
         });
     }
     drop(listener);
@@ -406,9 +444,14 @@ fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
             if ticks.is_multiple_of(6) || today != counted_day {
                 counted_day = today;
                 state.handoffs.close_expired_consoles();
-                if let Err(e) = state.stats.flush(&state.store) {
-                    tracing::error!(error = %e, "could not write the counters");
-                }
+                state.sessions.evict_detached();
+                let flushing = state.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = flushing.stats.flush(&flushing.store) {
+                        tracing::error!(error = %e, "could not write the counters");
+                    }
+                })
+                .await;
             }
             if ticks.is_multiple_of((purge_every / 5).max(1)) {
                 let purging = state.clone();

@@ -108,13 +108,15 @@ impl Stats {
         }
     }
 
-    /// Writes pending counts to the store (called periodically and at shutdown).
+    /// Writes pending counts to the store (called periodically and at shutdown;
+    /// blocking IO). Today's counts are sealed (see `Store::add_counts`).
     pub fn flush(&self, store: &Store) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut *self.pending.lock().expect("stats lock poisoned"));
-        for (counter, count) in pending {
-            store.add_count(&counter.day, counter.metric, &counter.label, count)?;
-        }
-        Ok(())
+        let batch = pending
+            .into_iter()
+            .map(|(c, count)| (c.day, c.metric.to_string(), c.label, count))
+            .collect();
+        store.add_counts(batch, &self.day())
     }
 }
 

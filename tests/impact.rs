@@ -40,7 +40,7 @@ async fn scripted_store(dir: &Path) -> Store {
     drop(counted);
     let store = Store::open(dir).unwrap();
     for (_, metric, label, count) in counts {
-        store.add_count(DAY, &metric, &label, count).unwrap();
+        add(&store, DAY, &metric, &label, count);
     }
     for (metric, label, count) in [
         ("sessions_started", "fr", 14),
@@ -56,9 +56,20 @@ async fn scripted_store(dir: &Path) -> Store {
         ("resources_shown", "tel_jeunes", 11),
         ("outcomes", "resolved", 13),
     ] {
-        store.add_count("2026-10-05", metric, label, count).unwrap();
+        add(&store, "2026-10-05", metric, label, count);
     }
     store
+}
+
+/// Files a count under a day that has ended (written in clear, as the store does once a
+/// day is over).
+fn add(store: &Store, day: &str, metric: &str, label: &str, count: u64) {
+    store
+        .add_counts(
+            vec![(day.into(), metric.into(), label.into(), count)],
+            "9999-12-31",
+        )
+        .unwrap();
 }
 
 fn expected_file(name: &str) -> PathBuf {
@@ -298,7 +309,7 @@ fn small_theme_store(dir: &Path) -> Store {
         ("2026-10-10", "themes", "leurre", 6),
         ("2026-10-10", "sessions_started", "fr", 8),
     ] {
-        store.add_count(day, metric, label, count).unwrap();
+        add(&store, day, metric, label, count);
     }
     store
 }

@@ -90,7 +90,7 @@ async fn no_marker_is_left_on_disk_or_in_the_logs() {
     add_intervenor(data.path(), "sam", "Sam", false, PASSWORD);
     let log_file = logs.path().join("relais.log");
     let env = [
-        ("RELAIS_LOG", "debug"),
+        ("RELAIS_LOG", "trace"),
         ("RELAIS_LIMITS__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
     ];
     let server = ServerProcess::start_with(
@@ -223,7 +223,13 @@ async fn the_statistics_hold_no_session_id() {
 #[tokio::test]
 async fn metrics_are_counters_with_no_identifying_label() {
     let data = tempfile::tempdir().unwrap();
-    let server = TestServer::start(test_config(data.path(), &fixture_flows())).await;
+    // `/metrics` is served only on an address of its own.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics = free.local_addr().unwrap();
+    drop(free);
+    let mut config = test_config(data.path(), &fixture_flows());
+    config.metrics_listen = Some(metrics);
+    let server = TestServer::start(config).await;
     let mut youth = server.youth().await;
     youth.hello("fr").await;
     youth.until_waiting().await;
@@ -231,7 +237,7 @@ async fn metrics_are_counters_with_no_identifying_label() {
     assert_eq!(youth.recv().await["code"], "not_expected");
     youth.choose("menu_parler").await;
     youth.until("handoff").await;
-    let text = reqwest::get(server.http_url("/metrics"))
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
         .await
         .unwrap()
         .text()

@@ -20,6 +20,19 @@ use crate::store::{SessionKey, SessionRecord, Store, StoreError};
 
 /// How many transcript entries a session keeps in memory for a future handoff.
 const TRANSCRIPT_LEN: usize = 100;
+/// Bytes of text a session keeps in memory for a future handoff (oldest go first).
+pub const TRANSCRIPT_BYTES: usize = 32 * 1024;
+/// Bytes of such text kept by all sessions together; past it, new lines are not
+/// remembered until some leave memory.
+pub const TRANSCRIPT_BYTES_TOTAL: usize = 64 * 1024 * 1024;
+/// How far a resuming client's `last_seq` may be ahead of the server's: frames a
+/// crash took from the log before they were written (sled writes every 500 ms).
+pub const RESUME_MARGIN: u64 = 64;
+/// Seconds a session without a socket stays in memory (then it is read back from
+/// the store when it returns).
+pub const DETACHED_IN_MEMORY_SECS: u64 = 120;
+/// The line id of the engine's "not understood" answer.
+const NOT_UNDERSTOOD: &str = "relais.not_understood";
 /// Frames waiting for a socket before it is judged too slow and closed (it resumes).
 pub const OUTBOX_LEN: usize = 512;
 
@@ -55,6 +68,39 @@ struct Live {
     /// Frames logged but held back until the store is flushed (see `push_durable`),
     /// and the frames logged after them, so the socket sees every frame in order.
     held: VecDeque<Held>,
+    /// Bytes of text in `transcript`.
+    transcript_bytes: usize,
+    /// When the socket went away (seconds), while none is attached.
+    detached_at: Option<u64>,
+    /// The last bot frame was the "not understood" answer: the next ones in a row
+    /// are sent but not logged (they would fill the log with one repeated frame).
+    not_understood_last: bool,
+}
+
+impl Live {
+    fn new(record: SessionRecord) -> Self {
+        Self {
+            record,
+            transcript: VecDeque::new(),
+            outbox: None,
+            held: VecDeque::new(),
+            report_draft: Vec::new(),
+            report_open: None,
+            pending_receipt: None,
+            transcript_bytes: 0,
+            detached_at: None,
+            not_understood_last: false,
+        }
+    }
+}
+
+/// The limits of one session, kept across its sockets (a reconnect does not reset
+/// them) until the session ends or has been quiet for an hour.
+pub struct SessionLimits {
+    pub frames: governor::DefaultDirectRateLimiter,
+    pub handoffs: governor::DefaultDirectRateLimiter,
+    pub reports: governor::DefaultDirectRateLimiter,
+    last_used: AtomicU64,
 }
 
 struct Held {
@@ -71,6 +117,12 @@ pub struct Sessions {
     /// Sessions in memory. Written by attach, detach, `with`, forget and purge.
     live: DashMap<SessionKey, Live>,
     next_connection: AtomicU64,
+    /// Seconds without activity after which a session is gone.
+    idle_expiry_secs: u64,
+    /// Per-session limits. Written by `limits`, forget and purge.
+    limits: DashMap<SessionKey, Arc<SessionLimits>>,
+    /// Bytes of remembered text in memory, all sessions together.
+    transcript_total: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A session being changed, inside [`Sessions::with`].
@@ -81,6 +133,7 @@ pub struct SessionCtx<'a> {
     clock: Clock,
     frame_log: u64,
     failure: Option<StoreError>,
+    transcript_total: &'a std::sync::atomic::AtomicUsize,
 }
 
 impl SessionCtx<'_> {
@@ -131,7 +184,13 @@ impl SessionCtx<'_> {
     }
 
     fn log(&mut self, event: &Event, sealed_by: Option<u64>) -> (u64, String) {
-        let seq = self.live.record.last_seq + 1;
+        let Some(seq) = self.live.record.last_seq.checked_add(1) else {
+            self.failure.get_or_insert(StoreError::SeqExhausted);
+            return (
+                self.live.record.last_seq,
+                event.to_frame(self.live.record.last_seq),
+            );
+        };
         self.live.record.last_seq = seq;
         let frame = event.to_frame(seq);
         if let Err(error) =
@@ -146,19 +205,60 @@ impl SessionCtx<'_> {
     /// Sends a bot message and remembers it for a future handoff.
     pub fn push_bot(&mut self, bot: &BotMessage) -> u64 {
         let event = Event::from(bot);
+        let not_understood = bot.line_id == NOT_UNDERSTOOD;
+        if not_understood && self.live.not_understood_last {
+            return self.push_unlogged(&event);
+        }
+        self.live.not_understood_last = not_understood;
         if !bot.text.is_empty() {
             self.remember(Speaker::Bot, bot.text.clone());
         }
         self.push(&event)
     }
 
-    /// Keeps a line for the intervenor who may take this conversation.
-    pub fn remember(&mut self, from: Speaker, text: Arc<str>) {
-        let transcript = &mut self.live.transcript;
-        if transcript.len() == TRANSCRIPT_LEN {
-            transcript.pop_front();
+    /// Gives the event its seq and sends it, without logging it: a resume does not
+    /// replay it (the youth has the same answer just above).
+    fn push_unlogged(&mut self, event: &Event) -> u64 {
+        let Some(seq) = self.live.record.last_seq.checked_add(1) else {
+            self.failure.get_or_insert(StoreError::SeqExhausted);
+            return self.live.record.last_seq;
+        };
+        self.live.record.last_seq = seq;
+        let frame = event.to_frame(seq);
+        if self.live.held.is_empty() {
+            self.deliver(Outgoing::Frame(frame));
+        } else {
+            self.live.held.push_back(Held {
+                seq,
+                frame,
+                needs_flush: false,
+            });
         }
-        transcript.push_back(Remembered {
+        seq
+    }
+
+    /// Keeps a line for the intervenor who may take this conversation, within
+    /// the byte caps of the session and of the server (oldest lines go first).
+    pub fn remember(&mut self, from: Speaker, text: Arc<str>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let size = text.len().min(TRANSCRIPT_BYTES);
+        if self.transcript_total.load(Relaxed) + size > TRANSCRIPT_BYTES_TOTAL {
+            return;
+        }
+        let live = &mut *self.live;
+        while !live.transcript.is_empty()
+            && (live.transcript.len() >= TRANSCRIPT_LEN
+                || live.transcript_bytes + size > TRANSCRIPT_BYTES)
+        {
+            if let Some(old) = live.transcript.pop_front() {
+                live.transcript_bytes -= old.text.len().min(TRANSCRIPT_BYTES);
+                self.transcript_total
+                    .fetch_sub(old.text.len().min(TRANSCRIPT_BYTES), Relaxed);
+            }
+        }
+        live.transcript_bytes += size;
+        self.transcript_total.fetch_add(size, Relaxed);
+        live.transcript.push_back(Remembered {
             from,
             text,
             at: self.clock.now_ms(),
@@ -247,7 +347,58 @@ impl Sessions {
             frame_log: frame_log.max(1),
             live: DashMap::new(),
             next_connection: AtomicU64::new(1),
+            idle_expiry_secs: u64::MAX,
+            limits: DashMap::new(),
+            transcript_total: Default::default(),
         }
+    }
+
+    /// Sessions idle this long are gone, even before the purge removes them.
+    pub fn expiring_after(mut self, idle_secs: u64) -> Self {
+        self.idle_expiry_secs = idle_secs;
+        self
+    }
+
+    fn expired(&self, record: &SessionRecord) -> bool {
+        record.last_active.saturating_add(self.idle_expiry_secs) <= self.clock.now_secs()
+    }
+
+    /// The limits of a session, made at first use from the configured quotas.
+    pub fn limits(
+        &self,
+        key: &SessionKey,
+        make: impl FnOnce() -> (
+            governor::DefaultDirectRateLimiter,
+            governor::DefaultDirectRateLimiter,
+            governor::DefaultDirectRateLimiter,
+        ),
+    ) -> Arc<SessionLimits> {
+        let limits = self
+            .limits
+            .entry(*key)
+            .or_insert_with(|| {
+                let (frames, handoffs, reports) = make();
+                Arc::new(SessionLimits {
+                    frames,
+                    handoffs,
+                    reports,
+                    last_used: AtomicU64::new(0),
+                })
+            })
+            .clone();
+        limits
+            .last_used
+            .store(self.clock.now_secs(), Ordering::Relaxed);
+        limits
+    }
+
+    /// Whether a resuming client claims more frames than the server ever sent,
+    /// beyond the margin a crash can explain. `false` for an unknown session.
+    pub fn resume_is_ahead(&self, key: &SessionKey, last_seq: u64) -> Result<bool, StoreError> {
+        let Some(live) = self.load(key)? else {
+            return Ok(false);
+        };
+        Ok(last_seq > live.record.last_seq.saturating_add(RESUME_MARGIN))
     }
 
     /// Makes a new session; returns its token (given to the youth once) and its key.
@@ -270,18 +421,7 @@ impl Sessions {
             handoff: None,
         };
         self.store.put_session(&key, &record)?;
-        self.live.insert(
-            key,
-            Live {
-                record,
-                transcript: VecDeque::new(),
-                outbox: None,
-                held: VecDeque::new(),
-                report_draft: Vec::new(),
-                report_open: None,
-                pending_receipt: None,
-            },
-        );
+        self.live.insert(key, Live::new(record));
         Ok((token, key))
     }
 
@@ -305,7 +445,10 @@ impl Sessions {
             let _ = previous.try_send(Outgoing::Close(4000));
         }
         live.record.last_active = self.clock.now_secs();
-        if last_seq > live.record.last_seq {
+        live.detached_at = None;
+        if last_seq > live.record.last_seq
+            && last_seq <= live.record.last_seq.saturating_add(RESUME_MARGIN)
+        {
             // The youth saw frames a crash took from the store: number the next ones
             // after what they saw, so none is mistaken for one already shown.
             live.record.last_seq = last_seq;
@@ -363,6 +506,7 @@ impl Sessions {
         if let Some(mut live) = self.live.get_mut(key) {
             if live.outbox.as_ref().is_some_and(|(c, _)| *c == connection) {
                 live.outbox = None;
+                live.detached_at = Some(self.clock.now_secs());
             }
         }
     }
@@ -385,6 +529,7 @@ impl Sessions {
             clock: self.clock,
             frame_log: self.frame_log,
             failure: None,
+            transcript_total: &self.transcript_total,
         };
         let result = change(&mut ctx);
         if let Some(error) = ctx.failure.take() {
@@ -402,31 +547,56 @@ impl Sessions {
         key: &SessionKey,
     ) -> Result<Option<dashmap::mapref::one::RefMut<'_, SessionKey, Live>>, StoreError> {
         if let Some(live) = self.live.get_mut(key) {
+            if live.outbox.is_none() && self.expired(&live.record) {
+                return Ok(None);
+            }
             return Ok(Some(live));
         }
         let Some(record) = self.store.session(key)? else {
             return Ok(None);
         };
-        let entry = self.live.entry(*key).or_insert(Live {
-            record,
-            transcript: VecDeque::new(),
-            outbox: None,
-            held: VecDeque::new(),
-            report_draft: Vec::new(),
-            report_open: None,
-            pending_receipt: None,
-        });
+        if self.expired(&record) {
+            // Idle past its expiry: gone, even if the purge has not run yet.
+            return Ok(None);
+        }
+        let entry = self.live.entry(*key).or_insert(Live::new(record));
         Ok(Some(entry))
     }
 
     /// Erases a session at once, in memory and in the store; closes its socket.
     pub fn forget(&self, key: &SessionKey) -> Result<(), StoreError> {
         if let Some((_, live)) = self.live.remove(key) {
+            self.transcript_total
+                .fetch_sub(live.transcript_bytes, Ordering::Relaxed);
             if let Some((_, tx)) = live.outbox {
                 let _ = tx.try_send(Outgoing::Close(1000));
             }
         }
+        self.limits.remove(key);
         self.store.delete_session(key)
+    }
+
+    /// Sessions without a socket for a while leave memory (their text for a
+    /// future intervenor with them); one holding a receipt not yet shown stays.
+    pub fn evict_detached(&self) {
+        let now = self.clock.now_secs();
+        let total = &self.transcript_total;
+        let keys = &self.store.keys;
+        self.live.retain(|key, live| {
+            let keep = live.outbox.is_some()
+                || !live.held.is_empty()
+                || live.pending_receipt.is_some()
+                || live
+                    .detached_at
+                    .is_none_or(|at| now.saturating_sub(at) < DETACHED_IN_MEMORY_SECS);
+            if !keep {
+                total.fetch_sub(live.transcript_bytes, Ordering::Relaxed);
+                keys.uncache(&crate::store::keys::session_key(key));
+            }
+            keep
+        });
+        self.limits
+            .retain(|_, l| now.saturating_sub(l.last_used.load(Ordering::Relaxed)) < 3600);
     }
 
     /// Deletes sessions idle for longer than `idle_secs`; returns their keys.
@@ -446,9 +616,17 @@ impl Sessions {
         for key in &expired {
             self.forget(key)?;
         }
+        self.store.drop_unreadable_sessions()?;
         // Sessions nobody is attached to need not stay in memory.
-        self.live
-            .retain(|_, live| live.outbox.is_some() || !live.held.is_empty());
+        let total = &self.transcript_total;
+        self.live.retain(|_, live| {
+            let keep =
+                live.outbox.is_some() || !live.held.is_empty() || live.pending_receipt.is_some();
+            if !keep {
+                total.fetch_sub(live.transcript_bytes, Ordering::Relaxed);
+            }
+            keep
+        });
         Ok(expired)
     }
 

@@ -168,6 +168,21 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     let mut attached = None;
     if let Some(resume) = resume {
         let key = key_of(&resume.token);
+        if app
+            .sessions
+            .resume_is_ahead(&key, resume.last_seq)
+            .unwrap_or(false)
+        {
+            // More frames seen than the server ever sent: a client's number is not
+            // trusted (it would renumber or overflow the log).
+            send_control(
+                &mut socket,
+                &app,
+                &error(&lang, ErrorCode::BadRequest, Text::ResumeAhead),
+            )
+            .await;
+            return close(&mut socket, POLICY).await;
+        }
         match app
             .sessions
             .attach(&key, &resume.token, true, resume.last_seq, tx.clone())
@@ -199,7 +214,10 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     let (key, connection) = match attached {
         Some(found) => found,
         None => {
-            if let Err(wait) = check_keyed(&app.limits.sessions, &client) {
+            let limited = check_keyed(&app.limits.sessions, &client)
+                .err()
+                .or_else(|| check_direct(&app.limits.sessions_global));
+            if let Some(wait) = limited {
                 let control = Control::Error {
                     code: ErrorCode::RateLimited,
                     message: say(&lang, Text::RateLimited).into(),
@@ -225,8 +243,15 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     };
     drop(tx);
 
-    let frames = frame_limiter(&limits);
-    let handoff_requests = handoff_limiter(&limits);
+    // The limits belong to the session, not to this socket: a reconnect keeps them.
+    let session_limits = app.sessions.limits(&key, || {
+        (
+            frame_limiter(&limits),
+            handoff_limiter(&limits),
+            crate::limits::session_report_limiter(&limits),
+        )
+    });
+    let frames = &session_limits.frames;
     let mut refusals_in_a_row = 0u32;
     let idle = Duration::from_secs(limits.idle_socket_secs.max(1));
     let mut pinged = false;
@@ -256,7 +281,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                     }
                     Incoming::Frame(frame) => frame,
                 };
-                if let Some(wait) = check_direct(&frames) {
+                if let Some(wait) = check_direct(frames) {
                     refusals_in_a_row += 1;
                     if refusals_in_a_row > limits.flood_close_after {
                         close(&mut socket, POLICY).await;
@@ -271,7 +296,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
                     continue;
                 }
                 refusals_in_a_row = 0;
-                match handle(&app, &key, &client, frame, &lang, &handoff_requests).await {
+                match handle(&app, &key, &client, frame, &lang, &session_limits).await {
                     Handled::Continue => {}
                     Handled::Reply(control) => {
                         if !send_control(&mut socket, &app, &control).await { break; }
@@ -341,7 +366,7 @@ async fn handle(
     client: &ClientKey,
     frame: ClientFrame,
     lang: &str,
-    handoff_requests: &governor::DefaultDirectRateLimiter,
+    session_limits: &super::session::SessionLimits,
 ) -> Handled {
     let result = match frame {
         ClientFrame::Hello { .. } => {
@@ -410,8 +435,11 @@ async fn handle(
         let output = outcome.deferred.remove(0);
         let reply = match output {
             Output::Handoff(request) => {
-                // An urgent request is never refused by the per-session limit.
-                if !request.urgent && check_direct(handoff_requests).is_some() {
+                // An urgent request is never refused by a limit.
+                if !request.urgent
+                    && (check_direct(&session_limits.handoffs).is_some()
+                        || check_direct(&app.limits.handoffs_global).is_some())
+                {
                     Some(Control::Error {
                         code: ErrorCode::RateLimited,
                         message: say(lang, Text::RateLimited).into(),
@@ -442,7 +470,9 @@ async fn handle(
                     }
                 }
             }
-            Output::ReportSubmit => submit_report(app, key, &outcome.lang).await,
+            Output::ReportSubmit => {
+                submit_report(app, key, client, session_limits, &outcome.lang).await
+            }
             Output::ReportAppend { text } => append_to_report(app, key, text).await,
             Output::ReceiptTyped {
                 text,
@@ -658,8 +688,26 @@ fn go_to(
     })
 }
 
-/// Stores the report written so far and shows its receipt, once.
-async fn submit_report(app: &AppState, key: &SessionKey, lang: &str) -> Option<Control> {
+/// Stores the report written so far and shows its receipt, once. Limited per
+/// session, per client key and for everyone together: each report costs an
+/// argon2id hash, a key file and 90 days of someone's attention.
+async fn submit_report(
+    app: &AppState,
+    key: &SessionKey,
+    client: &ClientKey,
+    session_limits: &super::session::SessionLimits,
+    lang: &str,
+) -> Option<Control> {
+    let limited = check_direct(&session_limits.reports)
+        .or_else(|| check_keyed(&app.limits.reports, client).err())
+        .or_else(|| check_direct(&app.limits.reports_global));
+    if let Some(wait) = limited {
+        return Some(Control::Error {
+            code: ErrorCode::RateLimited,
+            message: say(lang, Text::ReportsLimited).into(),
+            retry_after_ms: Some(wait.as_millis().max(1) as u64),
+        });
+    }
     let draft = app
         .sessions
         .with(key, |ctx| {
@@ -675,12 +723,16 @@ async fn submit_report(app: &AppState, key: &SessionKey, lang: &str) -> Option<C
         .flatten()?;
     let reports = app.reports.clone();
     let lang_owned = lang.to_string();
-    let submitted =
-        tokio::task::spawn_blocking(move || reports.submit(draft.0, &draft.1, &lang_owned)).await;
+    let permit = crate::limits::argon2_permit().await;
+    let submitted = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        reports.submit(draft.0, &draft.1, &lang_owned)
+    })
+    .await;
     match submitted {
         Ok(Ok((id, receipt))) => {
             app.stats.add("reports", "submitted", 1);
-            app.handoffs.reports_changed(&app.reports, Some(id));
+            app.handoffs.report_changed(&app.reports, id, true);
             let _ = app.sessions.with(key, |ctx| {
                 ctx.set_report_open(Some(id));
                 ctx.send_receipt(receipt);
@@ -708,10 +760,7 @@ async fn open_report(
     typed: &str,
     lang: &str,
 ) -> Result<bool, Control> {
-    let limited = check_keyed(&app.limits.receipts, client)
-        .err()
-        .or_else(|| check_direct(&app.limits.receipts_global));
-    if let Some(wait) = limited {
+    if let Some(wait) = app.limits.check_receipt(client) {
         return Err(Control::Error {
             code: ErrorCode::RateLimited,
             message: say(lang, Text::RateLimited).into(),
@@ -720,11 +769,15 @@ async fn open_report(
     }
     let reports = app.reports.clone();
     let typed = typed.to_string();
-    let found = tokio::task::spawn_blocking(move || reports.lookup(&typed))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .flatten();
+    let permit = crate::limits::argon2_permit().await;
+    let found = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        reports.lookup(&typed)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten();
     let Some(id) = found else {
         return Ok(false);
     };
@@ -742,10 +795,25 @@ async fn open_report(
 pub fn report_status_frame(app: &AppState, id: u64) -> Option<Control> {
     let record = app.reports.record(id).ok()?;
     let content = app.reports.content(&record).ok()?;
+    // The newest messages that fit in the frame (the socket refuses larger ones);
+    // a report's caps keep them all in it, this is the guard.
+    let mut room = crate::reports::STATUS_FRAME_TEXT_BYTES;
+    let mut messages: Vec<_> = content
+        .messages
+        .into_iter()
+        .rev()
+        .take_while(|m| match room.checked_sub(m.text.len() + 64) {
+            Some(left) => {
+                room = left;
+                true
+            }
+            None => false,
+        })
+        .collect();
+    messages.reverse();
     Some(Control::ReportStatus {
         status: record.status,
-        messages: content
-            .messages
+        messages: messages
             .into_iter()
             .map(|m| crate::protocol::ReporterMessage {
                 from: m.from,
@@ -778,14 +846,21 @@ async fn append_to_report(app: &AppState, key: &SessionKey, text: String) -> Opt
         })
     })
     .await;
-    if let Ok(Ok(_)) = changed {
-        app.handoffs.reports_changed(&app.reports, None);
-        let status = report_status_frame(app, open);
-        let _ = app.sessions.with(key, |ctx| {
-            if let Some(status) = &status {
-                ctx.send_control(status);
-            }
-        });
+    match changed {
+        Ok(Ok(_)) => {
+            app.handoffs.report_changed(&app.reports, open, false);
+            let status = report_status_frame(app, open);
+            let _ = app.sessions.with(key, |ctx| {
+                if let Some(status) = &status {
+                    ctx.send_control(status);
+                }
+            });
+            None
+        }
+        Ok(Err(crate::reports::ReportError::Full)) => {
+            let lang = session_lang(app, key);
+            Some(error(&lang, ErrorCode::TooLarge, Text::ReportFull))
+        }
+        _ => None,
     }
-    None
 }

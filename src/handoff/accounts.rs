@@ -1,6 +1,9 @@
 //! Intervenor accounts and console logins: argon2id passwords, random tokens stored
 //! hashed with idle and absolute timeouts, and a growing delay after repeated
-//! failures that slows a guesser without locking the real person out.
+//! failures that slows a guesser without locking the real person out. Attempts on
+//! one account take turns (whatever their address), so the delay bounds the rate
+//! of guesses, not only their latency; repeated two-factor failures lock the
+//! account for a while and are logged for the supervisors.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -19,10 +22,16 @@ use crate::store::{get_json, put_json, Store, StoreError};
 
 /// Failures allowed before each attempt is delayed.
 pub const FREE_FAILURES: u32 = 5;
-/// The longest delay before an answer.
-const MAX_DELAY: Duration = Duration::from_secs(8);
 /// Failures older than this are forgotten.
 const FAILURE_MEMORY_MS: u64 = 15 * 60 * 1000;
+/// Wrong two-factor codes (after a right password) that lock an account.
+pub const TOTP_FAILURES_TO_LOCK: u32 = 5;
+/// How long such a lock lasts.
+pub const TOTP_LOCK_MS: u64 = 15 * 60 * 1000;
+/// Attempts on one account waiting for their turn; more are told to wait.
+const MAX_WAITING: usize = 32;
+/// The longest an attempt waits for its turn before it is told to come back.
+const MAX_TURN_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -120,6 +129,11 @@ pub struct Accounts {
     config: ConsoleConfig,
     /// Recent failures per account and per client key, in memory only.
     failures: Mutex<HashMap<String, Failures>>,
+    /// One turn at a time per login tried. Written by `login`.
+    turns: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// Wrong two-factor codes per account, and accounts locked until (ms).
+    totp_failures: Mutex<HashMap<String, Failures>>,
+    locked_until: Mutex<HashMap<String, u64>>,
 }
 
 /// What a login gave.
@@ -130,6 +144,8 @@ pub enum LoginOutcome {
         account: AccountRecord,
     },
     Refused,
+    /// Too many attempts on this account are waiting: come back after this.
+    Wait(Duration),
 }
 
 impl Accounts {
@@ -139,6 +155,79 @@ impl Accounts {
             clock,
             config,
             failures: Mutex::new(HashMap::new()),
+            turns: Mutex::new(HashMap::new()),
+            totp_failures: Mutex::new(HashMap::new()),
+            locked_until: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The turn of a login: attempts on one account run one after the other.
+    fn turn(&self, login: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.turns.lock().expect("turns lock poisoned");
+        turns.retain(|_, turn| std::sync::Arc::strong_count(turn) > 1);
+        turns.entry(login.to_string()).or_default().clone()
+    }
+
+    fn locked(&self, login: &str) -> bool {
+        let now = self.clock.now_ms();
+        let mut locked = self.locked_until.lock().expect("lock table poisoned");
+        locked.retain(|_, until| *until > now);
+        locked.contains_key(login)
+    }
+
+    /// A wrong two-factor code after a right password: at the Nth in a row, the
+    /// account is locked for a while and the supervisors are told (the log).
+    fn record_totp_failure(&self, login: &str) {
+        let now = self.clock.now_ms();
+        let count = {
+            let mut failures = self.totp_failures.lock().expect("failures lock poisoned");
+            let entry = failures.entry(login.to_string()).or_default();
+            if now.saturating_sub(entry.last_ms) >= FAILURE_MEMORY_MS {
+                entry.count = 0;
+            }
+            entry.count += 1;
+            entry.last_ms = now;
+            entry.count
+        };
+        if count >= TOTP_FAILURES_TO_LOCK {
+            self.totp_failures
+                .lock()
+                .expect("failures lock poisoned")
+                .remove(login);
+            self.locked_until
+                .lock()
+                .expect("lock table poisoned")
+                .insert(login.to_string(), now + TOTP_LOCK_MS);
+            tracing::warn!(
+                target: "relais::security",
+                account = %login,
+                minutes = TOTP_LOCK_MS / 60_000,
+                "an account is locked after repeated wrong two-factor codes with its right password: its password is known to someone; a supervisor should reset it"
+            );
+        }
+    }
+
+    /// Takes a two-factor step for an account, atomically: compare-and-swap on the
+    /// stored record, so among concurrent logins with one code exactly one wins,
+    /// and nothing else in the record (on call, name) is overwritten.
+    fn consume_step(&self, login: &str, step: u64) -> Result<bool, StoreError> {
+        loop {
+            let Some(current) = self.store.accounts.get(login.as_bytes())? else {
+                return Ok(false);
+            };
+            let mut account: AccountRecord = serde_json::from_slice(&current)?;
+            if account.totp_last_step >= step {
+                return Ok(false);
+            }
+            account.totp_last_step = step;
+            let swapped = self.store.accounts.compare_and_swap(
+                login.as_bytes(),
+                Some(current),
+                Some(serde_json::to_vec(&account)?),
+            )?;
+            if swapped.is_ok() {
+                return Ok(true);
+            }
         }
     }
 
@@ -246,7 +335,7 @@ impl Accounts {
             return Duration::ZERO;
         }
         let doubling = (count - FREE_FAILURES).min(3);
-        (Duration::from_secs(1) * 2u32.pow(doubling)).min(MAX_DELAY)
+        Duration::from_millis(self.config.login_delay_ms) * 2u32.pow(doubling)
     }
 
     fn record_failure(&self, login: &str, client: &str) {
@@ -270,8 +359,9 @@ impl Accounts {
             .remove(&format!("a:{login}"));
     }
 
-    /// Checks a login. The caller waits `delay_for` first. The same answer whatever
-    /// was wrong; the password check runs even for an unknown account.
+    /// Checks a login, in the account's turn: it waits for the attempts before it
+    /// on the same account, then for `delay_for`. The same answer whatever was
+    /// wrong; the password check runs even for an unknown account.
     pub async fn login(
         &self,
         login: &str,
@@ -279,16 +369,37 @@ impl Accounts {
         totp: Option<&str>,
         client: &str,
     ) -> Result<LoginOutcome, StoreError> {
+        let turn = self.turn(login);
+        let waiting = std::sync::Arc::strong_count(&turn).saturating_sub(2);
+        let delay = self.delay_for(login, client);
+        let expected = delay.max(Duration::from_millis(100)) * (waiting as u32 + 1);
+        if waiting >= MAX_WAITING || (waiting > 0 && expected > MAX_TURN_WAIT) {
+            return Ok(LoginOutcome::Wait(expected));
+        }
+        let _turn = turn.lock().await;
+        // The delay is counted again in the turn: the attempts before may have failed.
+        let delay = self.delay_for(login, client);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if self.locked(login) {
+            self.record_failure(login, client);
+            return Ok(LoginOutcome::Refused);
+        }
         let account = self.get(login)?;
         let phc = account
             .as_ref()
             .map(|a| a.password.clone())
             .unwrap_or_else(|| dummy_hash().to_string());
         let password = password.to_string();
-        let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-            .await
-            .unwrap_or(false);
-        let Some(mut account) = account.filter(|_| password_ok) else {
+        let permit = crate::limits::argon2_permit().await;
+        let password_ok = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_password(&password, &phc)
+        })
+        .await
+        .unwrap_or(false);
+        let Some(account) = account.filter(|_| password_ok) else {
             self.record_failure(login, client);
             return Ok(LoginOutcome::Refused);
         };
@@ -300,12 +411,17 @@ impl Accounts {
                 }
                 _ => None,
             };
-            let Some(step) = accepted else {
-                self.record_failure(login, client);
-                return Ok(LoginOutcome::Refused);
+            let taken = match accepted {
+                Some(step) => self.consume_step(login, step)?,
+                None => false,
             };
-            account.totp_last_step = step;
-            self.put(&account)?;
+            if !taken {
+                self.record_failure(login, client);
+                if totp.is_some() {
+                    self.record_totp_failure(login);
+                }
+                return Ok(LoginOutcome::Refused);
+            }
         }
         self.clear_failures(login);
         let mut secret = [0u8; 32];

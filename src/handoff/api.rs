@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::accounts::{Intervenor, LoginOutcome};
 use crate::error::ApiError;
-use crate::limits::{check_keyed, Client};
+use crate::limits::{check_direct, check_keyed, Client};
 use crate::protocol::{CloseRequest, HandoffItem, LoginRequest, LoginResponse, OnCallRequest};
 use crate::server::AppState;
 
@@ -39,6 +39,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/signalements/{id}/messages", post(report_message))
         .route("/api/signalements/{id}/forwarded", post(report_forwarded))
         .route("/api/intervenors", get(intervenors))
+        .layer(axum::middleware::map_response(
+            crate::error::json_rejections,
+        ))
 }
 
 /// The file of canned replies an organisation edits, in the flows folder.
@@ -135,11 +138,14 @@ async fn reports(
     };
     let (range, format, lang) = request.parse().map_err(|_| ApiError::BadRequest)?;
     // Counters still in memory are written first, so the report is up to date.
-    app.stats.flush(&app.store)?;
+    let stats = app.stats.clone();
     let store = app.store.clone();
-    let report = tokio::task::spawn_blocking(move || Report::build(&store, range, lang))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let report = tokio::task::spawn_blocking(move || {
+        stats.flush(&store)?;
+        Report::build(&store, range, lang)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     let disposition = if matches!(format, Format::Html | Format::Csv | Format::Md) {
         format!("attachment; filename=\"{}\"", format.file_name(&report))
     } else {
@@ -212,15 +218,15 @@ async fn login(
     Client(client): Client,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    if let Err(wait) = check_keyed(&app.limits.logins, &client) {
+    let limited = check_keyed(&app.limits.logins, &client)
+        .err()
+        .or_else(|| check_direct(&app.limits.logins_global));
+    if let Some(wait) = limited {
         return Err(ApiError::RateLimited {
             retry_after_ms: wait.as_millis() as u64,
         });
     }
-    let delay = app.accounts.delay_for(&body.username, &client.0);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    // The attempt waits for its turn on the account, and the delay, in `login`.
     match app
         .accounts
         .login(
@@ -243,6 +249,9 @@ async fn login(
             login: account.login,
         })),
         LoginOutcome::Refused => Err(ApiError::LoginFailed),
+        LoginOutcome::Wait(wait) => Err(ApiError::RateLimited {
+            retry_after_ms: wait.as_millis().max(1) as u64,
+        }),
     }
 }
 
@@ -336,6 +345,10 @@ async fn assign(
         role: account.role,
         token_key: [0; 32],
     };
+    if !to.takes_conversations() {
+        // An author's account cannot answer a youth.
+        return Err(ApiError::BadRequest);
+    }
     app.handoffs.assign(id, &who, &to)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -439,7 +452,7 @@ async fn change_content(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    app.handoffs.reports_changed(&app.reports, None);
+    app.handoffs.report_changed(&app.reports, id, false);
     Ok(())
 }
 

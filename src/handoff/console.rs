@@ -20,6 +20,7 @@ const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub async fn upgrade(
     State(app): State<AppState>,
+    crate::limits::Client(client): crate::limits::Client,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -31,7 +32,7 @@ pub async fn upgrade(
         .write_buffer_size(0)
         .max_message_size(limits.max_transport_bytes)
         .max_frame_size(limits.max_transport_bytes)
-        .on_upgrade(move |socket| serve(socket, app))
+        .on_upgrade(move |socket| serve(socket, app, client))
 }
 
 async fn send(socket: &mut WebSocket, frame: &ConsoleServerFrame) -> bool {
@@ -64,7 +65,20 @@ async fn authenticate(socket: &mut WebSocket, app: &AppState) -> Option<Interven
     app.accounts.authenticate(&token).ok().flatten()
 }
 
-async fn serve(mut socket: WebSocket, app: AppState) {
+async fn serve(mut socket: WebSocket, app: AppState, client: crate::limits::ClientKey) {
+    // A place per client key (counted apart from youth sockets) and for everyone:
+    // an unauthenticated socket is held up to the auth timeout.
+    let console_key = crate::limits::ClientKey(format!("console:{}", client.0));
+    let place = app.limits.open_socket(&console_key);
+    let slot = app.limits.console_sockets.clone().try_acquire_owned();
+    let (Some(_place), Ok(_slot)) = (place, slot) else {
+        send(
+            &mut socket,
+            &error(ErrorCode::ServerBusy, Text::ServerBusy, None),
+        )
+        .await;
+        return close(&mut socket, 1013).await;
+    };
     let who = authenticate(&mut socket, &app)
         .await
         .filter(|who| who.takes_conversations());

@@ -12,6 +12,7 @@ pub mod api;
 pub mod console;
 pub mod escalation;
 pub mod push;
+mod report_frames;
 pub mod schedule;
 pub mod totp;
 pub mod webhook;

@@ -58,6 +58,11 @@ pub struct Keys {
     dir: PathBuf,
     /// Keys read or made since start. Written by create, get, destroy.
     cache: Mutex<HashMap<String, Key>>,
+    /// Keys written without a sync (sessions'): synced by the next store flush, so
+    /// a key is on disk before anything acknowledged that it opens.
+    unsynced: Mutex<Vec<String>>,
+    /// Keys being destroyed in the background: never read back meanwhile.
+    doomed: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Keys {
@@ -66,6 +71,8 @@ impl Keys {
         Ok(Self {
             dir: dir.to_path_buf(),
             cache: Mutex::new(HashMap::new()),
+            unsynced: Mutex::new(Vec::new()),
+            doomed: Mutex::new(Default::default()),
         })
     }
 
@@ -93,12 +100,113 @@ impl Keys {
         Ok(key)
     }
 
+    /// Makes a key without syncing it (cheap enough for the hot path: one small
+    /// write and a rename, no fsync). [`Keys::sync_pending`], run by every store
+    /// flush, makes it durable. `None` when the name is being destroyed.
+    pub fn create_unsynced(&self, name: &str) -> std::io::Result<Option<Key>> {
+        if self
+            .doomed
+            .lock()
+            .expect("key lock poisoned")
+            .contains(name)
+        {
+            return Ok(None);
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let temporary = self.dir.join(format!("{name}.key.tmp"));
+        std::fs::write(&temporary, bytes)?;
+        std::fs::rename(&temporary, self.path(name))?;
+        let key = Key::from_bytes(&bytes);
+        self.cache
+            .lock()
+            .expect("key cache poisoned")
+            .insert(name.to_string(), key.clone());
+        self.unsynced
+            .lock()
+            .expect("key lock poisoned")
+            .push(name.to_string());
+        Ok(Some(key))
+    }
+
+    /// Syncs the keys made by `create_unsynced` since the last call, and the folder
+    /// (blocking IO).
+    pub fn sync_pending(&self) -> std::io::Result<()> {
+        let pending = std::mem::take(&mut *self.unsynced.lock().expect("key lock poisoned"));
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for name in &pending {
+            if let Ok(file) = std::fs::File::open(self.path(name)) {
+                file.sync_all()?;
+            }
+        }
+        std::fs::File::open(&self.dir)?.sync_all()
+    }
+
+    /// Destroys a key: unusable at once, its file overwritten and removed off the
+    /// async runtime when there is one (inline otherwise).
+    pub fn destroy_soon(self: &Arc<Self>, name: &str) {
+        self.doomed
+            .lock()
+            .expect("key lock poisoned")
+            .insert(name.to_string());
+        self.cache.lock().expect("key cache poisoned").remove(name);
+        let keys = self.clone();
+        let name = name.to_string();
+        let work = move || {
+            if let Err(e) = keys.destroy(&name) {
+                tracing::error!(error = %e, "a key could not be destroyed");
+            }
+            keys.doomed.lock().expect("key lock poisoned").remove(&name);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(work);
+            }
+            Err(_) => work(),
+        }
+    }
+
+    /// Whether a key surely no longer exists (its file is absent, not merely
+    /// unreadable now): only then is what it sealed deleted.
+    pub fn is_gone(&self, name: &str) -> bool {
+        !self
+            .cache
+            .lock()
+            .expect("key cache poisoned")
+            .contains_key(name)
+            && matches!(self.path(name).try_exists(), Ok(false))
+    }
+
+    /// Forgets a key from memory only (its file stays; read again when needed).
+    pub fn uncache(&self, name: &str) {
+        self.cache.lock().expect("key cache poisoned").remove(name);
+    }
+
     /// A key by name, from memory or from its file; `None` once destroyed.
     pub fn get(&self, name: &str) -> Option<Key> {
         if let Some(key) = self.cache.lock().expect("key cache poisoned").get(name) {
             return Some(key.clone());
         }
+        if self
+            .doomed
+            .lock()
+            .expect("key lock poisoned")
+            .contains(name)
+        {
+            return None;
+        }
         let bytes: [u8; 32] = std::fs::read(self.path(name)).ok()?.try_into().ok()?;
+        if bytes == [0u8; 32]
+            || self
+                .doomed
+                .lock()
+                .expect("key lock poisoned")
+                .contains(name)
+        {
+            return None;
+        }
         let key = Key::from_bytes(&bytes);
         self.cache
             .lock()
@@ -123,6 +231,12 @@ impl Keys {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The name of a session's key (the hex of its token's hash).
+pub fn session_key(key: &[u8; 32]) -> String {
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    format!("session-{hex}")
 }
 
 /// The name of a handoff's key.

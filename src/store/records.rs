@@ -163,6 +163,34 @@ pub struct ReportRecord {
     /// Last activity: retention counts from here.
     pub updated_ms: u64,
     pub assigned_to: Option<String>,
-    /// The sealed `reports::Content`.
+    /// The sealed `reports::Content` (base64 in the record, itself sealed).
+    #[serde(with = "bytes_as_base64")]
     pub sealed: Vec<u8>,
+}
+
+/// Bytes as one base64 string (an array of numbers, as older records have, is
+/// still read).
+mod bytes_as_base64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Numbers(Vec<u8>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        match Either::deserialize(deserializer)? {
+            Either::Text(text) => base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(serde::de::Error::custom),
+            Either::Numbers(bytes) => Ok(bytes),
+        }
+    }
 }

@@ -1217,6 +1217,12 @@
       case 'report_alert':
         onReportAlert(frame.report);
         break;
+      case 'report_changed':
+        // One report made or changed: merged into the list (before the list is
+        // loaded, the load brings it).
+        state.reportFrames += 1;
+        if (frame.item && state.reports !== null) onReports(withReport(state.reports, frame.item));
+        break;
       default:
         break;
     }
@@ -2106,6 +2112,15 @@
         renderReports();
       }
     }
+  }
+
+  /** The list with one report added or replaced, in the server's order: danger now
+   * (not closed) first, then the latest activity. */
+  function withReport(items, item) {
+    const list = items.filter((candidate) => candidate.id !== item.id);
+    list.push(item);
+    const urgent = (r) => (r.danger && r.status !== 'closed' ? 0 : 1);
+    return list.sort((a, b) => urgent(a) - urgent(b) || b.updated_at - a.updated_at);
   }
 
   /** The list changed (a `reports` frame, or the first load). */
