@@ -15,9 +15,11 @@ pub mod load;
 pub mod model;
 pub mod parse;
 pub mod play;
+pub mod rules;
 pub mod text;
 pub mod translate;
+pub mod walk;
 
-pub use diagnostic::{Diagnostic, Problem, Severity};
+pub use diagnostic::{Diagnostic, Hint, Problem, Severity};
 pub use library::{FlowLibrary, ReloadOutcome};
 pub use model::FlowSet;
