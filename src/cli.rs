@@ -32,8 +32,8 @@ struct Common {
     /// Folder of the embedded store.
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
-    /// Folder of the flows.
-    #[arg(long, global = true)]
+    /// Folder of the flows (also `--dir`).
+    #[arg(long, global = true, visible_alias = "dir")]
     flows_dir: Option<PathBuf>,
 }
 
@@ -153,24 +153,45 @@ enum Format {
 
 #[derive(Subcommand)]
 enum FlowsCommand {
-    /// Checks the flows and prints every problem with file:line:col.
+    /// Vérifie les flux et leurs essais; chaque problème avec fichier:ligne:colonne.
+    /// Checks the flows and their essais; every problem with file:line:col.
     Check {
-        /// The flows folder (default: the configured one, ./flows).
+        /// Le dossier des flux (par défaut ./flows) / the flows folder.
+        #[arg(value_name = "DIR")]
+        dir_positional: Option<PathBuf>,
+        /// Le dossier des flux / the flows folder.
+        #[arg(long, visible_alias = "flows-dir")]
         dir: Option<PathBuf>,
-        /// Language of the messages.
+        /// Langue des messages / language of the messages.
         #[arg(long, value_enum, default_value = "fr")]
         lang: Lang,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        /// The start node.
+        /// Le nœud de départ / the start node.
         #[arg(long, default_value = "accueil")]
         start: String,
+        /// Seulement les erreurs / errors only.
+        #[arg(long)]
+        errors_only: bool,
+    },
+    /// Écrit les « #id: » qui manquent / writes the missing line ids.
+    Ids {
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
+        dir: PathBuf,
+        /// Écrit les identifiants dans les fichiers (sinon, les liste) / write them.
+        #[arg(long)]
+        add: bool,
+    },
+    /// Serveur de langage (LSP) pour les éditeurs, sur stdin/stdout / language server.
+    Lsp {
+        #[arg(long, visible_alias = "flows-dir")]
+        dir: Option<PathBuf>,
     },
     /// Plays a conversation in the terminal, reading what the youth does from stdin:
     /// a number picks a choice, `#id` a choice by id, `/recommencer` starts again,
     /// anything else is free text.
     Try {
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
         /// The conversation's language.
         #[arg(long, default_value = "fr")]
@@ -181,7 +202,7 @@ enum FlowsCommand {
     },
     /// The flow as a graph (Mermaid or Graphviz dot).
     Graph {
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
@@ -219,11 +240,14 @@ enum TranslationsCommand {
         #[arg(long)]
         lang: String,
         /// The flows folder.
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
         /// Where to write the CSV (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Seulement ces lignes / only these rows: missing, stale, suggested, ok.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Reads a filled CSV into traductions/LANG.txt and reports conflicts.
     Import {
@@ -231,7 +255,7 @@ enum TranslationsCommand {
         lang: String,
         /// The filled CSV.
         file: PathBuf,
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
     },
 }
@@ -470,41 +494,72 @@ fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()>
 fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
     match command {
         FlowsCommand::Check {
+            dir_positional,
             dir,
             lang,
             format,
             start,
+            errors_only,
         } => {
-            let dir = dir.unwrap_or_else(|| Config::default().flows_dir);
-            let report = match load::read_folder(&dir) {
+            let dir = dir
+                .or(dir_positional)
+                .unwrap_or_else(|| Config::default().flows_dir);
+            let mut report = match load::read_folder(&dir) {
                 Ok(sources) => load::build(sources, &start),
                 Err(diagnostic) => load::LoadReport {
                     flows: None,
                     diagnostics: vec![diagnostic],
                 },
             };
+            if let Some(flows) = &report.flows {
+                report
+                    .diagnostics
+                    .extend(crate::flow::essais::run_folder(&dir, flows));
+            }
             let lang = lang.code();
             let errors = report.errors().count();
             if format == Format::Json {
-                let list: Vec<_> = report.diagnostics.iter().map(|d| d.to_json(lang)).collect();
+                let list: Vec<_> = report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| !errors_only || d.is_error())
+                    .map(|d| d.to_json(lang))
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                for diagnostic in &report.diagnostics {
-                    println!("{}", diagnostic.render(lang));
-                }
-                let warnings = report.diagnostics.len() - errors;
-                match (errors, lang) {
-                    (0, "fr") => println!("ok : aucune erreur, {warnings} avertissement(s)"),
-                    (0, _) => println!("ok: no error, {warnings} warning(s)"),
-                    (n, "fr") => println!("{n} erreur(s), {warnings} avertissement(s) : ces flux ne seront pas chargés"),
-                    (n, _) => println!("{n} error(s), {warnings} warning(s): these flows will not be loaded"),
-                }
+                print!(
+                    "{}",
+                    crate::flow::present::present(&report.diagnostics, lang, errors_only)
+                );
             }
             Ok(if errors == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
+        }
+        FlowsCommand::Ids { dir, add } => {
+            let sources = load::read_folder(&dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
+            let changes = crate::flow::ids::add_ids(&sources);
+            let mut count = 0;
+            for (file, content, added) in &changes {
+                count += added;
+                if add {
+                    std::fs::write(dir.join(file), content)
+                        .with_context(|| format!("je n'arrive pas à écrire {file}"))?;
+                    println!("{file} : {added} identifiant(s) ajouté(s)");
+                } else {
+                    println!("{file} : {added} ligne(s) sans identifiant");
+                }
+            }
+            if !add && count > 0 {
+                println!("lance « relais flows ids --add » pour les écrire");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        FlowsCommand::Lsp { dir } => {
+            crate::flow::lsp::run(dir)?;
+            Ok(ExitCode::SUCCESS)
         }
         FlowsCommand::Translations { command } => translations(command),
         FlowsCommand::Try { dir, lang, from } => {
@@ -627,35 +682,63 @@ fn load_valid(dir: &std::path::Path) -> anyhow::Result<crate::flow::FlowSet> {
 fn translations(command: TranslationsCommand) -> anyhow::Result<ExitCode> {
     use crate::flow::translate;
     match command {
-        TranslationsCommand::Export { lang, dir, out } => {
+        TranslationsCommand::Export {
+            lang,
+            dir,
+            out,
+            only,
+        } => {
             let flows = load_valid(&dir)?;
-            let csv = translate::to_csv(&translate::export(&flows, &lang))?;
+            // The French of earlier versions, so a stale row shows what changed.
+            let data_dir = Config::load(None, std::env::vars())
+                .map(|c| c.data_dir)
+                .unwrap_or_else(|_| Config::default().data_dir);
+            let versions = crate::store::archived_flow_versions(&data_dir).unwrap_or_default();
+            let history = translate::history_of(versions.iter().map(|v| &v.sources));
+            let rows: Vec<_> = translate::export(&flows, &lang, &history)
+                .into_iter()
+                .filter(|row| only.is_empty() || only.contains(&row.status))
+                .collect();
+            let csv = translate::to_csv(&rows)?;
             match out {
                 Some(path) => std::fs::write(&path, csv)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
+                    .with_context(|| format!("je n'arrive pas à écrire {}", path.display()))?,
                 None => print!("{csv}"),
             }
             Ok(ExitCode::SUCCESS)
         }
         TranslationsCommand::Import { lang, file, dir } => {
             if !crate::flow::parse::valid_id(&lang) || lang.contains('.') {
-                bail!("a language is a short code such as en, iu or cr");
+                bail!("une langue s'écrit en code court, comme en, iu ou cr");
             }
             let flows = load_valid(&dir)?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let rows = translate::from_csv(&text).context("the CSV is not valid")?;
-            let (table, conflicts) = translate::import(&flows, &lang, &rows);
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("je n'arrive pas à lire {}", file.display()))?;
+            let decoded = translate::decode(&bytes);
+            if decoded.windows_1252 {
+                println!("Ce fichier était en Windows-1252 (ancien Excel) : je l'ai lu comme tel.");
+            }
+            if decoded.semicolons {
+                println!("Ce fichier est séparé par des points-virgules (Excel en français) : je l'ai lu comme tel.");
+            }
+            let rows = translate::rows_of(&decoded).map_err(|e| anyhow::anyhow!(e.message("fr")))?;
+            let imported = translate::import(&flows, &lang, &rows);
             let path = dir.join(translate::table_path(&lang));
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, table)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            for conflict in &conflicts {
+            std::fs::write(&path, &imported.table)
+                .with_context(|| format!("je n'arrive pas à écrire {}", path.display()))?;
+            for conflict in &imported.conflicts {
                 println!("{}", conflict.message("fr"));
             }
-            println!("{} : {} conflit(s)", path.display(), conflicts.len());
+            println!(
+                "{} : {} ligne(s) ajoutée(s), {} modifiée(s), {} conflit(s)",
+                path.display(),
+                imported.added,
+                imported.changed,
+                imported.conflicts.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

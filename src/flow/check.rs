@@ -331,8 +331,9 @@ fn check_translations(set: &FlowSet, out: &mut Vec<Diagnostic>) {
     for (_, line) in &lines {
         all_ids.insert(line.id.as_str());
     }
-    for id in super::rules::route_ids(set) {
-        all_ids.insert(id);
+    let route_ids = super::rules::route_ids(set);
+    for id in &route_ids {
+        all_ids.insert(id.as_str());
     }
     let written_ids: HashSet<String> = set
         .sources

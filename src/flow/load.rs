@@ -184,6 +184,19 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         }
     }
 
+    // The translated words of each route (`node.quand.N` in a table) are words that
+    // route also knows: a youth is understood in every language.
+    for node in by_name.values_mut() {
+        for (index, route) in node.exit.routes.iter_mut().enumerate() {
+            let id = super::translate::route_id(&node.name, index);
+            for table in translations.values() {
+                if let Some(words) = table.get(&id) {
+                    route.patterns.extend(parse::route_patterns(&words.text));
+                }
+            }
+        }
+    }
+
     let mut set = FlowSet {
         version: version_of(&sources),
         start: start.to_string(),

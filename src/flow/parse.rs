@@ -644,6 +644,15 @@ fn handoff_words(args: &str) -> Vec<(usize, String)> {
     words
 }
 
+/// The patterns of a list of route words (`mot, "une phrase", début*`), as a
+/// translation of a route's words gives them.
+pub fn route_patterns(list: &str) -> Vec<super::model::Pattern> {
+    split_patterns(list)
+        .iter()
+        .filter_map(|w| text::pattern(w))
+        .collect()
+}
+
 /// Splits `mot, "une, phrase", autre*` at commas outside quotes.
 fn split_patterns(list: &str) -> Vec<String> {
     let mut parts = Vec::new();

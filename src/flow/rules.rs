@@ -86,9 +86,13 @@ pub fn forgotten_headers(set: &FlowSet, node: &Node) -> Vec<u32> {
 }
 
 /// The ids of the route words a translator translates: `node.quand.N`.
-pub fn route_ids(set: &FlowSet) -> Vec<&str> {
-    let _ = set;
-    Vec::new()
+pub fn route_ids(set: &FlowSet) -> Vec<String> {
+    set.nodes
+        .values()
+        .flat_map(|node| {
+            (0..node.exit.routes.len()).map(|i| super::translate::route_id(&node.name, i))
+        })
+        .collect()
 }
 
 /// The node the welcome leads to, following its jumps: the menu.
@@ -184,12 +188,20 @@ pub fn theme_nodes(set: &FlowSet) -> Vec<&Node> {
 /// Every value each variable can take: what `~ var = value` sets anywhere, and the
 /// languages for `langue`.
 pub fn known_values(set: &FlowSet) -> BTreeMap<String, BTreeSet<String>> {
+    values_set_by(set.nodes.values(), &set.languages())
+}
+
+/// The values these nodes give each variable, and `langue` its languages.
+pub fn values_set_by<'n>(
+    nodes: impl Iterator<Item = &'n Node>,
+    languages: &[String],
+) -> BTreeMap<String, BTreeSet<String>> {
     let mut known: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     known
         .entry("langue".into())
         .or_default()
-        .extend(set.languages());
-    for node in set.nodes.values() {
+        .extend(languages.iter().cloned());
+    for node in nodes {
         let sets = node
             .items
             .iter()
