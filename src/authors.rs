@@ -41,6 +41,7 @@ async fn graph(State(app): State<AppState>, Authed(who): Authed) -> Result<Respo
         "version": flows.version,
         "languages": flows.languages(),
         "graph": Graph::of(&flows),
+        "last_edit": app.flows.last_edit(),
     }))
     .into_response())
 }

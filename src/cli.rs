@@ -568,6 +568,7 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             let lang = if flows.has_language(&lang) {
                 lang
             } else {
+                eprintln!("Il n'y a pas de traduction « {lang} » : la conversation sera en français.");
                 "fr".into()
             };
             let ui = if lang == "fr" { "fr" } else { "en" };
@@ -577,18 +578,54 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             };
             if let Some(node) = &from {
                 if !flows.nodes.contains_key(node) {
-                    bail!("there is no node {node}");
+                    let near = crate::flow::rules::nearest(node, flows.order.iter().map(String::as_str));
+                    match near {
+                        Some(near) => bail!("le nœud « {node} » n'existe pas. Voulais-tu dire « {near} » ?"),
+                        None => bail!("le nœud « {node} » n'existe pas"),
+                    }
                 }
             }
-            print!("{}", play::start(&flows, &mut state, from.as_deref(), ui).1);
+            let interactive = std::io::stdin().is_terminal();
+            if interactive {
+                println!(
+                    "{}",
+                    if ui == "fr" {
+                        "Tape ce que le ou la jeune ferait : un chiffre choisit, #id un choix, sinon du texte. /aide pour l'aide, /quitter pour sortir."
+                    } else {
+                        "Type what the youth would do: a number picks a choice, #id a choice, anything else is text. /help for help, /quit to leave."
+                    }
+                );
+            }
+            let marks = |text: String| play::mark_untranslated(&flows, &lang, &text);
+            print!("{}", marks(play::start(&flows, &mut state, from.as_deref(), ui).1));
+            let prompt = || {
+                if interactive {
+                    print!("> ");
+                    let _ = std::io::stdout().flush();
+                }
+            };
+            prompt();
             for line in std::io::stdin().lock().lines() {
                 let line = line?;
                 if line.trim().is_empty() {
+                    prompt();
                     continue;
                 }
-                println!("> {}", line.trim());
+                match line.trim() {
+                    "/quit" | "/quitter" | "/q" => break,
+                    "/help" | "/aide-auteur" | "/?" => {
+                        println!("{}", play::help(ui));
+                        prompt();
+                        continue;
+                    }
+                    _ => {}
+                }
+                if !interactive {
+                    println!("> {}", line.trim());
+                }
                 let typed = play::read(&line, &flows, &state);
-                print!("{}", play::play(&flows, &mut state, &typed, ui).1);
+                print!("{}", marks(play::play(&flows, &mut state, &typed, ui).1));
+                prompt();
             }
             Ok(ExitCode::SUCCESS)
         }
