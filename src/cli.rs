@@ -568,7 +568,9 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             let lang = if flows.has_language(&lang) {
                 lang
             } else {
-                eprintln!("Il n'y a pas de traduction « {lang} » : la conversation sera en français.");
+                eprintln!(
+                    "Il n'y a pas de traduction « {lang} » : la conversation sera en français."
+                );
                 "fr".into()
             };
             let ui = if lang == "fr" { "fr" } else { "en" };
@@ -578,9 +580,12 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             };
             if let Some(node) = &from {
                 if !flows.nodes.contains_key(node) {
-                    let near = crate::flow::rules::nearest(node, flows.order.iter().map(String::as_str));
+                    let near =
+                        crate::flow::rules::nearest(node, flows.order.iter().map(String::as_str));
                     match near {
-                        Some(near) => bail!("le nœud « {node} » n'existe pas. Voulais-tu dire « {near} » ?"),
+                        Some(near) => {
+                            bail!("le nœud « {node} » n'existe pas. Voulais-tu dire « {near} » ?")
+                        }
                         None => bail!("le nœud « {node} » n'existe pas"),
                     }
                 }
@@ -597,7 +602,10 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
                 );
             }
             let marks = |text: String| play::mark_untranslated(&flows, &lang, &text);
-            print!("{}", marks(play::start(&flows, &mut state, from.as_deref(), ui).1));
+            print!(
+                "{}",
+                marks(play::start(&flows, &mut state, from.as_deref(), ui).1)
+            );
             let prompt = || {
                 if interactive {
                     print!("> ");
@@ -758,7 +766,8 @@ fn translations(command: TranslationsCommand) -> anyhow::Result<ExitCode> {
             if decoded.semicolons {
                 println!("Ce fichier est séparé par des points-virgules (Excel en français) : je l'ai lu comme tel.");
             }
-            let rows = translate::rows_of(&decoded).map_err(|e| anyhow::anyhow!(e.message("fr")))?;
+            let rows =
+                translate::rows_of(&decoded).map_err(|e| anyhow::anyhow!(e.message("fr")))?;
             let imported = translate::import(&flows, &lang, &rows);
             let path = dir.join(translate::table_path(&lang));
             if let Some(parent) = path.parent() {

@@ -42,11 +42,8 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
             if let Target::Node { name, pos } = target {
                 if !exists(name) {
                     out.push(
-                        Diagnostic::new(
-                            pos.clone(),
-                            Problem::UnknownTarget { name: name.clone() },
-                        )
-                        .with_hint(super::rules::unknown_node_hint(set, name)),
+                        Diagnostic::new(pos.clone(), Problem::UnknownTarget { name: name.clone() })
+                            .with_hint(super::rules::unknown_node_hint(set, name)),
                     );
                 }
             }

@@ -17,65 +17,151 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     TextOutsideNode,
-    BadNodeName { name: String },
+    BadNodeName {
+        name: String,
+    },
     EmptyNodeName,
-    DuplicateNode { name: String, first: Pos },
-    DuplicateLineId { id: String, first: Pos },
-    BadLineId { id: String },
-    UnknownInstruction { word: String },
+    DuplicateNode {
+        name: String,
+        first: Pos,
+    },
+    DuplicateLineId {
+        id: String,
+        first: Pos,
+    },
+    BadLineId {
+        id: String,
+    },
+    UnknownInstruction {
+        word: String,
+    },
     ChoiceWithoutTarget,
     ChoiceWithoutLabel,
     EmptyTarget,
-    UnknownTarget { name: String },
+    UnknownTarget {
+        name: String,
+    },
     BadAssignment,
     AssignmentOutsideNode,
-    BadCondition { written: String },
+    BadCondition {
+        written: String,
+    },
     UnclosedCondition,
     RouteWithoutTarget,
     RouteWithoutWords,
     EmptyWord,
-    BadHandoffOption { option: String },
+    BadHandoffOption {
+        option: String,
+    },
     ResourceWithoutKey,
-    UnknownResource { key: String },
+    UnknownResource {
+        key: String,
+    },
     ItemAfterJump,
     JumpAndChoices,
     RoutesWithoutQuestion,
     SecondOtherwise,
-    StartNodeMissing { name: String },
-    UnreachableNode { name: String },
-    DeadEnd { name: String },
-    DuplicateChoiceLabel { label: String },
-    LongMessage { chars: usize },
-    TriggerLanguageMissing { kind: String, lang: String },
+    StartNodeMissing {
+        name: String,
+    },
+    UnreachableNode {
+        name: String,
+    },
+    DeadEnd {
+        name: String,
+    },
+    DuplicateChoiceLabel {
+        label: String,
+    },
+    LongMessage {
+        chars: usize,
+    },
+    TriggerLanguageMissing {
+        kind: String,
+        lang: String,
+    },
     TriggerFileMissing,
-    TranslationMissing { id: String, lang: String },
-    TranslationStale { id: String, lang: String },
-    TranslationUnknownId { id: String },
+    TranslationMissing {
+        id: String,
+        lang: String,
+    },
+    TranslationStale {
+        id: String,
+        lang: String,
+    },
+    TranslationUnknownId {
+        id: String,
+    },
     BadTranslationLine,
-    BadDataFile { detail: String },
-    ResourceToCheck { key: String },
-    ResourceWithoutContact { key: String },
-    UnreadableFile { detail: String },
+    BadDataFile {
+        detail: String,
+    },
+    ResourceToCheck {
+        key: String,
+    },
+    ResourceWithoutContact {
+        key: String,
+    },
+    UnreadableFile {
+        detail: String,
+    },
     NoFlowFiles,
-    JumpLoop { name: String },
-    EmptyNode { name: String },
-    BadReportOption { option: String },
+    JumpLoop {
+        name: String,
+    },
+    EmptyNode {
+        name: String,
+    },
+    BadReportOption {
+        option: String,
+    },
     // The content rules (issue 22): what the shipped-flow tests used to be alone to see.
-    PhoneNumberInFlow { lang: String },
-    MenuTooLong { count: usize },
-    ThemeWithoutDangerButton { name: String },
-    EndWithoutHelp { choice: String },
-    PersonTooFar { name: String, taps: Option<usize> },
-    LongButton { chars: usize },
+    PhoneNumberInFlow {
+        lang: String,
+    },
+    MenuTooLong {
+        count: usize,
+    },
+    ThemeWithoutDangerButton {
+        name: String,
+    },
+    EndWithoutHelp {
+        choice: String,
+    },
+    PersonTooFar {
+        name: String,
+        taps: Option<usize>,
+    },
+    LongButton {
+        chars: usize,
+    },
     QuestionWithoutOtherwise,
-    MalformedLineId { written: String },
-    MissingHeader { name: String },
-    UnindentedAssignment { var: String },
-    UnknownConditionValue { var: String, value: String, known: Vec<String> },
-    UnknownConditionVar { var: String },
+    MalformedLineId {
+        written: String,
+    },
+    MissingHeader {
+        name: String,
+    },
+    UnindentedAssignment {
+        var: String,
+    },
+    UnknownConditionValue {
+        var: String,
+        value: String,
+        known: Vec<String>,
+    },
+    UnknownConditionVar {
+        var: String,
+    },
     MissingLineId,
-    EssaiFailed { said: String, expected: String, got: String },
-    BadEssai { detail: String },
+    EssaiFailed {
+        said: String,
+        expected: String,
+        got: String,
+    },
+    BadEssai {
+        detail: String,
+    },
 }
 
 impl Problem {

@@ -41,7 +41,10 @@ pub struct Essai {
 /// What an essai led to: the first node entered, `fin`, or `non compris`.
 pub fn outcome(set: &FlowSet, essai: &Essai) -> Result<String, String> {
     if !set.nodes.contains_key(&essai.depuis) {
-        return Err(format!("le nœud « {} » n'existe pas (depuis).", essai.depuis));
+        return Err(format!(
+            "le nœud « {} » n'existe pas (depuis).",
+            essai.depuis
+        ));
     }
     let lang = essai.langue.clone().unwrap_or_else(|| SOURCE_LANG.into());
     let mut state = State {

@@ -150,9 +150,7 @@ impl FlowLibrary {
                     .lock()
                     .expect("flow lock poisoned")
                     .insert(flows.version.clone(), flows.clone());
-                let after_refusal = self
-                    .last_edit()
-                    .is_some_and(|note| !note.accepted);
+                let after_refusal = self.last_edit().is_some_and(|note| !note.accepted);
                 if changed {
                     tracing::info!(target: "relais::flows", version = %flows.version, "modification acceptée : flux rechargés");
                 } else if after_refusal {
@@ -204,7 +202,10 @@ impl FlowLibrary {
 
     /// What happened to the last edit (accepted or refused), if any since start.
     pub fn last_edit(&self) -> Option<EditNote> {
-        self.last_edit.lock().expect("edit note lock poisoned").clone()
+        self.last_edit
+            .lock()
+            .expect("edit note lock poisoned")
+            .clone()
     }
 
     fn note_edit(&self, note: EditNote) {

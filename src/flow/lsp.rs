@@ -16,8 +16,9 @@ use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionOptions, Diagnostic as LspDiagnostic,
     DiagnosticSeverity, GotoDefinitionResponse, Hover, HoverContents, HoverProviderCapability,
-    InitializeParams, Location, MarkupContent, MarkupKind, OneOf, Position, PublishDiagnosticsParams,
-    Range, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
+    InitializeParams, Location, MarkupContent, MarkupKind, OneOf, Position,
+    PublishDiagnosticsParams, Range, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, Uri,
 };
 
 use super::diagnostic::{Diagnostic, Severity};
@@ -40,15 +41,15 @@ pub fn run(dir: Option<PathBuf>) -> Result<(), LspError> {
     let (connection, threads) = Connection::stdio();
     serve(&connection, dir)?;
     drop(connection);
-    threads.join().map_err(|e| LspError::Closed(e.to_string()))?;
+    threads
+        .join()
+        .map_err(|e| LspError::Closed(e.to_string()))?;
     Ok(())
 }
 
 fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
-        text_document_sync: Some(TextDocumentSyncCapability::Kind(
-            TextDocumentSyncKind::FULL,
-        )),
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(vec![">".into(), " ".into(), "=".into(), ",".into()]),
             ..Default::default()
@@ -174,8 +175,7 @@ impl Server {
         let params = notification.params;
         let changed = match notification.method.as_str() {
             "textDocument/didOpen" => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params)
+                let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params)
                 else {
                     return Vec::new();
                 };
@@ -196,16 +196,14 @@ impl Server {
                 path
             }
             "textDocument/didSave" => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(params)
+                let Ok(p) = serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(params)
                 else {
                     return Vec::new();
                 };
                 uri_to_path(&p.text_document.uri)
             }
             "textDocument/didClose" => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params)
+                let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params)
                 else {
                     return Vec::new();
                 };
@@ -266,35 +264,42 @@ impl Server {
 
     fn request(&self, request: Request) -> Response {
         let id = request.id.clone();
-        let result = match request.method.as_str() {
-            "textDocument/completion" => serde_json::from_value(request.params)
-                .ok()
-                .map(|p: lsp_types::CompletionParams| {
-                    let at = p.text_document_position;
-                    serde_json::to_value(self.complete(&uri_to_path(&at.text_document.uri), at.position))
-                }),
-            "textDocument/definition" => serde_json::from_value(request.params)
-                .ok()
-                .map(|p: lsp_types::GotoDefinitionParams| {
-                    let at = p.text_document_position_params;
-                    serde_json::to_value(
-                        self.definition(&uri_to_path(&at.text_document.uri), at.position),
+        let result =
+            match request.method.as_str() {
+                "textDocument/completion" => serde_json::from_value(request.params).ok().map(
+                    |p: lsp_types::CompletionParams| {
+                        let at = p.text_document_position;
+                        serde_json::to_value(
+                            self.complete(&uri_to_path(&at.text_document.uri), at.position),
+                        )
+                    },
+                ),
+                "textDocument/definition" => serde_json::from_value(request.params).ok().map(
+                    |p: lsp_types::GotoDefinitionParams| {
+                        let at = p.text_document_position_params;
+                        serde_json::to_value(
+                            self.definition(&uri_to_path(&at.text_document.uri), at.position),
+                        )
+                    },
+                ),
+                "textDocument/hover" => {
+                    serde_json::from_value(request.params)
+                        .ok()
+                        .map(|p: lsp_types::HoverParams| {
+                            let at = p.text_document_position_params;
+                            serde_json::to_value(
+                                self.hover(&uri_to_path(&at.text_document.uri), at.position),
+                            )
+                        })
+                }
+                _ => {
+                    return Response::new_err(
+                        id,
+                        lsp_server::ErrorCode::MethodNotFound as i32,
+                        format!("unknown method {}", request.method),
                     )
-                }),
-            "textDocument/hover" => serde_json::from_value(request.params)
-                .ok()
-                .map(|p: lsp_types::HoverParams| {
-                    let at = p.text_document_position_params;
-                    serde_json::to_value(self.hover(&uri_to_path(&at.text_document.uri), at.position))
-                }),
-            _ => {
-                return Response::new_err(
-                    id,
-                    lsp_server::ErrorCode::MethodNotFound as i32,
-                    format!("unknown method {}", request.method),
-                )
-            }
-        };
+                }
+            };
         match result {
             Some(Ok(value)) => Response::new_ok(id, value),
             _ => Response::new_err(
@@ -401,10 +406,7 @@ impl Server {
         let word = self.word_at(path, position)?;
         let index = self.index(path);
         let node = index.node(&word)?;
-        let mut value = format!(
-            "**{}** ({}:{})",
-            node.name, node.pos.file, node.pos.line
-        );
+        let mut value = format!("**{}** ({}:{})", node.name, node.pos.file, node.pos.line);
         if let Some(line) = first_line(node) {
             value.push_str("\n\n");
             value.push_str(&line);

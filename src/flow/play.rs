@@ -267,14 +267,12 @@ pub fn mark_untranslated(set: &FlowSet, lang: &str, transcript: &str) -> String 
     let mut out = String::with_capacity(transcript.len());
     for line in transcript.split_inclusive('\n') {
         let body = line.trim_end_matches('\n');
-        let text = body
-            .strip_prefix("  bot: ")
-            .or_else(|| {
-                let rest = body.trim_start();
-                let (number, label) = rest.split_once(") ")?;
-                number.parse::<usize>().ok()?;
-                Some(label.rsplit_once(" #").map_or(label, |(l, _)| l))
-            });
+        let text = body.strip_prefix("  bot: ").or_else(|| {
+            let rest = body.trim_start();
+            let (number, label) = rest.split_once(") ")?;
+            number.parse::<usize>().ok()?;
+            Some(label.rsplit_once(" #").map_or(label, |(l, _)| l))
+        });
         match text {
             Some(text) if french.contains(text) => {
                 let indent = body.len() - body.trim_start().len();

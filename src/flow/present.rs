@@ -57,7 +57,9 @@ pub fn present(diagnostics: &[Diagnostic], lang: &str, errors_only: bool) -> Str
     out.push_str(&match (e, fr) {
         (0, true) => format!("ok : aucune erreur, {w} avertissement(s)\n"),
         (0, false) => format!("ok: no error, {w} warning(s)\n"),
-        (n, true) => format!("{n} erreur(s), {w} avertissement(s) : ces flux ne seront pas chargés\n"),
+        (n, true) => {
+            format!("{n} erreur(s), {w} avertissement(s) : ces flux ne seront pas chargés\n")
+        }
         (n, false) => format!("{n} error(s), {w} warning(s): these flows will not be loaded\n"),
     });
     out
@@ -71,7 +73,11 @@ fn group_key(diagnostic: &Diagnostic) -> Option<(&'static str, String, String)> 
             diagnostic.pos.file.clone(),
             lang.clone(),
         )),
-        Problem::MissingLineId => Some(("missing_line_id", diagnostic.pos.file.clone(), String::new())),
+        Problem::MissingLineId => Some((
+            "missing_line_id",
+            diagnostic.pos.file.clone(),
+            String::new(),
+        )),
         _ => None,
     }
 }

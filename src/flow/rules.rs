@@ -228,9 +228,10 @@ pub fn check_content(set: &FlowSet, out: &mut Vec<Diagnostic>) {
     check_menu(set, out);
     check_conditions(set, out);
     for node in theme_nodes(set) {
-        let danger = node.exit.choices.iter().any(
-            |c| matches!(&c.target, Target::Node { name, .. } if *name == set.urgent.node),
-        );
+        let danger =
+            node.exit.choices.iter().any(
+                |c| matches!(&c.target, Target::Node { name, .. } if *name == set.urgent.node),
+            );
         if !danger && set.nodes.contains_key(&set.urgent.node) {
             out.push(Diagnostic::new(
                 node.pos.clone(),
@@ -366,12 +367,11 @@ fn check_conditions(set: &FlowSet, out: &mut Vec<Diagnostic>) {
         for (condition, pos) in conditions {
             let var = condition.var();
             let Some(values) = known.get(var) else {
-                let hint = nearest(var, known.keys().map(String::as_str)).map(|near| {
-                    Hint::DidYouMean {
+                let hint =
+                    nearest(var, known.keys().map(String::as_str)).map(|near| Hint::DidYouMean {
                         name: near.to_string(),
                         at: None,
-                    }
-                });
+                    });
                 out.push(
                     Diagnostic::new(
                         pos.clone(),

@@ -94,11 +94,7 @@ pub fn route_words(set: &FlowSet, route: &super::model::Route) -> String {
 
 /// The rows of every line of a set for a language. `history` gives, for a line id
 /// and the hash its translation was made from, the French of that time.
-pub fn export(
-    set: &FlowSet,
-    lang: &str,
-    history: &HashMap<(String, String), String>,
-) -> Vec<Row> {
+pub fn export(set: &FlowSet, lang: &str, history: &HashMap<(String, String), String>) -> Vec<Row> {
     let table = set.translations.get(lang);
     let sources = sources(set);
     // French already translated, for suggestions: source text → translation.
