@@ -54,6 +54,15 @@ pub fn present(diagnostics: &[Diagnostic], lang: &str, errors_only: bool) -> Str
         }
     }
     let (e, w) = (errors.len(), warnings.len());
+    let essais_only = e > 0 && errors.iter().all(|d| d.pos.file.starts_with("essais/"));
+    if essais_only {
+        out.push_str(&if fr {
+            format!("{e} essai(s) raté(s), {w} avertissement(s) : les flux se chargent, mais ne font pas ce que les essais attendent\n")
+        } else {
+            format!("{e} failed test(s), {w} warning(s): the flows load, but do not do what the tests expect\n")
+        });
+        return out;
+    }
     out.push_str(&match (e, fr) {
         (0, true) => format!("ok : aucune erreur, {w} avertissement(s)\n"),
         (0, false) => format!("ok: no error, {w} warning(s)\n"),
