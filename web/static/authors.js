@@ -535,7 +535,7 @@
     applyTexts();
     if (state.session && state.model) {
       renderMeta();
-      renderEditBanner(answers[0] && answers[0].last_edit);
+      renderEditBanner(state.data && state.data.last_edit);
       renderFileFilter();
       renderLegend();
       drawGraph(false);
@@ -658,6 +658,9 @@
       state.data = answers[0];
       state.model = buildModel(answers[0]);
       state.versions = Array.isArray(answers[1]) ? answers[1] : [];
+      renderEditBanner(answers[0] && answers[0].last_edit);
+      lastEditSeen = JSON.stringify(answers[0] && answers[0].last_edit);
+      watchEdits();
       if (state.selected && !state.model.nodes[state.selected]) state.selected = null;
       if (state.file && state.model.files.indexOf(state.file) < 0) state.file = '';
       var languages = state.model.languages;
@@ -674,6 +677,27 @@
     }, function (error) {
       failed(error, status);
     });
+  }
+
+  // Every few seconds, ask what happened to the last edit: a refused edit shows at
+  // once, an accepted one redraws the graph.
+  var statusTimer = null;
+  var lastEditSeen = null;
+  function watchEdits() {
+    if (statusTimer) return;
+    statusTimer = setInterval(function () {
+      if (!state.session || document.hidden) return;
+      api('GET', '/api/flows/status').then(function (status) {
+        var key = JSON.stringify(status && status.last_edit);
+        if (key === lastEditSeen) return;
+        lastEditSeen = key;
+        if (state.data && status && status.version !== state.data.version) {
+          loadAll();
+        } else {
+          renderEditBanner(status && status.last_edit);
+        }
+      }, function () { /* the next tick tries again */ });
+    }, 2000);
   }
 
   // The last edit of the flows folder: refused (with the checker's diagnostics, in
