@@ -206,6 +206,18 @@ enum FlowsCommand {
         dir: PathBuf,
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
+        /// Seulement les nœuds de ce fichier / only this file's nodes (rencontre.flow).
+        #[arg(long)]
+        file: Option<String>,
+        /// À partir de ce nœud / from this node.
+        #[arg(long)]
+        from: Option<String>,
+        /// Jusqu'à tant de liens du nœud de départ / this many links from --from.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// Ces nœuds deviennent des badges (↩ menu) / these nodes become badges.
+        #[arg(long, value_delimiter = ',')]
+        hide: Vec<String>,
     },
     /// Every version the server loaded, oldest first.
     History {
@@ -637,13 +649,29 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        FlowsCommand::Graph { dir, format } => {
+        FlowsCommand::Graph {
+            dir,
+            format,
+            file,
+            from,
+            depth,
+            hide,
+        } => {
             let flows = load_valid(&dir)?;
-            let graph = crate::flow::graph::Graph::of(&flows);
+            let mut graph = crate::flow::graph::Graph::of(&flows);
+            let filtered = file.is_some() || from.is_some() || !hide.is_empty();
+            if let Some(node) = &from {
+                if !flows.nodes.contains_key(node) {
+                    bail!("le nœud « {node} » n'existe pas");
+                }
+            }
+            if filtered {
+                graph = graph.filtered(file.as_deref(), from.as_deref(), depth, &hide);
+            }
             print!(
                 "{}",
                 match format {
-                    GraphFormat::Mermaid => graph.mermaid(),
+                    GraphFormat::Mermaid => graph.mermaid_with(filtered),
                     GraphFormat::Dot => graph.dot(),
                 }
             );
