@@ -182,6 +182,19 @@ enum FlowsCommand {
         #[arg(long)]
         add: bool,
     },
+    /// Sert la page des auteurs sur cet ordinateur, pour une copie des flux, sans
+    /// compte à créer; elle se met à jour à chaque enregistrement.
+    /// Serves the authors' page locally for a copy of the flows, no account to create.
+    Preview {
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
+        dir: PathBuf,
+        /// L'adresse / the address (default 127.0.0.1:8090).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// Le dossier des pages / folder of the pages.
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
+    },
     /// Serveur de langage (LSP) pour les éditeurs, sur stdin/stdout / language server.
     Lsp {
         #[arg(long, visible_alias = "flows-dir")]
@@ -569,6 +582,49 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        FlowsCommand::Preview {
+            dir,
+            listen,
+            web_dir,
+        } => {
+            // Refuse a broken folder at once, with the checker's words.
+            load_valid(&dir)?;
+            let data = tempfile_dir()?;
+            let mut config = Config::default();
+            config.data_dir = data.clone();
+            config.flows_dir = dir.clone();
+            config.listen = listen;
+            if let Some(web) = web_dir {
+                config.web_dir = web;
+            }
+            // A throwaway author account in a throwaway store: nothing to set up.
+            let password = {
+                use rand::RngCore;
+                let mut bytes = [0u8; 12];
+                rand::rng().fill_bytes(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            };
+            {
+                let store = open_store(&config)?;
+                let accounts = Accounts::new(
+                    store.clone(),
+                    crate::clock::Clock::system(),
+                    config.console.clone(),
+                );
+                accounts.add("auteur", "Aperçu", Role::Author, &password)?;
+                store.flush_blocking()?;
+            }
+            println!(
+                "Aperçu de {} : ouvre http://{listen}/auteurs — identifiant « auteur », mot de passe « {password} ».",
+                dir.display()
+            );
+            println!("La page se met à jour à chaque enregistrement; une modification refusée y est expliquée. Ctrl-C pour arrêter.");
+            init_tracing();
+            let result = serve(config);
+            let _ = std::fs::remove_dir_all(&data);
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
         FlowsCommand::Lsp { dir } => {
             crate::flow::lsp::run(dir)?;
             Ok(ExitCode::SUCCESS)
@@ -735,6 +791,17 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// A fresh private folder for a preview's throwaway store.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("relais-apercu-{name}"));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 /// Loads a flows folder that must be free of errors (for the tools that need it).
