@@ -590,10 +590,12 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             // Refuse a broken folder at once, with the checker's words.
             load_valid(&dir)?;
             let data = tempfile_dir()?;
-            let mut config = Config::default();
-            config.data_dir = data.clone();
-            config.flows_dir = dir.clone();
-            config.listen = listen;
+            let mut config = Config {
+                data_dir: data.clone(),
+                flows_dir: dir.clone(),
+                listen,
+                ..Default::default()
+            };
             if let Some(web) = web_dir {
                 config.web_dir = web;
             }

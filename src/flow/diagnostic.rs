@@ -618,7 +618,7 @@ impl Hint {
 pub struct Diagnostic {
     pub pos: Pos,
     pub problem: Problem,
-    pub hint: Option<Hint>,
+    pub hint: Option<Box<Hint>>,
 }
 
 impl Diagnostic {
@@ -631,7 +631,7 @@ impl Diagnostic {
     }
 
     pub fn with_hint(mut self, hint: Option<Hint>) -> Self {
-        self.hint = hint;
+        self.hint = hint.map(Box::new);
         self
     }
 

@@ -228,7 +228,11 @@ impl Graph {
             let mut name = node.id.clone();
             if detailed && !node.says.is_empty() {
                 let says: String = node.says.chars().take(48).collect();
-                let more = if node.says.chars().count() > 48 { "…" } else { "" };
+                let more = if node.says.chars().count() > 48 {
+                    "…"
+                } else {
+                    ""
+                };
                 name = format!("{name}<br/><small>{}{more}</small>", quote(&says));
             }
             if !node.hidden_exits.is_empty() {

@@ -488,13 +488,11 @@ fn check_walk(set: &FlowSet, out: &mut Vec<Diagnostic>) {
             };
             edges.push((name, next, person));
             match next {
-                None if !help_now => {
-                    if reported.insert((pos.file.clone(), pos.line)) {
-                        out.push(Diagnostic::new(
-                            pos.clone(),
-                            Problem::EndWithoutHelp { choice: label },
-                        ));
-                    }
+                None if !help_now && reported.insert((pos.file.clone(), pos.line)) => {
+                    out.push(Diagnostic::new(
+                        pos.clone(),
+                        Problem::EndWithoutHelp { choice: label },
+                    ));
                 }
                 None => {}
                 Some(next) => queue.push_back((next, help_now)),
