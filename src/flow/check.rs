@@ -355,13 +355,18 @@ fn check_translations(set: &FlowSet, out: &mut Vec<Diagnostic>) {
                     },
                 )),
                 Some(translation) if translation.source_hash != line_hash(&line.source) => out
-                    .push(Diagnostic::new(
-                        translation.pos.clone(),
-                        Problem::TranslationStale {
-                            id: line.id.clone(),
-                            lang: lang.clone(),
-                        },
-                    )),
+                    .push(
+                        Diagnostic::new(
+                            translation.pos.clone(),
+                            Problem::TranslationStale {
+                                id: line.id.clone(),
+                                lang: lang.clone(),
+                            },
+                        )
+                        .with_hint(Some(Hint::FrenchAt {
+                            at: line.pos.clone(),
+                        })),
+                    ),
                 Some(translation) => {
                     let chars = super::format::to_visible(&translation.text).chars().count();
                     if chars > LONG_MESSAGE {

@@ -450,9 +450,9 @@ impl Problem {
                 format!("The resource \"{key}\" has no phone, text number or website.")
             },
             Problem::UnreadableFile { detail } => if fr {
-                format!("Je n'arrive pas à lire ce fichier : {detail}")
+                format!("Je n'arrive pas à lire ce fichier ou ce dossier : {detail}")
             } else {
-                format!("I cannot read this file: {detail}")
+                format!("I cannot read this file or folder: {detail}")
             },
             Problem::NoFlowFiles => if fr {
                 "Ce dossier ne contient aucun fichier .flow.".into()
@@ -569,6 +569,8 @@ pub enum Hint {
     FirstAt { node: String, at: Pos },
     /// The unknown name is written as a text line there: its `===` is missing.
     HeaderMissingAt { at: Pos },
+    /// A translation's French line, where the edit was made.
+    FrenchAt { at: Pos },
 }
 
 impl Hint {
@@ -609,6 +611,10 @@ impl Hint {
                 "It is written as a message at {}:{}: is \"===\" missing before it?",
                 at.file, at.line
             ),
+            Hint::FrenchAt { at } if fr => {
+                format!("La phrase française est à {}:{}.", at.file, at.line)
+            }
+            Hint::FrenchAt { at } => format!("The French line is at {}:{}.", at.file, at.line),
         }
     }
 }

@@ -43,15 +43,24 @@ impl LoadReport {
 pub fn read_folder(dir: &Path) -> Result<BTreeMap<String, String>, Diagnostic> {
     let mut sources = BTreeMap::new();
     let unreadable = |path: &Path, error: std::io::Error| {
+        // A sentence an author reads, not the system's English.
+        let detail = match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                "il n'existe pas (vérifie le chemin du dossier)".to_string()
+            }
+            std::io::ErrorKind::PermissionDenied => "accès refusé".to_string(),
+            std::io::ErrorKind::InvalidData => {
+                "il n'est pas en UTF-8 (enregistre-le en UTF-8)".to_string()
+            }
+            _ => error.to_string(),
+        };
         Diagnostic::new(
             Pos {
                 file: path.display().to_string(),
                 line: 1,
                 col: 1,
             },
-            Problem::UnreadableFile {
-                detail: error.to_string(),
-            },
+            Problem::UnreadableFile { detail },
         )
     };
     let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
