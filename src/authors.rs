@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/flows/graph", get(graph))
         .route("/api/flows/play", post(play))
         .route("/api/flows/versions", get(versions))
+        .route("/api/flows/status", get(status))
 }
 
 fn author(who: &crate::handoff::accounts::Intervenor) -> Result<(), ApiError> {
@@ -41,6 +42,18 @@ async fn graph(State(app): State<AppState>, Authed(who): Authed) -> Result<Respo
         "version": flows.version,
         "languages": flows.languages(),
         "graph": Graph::of(&flows),
+        "last_edit": app.flows.last_edit(),
+    }))
+    .into_response())
+}
+
+/// The version serving and what happened to the last edit of the folder, for the
+/// page to poll: a refused edit shows its diagnostics, an accepted one says so.
+async fn status(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+    author(&who)?;
+    Ok(Json(serde_json::json!({
+        "version": app.flows.current().version,
+        "last_edit": app.flows.last_edit(),
     }))
     .into_response())
 }

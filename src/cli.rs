@@ -32,8 +32,8 @@ struct Common {
     /// Folder of the embedded store.
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
-    /// Folder of the flows.
-    #[arg(long, global = true)]
+    /// Folder of the flows (also `--dir`).
+    #[arg(long, global = true, visible_alias = "dir")]
     flows_dir: Option<PathBuf>,
 }
 
@@ -160,24 +160,58 @@ enum Format {
 
 #[derive(Subcommand)]
 enum FlowsCommand {
-    /// Checks the flows and prints every problem with file:line:col.
+    /// Vérifie les flux et leurs essais; chaque problème avec fichier:ligne:colonne.
+    /// Checks the flows and their essais; every problem with file:line:col.
     Check {
-        /// The flows folder (default: the configured one, ./flows).
+        /// Le dossier des flux (par défaut ./flows) / the flows folder.
+        #[arg(value_name = "DIR")]
+        dir_positional: Option<PathBuf>,
+        /// Le dossier des flux / the flows folder.
+        #[arg(long, visible_alias = "flows-dir")]
         dir: Option<PathBuf>,
-        /// Language of the messages.
+        /// Langue des messages / language of the messages.
         #[arg(long, value_enum, default_value = "fr")]
         lang: Lang,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        /// The start node.
+        /// Le nœud de départ / the start node.
         #[arg(long, default_value = "accueil")]
         start: String,
+        /// Seulement les erreurs / errors only.
+        #[arg(long)]
+        errors_only: bool,
+    },
+    /// Écrit les « #id: » qui manquent / writes the missing line ids.
+    Ids {
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
+        dir: PathBuf,
+        /// Écrit les identifiants dans les fichiers (sinon, les liste) / write them.
+        #[arg(long)]
+        add: bool,
+    },
+    /// Sert la page des auteurs sur cet ordinateur, pour une copie des flux, sans
+    /// compte à créer; elle se met à jour à chaque enregistrement.
+    /// Serves the authors' page locally for a copy of the flows, no account to create.
+    Preview {
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
+        dir: PathBuf,
+        /// L'adresse / the address (default 127.0.0.1:8090).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// Le dossier des pages / folder of the pages.
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
+    },
+    /// Serveur de langage (LSP) pour les éditeurs, sur stdin/stdout / language server.
+    Lsp {
+        #[arg(long, visible_alias = "flows-dir")]
+        dir: Option<PathBuf>,
     },
     /// Plays a conversation in the terminal, reading what the youth does from stdin:
     /// a number picks a choice, `#id` a choice by id, `/recommencer` starts again,
     /// anything else is free text.
     Try {
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
         /// The conversation's language.
         #[arg(long, default_value = "fr")]
@@ -188,10 +222,22 @@ enum FlowsCommand {
     },
     /// The flow as a graph (Mermaid or Graphviz dot).
     Graph {
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
+        /// Seulement les nœuds de ce fichier / only this file's nodes (rencontre.flow).
+        #[arg(long)]
+        file: Option<String>,
+        /// À partir de ce nœud / from this node.
+        #[arg(long)]
+        from: Option<String>,
+        /// Jusqu'à tant de liens du nœud de départ / this many links from --from.
+        #[arg(long, default_value_t = 2)]
+        depth: usize,
+        /// Ces nœuds deviennent des badges (↩ menu) / these nodes become badges.
+        #[arg(long, value_delimiter = ',')]
+        hide: Vec<String>,
     },
     /// Every version the server loaded, oldest first.
     History {
@@ -226,11 +272,14 @@ enum TranslationsCommand {
         #[arg(long)]
         lang: String,
         /// The flows folder.
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
         /// Where to write the CSV (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Seulement ces lignes / only these rows: missing, stale, suggested, ok.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Reads a filled CSV into traductions/LANG.txt and reports conflicts.
     Import {
@@ -238,7 +287,7 @@ enum TranslationsCommand {
         lang: String,
         /// The filled CSV.
         file: PathBuf,
-        #[arg(long, default_value = "flows")]
+        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
         dir: PathBuf,
     },
 }
@@ -481,41 +530,117 @@ fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()>
 fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
     match command {
         FlowsCommand::Check {
+            dir_positional,
             dir,
             lang,
             format,
             start,
+            errors_only,
         } => {
-            let dir = dir.unwrap_or_else(|| Config::default().flows_dir);
-            let report = match load::read_folder(&dir) {
+            let dir = dir
+                .or(dir_positional)
+                .unwrap_or_else(|| Config::default().flows_dir);
+            let mut report = match load::read_folder(&dir) {
                 Ok(sources) => load::build(sources, &start),
                 Err(diagnostic) => load::LoadReport {
                     flows: None,
                     diagnostics: vec![diagnostic],
                 },
             };
+            if let Some(flows) = &report.flows {
+                report
+                    .diagnostics
+                    .extend(crate::flow::essais::run_folder(&dir, flows));
+            }
             let lang = lang.code();
             let errors = report.errors().count();
             if format == Format::Json {
-                let list: Vec<_> = report.diagnostics.iter().map(|d| d.to_json(lang)).collect();
+                let list: Vec<_> = report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| !errors_only || d.is_error())
+                    .map(|d| d.to_json(lang))
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                for diagnostic in &report.diagnostics {
-                    println!("{}", diagnostic.render(lang));
-                }
-                let warnings = report.diagnostics.len() - errors;
-                match (errors, lang) {
-                    (0, "fr") => println!("ok : aucune erreur, {warnings} avertissement(s)"),
-                    (0, _) => println!("ok: no error, {warnings} warning(s)"),
-                    (n, "fr") => println!("{n} erreur(s), {warnings} avertissement(s) : ces flux ne seront pas chargés"),
-                    (n, _) => println!("{n} error(s), {warnings} warning(s): these flows will not be loaded"),
-                }
+                print!(
+                    "{}",
+                    crate::flow::present::present(&report.diagnostics, lang, errors_only)
+                );
             }
             Ok(if errors == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
+        }
+        FlowsCommand::Ids { dir, add } => {
+            let sources = load::read_folder(&dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
+            let changes = crate::flow::ids::add_ids(&sources);
+            let mut count = 0;
+            for (file, content, added) in &changes {
+                count += added;
+                if add {
+                    std::fs::write(dir.join(file), content)
+                        .with_context(|| format!("je n'arrive pas à écrire {file}"))?;
+                    println!("{file} : {added} identifiant(s) ajouté(s)");
+                } else {
+                    println!("{file} : {added} ligne(s) sans identifiant");
+                }
+            }
+            if !add && count > 0 {
+                println!("lance « relais flows ids --add » pour les écrire");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        FlowsCommand::Preview {
+            dir,
+            listen,
+            web_dir,
+        } => {
+            // Refuse a broken folder at once, with the checker's words.
+            load_valid(&dir)?;
+            let data = tempfile_dir()?;
+            let mut config = Config {
+                data_dir: data.clone(),
+                flows_dir: dir.clone(),
+                listen,
+                ..Default::default()
+            };
+            if let Some(web) = web_dir {
+                config.web_dir = web;
+            }
+            // A throwaway author account in a throwaway store: nothing to set up.
+            let password = {
+                use rand::RngCore;
+                let mut bytes = [0u8; 12];
+                rand::rng().fill_bytes(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            };
+            {
+                let store = open_store(&config)?;
+                let accounts = Accounts::new(
+                    store.clone(),
+                    crate::clock::Clock::system(),
+                    config.console.clone(),
+                );
+                accounts.add("auteur", "Aperçu", Role::Author, &password)?;
+                store.flush_blocking()?;
+            }
+            println!(
+                "Aperçu de {} : ouvre http://{listen}/auteurs — identifiant « auteur », mot de passe « {password} ».",
+                dir.display()
+            );
+            println!("La page se met à jour à chaque enregistrement; une modification refusée y est expliquée. Ctrl-C pour arrêter.");
+            init_tracing();
+            let result = serve(config);
+            let _ = std::fs::remove_dir_all(&data);
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        FlowsCommand::Lsp { dir } => {
+            crate::flow::lsp::run(dir)?;
+            Ok(ExitCode::SUCCESS)
         }
         FlowsCommand::Translations { command } => translations(command),
         FlowsCommand::Try { dir, lang, from } => {
@@ -524,6 +649,9 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             let lang = if flows.has_language(&lang) {
                 lang
             } else {
+                eprintln!(
+                    "Il n'y a pas de traduction « {lang} » : la conversation sera en français."
+                );
                 "fr".into()
             };
             let ui = if lang == "fr" { "fr" } else { "en" };
@@ -533,28 +661,86 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             };
             if let Some(node) = &from {
                 if !flows.nodes.contains_key(node) {
-                    bail!("there is no node {node}");
+                    let near =
+                        crate::flow::rules::nearest(node, flows.order.iter().map(String::as_str));
+                    match near {
+                        Some(near) => {
+                            bail!("le nœud « {node} » n'existe pas. Voulais-tu dire « {near} » ?")
+                        }
+                        None => bail!("le nœud « {node} » n'existe pas"),
+                    }
                 }
             }
-            print!("{}", play::start(&flows, &mut state, from.as_deref(), ui).1);
+            let interactive = std::io::stdin().is_terminal();
+            if interactive {
+                println!(
+                    "{}",
+                    if ui == "fr" {
+                        "Tape ce que le ou la jeune ferait : un chiffre choisit, #id un choix, sinon du texte. /aide pour l'aide, /quitter pour sortir."
+                    } else {
+                        "Type what the youth would do: a number picks a choice, #id a choice, anything else is text. /help for help, /quit to leave."
+                    }
+                );
+            }
+            let marks = |text: String| play::mark_untranslated(&flows, &lang, &text);
+            print!(
+                "{}",
+                marks(play::start(&flows, &mut state, from.as_deref(), ui).1)
+            );
+            let prompt = || {
+                if interactive {
+                    print!("> ");
+                    let _ = std::io::stdout().flush();
+                }
+            };
+            prompt();
             for line in std::io::stdin().lock().lines() {
                 let line = line?;
                 if line.trim().is_empty() {
+                    prompt();
                     continue;
                 }
-                println!("> {}", line.trim());
+                match line.trim() {
+                    "/quit" | "/quitter" | "/q" => break,
+                    "/help" | "/aide-auteur" | "/?" => {
+                        println!("{}", play::help(ui));
+                        prompt();
+                        continue;
+                    }
+                    _ => {}
+                }
+                if !interactive {
+                    println!("> {}", line.trim());
+                }
                 let typed = play::read(&line, &flows, &state);
-                print!("{}", play::play(&flows, &mut state, &typed, ui).1);
+                print!("{}", marks(play::play(&flows, &mut state, &typed, ui).1));
+                prompt();
             }
             Ok(ExitCode::SUCCESS)
         }
-        FlowsCommand::Graph { dir, format } => {
+        FlowsCommand::Graph {
+            dir,
+            format,
+            file,
+            from,
+            depth,
+            hide,
+        } => {
             let flows = load_valid(&dir)?;
-            let graph = crate::flow::graph::Graph::of(&flows);
+            let mut graph = crate::flow::graph::Graph::of(&flows);
+            let filtered = file.is_some() || from.is_some() || !hide.is_empty();
+            if let Some(node) = &from {
+                if !flows.nodes.contains_key(node) {
+                    bail!("le nœud « {node} » n'existe pas");
+                }
+            }
+            if filtered {
+                graph = graph.filtered(file.as_deref(), from.as_deref(), depth, &hide);
+            }
             print!(
                 "{}",
                 match format {
-                    GraphFormat::Mermaid => graph.mermaid(),
+                    GraphFormat::Mermaid => graph.mermaid_with(filtered),
                     GraphFormat::Dot => graph.dot(),
                 }
             );
@@ -620,6 +806,17 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A fresh private folder for a preview's throwaway store.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("relais-apercu-{name}"));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 /// Loads a flows folder that must be free of errors (for the tools that need it).
 fn load_valid(dir: &std::path::Path) -> anyhow::Result<crate::flow::FlowSet> {
     let sources = load::read_folder(dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
@@ -638,35 +835,64 @@ fn load_valid(dir: &std::path::Path) -> anyhow::Result<crate::flow::FlowSet> {
 fn translations(command: TranslationsCommand) -> anyhow::Result<ExitCode> {
     use crate::flow::translate;
     match command {
-        TranslationsCommand::Export { lang, dir, out } => {
+        TranslationsCommand::Export {
+            lang,
+            dir,
+            out,
+            only,
+        } => {
             let flows = load_valid(&dir)?;
-            let csv = translate::to_csv(&translate::export(&flows, &lang))?;
+            // The French of earlier versions, so a stale row shows what changed.
+            let data_dir = Config::load(None, std::env::vars())
+                .map(|c| c.data_dir)
+                .unwrap_or_else(|_| Config::default().data_dir);
+            let versions = crate::store::archived_flow_versions(&data_dir).unwrap_or_default();
+            let history = translate::history_of(versions.iter().map(|v| &v.sources));
+            let rows: Vec<_> = translate::export(&flows, &lang, &history)
+                .into_iter()
+                .filter(|row| only.is_empty() || only.contains(&row.status))
+                .collect();
+            let csv = translate::to_csv(&rows)?;
             match out {
                 Some(path) => std::fs::write(&path, csv)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
+                    .with_context(|| format!("je n'arrive pas à écrire {}", path.display()))?,
                 None => print!("{csv}"),
             }
             Ok(ExitCode::SUCCESS)
         }
         TranslationsCommand::Import { lang, file, dir } => {
             if !crate::flow::parse::valid_id(&lang) || lang.contains('.') {
-                bail!("a language is a short code such as en, iu or cr");
+                bail!("une langue s'écrit en code court, comme en, iu ou cr");
             }
             let flows = load_valid(&dir)?;
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let rows = translate::from_csv(&text).context("the CSV is not valid")?;
-            let (table, conflicts) = translate::import(&flows, &lang, &rows);
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("je n'arrive pas à lire {}", file.display()))?;
+            let decoded = translate::decode(&bytes);
+            if decoded.windows_1252 {
+                println!("Ce fichier était en Windows-1252 (ancien Excel) : je l'ai lu comme tel.");
+            }
+            if decoded.semicolons {
+                println!("Ce fichier est séparé par des points-virgules (Excel en français) : je l'ai lu comme tel.");
+            }
+            let rows =
+                translate::rows_of(&decoded).map_err(|e| anyhow::anyhow!(e.message("fr")))?;
+            let imported = translate::import(&flows, &lang, &rows);
             let path = dir.join(translate::table_path(&lang));
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, table)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            for conflict in &conflicts {
+            std::fs::write(&path, &imported.table)
+                .with_context(|| format!("je n'arrive pas à écrire {}", path.display()))?;
+            for conflict in &imported.conflicts {
                 println!("{}", conflict.message("fr"));
             }
-            println!("{} : {} conflit(s)", path.display(), conflicts.len());
+            println!(
+                "{} : {} ligne(s) ajoutée(s), {} modifiée(s), {} conflit(s)",
+                path.display(),
+                imported.added,
+                imported.changed,
+                imported.conflicts.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -207,7 +207,7 @@ async fn access_log(request: axum::extract::Request, next: axum::middleware::Nex
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| "-".into());
     let response = next.run(request).await;
-    tracing::info!(target: "relais::access", %method, %route, status = response.status().as_u16());
+    tracing::debug!(target: "relais::access", %method, %route, status = response.status().as_u16());
     response
 }
 

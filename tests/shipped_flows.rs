@@ -15,28 +15,31 @@
 //! - theme promises: the sextortion flow offers the urgent path, the First Nations
 //!   and Inuit flow shows Hope for Wellness first, the welcome states anonymity and
 //!   the limit of confidentiality.
+//!
+//! The rules an author can meet are the checker's own (`relais::flow::rules`, run by
+//! `flows check` and the live reload); these tests call them, and walk the flows with
+//! the checker's walk (`relais::flow::walk`), so the rules have one source and a
+//! failure here reads like `flows check`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
+use relais::flow::check::LONG_MESSAGE;
 use relais::flow::engine::{
-    default_handoff_resources, step, visible_choices, HandoffRequest, Input, Output, State, Trace,
-    CHOICE_TALK,
+    default_handoff_resources, step, HandoffRequest, Input, Output, State, Trace, CHOICE_TALK,
 };
-use relais::flow::format::to_plain;
+use relais::flow::format::to_visible;
 use relais::flow::load::{build, line_hash, lines_in_order, read_folder};
 use relais::flow::model::{FlowSet, Item, Target};
+use relais::flow::rules;
+use relais::flow::walk::{self as flow_walk, acts, typed, Failure, Walk};
 use relais::flow::Problem;
 
 /// The start node the server uses by default.
 const START: &str = "accueil";
 /// The languages the shipped flows speak.
 const LANGS: [&str; 2] = ["fr", "en"];
-/// Above this a message is hard to read on a phone.
-const LONG_MESSAGE: usize = 280;
-/// A bound on the walk, far above what the shipped flows need.
-const MAX_STATES: usize = 50_000;
 /// The resource keys of `../shared/content/resources.md`.
 const RESOURCE_KEYS: [&str; 10] = [
     "urgence",
@@ -114,207 +117,16 @@ fn entered(trace: &[Trace]) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Text a youth could type so that a written pattern matches: `suicid*` → `suicid`.
-fn typed(pattern: &str) -> String {
-    pattern.replace('*', "")
-}
-
-#[derive(Debug, Clone)]
-enum Act {
-    Choose(String),
-    Text(String),
-}
-
-impl Act {
-    fn input(&self) -> Input<'_> {
-        match self {
-            Act::Choose(id) => Input::Choose(id),
-            Act::Text(text) => Input::Text(text),
-        }
-    }
-}
-
-/// What the youth can do where the flow waits: every visible choice and, at a
-/// free-text question, every pattern of its routes and a sentence no route knows.
-fn acts(set: &FlowSet, state: &State) -> Vec<Act> {
-    let Some(node) = state.node.as_deref().and_then(|n| set.nodes.get(n)) else {
-        return Vec::new();
-    };
-    let mut acts: Vec<Act> = visible_choices(node, &state.vars)
-        .map(|c| Act::Choose(c.label.id.clone()))
-        .collect();
-    if node.asks_text() {
-        for route in &node.exit.routes {
-            for pattern in &route.patterns {
-                acts.push(Act::Text(typed(&pattern.written)));
-            }
-        }
-        acts.push(Act::Text("xyzzy plugh".into()));
-    }
-    acts
-}
-
-/// Where the flow waits, what it remembers, and whether a resource was shown on the
-/// way here.
-type Key = (Option<String>, BTreeMap<String, String>, bool);
-
-struct Edge {
-    from: usize,
-    to: Option<usize>,
-    handoff: bool,
-}
-
-/// The walk of every reachable state of a language.
-struct Walk {
-    states: Vec<(State, bool)>,
-    /// Taps from the start to each state.
-    depth: Vec<usize>,
-    edges: Vec<Edge>,
-    /// The fewest taps from the start after which each node was entered.
-    first_entered: HashMap<String, usize>,
-    /// Every line id of a bot message shown, with its text.
-    shown: Vec<(String, String)>,
-    /// Dead ends: an end with no resource shown on the way, or a refused choice.
-    failures: Vec<String>,
-}
-
+/// The walk of every reachable state of a language, with the checker's walk.
 fn walk(lang: &str) -> Walk {
-    let set = flows();
-    let (first, outputs) = start(lang);
-    let mut walk = Walk {
-        states: Vec::new(),
-        depth: Vec::new(),
-        edges: Vec::new(),
-        first_entered: HashMap::new(),
-        shown: Vec::new(),
-        failures: Vec::new(),
-    };
-    walk.first_entered.insert(START.into(), 0);
-    let mut index: HashMap<Key, usize> = HashMap::new();
-    let mut queue = VecDeque::new();
-    let seen = !shown_resources(&outputs).is_empty();
-    record_shown(&mut walk, &outputs);
-    let key: Key = (first.node.clone(), first.vars.clone(), seen);
-    assert!(first.node.is_some(), "{lang}: the welcome ends at once");
-    index.insert(key, 0);
-    walk.states.push((first, seen));
-    walk.depth.push(0);
-    queue.push_back(0);
-    let start_trace = {
-        let mut probe = State {
-            node: None,
-            vars: BTreeMap::new(),
-            lang: lang.into(),
-        };
-        step(set, &mut probe, Input::Start).trace
-    };
-    for node in entered(&start_trace) {
-        walk.first_entered.entry(node.to_string()).or_insert(0);
-    }
-
-    while let Some(from) = queue.pop_front() {
-        assert!(
-            walk.states.len() < MAX_STATES,
-            "{lang}: the walk does not end"
-        );
-        let (state, seen) = walk.states[from].clone();
-        let depth = walk.depth[from];
-        let here = state.node.clone().unwrap_or_default();
-        for act in acts(set, &state) {
-            let mut next = state.clone();
-            let turn = step(set, &mut next, act.input());
-            if turn.not_expected {
-                walk.failures.push(format!(
-                    "{lang}: at {here}, {act:?} was offered but refused"
-                ));
-                continue;
-            }
-            // Text typed where a receipt is asked: the server goes on at the node for
-            // a receipt found, or the one for a receipt not found. Walk both.
-            let receipt = turn.outputs.iter().find_map(|o| match o {
-                Output::ReceiptTyped { found, missing, .. } => {
-                    Some([found.clone(), missing.clone()])
-                }
-                _ => None,
-            });
-            let branches: Vec<(State, relais::flow::engine::Step)> = match receipt {
-                Some(targets) => targets
-                    .iter()
-                    .map(|target| {
-                        let mut branch = next.clone();
-                        let turn = relais::flow::engine::go(set, &mut branch, target);
-                        (branch, turn)
-                    })
-                    .collect(),
-                None => vec![(next, turn)],
-            };
-            for (next, turn) in branches {
-                for node in entered(&turn.trace) {
-                    let best = walk
-                        .first_entered
-                        .entry(node.to_string())
-                        .or_insert(depth + 1);
-                    *best = (*best).min(depth + 1);
-                }
-                record_shown(&mut walk, &turn.outputs);
-                let handoff = !handoffs(&turn.outputs).is_empty();
-                let seen_now = seen || !shown_resources(&turn.outputs).is_empty();
-                let ended = turn.outputs.iter().any(|o| matches!(o, Output::End));
-                if ended && !seen_now && !handoff {
-                    walk.failures.push(format!(
-                        "{lang}: at {here}, {act:?} ends the conversation with no resource shown"
-                    ));
-                }
-                let to = if next.node.is_none() {
-                    None
-                } else {
-                    let key: Key = (next.node.clone(), next.vars.clone(), seen_now);
-                    Some(*index.entry(key).or_insert_with(|| {
-                        walk.states.push((next.clone(), seen_now));
-                        walk.depth.push(depth + 1);
-                        queue.push_back(walk.states.len() - 1);
-                        walk.states.len() - 1
-                    }))
-                };
-                walk.edges.push(Edge { from, to, handoff });
-            }
-        }
-    }
+    let walk = flow_walk::walk(flows(), lang);
+    assert!(!walk.states.is_empty(), "{lang}: the welcome ends at once");
+    assert!(!walk.truncated, "{lang}: the walk does not end");
     walk
 }
 
-fn record_shown(walk: &mut Walk, outputs: &[Output]) {
-    for output in outputs {
-        if let Output::Bot(bot) = output {
-            walk.shown.push((bot.line_id.clone(), bot.text.to_string()));
-        }
-    }
-}
-
-/// For each state, the fewest taps to a request for a person (`None`: never).
 fn taps_to_a_person(walk: &Walk) -> Vec<Option<usize>> {
-    let mut predecessors: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut distance = vec![None; walk.states.len()];
-    let mut queue = VecDeque::new();
-    for edge in &walk.edges {
-        if edge.handoff && distance[edge.from].is_none() {
-            distance[edge.from] = Some(1);
-            queue.push_back(edge.from);
-        }
-        if let Some(to) = edge.to {
-            predecessors.entry(to).or_default().push(edge.from);
-        }
-    }
-    while let Some(state) = queue.pop_front() {
-        let next = distance[state].map(|d| d + 1);
-        for &before in predecessors.get(&state).into_iter().flatten() {
-            if distance[before].is_none() {
-                distance[before] = next;
-                queue.push_back(before);
-            }
-        }
-    }
-    distance
+    flow_walk::taps_to_a_person(walk)
 }
 
 fn walks() -> &'static [(String, Walk)] {
@@ -345,9 +157,13 @@ fn the_folder_builds_with_no_error_and_only_the_expected_warning() {
         .diagnostics
         .iter()
         .filter(|d| !matches!(&d.problem, Problem::ResourceToCheck { key } if key == "cavac"))
-        .map(|d| d.render("en"))
+        .map(|d| d.render("fr"))
         .collect();
-    assert!(unexpected.is_empty(), "{unexpected:#?}");
+    assert!(
+        unexpected.is_empty(),
+        "`relais flows check flows` says:\n{}",
+        unexpected.join("\n")
+    );
     assert_eq!(flows().start, START);
     for node in ["accueil", "menu", "urgence", "parler"] {
         assert!(
@@ -362,7 +178,19 @@ fn the_folder_builds_with_no_error_and_only_the_expected_warning() {
 #[test]
 fn every_path_ends_in_help_and_a_person_is_at_most_two_taps_away() {
     for (lang, walk) in walks() {
-        assert!(walk.failures.is_empty(), "{:#?}", walk.failures);
+        let failures: Vec<String> = walk
+            .failures
+            .iter()
+            .map(|failure| match failure {
+                Failure::EndWithoutHelp { node, act } => format!(
+                    "{lang}: at {node}, {act:?} ends the conversation with no resource or person offered: add a @ressource before « -> fin », or lead to « parler »"
+                ),
+                Failure::Refused { node, act } => {
+                    format!("{lang}: at {node}, {act:?} was offered but refused")
+                }
+            })
+            .collect();
+        assert!(failures.is_empty(), "{failures:#?}");
         assert!(walk.states.len() > 20, "{lang}: the walk saw too little");
         let distance = taps_to_a_person(walk);
         for (index, (state, _)) in walk.states.iter().enumerate() {
@@ -502,10 +330,10 @@ fn no_message_is_over_280_characters() {
     let set = flows();
     let table = &set.translations["en"];
     for (_, line) in lines_in_order(set) {
-        let french = to_plain(&line.source).chars().count();
+        let french = to_visible(&line.source).chars().count();
         assert!(french <= LONG_MESSAGE, "{}: {french} characters", line.id);
         if let Some(english) = table.get(&line.id) {
-            let english = to_plain(&english.text).chars().count();
+            let english = to_visible(&english.text).chars().count();
             assert!(
                 english <= LONG_MESSAGE,
                 "{} (en): {english} characters",
@@ -570,20 +398,15 @@ fn no_phone_number_is_written_in_a_flow() {
     let table = &set.translations["en"];
     for (_, line) in lines_in_order(set) {
         let english = table.get(&line.id).map(|t| t.text.as_str()).unwrap_or("");
-        for text in [line.source.as_str(), english] {
-            let mut digits = 0;
-            for c in text.chars() {
-                if c.is_ascii_digit() {
-                    digits += 1;
-                    assert!(
-                        digits < 7,
-                        "{}: a phone number belongs in ressources.toml: {text}",
-                        line.id
-                    );
-                } else if !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}') {
-                    digits = 0;
-                }
-            }
+        for (lang, text) in [("fr", line.source.as_str()), ("en", english)] {
+            assert!(
+                !rules::has_phone_number(&relais::flow::format::to_plain(text)),
+                "{}:{} ({}): {}\n{text}",
+                line.pos.file,
+                line.pos.line,
+                line.id,
+                Problem::PhoneNumberInFlow { lang: lang.into() }.message("fr")
+            );
         }
     }
 }
@@ -889,7 +712,13 @@ fn the_welcome_states_anonymity_the_limit_and_the_quick_exit() {
         let Some(Output::Bot(last)) = outputs.last() else {
             panic!("{lang}: the welcome ends without the menu");
         };
-        assert!(last.choices.len() >= 5 && last.choices.len() <= 9, "{lang}");
+        let count = last.choices.len();
+        assert!(
+            (5..=rules::MENU_MAX).contains(&count),
+            "{lang}: the menu has {count} choices; keep 5 to {} (youths also pick by number). {}",
+            rules::MENU_MAX,
+            Problem::MenuTooLong { count }.message("fr")
+        );
     }
 }
 

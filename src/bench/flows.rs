@@ -1,13 +1,15 @@
 //! Flow folders made for the start-time test: a copy of the shipped flows (scripts,
 //! resources, triggers, translations) with generated scripts added until the folder
 //! holds the asked number of `.flow` files. The generated scripts form a chain the
-//! start node reaches through one more choice in the menu, so none of it is dead
-//! weight the loader could skip.
+//! start node reaches through one more choice under « Il se passe quelque chose avec
+//! moi » (the menu keeps its 9 choices at most), so none of it is dead weight the
+//! loader could skip.
 
 use std::path::Path;
 
-/// The node of the shipped menu that gets the choice leading to the generated chain.
-const MENU_CHOICE_AFTER: &str = "#id:menu_parler";
+/// The choice of the shipped flows after which the choice leading to the generated
+/// chain goes (in `situation`: the menu itself is full).
+const MENU_CHOICE_AFTER: &str = "#id:sit_parler";
 
 /// Copies `shipped` into `into` and adds generated scripts until `into` holds
 /// `flow_files` `.flow` files (at least the shipped ones). Returns how many were

@@ -4,13 +4,15 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::diagnostic::{Diagnostic, Problem};
+use super::diagnostic::{Diagnostic, Hint, Problem};
 use super::load::line_hash;
 use super::model::{FlowSet, Item, Pos, Target, SOURCE_LANG};
 use super::text;
 
 /// Above this many characters a message is hard to read on a phone.
 pub const LONG_MESSAGE: usize = 280;
+/// Above this many visible characters a button overflows on a phone.
+pub const LONG_BUTTON: usize = 60;
 
 pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -39,10 +41,10 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
         for target in node.targets() {
             if let Target::Node { name, pos } = target {
                 if !exists(name) {
-                    out.push(Diagnostic::new(
-                        pos.clone(),
-                        Problem::UnknownTarget { name: name.clone() },
-                    ));
+                    out.push(
+                        Diagnostic::new(pos.clone(), Problem::UnknownTarget { name: name.clone() })
+                            .with_hint(super::rules::unknown_node_hint(set, name)),
+                    );
                 }
             }
         }
@@ -80,7 +82,7 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
             } else {
                 first_line_id.insert(&line.id, &line.pos);
             }
-            let chars = super::format::to_plain(&line.source).chars().count();
+            let chars = super::format::to_visible(&line.source).chars().count();
             if chars > LONG_MESSAGE {
                 out.push(Diagnostic::new(
                     line.pos.clone(),
@@ -88,20 +90,31 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
                 ));
             }
         }
-        let mut labels = HashSet::new();
+        let mut labels: HashMap<_, &Pos> = HashMap::new();
+        let headers = super::rules::forgotten_headers(set, node);
         for choice in &node.exit.choices {
             // Choices shown under different conditions may share a label.
+            let segment = headers.iter().filter(|l| **l < choice.pos.line).count();
             let key = (
                 text::fold(&choice.label.source),
                 choice.condition.as_ref().map(|c| format!("{c:?}")),
+                segment,
             );
-            if !labels.insert(key) {
-                out.push(Diagnostic::new(
-                    choice.pos.clone(),
-                    Problem::DuplicateChoiceLabel {
-                        label: choice.label.source.clone(),
-                    },
-                ));
+            if let Some(first) = labels.get(&key) {
+                out.push(
+                    Diagnostic::new(
+                        choice.pos.clone(),
+                        Problem::DuplicateChoiceLabel {
+                            label: choice.label.source.clone(),
+                        },
+                    )
+                    .with_hint(Some(Hint::FirstAt {
+                        node: node.name.clone(),
+                        at: (*first).clone(),
+                    })),
+                );
+            } else {
+                labels.insert(key, &choice.pos);
             }
         }
         let has_exit = !node.exit.choices.is_empty()
@@ -143,15 +156,26 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     check_reachable(set, &mut out);
     check_triggers(set, &mut out);
     check_translations(set, &mut out);
+    super::rules::check_content(set, &mut out);
     out
 }
 
 fn check_resource(set: &FlowSet, key: &str, pos: &Pos, out: &mut Vec<Diagnostic>) {
     if !set.resources.contains_key(key) {
-        out.push(Diagnostic::new(
-            pos.clone(),
-            Problem::UnknownResource { key: key.into() },
-        ));
+        let keys: Vec<&str> = set.resources.keys().map(String::as_str).collect();
+        let hint = match super::rules::nearest(key, keys.iter().copied()) {
+            Some(near) => Hint::DidYouMean {
+                name: near.to_string(),
+                at: None,
+            },
+            None => Hint::Known {
+                names: keys.iter().map(|k| k.to_string()).collect(),
+            },
+        };
+        out.push(
+            Diagnostic::new(pos.clone(), Problem::UnknownResource { key: key.into() })
+                .with_hint(Some(hint)),
+        );
     }
 }
 
@@ -208,14 +232,63 @@ fn check_reachable(set: &FlowSet, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    for name in &set.order {
-        if !reached.contains(name.as_str()) {
-            if let Some(node) = set.nodes.get(name) {
-                out.push(Diagnostic::new(
-                    node.pos.clone(),
-                    Problem::UnreachableNode { name: name.clone() },
-                ));
+    // Report an unreachable node only at its root: the nodes reached only through
+    // it are counted in its sentence.
+    let unreached: Vec<&str> = set
+        .order
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !reached.contains(name))
+        .collect();
+    let mut has_parent: HashSet<&str> = HashSet::new();
+    for name in &unreached {
+        if let Some(node) = set.nodes.get(*name) {
+            for target in node.targets() {
+                if let Target::Node { name: to, .. } = target {
+                    if to != name {
+                        has_parent.insert(to.as_str());
+                    }
+                }
             }
+        }
+    }
+    let mut covered: HashSet<&str> = HashSet::new();
+    let roots_first = unreached
+        .iter()
+        .filter(|n| !has_parent.contains(*n))
+        .chain(unreached.iter());
+    for root in roots_first {
+        if covered.contains(root) {
+            continue;
+        }
+        let mut count = 0;
+        let mut queue = VecDeque::from([*root]);
+        while let Some(name) = queue.pop_front() {
+            if reached.contains(name) || !covered.insert(name) {
+                continue;
+            }
+            count += 1;
+            if let Some(node) = set.nodes.get(name) {
+                for target in node.targets() {
+                    if let Target::Node { name: to, .. } = target {
+                        if set.nodes.contains_key(to.as_str()) {
+                            queue.push_back(to);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(node) = set.nodes.get(*root) {
+            let hint = (count > 1).then_some(Hint::AlsoUnreachable { count: count - 1 });
+            out.push(
+                Diagnostic::new(
+                    node.pos.clone(),
+                    Problem::UnreachableNode {
+                        name: root.to_string(),
+                    },
+                )
+                .with_hint(hint),
+            );
         }
     }
 }
@@ -255,6 +328,19 @@ fn check_translations(set: &FlowSet, out: &mut Vec<Diagnostic>) {
     for (_, line) in &lines {
         all_ids.insert(line.id.as_str());
     }
+    let route_ids = super::rules::route_ids(set);
+    for id in &route_ids {
+        all_ids.insert(id.as_str());
+    }
+    let written_ids: HashSet<String> = set
+        .sources
+        .iter()
+        .filter(|(name, _)| name.ends_with(".flow"))
+        .flat_map(|(_, source)| source.split("#id:").skip(1))
+        .filter_map(|after| after.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let written_ids: HashSet<&str> = written_ids.iter().map(String::as_str).collect();
     for (lang, table) in &set.translations {
         if lang == SOURCE_LANG {
             continue;
@@ -269,15 +355,20 @@ fn check_translations(set: &FlowSet, out: &mut Vec<Diagnostic>) {
                     },
                 )),
                 Some(translation) if translation.source_hash != line_hash(&line.source) => out
-                    .push(Diagnostic::new(
-                        translation.pos.clone(),
-                        Problem::TranslationStale {
-                            id: line.id.clone(),
-                            lang: lang.clone(),
-                        },
-                    )),
+                    .push(
+                        Diagnostic::new(
+                            translation.pos.clone(),
+                            Problem::TranslationStale {
+                                id: line.id.clone(),
+                                lang: lang.clone(),
+                            },
+                        )
+                        .with_hint(Some(Hint::FrenchAt {
+                            at: line.pos.clone(),
+                        })),
+                    ),
                 Some(translation) => {
-                    let chars = super::format::to_plain(&translation.text).chars().count();
+                    let chars = super::format::to_visible(&translation.text).chars().count();
                     if chars > LONG_MESSAGE {
                         out.push(Diagnostic::new(
                             translation.pos.clone(),
@@ -288,7 +379,8 @@ fn check_translations(set: &FlowSet, out: &mut Vec<Diagnostic>) {
             }
         }
         for (id, translation) in table {
-            if !all_ids.contains(id.as_str()) {
+            // A line the parser refused still exists: no follow-on warning for it.
+            if !all_ids.contains(id.as_str()) && !written_ids.contains(id.as_str()) {
                 out.push(Diagnostic::new(
                     translation.pos.clone(),
                     Problem::TranslationUnknownId { id: id.clone() },

@@ -17,49 +17,151 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     TextOutsideNode,
-    BadNodeName { name: String },
+    BadNodeName {
+        name: String,
+    },
     EmptyNodeName,
-    DuplicateNode { name: String, first: Pos },
-    DuplicateLineId { id: String, first: Pos },
-    BadLineId { id: String },
-    UnknownInstruction { word: String },
+    DuplicateNode {
+        name: String,
+        first: Pos,
+    },
+    DuplicateLineId {
+        id: String,
+        first: Pos,
+    },
+    BadLineId {
+        id: String,
+    },
+    UnknownInstruction {
+        word: String,
+    },
     ChoiceWithoutTarget,
     ChoiceWithoutLabel,
     EmptyTarget,
-    UnknownTarget { name: String },
+    UnknownTarget {
+        name: String,
+    },
     BadAssignment,
     AssignmentOutsideNode,
-    BadCondition { written: String },
+    BadCondition {
+        written: String,
+    },
     UnclosedCondition,
     RouteWithoutTarget,
     RouteWithoutWords,
     EmptyWord,
-    BadHandoffOption { option: String },
+    BadHandoffOption {
+        option: String,
+    },
     ResourceWithoutKey,
-    UnknownResource { key: String },
+    UnknownResource {
+        key: String,
+    },
     ItemAfterJump,
     JumpAndChoices,
     RoutesWithoutQuestion,
     SecondOtherwise,
-    StartNodeMissing { name: String },
-    UnreachableNode { name: String },
-    DeadEnd { name: String },
-    DuplicateChoiceLabel { label: String },
-    LongMessage { chars: usize },
-    TriggerLanguageMissing { kind: String, lang: String },
+    StartNodeMissing {
+        name: String,
+    },
+    UnreachableNode {
+        name: String,
+    },
+    DeadEnd {
+        name: String,
+    },
+    DuplicateChoiceLabel {
+        label: String,
+    },
+    LongMessage {
+        chars: usize,
+    },
+    TriggerLanguageMissing {
+        kind: String,
+        lang: String,
+    },
     TriggerFileMissing,
-    TranslationMissing { id: String, lang: String },
-    TranslationStale { id: String, lang: String },
-    TranslationUnknownId { id: String },
+    TranslationMissing {
+        id: String,
+        lang: String,
+    },
+    TranslationStale {
+        id: String,
+        lang: String,
+    },
+    TranslationUnknownId {
+        id: String,
+    },
     BadTranslationLine,
-    BadDataFile { detail: String },
-    ResourceToCheck { key: String },
-    ResourceWithoutContact { key: String },
-    UnreadableFile { detail: String },
+    BadDataFile {
+        detail: String,
+    },
+    ResourceToCheck {
+        key: String,
+    },
+    ResourceWithoutContact {
+        key: String,
+    },
+    UnreadableFile {
+        detail: String,
+    },
     NoFlowFiles,
-    JumpLoop { name: String },
-    EmptyNode { name: String },
-    BadReportOption { option: String },
+    JumpLoop {
+        name: String,
+    },
+    EmptyNode {
+        name: String,
+    },
+    BadReportOption {
+        option: String,
+    },
+    // The content rules (issue 22): what the shipped-flow tests used to be alone to see.
+    PhoneNumberInFlow {
+        lang: String,
+    },
+    MenuTooLong {
+        count: usize,
+    },
+    ThemeWithoutDangerButton {
+        name: String,
+    },
+    EndWithoutHelp {
+        choice: String,
+    },
+    PersonTooFar {
+        name: String,
+        taps: Option<usize>,
+    },
+    LongButton {
+        chars: usize,
+    },
+    QuestionWithoutOtherwise,
+    MalformedLineId {
+        written: String,
+    },
+    MissingHeader {
+        name: String,
+    },
+    UnindentedAssignment {
+        var: String,
+    },
+    UnknownConditionValue {
+        var: String,
+        value: String,
+        known: Vec<String>,
+    },
+    UnknownConditionVar {
+        var: String,
+    },
+    MissingLineId,
+    EssaiFailed {
+        said: String,
+        expected: String,
+        got: String,
+    },
+    BadEssai {
+        detail: String,
+    },
 }
 
 impl Problem {
@@ -70,7 +172,14 @@ impl Problem {
             | Problem::TranslationMissing { .. }
             | Problem::TranslationStale { .. }
             | Problem::TranslationUnknownId { .. }
-            | Problem::ResourceToCheck { .. } => Severity::Warning,
+            | Problem::ResourceToCheck { .. }
+            | Problem::ThemeWithoutDangerButton { .. }
+            | Problem::LongButton { .. }
+            | Problem::QuestionWithoutOtherwise
+            | Problem::UnindentedAssignment { .. }
+            | Problem::UnknownConditionValue { .. }
+            | Problem::UnknownConditionVar { .. }
+            | Problem::MissingLineId => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -122,6 +231,21 @@ impl Problem {
             Problem::JumpLoop { .. } => "jump_loop",
             Problem::EmptyNode { .. } => "empty_node",
             Problem::BadReportOption { .. } => "bad_report_option",
+            Problem::PhoneNumberInFlow { .. } => "phone_number_in_flow",
+            Problem::MenuTooLong { .. } => "menu_too_long",
+            Problem::ThemeWithoutDangerButton { .. } => "theme_without_danger_button",
+            Problem::EndWithoutHelp { .. } => "end_without_help",
+            Problem::PersonTooFar { .. } => "person_too_far",
+            Problem::LongButton { .. } => "long_button",
+            Problem::QuestionWithoutOtherwise => "question_without_otherwise",
+            Problem::MalformedLineId { .. } => "malformed_line_id",
+            Problem::MissingHeader { .. } => "missing_header",
+            Problem::UnindentedAssignment { .. } => "unindented_assignment",
+            Problem::UnknownConditionValue { .. } => "unknown_condition_value",
+            Problem::UnknownConditionVar { .. } => "unknown_condition_var",
+            Problem::MissingLineId => "missing_line_id",
+            Problem::EssaiFailed { .. } => "essai_failed",
+            Problem::BadEssai { .. } => "bad_essai",
         }
     }
 
@@ -166,9 +290,9 @@ impl Problem {
                 format!("Unknown instruction \"@{word}\". The instructions are: @ressource, @personne, @quand, @sinon, @fin, @signalement, @resume, @envoyer_signalement, @code_de_suivi, @ajout_signalement.")
             },
             Problem::ChoiceWithoutTarget => if fr {
-                "Ce choix ne dit pas où il mène. Ajoute « -> nom_du_noeud » à la fin de la ligne.".into()
+                "Ce choix ne dit pas où il mène. Ajoute « -> nom_du_noeud » à la fin de la ligne. (Une ligne qui commence par « * » est un bouton; pour une liste dans un message, commence par « - ».)".into()
             } else {
-                "This choice does not say where it leads. Add \"-> node_name\" at the end of the line.".into()
+                "This choice does not say where it leads. Add \"-> node_name\" at the end of the line. (A line that starts with \"*\" is a button; for a list in a message, start it with \"-\".)".into()
             },
             Problem::ChoiceWithoutLabel => if fr {
                 "Ce choix n'a pas de texte à afficher sur le bouton.".into()
@@ -326,9 +450,9 @@ impl Problem {
                 format!("The resource \"{key}\" has no phone, text number or website.")
             },
             Problem::UnreadableFile { detail } => if fr {
-                format!("Je n'arrive pas à lire ce fichier : {detail}")
+                format!("Je n'arrive pas à lire ce fichier ou ce dossier : {detail}")
             } else {
-                format!("I cannot read this file: {detail}")
+                format!("I cannot read this file or folder: {detail}")
             },
             Problem::NoFlowFiles => if fr {
                 "Ce dossier ne contient aucun fichier .flow.".into()
@@ -350,6 +474,147 @@ impl Problem {
             } else {
                 format!("The node \"{name}\" shows nothing: add at least one line of text.")
             },
+            Problem::PhoneNumberInFlow { lang } => match (fr, lang.as_str()) {
+                (true, "fr") => "Un numéro est écrit dans le message. Mets-le dans ressources.toml et affiche-le avec « @ressource cle » (seuls 911 et 811 peuvent s'écrire).".into(),
+                (true, _) => format!("Un numéro est écrit dans la traduction « {lang} ». Les numéros viennent de ressources.toml : enlève-le et affiche la ressource avec « @ressource cle »."),
+                (false, "fr") => "A phone number is written in the message. Put it in ressources.toml and show it with \"@ressource key\" (only 911 and 811 may be written).".into(),
+                (false, _) => format!("A phone number is written in the \"{lang}\" translation. Numbers come from ressources.toml: remove it and show the resource with \"@ressource key\"."),
+            },
+            Problem::MenuTooLong { count } => if fr {
+                format!("Le menu a {count} choix : garde-en de 5 à 9 (les jeunes choisissent aussi par chiffre). Déplace un thème sous « Il se passe quelque chose avec moi ».")
+            } else {
+                format!("The menu has {count} choices: keep 5 to 9 (youths also pick by number). Move a theme under \"Il se passe quelque chose avec moi\".")
+            },
+            Problem::ThemeWithoutDangerButton { name } => if fr {
+                format!("Le nœud de thème « {name} » n'a pas de bouton vers « urgence » : ajoute « * Je suis en danger maintenant -> urgence #id:… ».")
+            } else {
+                format!("The theme node \"{name}\" has no button to \"urgence\": add \"* Je suis en danger maintenant -> urgence #id:…\".")
+            },
+            Problem::EndWithoutHelp { choice } => if fr {
+                format!("Ce chemin (« {choice} ») finit la conversation sans qu'une ressource ou une personne ait été offerte. Ajoute une @ressource avant « -> fin », ou mène vers « parler ».")
+            } else {
+                format!("This path (\"{choice}\") ends the conversation without a resource or a person offered. Add a @ressource before \"-> fin\", or lead to \"parler\".")
+            },
+            Problem::PersonTooFar { name, taps } => match (fr, taps) {
+                (true, Some(taps)) => format!("Depuis « {name} », une personne est à {taps} touches : ajoute « * Parler à une personne -> parler » pour qu'elle soit à deux touches au plus."),
+                (true, None) => format!("Depuis « {name} », on n'arrive jamais à une personne : ajoute « * Parler à une personne -> parler »."),
+                (false, Some(taps)) => format!("From \"{name}\", a person is {taps} taps away: add \"* Parler à une personne -> parler\" so one is two taps away at most."),
+                (false, None) => format!("From \"{name}\", no person is ever reached: add \"* Parler à une personne -> parler\"."),
+            },
+            Problem::LongButton { chars } => if fr {
+                format!("Ce bouton fait {chars} caractères : au-delà de {}, il déborde sur un téléphone. Raccourcis-le et mets le détail dans le message.", crate::flow::check::LONG_BUTTON)
+            } else {
+                format!("This button is {chars} characters long: past {} it overflows on a phone. Shorten it and put the detail in the message.", crate::flow::check::LONG_BUTTON)
+            },
+            Problem::QuestionWithoutOtherwise => if fr {
+                "Cette question n'a pas de @sinon : une réponse non reconnue fera répéter « Je n'ai pas bien compris ». Ajoute « @sinon -> noeud ».".into()
+            } else {
+                "This question has no @sinon: an answer no route knows will repeat \"I did not quite understand\". Add \"@sinon -> node\".".into()
+            },
+            Problem::MalformedLineId { written } => if fr {
+                format!("« {written} » ressemble à un identifiant mal écrit : le ou la jeune le verrait. Écris-le « #id:nom » (minuscules, deux-points, sans espace).")
+            } else {
+                format!("\"{written}\" looks like a misspelled id: the youth would see it. Write it \"#id:name\" (lowercase, a colon, no space).")
+            },
+            Problem::MissingHeader { name } => if fr {
+                format!("Il manque « === » devant « {name} » ? Sans lui, « {name} » est un message du nœud précédent. Écris « === {name} ».")
+            } else {
+                format!("Is \"===\" missing before \"{name}\"? Without it, \"{name}\" is a message of the node above. Write \"=== {name}\".")
+            },
+            Problem::UnindentedAssignment { var } => if fr {
+                format!("La variable « {var} » est sous un choix, sans retrait : elle s'applique à l'entrée du nœud, pour tout le monde. Mets deux espaces devant si elle appartient au choix du dessus.")
+            } else {
+                format!("The variable \"{var}\" is under a choice, not indented: it is set on entering the node, for everyone. Put two spaces before it if it belongs to the choice above.")
+            },
+            Problem::UnknownConditionValue { var, value, known } => if fr {
+                format!("Aucun nœud ne donne la valeur « {value} » à « {var} » : cette condition ne sera jamais vraie (valeurs connues : {}).", known.join(", "))
+            } else {
+                format!("No node gives the value \"{value}\" to \"{var}\": this condition is never true (known values: {}).", known.join(", "))
+            },
+            Problem::UnknownConditionVar { var } => if fr {
+                format!("Aucun nœud ne donne de valeur à « {var} » (« ~ {var} = … ») : cette condition ne change jamais.")
+            } else {
+                format!("No node gives \"{var}\" a value (\"~ {var} = …\"): this condition never changes.")
+            },
+            Problem::MissingLineId => if fr {
+                "Cette ligne n'a pas de « #id:… » : sa traduction se perdra si une ligne est ajoutée au-dessus. Lance « relais flows ids --add » pour les écrire.".into()
+            } else {
+                "This line has no \"#id:…\": its translation is lost when a line is added above. Run \"relais flows ids --add\" to write them.".into()
+            },
+            Problem::EssaiFailed { said, expected, got } => if fr {
+                format!("Essai raté : « {said} » devait mener à « {expected} », il mène à « {got} ». Ajoute les mots qui manquent à un @quand, ou corrige l'essai.")
+            } else {
+                format!("Test failed: \"{said}\" should lead to \"{expected}\", it leads to \"{got}\". Add the missing words to an @quand, or fix the test.")
+            },
+            Problem::BadEssai { detail } => if fr {
+                format!("Cet essai est mal écrit : {detail}")
+            } else {
+                format!("This test is malformed: {detail}")
+            },
+        }
+    }
+}
+
+/// What the checker adds to a sentence when it knows more: the name the author
+/// probably meant, what exists, or where the other half of the problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    /// «Voulais-tu dire « renc_securite » (rencontre.flow:30) ?»
+    DidYouMean { name: String, at: Option<Pos> },
+    /// The names that exist (resource keys), when none is close.
+    Known { names: Vec<String> },
+    /// An unreachable node reported once for the nodes reached only through it.
+    AlsoUnreachable { count: usize },
+    /// The first of two duplicates, and its node.
+    FirstAt { node: String, at: Pos },
+    /// The unknown name is written as a text line there: its `===` is missing.
+    HeaderMissingAt { at: Pos },
+    /// A translation's French line, where the edit was made.
+    FrenchAt { at: Pos },
+}
+
+impl Hint {
+    pub fn message(&self, lang: &str) -> String {
+        let fr = lang == "fr";
+        match self {
+            Hint::DidYouMean { name, at: Some(at) } if fr => {
+                format!("Voulais-tu dire « {name} » ({}:{}) ?", at.file, at.line)
+            }
+            Hint::DidYouMean { name, at: Some(at) } => {
+                format!("Did you mean \"{name}\" ({}:{})?", at.file, at.line)
+            }
+            Hint::DidYouMean { name, at: None } if fr => format!("Voulais-tu dire « {name} » ?"),
+            Hint::DidYouMean { name, at: None } => format!("Did you mean \"{name}\"?"),
+            Hint::Known { names } if fr => format!("Les clés existantes : {}.", names.join(", ")),
+            Hint::Known { names } => format!("The existing keys: {}.", names.join(", ")),
+            Hint::AlsoUnreachable { count: 1 } if fr => "Le nœud qu'on n'atteint que par lui non plus : ajoute un choix qui y mène (par exemple dans le menu).".into(),
+            Hint::AlsoUnreachable { count } if fr => format!(
+                "Les {count} nœuds qu'on n'atteint que par lui non plus : ajoute un choix qui y mène (par exemple dans le menu)."
+            ),
+            Hint::AlsoUnreachable { count: 1 } => "Nor the node reached only through it: add a choice that leads to it (in the menu, for example).".into(),
+            Hint::AlsoUnreachable { count } => format!(
+                "Nor the {count} nodes reached only through it: add a choice that leads to it (in the menu, for example)."
+            ),
+            Hint::FirstAt { node, at } if fr => format!(
+                "Dans le nœud « {node} », le premier est à la ligne {}:{}.",
+                at.file, at.line
+            ),
+            Hint::FirstAt { node, at } => format!(
+                "In the node \"{node}\", the first one is at {}:{}.",
+                at.file, at.line
+            ),
+            Hint::HeaderMissingAt { at } if fr => format!(
+                "Il est écrit comme un message à {}:{} : il manque « === » devant ?",
+                at.file, at.line
+            ),
+            Hint::HeaderMissingAt { at } => format!(
+                "It is written as a message at {}:{}: is \"===\" missing before it?",
+                at.file, at.line
+            ),
+            Hint::FrenchAt { at } if fr => {
+                format!("La phrase française est à {}:{}.", at.file, at.line)
+            }
+            Hint::FrenchAt { at } => format!("The French line is at {}:{}.", at.file, at.line),
         }
     }
 }
@@ -359,11 +624,21 @@ impl Problem {
 pub struct Diagnostic {
     pub pos: Pos,
     pub problem: Problem,
+    pub hint: Option<Box<Hint>>,
 }
 
 impl Diagnostic {
     pub fn new(pos: Pos, problem: Problem) -> Self {
-        Self { pos, problem }
+        Self {
+            pos,
+            problem,
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: Option<Hint>) -> Self {
+        self.hint = hint.map(Box::new);
+        self
     }
 
     pub fn severity(&self) -> Severity {
@@ -372,6 +647,14 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity() == Severity::Error
+    }
+
+    /// The sentence with its hint, if any.
+    pub fn message(&self, lang: &str) -> String {
+        match &self.hint {
+            Some(hint) => format!("{} {}", self.problem.message(lang), hint.message(lang)),
+            None => self.problem.message(lang),
+        }
     }
 
     /// `file:line:col: erreur: sentence`, the form every tool prints.
@@ -387,7 +670,7 @@ impl Diagnostic {
             self.pos.file,
             self.pos.line,
             self.pos.col,
-            self.problem.message(lang)
+            self.message(lang)
         )
     }
 }
@@ -411,7 +694,7 @@ impl Diagnostic {
             col: self.pos.col,
             severity: self.severity(),
             code: self.problem.code(),
-            message: self.problem.message(lang),
+            message: self.message(lang),
         }
     }
 }

@@ -154,6 +154,19 @@ pub fn to_plain(source: &str) -> String {
     plain
 }
 
+/// The text a youth sees on the screen: markers removed, a link counted by its
+/// label only (its address is not shown). For length rules.
+pub fn to_visible(source: &str) -> String {
+    let mut visible = String::with_capacity(source.len());
+    for span in spans(source) {
+        match span {
+            Span::Text(text) | Span::Bold(text) | Span::Italic(text) => visible.push_str(text),
+            Span::Link { label, .. } => visible.push_str(label),
+        }
+    }
+    visible
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

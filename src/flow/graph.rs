@@ -23,6 +23,9 @@ pub struct GraphNode {
     /// The first line the node says (French), for a tooltip.
     pub says: String,
     pub resources: Vec<String>,
+    /// Exits to hidden nodes (`--hide menu,parler`), shown as badges (`↩ menu`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hidden_exits: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +85,7 @@ impl Graph {
                 kind,
                 says,
                 resources,
+                hidden_exits: Vec::new(),
             });
             for choice in &node.exit.choices {
                 edges.push(GraphEdge {
@@ -139,6 +143,7 @@ impl Graph {
                 kind: "end",
                 says: String::new(),
                 resources: Vec::new(),
+                hidden_exits: Vec::new(),
             });
         }
         Self {
@@ -148,22 +153,106 @@ impl Graph {
         }
     }
 
+    /// A part of the graph, for a reader: the nodes of one file, those within
+    /// `depth` links of a node, and exits to hidden nodes folded into badges.
+    pub fn filtered(
+        &self,
+        file: Option<&str>,
+        from: Option<&str>,
+        depth: usize,
+        hide: &[String],
+    ) -> Graph {
+        use std::collections::{HashSet, VecDeque};
+        let mut keep: HashSet<&str> = self
+            .nodes
+            .iter()
+            .filter(|n| file.is_none_or(|f| n.file == f || n.kind == "end"))
+            .map(|n| n.id.as_str())
+            .collect();
+        if let Some(from) = from {
+            let mut near = HashSet::new();
+            let mut queue = VecDeque::from([(from, 0)]);
+            while let Some((id, d)) = queue.pop_front() {
+                if !near.insert(id) || d >= depth {
+                    continue;
+                }
+                for edge in self.edges.iter().filter(|e| e.from == id) {
+                    if !hide.contains(&edge.to) {
+                        queue.push_back((edge.to.as_str(), d + 1));
+                    }
+                }
+            }
+            keep.retain(|id| near.contains(id));
+        }
+        for id in hide.iter().filter(|id| Some(id.as_str()) != from) {
+            keep.remove(id.as_str());
+        }
+        let mut nodes: Vec<GraphNode> = self
+            .nodes
+            .iter()
+            .filter(|n| keep.contains(n.id.as_str()))
+            .cloned()
+            .collect();
+        let mut edges = Vec::new();
+        for edge in &self.edges {
+            if !keep.contains(edge.from.as_str()) {
+                continue;
+            }
+            if hide.contains(&edge.to) {
+                if let Some(node) = nodes.iter_mut().find(|n| n.id == edge.from) {
+                    if !node.hidden_exits.contains(&edge.to) {
+                        node.hidden_exits.push(edge.to.clone());
+                    }
+                }
+            } else if keep.contains(edge.to.as_str()) {
+                edges.push(edge.clone());
+            }
+        }
+        Graph {
+            start: self.start.clone(),
+            nodes,
+            edges,
+        }
+    }
+
+    /// Mermaid text; `detailed` also writes each box's first line and marks the
+    /// resource cards, for `flows graph` readers.
     pub fn mermaid(&self) -> String {
+        self.mermaid_with(false)
+    }
+
+    pub fn mermaid_with(&self, detailed: bool) -> String {
         let mut out = String::from("flowchart TD\n");
         for node in &self.nodes {
             let id = mermaid_id(&node.id);
+            let mut name = node.id.clone();
+            if detailed && !node.says.is_empty() {
+                let says: String = node.says.chars().take(48).collect();
+                let more = if node.says.chars().count() > 48 {
+                    "…"
+                } else {
+                    ""
+                };
+                name = format!("{name}<br/><small>{}{more}</small>", quote(&says));
+            }
+            if !node.hidden_exits.is_empty() {
+                let badges: Vec<String> =
+                    node.hidden_exits.iter().map(|e| format!("↩ {e}")).collect();
+                name = format!("{name}<br/>{}", badges.join(" · "));
+            }
             let line = match node.kind {
-                "urgent_handoff" => format!("  {id}[[\"{} · personne URGENT\"]]\n", node.id),
-                "handoff" => format!("  {id}[[\"{} · personne\"]]\n", node.id),
+                "urgent_handoff" => format!("  {id}[[\"{name} · personne URGENT\"]]\n"),
+                "handoff" => format!("  {id}[[\"{name} · personne\"]]\n"),
                 "end" => format!("  {id}((\"fin\"))\n"),
-                _ if node.id == self.start => format!("  {id}([\"{}\"])\n", node.id),
-                _ => format!("  {id}[\"{}\"]\n", node.id),
+                _ if node.id == self.start => format!("  {id}([\"{name}\"])\n"),
+                _ => format!("  {id}[\"{name}\"]\n"),
             };
             out.push_str(&line);
             for resource in &node.resources {
                 out.push_str(&format!(
-                    "  {id} -.-> res_{}[/\"{}\"/]\n",
+                    "  {id} -.-> res_{}[/\"{}{}\"/]\n",
                     mermaid_id(resource),
+                    if detailed { "📇 " } else { "" },
                     resource
                 ));
             }

@@ -36,7 +36,23 @@ pub enum LibraryError {
     Io(#[from] std::io::Error),
 }
 
+/// What happened to the last edit of the folder, for the authors' page: taken, or
+/// refused with its diagnostics (in French, the checker's language).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EditNote {
+    pub at_secs: u64,
+    pub accepted: bool,
+    /// The version serving after this edit.
+    pub serving: String,
+    /// The edit brought back the version already served (a fix of a refused edit).
+    pub back_to_served: bool,
+    /// The errors of a refused edit, `file:line:col: erreur: …`.
+    pub errors: Vec<String>,
+}
+
 pub struct FlowLibrary {
+    /// The last reload's outcome for the authors' page; `None` before any edit.
+    last_edit: Mutex<Option<EditNote>>,
     dir: PathBuf,
     start: String,
     store: Store,
@@ -72,6 +88,7 @@ impl FlowLibrary {
             refused_errors: None,
         });
         Ok(Self {
+            last_edit: Mutex::new(None),
             dir: dir.to_path_buf(),
             start: start.to_string(),
             store,
@@ -133,8 +150,20 @@ impl FlowLibrary {
                     .lock()
                     .expect("flow lock poisoned")
                     .insert(flows.version.clone(), flows.clone());
+                let after_refusal = self.last_edit().is_some_and(|note| !note.accepted);
                 if changed {
-                    tracing::info!(target: "relais::flows", version = %flows.version, "flows reloaded");
+                    tracing::info!(target: "relais::flows", version = %flows.version, "modification acceptée : flux rechargés");
+                } else if after_refusal {
+                    tracing::info!(target: "relais::flows", version = %flows.version, "modification acceptée : retour à la version servie");
+                }
+                if changed || after_refusal {
+                    self.note_edit(EditNote {
+                        at_secs: now_secs,
+                        accepted: true,
+                        serving: flows.version.clone(),
+                        back_to_served: !changed,
+                        errors: Vec::new(),
+                    });
                 }
                 *self.current.write().expect("flow lock poisoned") = flows.clone();
                 ReloadOutcome {
@@ -148,11 +177,18 @@ impl FlowLibrary {
                 tracing::warn!(
                     target: "relais::flows",
                     errors = errors.len(),
-                    "flow edit refused; the last good version keeps serving"
+                    "modification refusée : la dernière bonne version reste servie"
                 );
                 for diagnostic in &errors {
-                    tracing::warn!(target: "relais::flows", "{}", diagnostic.render("en"));
+                    tracing::warn!(target: "relais::flows", "{}", diagnostic.render("fr"));
                 }
+                self.note_edit(EditNote {
+                    at_secs: now_secs,
+                    accepted: false,
+                    serving: self.current().version.clone(),
+                    back_to_served: false,
+                    errors: errors.iter().map(|d| d.render("fr")).collect(),
+                });
                 ReloadOutcome {
                     generation,
                     serving: self.current().version.clone(),
@@ -162,6 +198,18 @@ impl FlowLibrary {
         };
         self.reloads.send_replace(outcome.clone());
         outcome
+    }
+
+    /// What happened to the last edit (accepted or refused), if any since start.
+    pub fn last_edit(&self) -> Option<EditNote> {
+        self.last_edit
+            .lock()
+            .expect("edit note lock poisoned")
+            .clone()
+    }
+
+    fn note_edit(&self, note: EditNote) {
+        *self.last_edit.lock().expect("edit note lock poisoned") = Some(note);
     }
 
     pub fn subscribe(&self) -> watch::Receiver<ReloadOutcome> {

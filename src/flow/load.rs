@@ -43,15 +43,24 @@ impl LoadReport {
 pub fn read_folder(dir: &Path) -> Result<BTreeMap<String, String>, Diagnostic> {
     let mut sources = BTreeMap::new();
     let unreadable = |path: &Path, error: std::io::Error| {
+        // A sentence an author reads, not the system's English.
+        let detail = match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                "il n'existe pas (vérifie le chemin du dossier)".to_string()
+            }
+            std::io::ErrorKind::PermissionDenied => "accès refusé".to_string(),
+            std::io::ErrorKind::InvalidData => {
+                "il n'est pas en UTF-8 (enregistre-le en UTF-8)".to_string()
+            }
+            _ => error.to_string(),
+        };
         Diagnostic::new(
             Pos {
                 file: path.display().to_string(),
                 line: 1,
                 col: 1,
             },
-            Problem::UnreadableFile {
-                detail: error.to_string(),
-            },
+            Problem::UnreadableFile { detail },
         )
     };
     let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
@@ -181,6 +190,19 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
     for name in order {
         if !order_unique.contains(&name) {
             order_unique.push(name);
+        }
+    }
+
+    // The translated words of each route (`node.quand.N` in a table) are words that
+    // route also knows: a youth is understood in every language.
+    for node in by_name.values_mut() {
+        for (index, route) in node.exit.routes.iter_mut().enumerate() {
+            let id = super::translate::route_id(&node.name, index);
+            for table in translations.values() {
+                if let Some(words) = table.get(&id) {
+                    route.patterns.extend(parse::route_patterns(&words.text));
+                }
+            }
         }
     }
 

@@ -8,16 +8,22 @@
 pub mod check;
 pub mod diagnostic;
 pub mod engine;
+pub mod essais;
 pub mod format;
 pub mod graph;
+pub mod ids;
 pub mod library;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod parse;
 pub mod play;
+pub mod present;
+pub mod rules;
 pub mod text;
 pub mod translate;
+pub mod walk;
 
-pub use diagnostic::{Diagnostic, Problem, Severity};
+pub use diagnostic::{Diagnostic, Hint, Problem, Severity};
 pub use library::{FlowLibrary, ReloadOutcome};
 pub use model::FlowSet;

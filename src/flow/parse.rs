@@ -104,6 +104,21 @@ impl Parser<'_> {
             self.node_header(number, col, rest);
             return;
         }
+        // `== nom` or `= nom`: a header with too few `=`. Read it as a header, so the
+        // mistake gives one sentence, not a cascade.
+        if let Some(rest) = content.strip_prefix('=') {
+            let name = rest.trim_start_matches('=').trim();
+            if valid_name(name) {
+                self.report(
+                    self.pos(number, col),
+                    Problem::MissingHeader {
+                        name: name.to_string(),
+                    },
+                );
+                self.node_header(number, col, name);
+                return;
+            }
+        }
         if self.current.is_none() {
             let problem = if content.starts_with('~') {
                 Problem::AssignmentOutsideNode
@@ -153,11 +168,19 @@ impl Parser<'_> {
         if name.is_empty() {
             self.report(pos.clone(), Problem::EmptyNodeName);
         } else if !valid_name(name) {
-            self.report(
-                pos.clone(),
-                Problem::BadNodeName {
-                    name: name.to_string(),
-                },
+            let folded = super::rules::fold_name(name);
+            let hint = valid_name(&folded).then_some(super::diagnostic::Hint::DidYouMean {
+                name: folded,
+                at: None,
+            });
+            self.out.diagnostics.push(
+                Diagnostic::new(
+                    pos.clone(),
+                    Problem::BadNodeName {
+                        name: name.to_string(),
+                    },
+                )
+                .with_hint(hint),
             );
         }
         self.current = Some(Node {
@@ -219,6 +242,18 @@ impl Parser<'_> {
 
     /// A text with an optional trailing `#id:…`; the id defaults to `node.N`.
     fn text_line(&mut self, number: u32, col: usize, content: &str) -> Option<TextLine> {
+        if let Some((at, id)) = malformed_id(content) {
+            // `#id x`, `#ID:x`, `# id:x`: the youth would read it. Say so, and take the
+            // id anyway so nothing else cascades from it.
+            self.report(
+                self.pos(number, col + content[..at].chars().count()),
+                Problem::MalformedLineId {
+                    written: content[at..].trim().to_string(),
+                },
+            );
+            let content = format!("{} #id:{id}", content[..at].trim_end());
+            return self.text_line(number, col, &content);
+        }
         let (text, id) = match content.rfind("#id:") {
             Some(at) => {
                 let id = content[at + 4..].trim();
@@ -270,6 +305,14 @@ impl Parser<'_> {
         let attach = if indented {
             self.last_attachable
         } else {
+            if self.last_attachable == Attachable::Choice {
+                self.report(
+                    assignment.pos.clone(),
+                    Problem::UnindentedAssignment {
+                        var: var.to_string(),
+                    },
+                );
+            }
             Attachable::None
         };
         let node = self.node();
@@ -601,6 +644,15 @@ fn handoff_words(args: &str) -> Vec<(usize, String)> {
     words
 }
 
+/// The patterns of a list of route words (`mot, "une phrase", début*`), as a
+/// translation of a route's words gives them.
+pub fn route_patterns(list: &str) -> Vec<super::model::Pattern> {
+    split_patterns(list)
+        .iter()
+        .filter_map(|w| text::pattern(w))
+        .collect()
+}
+
 /// Splits `mot, "une, phrase", autre*` at commas outside quotes.
 fn split_patterns(list: &str) -> Vec<String> {
     let mut parts = Vec::new();
@@ -648,6 +700,27 @@ fn parse_condition(inner: &str) -> Option<Condition> {
         return valid_name(var).then(|| Condition::IsUnset { var: var.into() });
     }
     valid_name(body).then(|| Condition::IsSet { var: body.into() })
+}
+
+/// A line ending that looks like an id but is not written `#id:name`: its byte
+/// offset and the id it meant.
+fn malformed_id(content: &str) -> Option<(usize, String)> {
+    let at = content.rfind('#')?;
+    let after = &content[at + 1..];
+    if after.starts_with("id:") {
+        return None;
+    }
+    let trimmed = after.trim_start();
+    let word = trimmed.get(..2)?;
+    if !word.eq_ignore_ascii_case("id") {
+        return None;
+    }
+    let rest = &trimmed[2..];
+    if rest.starts_with(|c: char| c.is_alphanumeric()) {
+        return None;
+    }
+    let id = rest.trim_start_matches([':', ' ', '=']).trim();
+    (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| (at, id.to_string()))
 }
 
 /// Node and variable names: lowercase ASCII letters, digits, `_` and `-`.

@@ -239,3 +239,50 @@ fn write_output(out: &mut String, output: &Output, fr: bool) {
         }),
     }
 }
+
+/// What `/help` prints in `flows try`.
+pub fn help(ui: &str) -> &'static str {
+    if ui == "fr" {
+        "  1, 2, … : choisit le bouton de ce numéro\n  #id : choisit le bouton de cet identifiant\n  /recommencer : recommence au début\n  /quitter : sort\n  autre chose : ce que le ou la jeune écrit (les mots urgents passent avant tout)\n  [fr] devant une ligne : elle n'est pas traduite dans cette langue"
+    } else {
+        "  1, 2, …: picks the button of that number\n  #id: picks the button with that id\n  /restart: starts again\n  /quit: leaves\n  anything else: what the youth writes (urgent words come first)\n  [fr] before a line: it is not translated into this language"
+    }
+}
+
+/// Marks with `[fr]` the bot lines and buttons of a transcript that are shown in
+/// French in another language (their translation is missing or stale).
+pub fn mark_untranslated(set: &FlowSet, lang: &str, transcript: &str) -> String {
+    if lang == super::model::SOURCE_LANG {
+        return transcript.to_string();
+    }
+    let translated = set.rendered.get(lang);
+    let french: std::collections::HashSet<&str> = set
+        .nodes
+        .values()
+        .flat_map(|n| n.text_lines())
+        .filter(|l| translated.is_none_or(|t| !t.contains_key(&l.id)))
+        .filter_map(|l| set.rendered.get(super::model::SOURCE_LANG)?.get(&l.id))
+        .map(|r| &*r.text)
+        .collect();
+    let mut out = String::with_capacity(transcript.len());
+    for line in transcript.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let text = body.strip_prefix("  bot: ").or_else(|| {
+            let rest = body.trim_start();
+            let (number, label) = rest.split_once(") ")?;
+            number.parse::<usize>().ok()?;
+            Some(label.rsplit_once(" #").map_or(label, |(l, _)| l))
+        });
+        match text {
+            Some(text) if french.contains(text) => {
+                let indent = body.len() - body.trim_start().len();
+                out.push_str(&body[..indent]);
+                out.push_str("[fr] ");
+                out.push_str(body.trim_start());
+                out.push('\n');
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}

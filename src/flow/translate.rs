@@ -1,8 +1,12 @@
 //! The translation workflow: export a language's lines to a CSV a translator fills
-//! (id, source, translation, status, file, node, line), and import it back into
-//! `traductions/LANG.txt` with the hash of each source line, reporting conflicts.
+//! (id, source, translation, status, file, node, line, old_source), and import it
+//! back into `traductions/LANG.txt` with the hash of each source line, reporting
+//! conflicts. It cannot lose work: an older CSV never replaces a translation of the
+//! current French, and French-locale Excel files (`;`, Windows-1252) are read as
+//! they are. The words of each `@quand` are rows too (`node.quand.N`), so routes
+//! understand a youth in every language.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -19,31 +23,146 @@ pub struct Row {
     pub file: String,
     pub node: String,
     pub line: u32,
+    /// For a stale row, the French the translation was made from (when the flow
+    /// history still has it).
+    #[serde(default)]
+    pub old_source: String,
 }
 
-/// The rows of every line of a set for a language.
-pub fn export(set: &FlowSet, lang: &str) -> Vec<Row> {
-    let table = set.translations.get(lang);
-    load::lines_in_order(set)
+/// A line a translator translates: a text line, or the words of a route.
+pub struct Source<'s> {
+    pub id: String,
+    pub text: String,
+    pub file: &'s str,
+    pub node: &'s str,
+    pub line: u32,
+}
+
+/// Every translatable line of a set, in source order: text lines, then the words
+/// of each `@quand` (`node.quand.N`).
+pub fn sources(set: &FlowSet) -> Vec<Source<'_>> {
+    let mut out: Vec<Source<'_>> = load::lines_in_order(set)
         .into_iter()
-        .map(|(node, line)| {
-            let existing = table.and_then(|t| t.get(&line.id));
-            let status = match existing {
-                None => "missing",
-                Some(t) if t.source_hash != line_hash(&line.source) => "stale",
-                Some(_) => "ok",
+        .map(|(node, line)| Source {
+            id: line.id.clone(),
+            text: line.source.clone(),
+            file: &line.pos.file,
+            node: &node.name,
+            line: line.pos.line,
+        })
+        .collect();
+    for name in &set.order {
+        let Some(node) = set.nodes.get(name) else {
+            continue;
+        };
+        for (index, route) in node.exit.routes.iter().enumerate() {
+            out.push(Source {
+                id: route_id(name, index),
+                text: route_words(set, route),
+                file: &route.pos.file,
+                node: &node.name,
+                line: route.pos.line,
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.file, a.line).cmp(&(b.file, b.line)));
+    out
+}
+
+/// The id of a route's words: `node.quand.N`, from 1.
+pub fn route_id(node: &str, index: usize) -> String {
+    format!("{node}.quand.{}", index + 1)
+}
+
+/// A route's words as the author wrote them in the `.flow` file (the words its
+/// translations add at load time are not in the file).
+pub fn route_words(set: &FlowSet, route: &super::model::Route) -> String {
+    let line = set
+        .sources
+        .get(&route.pos.file)
+        .and_then(|text| text.lines().nth(route.pos.line.saturating_sub(1) as usize))
+        .unwrap_or("");
+    let args = line
+        .trim()
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, rest)| rest);
+    args.rsplit_once("->")
+        .map_or(args, |(words, _)| words)
+        .trim()
+        .to_string()
+}
+
+/// The rows of every line of a set for a language. `history` gives, for a line id
+/// and the hash its translation was made from, the French of that time.
+pub fn export(set: &FlowSet, lang: &str, history: &HashMap<(String, String), String>) -> Vec<Row> {
+    let table = set.translations.get(lang);
+    let sources = sources(set);
+    // French already translated, for suggestions: source text → translation.
+    let mut known: HashMap<&str, &str> = HashMap::new();
+    if let Some(table) = table {
+        for source in &sources {
+            if let Some(t) = table.get(&source.id) {
+                if t.source_hash == line_hash(&source.text) {
+                    known.entry(source.text.trim()).or_insert(&t.text);
+                }
+            }
+        }
+    }
+    sources
+        .iter()
+        .map(|source| {
+            let existing = table.and_then(|t| t.get(&source.id));
+            let (status, translation, old_source) = match existing {
+                None => match known.get(source.text.trim()) {
+                    Some(suggested) => ("suggested", suggested.to_string(), String::new()),
+                    None => ("missing", String::new(), String::new()),
+                },
+                Some(t) if t.source_hash != line_hash(&source.text) => (
+                    "stale",
+                    t.text.clone(),
+                    history
+                        .get(&(source.id.clone(), t.source_hash.clone()))
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+                Some(t) => ("ok", t.text.clone(), String::new()),
             };
             Row {
-                id: line.id.clone(),
-                source: line.source.clone(),
-                translation: existing.map(|t| t.text.clone()).unwrap_or_default(),
+                id: source.id.clone(),
+                source: source.text.clone(),
+                translation,
                 status: status.into(),
-                file: line.pos.file.clone(),
-                node: node.name.clone(),
-                line: line.pos.line,
+                file: source.file.to_string(),
+                node: source.node.to_string(),
+                line: source.line,
+                old_source,
             }
         })
         .collect()
+}
+
+/// The French of earlier versions by (line id, hash), from the flow history, so a
+/// stale row can show what changed.
+pub fn history_of<'a>(
+    versions: impl Iterator<Item = &'a BTreeMap<String, String>>,
+) -> HashMap<(String, String), String> {
+    let mut out = HashMap::new();
+    for sources in versions {
+        for (name, content) in sources {
+            if !name.ends_with(".flow") {
+                continue;
+            }
+            for node in super::parse::parse_file(name, content).nodes {
+                for line in node.text_lines() {
+                    out.insert(
+                        (line.id.clone(), line_hash(&line.source)),
+                        line.source.clone(),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn to_csv(rows: &[Row]) -> Result<String, csv::Error> {
@@ -55,10 +174,71 @@ pub fn to_csv(rows: &[Row]) -> Result<String, csv::Error> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-pub fn from_csv(text: &str) -> Result<Vec<Row>, csv::Error> {
-    csv::Reader::from_reader(text.as_bytes())
+/// What reading a translator's file found.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl CsvError {
+    pub fn message(&self, lang: &str) -> String {
+        let CsvError::Invalid(detail) = self;
+        if lang == "fr" {
+            format!("Je n'arrive pas à lire ce CSV ({detail}). Dans Excel, enregistre-le en « CSV UTF-8 (délimité par des virgules) », avec la première ligne id,source,translation,….")
+        } else {
+            format!("I cannot read this CSV ({detail}). In Excel, save it as \"CSV UTF-8 (Comma delimited)\", with the first line id,source,translation,….")
+        }
+    }
+}
+
+/// How a translator's file was read, to tell them.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    /// It was Windows-1252 (older Excel), converted.
+    pub windows_1252: bool,
+    /// Its columns are separated by `;` (French-locale Excel).
+    pub semicolons: bool,
+}
+
+/// Reads a CSV file's bytes as Excel may have saved them: UTF-8 with or without a
+/// BOM, or Windows-1252; commas or semicolons.
+pub fn decode(bytes: &[u8]) -> Decoded {
+    let (text, windows_1252) = match std::str::from_utf8(bytes) {
+        Ok(text) => (text.trim_start_matches('\u{feff}').to_string(), false),
+        Err(_) => {
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            (text.into_owned(), true)
+        }
+    };
+    let header = text.lines().next().unwrap_or("");
+    let semicolons = header.matches(';').count() > header.matches(',').count();
+    Decoded {
+        text,
+        windows_1252,
+        semicolons,
+    }
+}
+
+pub fn from_csv(text: &str) -> Result<Vec<Row>, CsvError> {
+    let decoded = decode(text.as_bytes());
+    rows_of(&decoded)
+}
+
+/// The rows of a decoded file.
+pub fn rows_of(decoded: &Decoded) -> Result<Vec<Row>, CsvError> {
+    csv::ReaderBuilder::new()
+        .delimiter(if decoded.semicolons { b';' } else { b',' })
+        .from_reader(decoded.text.as_bytes())
         .deserialize()
-        .collect()
+        .collect::<Result<_, _>>()
+        .map_err(|e: csv::Error| {
+            CsvError::Invalid(match e.position() {
+                Some(p) => format!("ligne {}", p.line()),
+                None => "en-tête".into(),
+            })
+        })
 }
 
 /// A row that could not be taken as it is.
@@ -69,6 +249,9 @@ pub enum Conflict {
     /// The French line changed since the CSV was exported: the translation is kept
     /// but stays stale until reviewed against the new source.
     SourceChanged { id: String },
+    /// The table already holds a translation of the current French; the CSV's,
+    /// made from older French, is not taken.
+    NewerKept { id: String },
 }
 
 impl Conflict {
@@ -78,19 +261,32 @@ impl Conflict {
             (Conflict::UnknownId { id }, _) => format!("{id}: this line no longer exists in the flows; translation ignored."),
             (Conflict::SourceChanged { id }, "fr") => format!("{id} : le texte français a changé depuis l'export; la traduction reste « à revoir »."),
             (Conflict::SourceChanged { id }, _) => format!("{id}: the French text changed since the export; the translation stays stale."),
+            (Conflict::NewerKept { id }, "fr") => format!("{id} : traduction plus récente gardée (ce CSV traduit une version plus ancienne du français)."),
+            (Conflict::NewerKept { id }, _) => format!("{id}: newer translation kept (this CSV translates an older version of the French)."),
         }
     }
 }
 
+/// What an import did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// The new content of `traductions/LANG.txt`.
+    pub table: String,
+    pub conflicts: Vec<Conflict>,
+    /// Lines translated that were not before.
+    pub added: usize,
+    /// Lines whose translation changed.
+    pub changed: usize,
+}
+
 /// The new content of `traductions/LANG.txt` from filled rows, with conflicts.
-pub fn import(set: &FlowSet, lang: &str, rows: &[Row]) -> (String, Vec<Conflict>) {
-    let mut current: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut order = Vec::new();
-    for (_, line) in load::lines_in_order(set) {
-        current.insert(&line.id, &line.source);
-        order.push(line.id.as_str());
-    }
-    let mut conflicts = Vec::new();
+pub fn import(set: &FlowSet, lang: &str, rows: &[Row]) -> Imported {
+    let sources = sources(set);
+    let current: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|s| (s.id.as_str(), s.text.as_str()))
+        .collect();
+    let mut imported = Imported::default();
     let mut taken: BTreeMap<String, (String, String)> = BTreeMap::new();
     // Keep what the table already holds, then apply the rows.
     if let Some(table) = set.translations.get(lang) {
@@ -99,33 +295,51 @@ pub fn import(set: &FlowSet, lang: &str, rows: &[Row]) -> (String, Vec<Conflict>
         }
     }
     for row in rows {
-        let translation = row.translation.trim();
+        let translation = row.translation.trim().replace('\n', " ");
         if translation.is_empty() {
             continue;
         }
         let Some(source) = current.get(row.id.as_str()) else {
-            conflicts.push(Conflict::UnknownId { id: row.id.clone() });
+            imported
+                .conflicts
+                .push(Conflict::UnknownId { id: row.id.clone() });
             continue;
         };
+        let current_hash = line_hash(source);
+        let before = taken.get(&row.id).cloned();
         let hash = if source.trim() == row.source.trim() {
-            line_hash(source)
+            current_hash
+        } else if before.as_ref().is_some_and(|(h, _)| *h == current_hash) {
+            // Never replace a translation of today's French with one of older French.
+            imported
+                .conflicts
+                .push(Conflict::NewerKept { id: row.id.clone() });
+            continue;
         } else {
-            conflicts.push(Conflict::SourceChanged { id: row.id.clone() });
+            imported
+                .conflicts
+                .push(Conflict::SourceChanged { id: row.id.clone() });
             line_hash(&row.source)
         };
-        taken.insert(row.id.clone(), (hash, translation.replace('\n', " ")));
+        match &before {
+            None => imported.added += 1,
+            Some((h, t)) if *h != hash || *t != translation => imported.changed += 1,
+            Some(_) => {}
+        }
+        taken.insert(row.id.clone(), (hash, translation));
     }
     let mut out = format!(
         "// Traductions « {lang} » : une ligne par phrase, « identifiant [empreinte] texte ».\n\
          // L'empreinte est celle de la phrase française traduite : si le français change,\n\
          // la traduction devient « à revoir ». Produit par `relais flows translations import`.\n"
     );
-    for id in order {
-        if let Some((hash, text)) = taken.get(id) {
-            out.push_str(&format!("{id} [{hash}] {text}\n"));
+    for source in &sources {
+        if let Some((hash, text)) = taken.get(&source.id) {
+            out.push_str(&format!("{} [{hash}] {text}\n", source.id));
         }
     }
-    (out, conflicts)
+    imported.table = out;
+    imported
 }
 
 /// The path of a language's table, relative to the flows folder.

@@ -535,6 +535,7 @@
     applyTexts();
     if (state.session && state.model) {
       renderMeta();
+      renderEditBanner(state.data && state.data.last_edit);
       renderFileFilter();
       renderLegend();
       drawGraph(false);
@@ -657,6 +658,9 @@
       state.data = answers[0];
       state.model = buildModel(answers[0]);
       state.versions = Array.isArray(answers[1]) ? answers[1] : [];
+      renderEditBanner(answers[0] && answers[0].last_edit);
+      lastEditSeen = JSON.stringify(answers[0] && answers[0].last_edit);
+      watchEdits();
       if (state.selected && !state.model.nodes[state.selected]) state.selected = null;
       if (state.file && state.model.files.indexOf(state.file) < 0) state.file = '';
       var languages = state.model.languages;
@@ -673,6 +677,66 @@
     }, function (error) {
       failed(error, status);
     });
+  }
+
+  // Every few seconds, ask what happened to the last edit: a refused edit shows at
+  // once, an accepted one redraws the graph.
+  var statusTimer = null;
+  var lastEditSeen = null;
+  function watchEdits() {
+    if (statusTimer) return;
+    statusTimer = setInterval(function () {
+      if (!state.session || document.hidden) return;
+      api('GET', '/api/flows/status').then(function (status) {
+        var key = JSON.stringify(status && status.last_edit);
+        if (key === lastEditSeen) return;
+        lastEditSeen = key;
+        if (state.data && status && status.version !== state.data.version) {
+          loadAll();
+        } else {
+          renderEditBanner(status && status.last_edit);
+        }
+      }, function () { /* the next tick tries again */ });
+    }, 2000);
+  }
+
+  // The last edit of the flows folder: refused (with the checker's diagnostics, in
+  // French as the checker writes them) or accepted.
+  function renderEditBanner(edit) {
+    var banner = $('edit-banner');
+    if (!banner) return;
+    banner.textContent = '';
+    if (!edit) {
+      banner.hidden = true;
+      return;
+    }
+    var when = new Date(edit.at_secs * 1000);
+    var hhmm = String(when.getHours()).padStart(2, '0') + ':' + String(when.getMinutes()).padStart(2, '0');
+    var en = state.lang === 'en';
+    var head = document.createElement('p');
+    head.className = 'edit-banner-head';
+    if (edit.accepted) {
+      banner.className = 'edit-banner accepted';
+      head.textContent = en
+        ? 'Your last edit (' + hhmm + ') was accepted' + (edit.back_to_served ? ': back to the version already served.' : '.')
+        : 'Ta dernière modification (' + hhmm + ') a été acceptée' + (edit.back_to_served ? ' : retour à la version déjà servie.' : '.');
+    } else {
+      banner.className = 'edit-banner refused';
+      head.textContent = en
+        ? 'Your last edit (' + hhmm + ') was refused; the previous version keeps serving. Fix these errors and save again:'
+        : 'Ta dernière modification (' + hhmm + ') a été refusée; la version précédente reste servie. Corrige ces erreurs et enregistre de nouveau :';
+    }
+    banner.appendChild(head);
+    if (!edit.accepted && Array.isArray(edit.errors) && edit.errors.length) {
+      var list = document.createElement('ul');
+      edit.errors.forEach(function (line) {
+        var item = document.createElement('li');
+        item.textContent = line;
+        list.appendChild(item);
+      });
+      banner.appendChild(list);
+    }
+    banner.hidden = false;
   }
 
   // ------------------------------------------------------------------ the graph's model
