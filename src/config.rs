@@ -40,6 +40,29 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub limits: LimitsConfig,
     pub reports: ReportsConfig,
+    pub operations: OperationsConfig,
+}
+
+/// Running the service: the audit trail, enrolment codes, blocks after abuse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperationsConfig {
+    /// Days an entry of the staff audit trail is kept.
+    pub audit_retention_days: u64,
+    /// Hours an enrolment link (invite, password or TOTP reset) stays valid.
+    pub enrolment_hours: u64,
+    /// Hours a session ended as abusive is refused a person (flows stay open).
+    pub abuse_block_hours: u64,
+}
+
+impl Default for OperationsConfig {
+    fn default() -> Self {
+        Self {
+            audit_retention_days: 365,
+            enrolment_hours: 24,
+            abuse_block_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +116,8 @@ pub struct ConsoleConfig {
     pub absolute_timeout_secs: u64,
     /// Every account must use a TOTP code.
     pub require_totp: bool,
+    /// Supervisors must use a TOTP code (staff accounts change other accounts).
+    pub require_totp_supervisors: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +176,7 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             limits: LimitsConfig::default(),
             reports: ReportsConfig::default(),
+            operations: OperationsConfig::default(),
         }
     }
 }
@@ -185,6 +211,7 @@ impl Default for ConsoleConfig {
             idle_timeout_secs: 30 * 60,
             absolute_timeout_secs: 12 * 3600,
             require_totp: false,
+            require_totp_supervisors: false,
         }
     }
 }

@@ -67,6 +67,12 @@ pub struct AppState {
     pub youth_sockets: Arc<Semaphore>,
     /// Turns true when the server stops; sockets close with 1001.
     pub shutdown: watch::Receiver<bool>,
+    /// The staff audit trail.
+    pub audit: Arc<crate::audit::Audit>,
+    /// One-time enrolment codes (invitations, resets).
+    pub enrolments: Arc<crate::handoff::staff::Enrolments>,
+    /// Sessions refused a person after abuse.
+    pub blocks: Arc<crate::abuse::Blocks>,
 }
 
 impl AppState {
@@ -118,7 +124,21 @@ impl AppState {
             clock,
             config.reports.retention_days,
         )?);
+        let audit = Arc::new(crate::audit::Audit::open(
+            &store,
+            clock,
+            config.operations.audit_retention_days,
+        )?);
+        let enrolments = Arc::new(crate::handoff::staff::Enrolments::open(&store)?);
+        let blocks = Arc::new(crate::abuse::Blocks::open(
+            &store,
+            clock,
+            config.operations.abuse_block_hours,
+        )?);
         Ok(Self {
+            audit,
+            enrolments,
+            blocks,
             reports,
             limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
             youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
@@ -159,6 +179,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/chat-config", get(chat_config))
         .route("/metrics", get(metrics))
         .merge(crate::handoff::api::routes())
+        .merge(crate::handoff::staff::routes())
+        .merge(crate::handoff::supervision::routes())
         .merge(crate::authors::routes())
         .route_layer(axum::middleware::from_fn(access_log))
         .route_service("/", ServeFile::new(web.join("index.html")))
@@ -270,6 +292,7 @@ pub async fn serve(
     let background = spawn_background(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
+    let admin = crate::admin::listen(state.clone())?;
     let router = app(state.clone());
     let header_timeout = Duration::from_secs(state.config.limits.handshake_timeout_secs.max(1));
     let mut stopped = stop_tx.subscribe();
@@ -295,6 +318,7 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(3), accepting).await;
     background.abort();
     watching.abort();
+    admin.stop();
     drop(watcher);
     // Wait for both to be gone: they hold the store, which a restart reopens.
     let _ = background.await;
@@ -413,6 +437,9 @@ pub fn purge(state: &AppState) {
     }
     if let Err(e) = state.handoffs.purge_closed() {
         tracing::error!(error = %e, "purge of closed conversations failed");
+    }
+    if let Err(e) = state.audit.purge() {
+        tracing::error!(error = %e, "purge of the old audit trail failed");
     }
     if let Err(e) = state.accounts.purge_tokens() {
         tracing::error!(error = %e, "token purge failed");

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::accounts::{Intervenor, LoginOutcome};
+use crate::audit::Action;
 use crate::error::ApiError;
 use crate::limits::{check_keyed, Client};
 use crate::protocol::{CloseRequest, HandoffItem, LoginRequest, LoginResponse, OnCallRequest};
@@ -129,6 +130,8 @@ async fn reports(
     }
     // Counters still in memory are written first, so the report is up to date.
     app.stats.flush(&app.store)?;
+    app.audit
+        .record(&who.login, Action::StatsExport, "", format.content_type());
     let store = app.store.clone();
     let report =
         tokio::task::spawn_blocking(move || Report::build(&store, &query.from, &query.to, period))
@@ -221,20 +224,31 @@ async fn login(
             token,
             expires_at,
             account,
-        } => Ok(Json(LoginResponse {
+        } => Ok(Json({
+            app.audit.record(&account.login, Action::Login, "", "");
+            LoginResponse {
             token,
             expires_at,
             name: account.name,
             role: account.role.as_str().into(),
             login: account.login,
+        }
         })),
-        LoginOutcome::Refused => Err(ApiError::LoginFailed),
+        LoginOutcome::Refused => {
+            // The login typed is named only if it is an account: a password typed in
+            // the wrong field stays out of the trail.
+            let known = matches!(app.accounts.get(&body.username), Ok(Some(_)));
+            let actor = if known { body.username.as_str() } else { "-" };
+            app.audit.record(actor, Action::LoginFailed, "", "");
+            Err(ApiError::LoginFailed)
+        }
     }
 }
 
 async fn logout(State(app): State<AppState>, Authed(who): Authed) -> Result<StatusCode, ApiError> {
     app.accounts.logout(&who.token_key)?;
     app.handoffs.close_consoles_of_token(&who.token_key);
+    app.audit.record(&who.login, Action::Logout, "", "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -273,6 +287,8 @@ async fn claim(
 ) -> Result<Response, ApiError> {
     intervening(&who)?;
     let claimed = app.handoffs.claim(id, &who).await?;
+    app.audit
+        .record(&who.login, Action::Claim, format!("handoff:{id}"), "");
     Ok(Json(claimed).into_response())
 }
 
@@ -283,6 +299,8 @@ async fn release(
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
     app.handoffs.release(id, &who).await?;
+    app.audit
+        .record(&who.login, Action::Release, format!("handoff:{id}"), "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -293,7 +311,7 @@ async fn close(
     ApiJson(body): ApiJson<CloseRequest>,
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
-    app.handoffs.close(id, &who, body.outcome).await?;
+    crate::abuse::close(&app, id, &who, body.outcome).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -317,6 +335,8 @@ async fn assign(
         token_key: [0; 32],
     };
     app.handoffs.assign(id, &who, &to)?;
+    app.audit
+        .record(&who.login, Action::Assign, format!("handoff:{id}"), &to.login);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -342,6 +362,8 @@ async fn report_detail(
     intervening(&who)?;
     let record = app.reports.record(id)?;
     let content = app.reports.content(&record)?;
+    app.audit
+        .record(&who.login, Action::ReportRead, format!("report:{id}"), "");
     Ok(Json(serde_json::json!({
         "report": crate::protocol::ReportItem::from(&record),
         "answers": content.answers.iter().map(|(field, value)| serde_json::json!({"field": field, "value": value})).collect::<Vec<_>>(),
@@ -367,6 +389,12 @@ async fn report_status(
     let status = body.status;
     change_content(&app, id, move |record, _, _| record.status = status).await?;
     app.stats.add("reports", status.as_str(), 1);
+    app.audit.record(
+        &who.login,
+        Action::ReportStatus,
+        format!("report:{id}"),
+        status.as_str(),
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -396,6 +424,8 @@ async fn report_assign(
     }
     app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
     let login = body.login;
+    app.audit
+        .record(&who.login, Action::ReportAssign, format!("report:{id}"), &login);
     change_content(&app, id, move |record, _, _| {
         record.assigned_to = Some(login)
     })
@@ -446,6 +476,8 @@ async fn report_note(
             .push(crate::reports::ReportNote { by, text, at })
     })
     .await?;
+    app.audit
+        .record(&who.login, Action::ReportNote, format!("report:{id}"), "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -471,6 +503,8 @@ async fn report_message(
         })
     })
     .await?;
+    app.audit
+        .record(&who.login, Action::ReportMessage, format!("report:{id}"), "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -497,5 +531,7 @@ async fn report_forwarded(
             .push(crate::reports::ReportNote { by, text, at })
     })
     .await?;
+    app.audit
+        .record(&who.login, Action::ReportForwarded, format!("report:{id}"), "");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,8 @@
 pub mod accounts;
 pub mod api;
 pub mod console;
+pub mod staff;
+pub mod supervision;
 pub mod totp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -82,6 +84,8 @@ pub struct Handoffs {
     /// Consoles connected now, by connection number.
     consoles: Mutex<HashMap<u64, Console>>,
     next_console: AtomicU64,
+    /// Supervisors watching a conversation: handoff id → login → name (`supervision`).
+    monitors: Mutex<HashMap<u64, BTreeMap<String, String>>>,
 }
 
 /// What the handoff service is built from.
@@ -137,6 +141,7 @@ impl Handoffs {
             on_call: Mutex::new(on_call),
             consoles: Mutex::new(HashMap::new()),
             next_console: AtomicU64::new(1),
+            monitors: Mutex::new(HashMap::new()),
         })
     }
 
@@ -277,6 +282,7 @@ impl Handoffs {
         };
         self.store.flush().await?;
         self.send_to_login(&login, &message_frame(link.id, &entry));
+        self.to_monitors(link.id, &entry);
         Ok(true)
     }
 
@@ -298,6 +304,7 @@ impl Handoffs {
                 );
             }
             self.delete(record.id)?;
+            self.end_monitoring(record.id);
             self.stats.add("outcomes", "youth_left", 1);
             self.destroy_key(record.id).await?;
             self.after_change();
@@ -554,6 +561,7 @@ impl Handoffs {
             state.requests.remove(&id).ok_or(HandoffError::NotFound)?
         };
         self.stats.add("outcomes", outcome.as_str(), 1);
+        self.end_monitoring(id);
         let retained = self.config.transcript_retention_days > 0;
         if retained {
             // Kept (sealed) for continuity of care, without its link to the session,
@@ -632,6 +640,7 @@ impl Handoffs {
             self.sessions.release(&key, seq);
         }
         let frame = message_frame(id, &entry);
+        self.to_monitors(id, &entry);
         self.send_to_login(&holder, &frame);
         if holder != who.login {
             self.send_to_login(&who.login, &frame);
