@@ -195,9 +195,15 @@ pub async fn close(
     } else {
         None
     };
-    app.handoffs.close(id, who, outcome).await?;
-    if let Some(key) = session {
-        app.blocks.block(&key, id, &who.login)?;
+    // Blocked before the youth hears the end, so a request right after is refused.
+    if let Some(key) = &session {
+        app.blocks.block(key, id, &who.login)?;
+    }
+    if let Err(e) = app.handoffs.close(id, who, outcome).await {
+        if session.is_some() {
+            app.blocks.lift(id)?;
+        }
+        return Err(e);
     }
     app.audit.record(
         &who.login,
