@@ -331,6 +331,12 @@ impl Report {
             by_label("wait_time"),
         );
         table(&mut out, "Outcomes", "outcome", by_label("outcomes"));
+        table(
+            &mut out,
+            "Requests for a person refused after an abusive conversation",
+            "reason",
+            by_label("handoffs_refused"),
+        );
         table(&mut out, "Themes reached", "theme", by_label("themes"));
         table(
             &mut out,

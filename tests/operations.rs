@@ -759,6 +759,7 @@ async fn a_conversation_ended_as_abusive_blocks_a_person_but_not_the_flows_or_ur
         )
         .await;
     assert!(stats.to_string().contains("abusive"), "{stats}");
+    assert!(stats.to_string().contains("handoffs_refused"), "{stats}");
     server.stop().await;
 }
 
