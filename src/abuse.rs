@@ -191,7 +191,9 @@ pub async fn close(
     outcome: crate::protocol::Outcome,
 ) -> Result<(), crate::handoff::HandoffError> {
     let session = if outcome == crate::protocol::Outcome::Abusive {
-        app.handoffs.record(id)?.and_then(|r| session_key(&r.session))
+        app.handoffs
+            .record(id)?
+            .and_then(|r| session_key(&r.session))
     } else {
         None
     };

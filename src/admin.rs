@@ -210,8 +210,9 @@ pub fn execute(
             let format = crate::report::Format::parse(&format)
                 .ok_or_else(|| AdminError::Invalid("the format is md, csv, json or html".into()))?;
             for day in [&from, &to] {
-                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                    .map_err(|_| AdminError::Invalid(format!("{day} is not a date (YYYY-MM-DD)")))?;
+                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
+                    AdminError::Invalid(format!("{day} is not a date (YYYY-MM-DD)"))
+                })?;
             }
             if let Some(stats) = ctx.stats {
                 stats.flush(ctx.store)?;

@@ -107,9 +107,10 @@ pub struct Filter {
 
 impl Filter {
     fn matches(&self, record: &AuditRecord) -> bool {
-        let target_ok = self.target.as_deref().is_none_or(|t| {
-            record.target == t || record.target.split(':').next() == Some(t)
-        });
+        let target_ok = self
+            .target
+            .as_deref()
+            .is_none_or(|t| record.target == t || record.target.split(':').next() == Some(t));
         self.actor.as_deref().is_none_or(|a| record.actor == a)
             && self.action.as_deref().is_none_or(|a| record.action == a)
             && target_ok

@@ -50,6 +50,10 @@ pub enum BackupError {
     NotABackup,
     #[error("the passphrase is wrong, or the backup was altered or cut short")]
     Decrypt,
+    #[error(
+        "the server stopped sending the backup before its end: nothing was kept (see its log)"
+    )]
+    Incomplete,
     #[error("the folder {0} is not empty: restore goes into an empty folder")]
     NotEmpty(String),
     #[error("reading or writing the backup failed: {0}")]
@@ -82,7 +86,11 @@ fn read_field(input: &mut impl Read) -> Result<Vec<u8>, BackupError> {
 }
 
 /// Writes the plain payload of a store: trees, then keys and flow versions (blocking).
-pub fn write_payload(store: &Store, data_dir: &Path, out: &mut (impl Write + ?Sized)) -> Result<(), BackupError> {
+pub fn write_payload(
+    store: &Store,
+    data_dir: &Path,
+    out: &mut (impl Write + ?Sized),
+) -> Result<(), BackupError> {
     let db = store.db();
     out.write_all(PAYLOAD_MAGIC)?;
     // The id counter: a restored store never gives an id twice.
@@ -128,11 +136,53 @@ pub fn write_payload(store: &Store, data_dir: &Path, out: &mut (impl Write + ?Si
         }
     }
     out.write_all(&[TAG_END])?;
+    out.write_all(PAYLOAD_END)?;
     out.flush()?;
     Ok(())
 }
 
-fn derive(passphrase: &str, salt: &[u8], memory: u32, passes: u32) -> Result<ChaCha20Poly1305, BackupError> {
+/// The last bytes of a whole payload: a copy cut short (the server failed midway)
+/// does not end with them.
+const PAYLOAD_END: &[u8] = b"\nrelais-backup-end\n";
+
+/// Reads through, remembering the last bytes, to tell a whole payload from a cut one.
+pub struct Whole<R> {
+    inner: R,
+    tail: Vec<u8>,
+}
+
+impl<R: Read> Whole<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            tail: Vec::new(),
+        }
+    }
+
+    /// Whether what was read ends like a whole payload.
+    pub fn is_whole(&self) -> bool {
+        self.tail.ends_with(PAYLOAD_END)
+    }
+}
+
+impl<R: Read> Read for Whole<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tail.extend_from_slice(&buf[..n]);
+        let keep = PAYLOAD_END.len();
+        if self.tail.len() > keep {
+            self.tail.drain(..self.tail.len() - keep);
+        }
+        Ok(n)
+    }
+}
+
+fn derive(
+    passphrase: &str,
+    salt: &[u8],
+    memory: u32,
+    passes: u32,
+) -> Result<ChaCha20Poly1305, BackupError> {
     let params = Params::new(memory, passes, 1, Some(32)).map_err(|_| BackupError::NotABackup)?;
     let mut key = [0u8; 32];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -149,7 +199,11 @@ fn nonce(counter: u64, last: bool) -> [u8; 12] {
 }
 
 /// Encrypts everything `input` gives into `out` with a passphrase.
-pub fn encrypt(passphrase: &str, input: &mut impl Read, out: &mut impl Write) -> Result<(), BackupError> {
+pub fn encrypt(
+    passphrase: &str,
+    input: &mut impl Read,
+    out: &mut impl Write,
+) -> Result<(), BackupError> {
     if passphrase.chars().count() < 12 {
         return Err(BackupError::WeakPassphrase);
     }
@@ -326,7 +380,11 @@ pub struct RestoreSummary {
 }
 
 /// Restores a backup file into an empty data folder.
-pub fn restore_file(file: &Path, passphrase: &str, data_dir: &Path) -> Result<RestoreSummary, BackupError> {
+pub fn restore_file(
+    file: &Path,
+    passphrase: &str,
+    data_dir: &Path,
+) -> Result<RestoreSummary, BackupError> {
     let mut input = std::io::BufReader::new(std::fs::File::open(file)?);
     let payload = decrypt(passphrase, &mut input)?;
     restore_payload(&payload, data_dir)
@@ -344,8 +402,19 @@ mod tests {
         store.keys.create("handoff-1").unwrap();
         let mut payload = Vec::new();
         write_payload(&store, &dir.path().join("a"), &mut payload).unwrap();
+        let mut whole = Whole::new(payload.as_slice());
+        std::io::copy(&mut whole, &mut std::io::sink()).unwrap();
+        assert!(whole.is_whole());
+        let mut cut = Whole::new(&payload[..payload.len() - 1]);
+        std::io::copy(&mut cut, &mut std::io::sink()).unwrap();
+        assert!(!cut.is_whole());
         let mut sealed = Vec::new();
-        encrypt("une phrase assez longue", &mut payload.as_slice(), &mut sealed).unwrap();
+        encrypt(
+            "une phrase assez longue",
+            &mut payload.as_slice(),
+            &mut sealed,
+        )
+        .unwrap();
         assert!(!sealed.windows(8).any(|w| w == [7u8; 8]));
         let plain = decrypt("une phrase assez longue", &mut sealed.as_slice()).unwrap();
         assert_eq!(plain, payload);

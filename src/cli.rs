@@ -427,12 +427,19 @@ fn backup(config: &Config, out: &std::path::Path, passphrase: &str) -> anyhow::R
         })
     };
     let mut file = std::io::BufWriter::new(file);
-    let encrypted = crate::backup::encrypt(passphrase, &mut reader, &mut file);
+    let mut whole = crate::backup::Whole::new(&mut reader);
+    let encrypted = crate::backup::encrypt(passphrase, &mut whole, &mut file).and_then(|()| {
+        if whole.is_whole() {
+            Ok(())
+        } else {
+            Err(crate::backup::BackupError::Incomplete)
+        }
+    });
     drop(reader);
     let produced = producing
         .join()
         .map_err(|_| anyhow::anyhow!("the backup stopped unexpectedly"))?;
-    if let Err(e) = produced.map_err(anyhow::Error::from).and(encrypted.map_err(Into::into)) {
+    if let Err(e) = produced.and(encrypted.map_err(anyhow::Error::from)) {
         let _ = std::fs::remove_file(out);
         return Err(e);
     }

@@ -292,7 +292,11 @@ pub async fn serve(
     let background = spawn_background(state.clone());
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
-    let admin = crate::admin::listen(state.clone())?;
+    // Without the admin socket (a data folder path too long for one, say) the server
+    // still serves; the command line then says the store is in use.
+    let admin = crate::admin::listen(state.clone())
+        .map_err(|e| tracing::warn!(error = %e, "no admin socket in the data folder"))
+        .ok();
     let router = app(state.clone());
     let header_timeout = Duration::from_secs(state.config.limits.handshake_timeout_secs.max(1));
     let mut stopped = stop_tx.subscribe();
@@ -318,7 +322,9 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(3), accepting).await;
     background.abort();
     watching.abort();
-    admin.stop();
+    if let Some(admin) = admin {
+        admin.stop();
+    }
     drop(watcher);
     // Wait for both to be gone: they hold the store, which a restart reopens.
     let _ = background.await;

@@ -153,7 +153,10 @@ async fn a_supervisor_invites_the_invitee_enrols_claims_and_disabling_closes_the
     assert_eq!(status, 200, "{page}");
     let secret = page["totp_secret"].as_str().unwrap().to_string();
     let uri = page["totp_uri"].as_str().unwrap();
-    assert!(uri.starts_with("otpauth://totp/relais:nour?secret="), "{uri}");
+    assert!(
+        uri.starts_with("otpauth://totp/relais:nour?secret="),
+        "{uri}"
+    );
     assert!(uri.contains(&secret));
     let svg = page["qr_svg"].as_str().unwrap();
     assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
@@ -380,7 +383,11 @@ async fn an_intervenor_gets_403_on_every_account_route() {
         (Method::GET, "/api/blocks", None),
         (Method::DELETE, "/api/blocks/1", None),
         (Method::POST, "/api/handoffs/1/monitor", None),
-        (Method::POST, "/api/handoffs/1/whisper", Some(json!({"text": "x"}))),
+        (
+            Method::POST,
+            "/api/handoffs/1/whisper",
+            Some(json!({"text": "x"})),
+        ),
     ];
     for (method, path, body) in routes {
         let (status, answer) = sam.call(method.clone(), path, body).await;
@@ -407,7 +414,10 @@ async fn the_command_line_works_with_the_server_running_and_stopped() {
         assert_eq!(mode & 0o777, 0o600, "owner only");
     }
     let (ok, out, err) = relais(
-        args(&["intervenor", "add", "nour", "--name", "Nour"], data.path()),
+        args(
+            &["intervenor", "add", "nour", "--name", "Nour"],
+            data.path(),
+        ),
         PASSWORD,
     )
     .await;
@@ -426,7 +436,10 @@ async fn the_command_line_works_with_the_server_running_and_stopped() {
     assert!(ok, "{err}");
     serde_json::from_str::<Value>(&out).expect("a JSON report");
     let (ok, _, err) = relais(
-        args(&["intervenor", "add", "nour", "--name", "Nour"], data.path()),
+        args(
+            &["intervenor", "add", "nour", "--name", "Nour"],
+            data.path(),
+        ),
         PASSWORD,
     )
     .await;
@@ -440,7 +453,15 @@ async fn the_command_line_works_with_the_server_running_and_stopped() {
     // Stopped: the same commands open the store.
     let (ok, out, err) = relais(
         args(
-            &["intervenor", "add", "lou", "--name", "Lou", "--role", "supervisor"],
+            &[
+                "intervenor",
+                "add",
+                "lou",
+                "--name",
+                "Lou",
+                "--role",
+                "supervisor",
+            ],
             data.path(),
         ),
         PASSWORD,
@@ -453,7 +474,10 @@ async fn the_command_line_works_with_the_server_running_and_stopped() {
     let logins: Vec<&str> = out.lines().map(|l| l.split('\t').next().unwrap()).collect();
     assert_eq!(logins, ["alex", "lou", "nour"]);
     let (ok, out, err) = relais(
-        args(&["report", "--from", "2020-01-01", "--format", "csv"], data.path()),
+        args(
+            &["report", "--from", "2020-01-01", "--format", "csv"],
+            data.path(),
+        ),
         "",
     )
     .await;
@@ -462,8 +486,7 @@ async fn the_command_line_works_with_the_server_running_and_stopped() {
 
     // Both ways are in the audit trail, as the command line.
     let store = relais::store::Store::open(data.path()).unwrap();
-    let audit =
-        relais::audit::Audit::open(&store, relais::clock::Clock::system(), 365).unwrap();
+    let audit = relais::audit::Audit::open(&store, relais::clock::Clock::system(), 365).unwrap();
     let entries = audit.list(&relais::audit::Filter::default(), 100).unwrap();
     let adds: Vec<_> = entries
         .iter()
@@ -502,9 +525,7 @@ async fn the_audit_trail_records_each_action_once_and_never_a_youths_words() {
         .call(Method::POST, &format!("/api/handoffs/{id}/release"), None)
         .await;
     assert_eq!(status, 204);
-    console
-        .send(json!({"type": "claim", "handoff": id}))
-        .await;
+    console.send(json!({"type": "claim", "handoff": id})).await;
     console.until("claimed").await;
     let (status, _) = alex
         .call(Method::POST, &format!("/api/handoffs/{id}/monitor"), None)
@@ -559,7 +580,11 @@ async fn the_audit_trail_records_each_action_once_and_never_a_youths_words() {
         ("alex", "account_invite"),
         ("sam", "logout"),
     ] {
-        assert_eq!(count(actor, action), 1, "{actor} {action} once: {entries:?}");
+        assert_eq!(
+            count(actor, action),
+            1,
+            "{actor} {action} once: {entries:?}"
+        );
     }
     assert_eq!(count("sam", "claim"), 2, "claimed twice (API, then socket)");
     let close = entries.iter().find(|e| e["action"] == "close").unwrap();
@@ -680,7 +705,11 @@ async fn a_supervisor_watches_and_whispers_the_youth_sees_nothing_of_it() {
     let (ended, _) = watcher.until("monitor_ended").await;
     assert_eq!(ended["handoff"], id);
     let (_, trail) = alex
-        .call(Method::GET, &format!("/api/audit?target=handoff:{id}"), None)
+        .call(
+            Method::GET,
+            &format!("/api/audit?target=handoff:{id}"),
+            None,
+        )
         .await;
     let actions: Vec<&str> = trail
         .as_array()
@@ -741,8 +770,8 @@ async fn a_conversation_ended_as_abusive_blocks_a_person_but_not_the_flows_or_ur
     let (_, blocks) = alex.call(Method::GET, "/api/blocks", None).await;
     assert_eq!(blocks[0]["handoff"], id, "{blocks}");
     assert_eq!(blocks[0]["by"], "sam");
-    let hours = (blocks[0]["until"].as_u64().unwrap() - blocks[0]["since"].as_u64().unwrap())
-        / 3_600_000;
+    let hours =
+        (blocks[0]["until"].as_u64().unwrap() - blocks[0]["since"].as_u64().unwrap()) / 3_600_000;
     assert_eq!(hours, 24);
     let (status, _) = alex
         .call(Method::DELETE, &format!("/api/blocks/{id}"), None)
@@ -863,7 +892,10 @@ async fn a_backup_made_while_100_sessions_run_restores_a_session_and_the_queue()
     for _ in 0..answer.len() {
         replayed.push(again.recv().await);
     }
-    assert_eq!(replayed, answer, "the frames after last_seq, once, in order");
+    assert_eq!(
+        replayed, answer,
+        "the frames after last_seq, once, in order"
+    );
     let alex = Api::login(&server.http_url(""), "alex", PASSWORD).await;
     let queue = alex.queue().await;
     assert_eq!(queue.len(), 1, "{queue:?}");
@@ -927,7 +959,11 @@ fn the_systemd_unit_is_hardened_and_runs_the_real_command() {
             .output()
             .unwrap();
         assert!(verify.status.success(), "{verify:?}");
-        assert_eq!(String::from_utf8_lossy(&verify.stderr), "", "verify is clean");
+        assert_eq!(
+            String::from_utf8_lossy(&verify.stderr),
+            "",
+            "verify is clean"
+        );
         let security = std::process::Command::new("systemd-analyze")
             .args(["security", "--offline=true", "--no-pager"])
             .arg(&local)

@@ -224,16 +224,16 @@ async fn login(
             token,
             expires_at,
             account,
-        } => Ok(Json({
+        } => {
             app.audit.record(&account.login, Action::Login, "", "");
-            LoginResponse {
-            token,
-            expires_at,
-            name: account.name,
-            role: account.role.as_str().into(),
-            login: account.login,
+            Ok(Json(LoginResponse {
+                token,
+                expires_at,
+                name: account.name,
+                role: account.role.as_str().into(),
+                login: account.login,
+            }))
         }
-        })),
         LoginOutcome::Refused => {
             // The login typed is named only if it is an account: a password typed in
             // the wrong field stays out of the trail.
@@ -335,8 +335,12 @@ async fn assign(
         token_key: [0; 32],
     };
     app.handoffs.assign(id, &who, &to)?;
-    app.audit
-        .record(&who.login, Action::Assign, format!("handoff:{id}"), &to.login);
+    app.audit.record(
+        &who.login,
+        Action::Assign,
+        format!("handoff:{id}"),
+        &to.login,
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -424,8 +428,12 @@ async fn report_assign(
     }
     app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
     let login = body.login;
-    app.audit
-        .record(&who.login, Action::ReportAssign, format!("report:{id}"), &login);
+    app.audit.record(
+        &who.login,
+        Action::ReportAssign,
+        format!("report:{id}"),
+        &login,
+    );
     change_content(&app, id, move |record, _, _| {
         record.assigned_to = Some(login)
     })
@@ -503,8 +511,12 @@ async fn report_message(
         })
     })
     .await?;
-    app.audit
-        .record(&who.login, Action::ReportMessage, format!("report:{id}"), "");
+    app.audit.record(
+        &who.login,
+        Action::ReportMessage,
+        format!("report:{id}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -531,7 +543,11 @@ async fn report_forwarded(
             .push(crate::reports::ReportNote { by, text, at })
     })
     .await?;
-    app.audit
-        .record(&who.login, Action::ReportForwarded, format!("report:{id}"), "");
+    app.audit.record(
+        &who.login,
+        Action::ReportForwarded,
+        format!("report:{id}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }

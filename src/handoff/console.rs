@@ -154,21 +154,21 @@ async fn act(
                 .and_then(|e| failed(handoff, e))
         }
         ConsoleClientFrame::Claim { handoff } => match app.handoffs.claim(handoff, who).await {
-            Ok(claimed) => Some({
+            Ok(claimed) => {
                 app.audit.record(
                     &who.login,
                     crate::audit::Action::Claim,
                     format!("handoff:{handoff}"),
                     "",
                 );
-                ConsoleServerFrame::Claimed {
-                handoff,
-                transcript: claimed.transcript,
-                urgent: claimed.urgent,
-                lang: claimed.lang,
-                topic: claimed.topic,
+                Some(ConsoleServerFrame::Claimed {
+                    handoff,
+                    transcript: claimed.transcript,
+                    urgent: claimed.urgent,
+                    lang: claimed.lang,
+                    topic: claimed.topic,
+                })
             }
-            }),
             Err(e) => failed(handoff, e),
         },
         ConsoleClientFrame::Release { handoff } => match app.handoffs.release(handoff, who).await {

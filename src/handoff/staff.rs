@@ -75,14 +75,12 @@ fn role_of(name: &str) -> Option<Role> {
     }
 }
 
-fn blocking<T: Send + 'static>(
+async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
-) -> impl std::future::Future<Output = Result<T, ApiError>> {
-    async move {
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    }
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// The enrolment codes of a store.
@@ -301,8 +299,12 @@ async fn disable(
     }
     cut_off(&app, &login)?;
     app.store.flush().await?;
-    app.audit
-        .record(&who.login, Action::AccountDisable, format!("account:{login}"), "");
+    app.audit.record(
+        &who.login,
+        Action::AccountDisable,
+        format!("account:{login}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -325,8 +327,12 @@ async fn enable(
     record.disabled = false;
     app.accounts.put(&record)?;
     app.store.flush().await?;
-    app.audit
-        .record(&who.login, Action::AccountEnable, format!("account:{login}"), "");
+    app.audit.record(
+        &who.login,
+        Action::AccountEnable,
+        format!("account:{login}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -350,8 +356,12 @@ async fn remove(
                 return Err(ApiError::NotFound);
             }
             app.enrolments.remove_of(&login)?;
-            app.audit
-                .record(&who.login, Action::AccountRemove, format!("account:{login}"), "invite");
+            app.audit.record(
+                &who.login,
+                Action::AccountRemove,
+                format!("account:{login}"),
+                "invite",
+            );
             return Ok(StatusCode::NO_CONTENT);
         }
     };
@@ -365,8 +375,12 @@ async fn remove(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     app.enrolments.remove_of(&login)?;
     app.handoffs.close_consoles_of_login(&login);
-    app.audit
-        .record(&who.login, Action::AccountRemove, format!("account:{login}"), "");
+    app.audit.record(
+        &who.login,
+        Action::AccountRemove,
+        format!("account:{login}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -412,8 +426,12 @@ async fn reset_totp(
     cut_off(&app, &login)?;
     let (code, expires_ms) = new_code(&app, &who, &login, &record.name, record.role, "totp")?;
     app.store.flush().await?;
-    app.audit
-        .record(&who.login, Action::AccountResetTotp, format!("account:{login}"), "");
+    app.audit.record(
+        &who.login,
+        Action::AccountResetTotp,
+        format!("account:{login}"),
+        "",
+    );
     Ok(code_answer(&app, &login, &code, expires_ms))
 }
 
@@ -623,9 +641,7 @@ async fn audit(
         actor: nonempty(query.actor),
         action: nonempty(query.action),
         target: nonempty(query.target),
-        from_ms: nonempty(query.from)
-            .map(|d| day_start_ms(&d))
-            .transpose()?,
+        from_ms: nonempty(query.from).map(|d| day_start_ms(&d)).transpose()?,
         to_ms: nonempty(query.to)
             .map(|d| day_start_ms(&d).map(|start| start + 86_399_999))
             .transpose()?,
@@ -639,8 +655,12 @@ async fn audit(
     let audit = app.audit.clone();
     let records = blocking(move || audit.list(&filter, limit)).await??;
     if csv {
-        app.audit
-            .record(&who.login, Action::AuditExport, "", &records.len().to_string());
+        app.audit.record(
+            &who.login,
+            Action::AuditExport,
+            "",
+            &records.len().to_string(),
+        );
         let text = crate::audit::to_csv(&records).map_err(|e| ApiError::Internal(e.to_string()))?;
         return Ok((
             [
@@ -673,7 +693,11 @@ async fn lift_block(
     if !app.blocks.lift(handoff)? {
         return Err(ApiError::NotFound);
     }
-    app.audit
-        .record(&who.login, Action::BlockLift, format!("handoff:{handoff}"), "");
+    app.audit.record(
+        &who.login,
+        Action::BlockLift,
+        format!("handoff:{handoff}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }

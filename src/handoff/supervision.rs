@@ -25,7 +25,10 @@ use crate::store::records::HandoffState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/handoffs/{id}/monitor", post(monitor).delete(unmonitor))
+        .route(
+            "/api/handoffs/{id}/monitor",
+            post(monitor).delete(unmonitor),
+        )
         .route("/api/handoffs/{id}/whisper", post(whisper))
 }
 
@@ -112,7 +115,11 @@ impl Handoffs {
         let consoles = self.consoles.lock().expect("console lock poisoned");
         let mut delivered = 0;
         for console in consoles.values().filter(|c| c.who.login == holder) {
-            if console.tx.try_send(ConsoleOut::Frame(frame.clone())).is_ok() {
+            if console
+                .tx
+                .try_send(ConsoleOut::Frame(frame.clone()))
+                .is_ok()
+            {
                 delivered += 1;
             }
         }
