@@ -193,7 +193,7 @@ pub async fn close(
     let session = if outcome == crate::protocol::Outcome::Abusive {
         app.handoffs
             .record(id)?
-            .and_then(|r| session_key(&r.session))
+            .and_then(|r| crate::handoff::unhex(&r.session))
     } else {
         None
     };
@@ -214,15 +214,4 @@ pub async fn close(
         outcome.as_str(),
     );
     Ok(())
-}
-
-fn session_key(hex: &str) -> Option<SessionKey> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut key = [0u8; 32];
-    for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(key)
 }

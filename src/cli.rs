@@ -1,4 +1,6 @@
-//! The `relais` command line: `serve`, `config example`, `intervenor …`, `flows …`.
+//! The `relais` command line: `serve`, `config example`, `intervenor …`, `flows …`,
+//! `report`, `backup`, `restore` (accounts, reports and backups go through the running
+//! server's admin socket when there is one: `crate::admin`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;

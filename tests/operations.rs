@@ -988,3 +988,27 @@ fn the_systemd_unit_is_hardened_and_runs_the_real_command() {
     let proxy = std::fs::read_to_string(common::repo_path("deploy/Caddyfile")).unwrap();
     assert!(proxy.contains("reverse_proxy"));
 }
+
+#[tokio::test]
+async fn supervisors_can_be_required_to_use_totp() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = config(data.path());
+    config.console.require_totp_supervisors = true;
+    let server = TestServer::start_with(config, |state| {
+        state
+            .accounts
+            .add("sam", "Sam", Role::Intervenor, PASSWORD)
+            .unwrap();
+        state
+            .accounts
+            .add("alex", "Alex", Role::Supervisor, PASSWORD)
+            .unwrap();
+    })
+    .await;
+    let base = server.http_url("");
+    let (status, _) = login_totp(&base, "alex", PASSWORD, "").await;
+    assert_eq!(status, 401, "a supervisor without TOTP is refused");
+    let (status, _) = login_totp(&base, "sam", PASSWORD, "").await;
+    assert_eq!(status, 200, "an intervenor is not");
+    server.stop().await;
+}

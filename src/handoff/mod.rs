@@ -1090,7 +1090,7 @@ fn hex(key: &SessionKey) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<SessionKey> {
+pub(crate) fn unhex(text: &str) -> Option<SessionKey> {
     if text.len() != 64 {
         return None;
     }
