@@ -130,8 +130,9 @@ async fn reports(
     }
     // Counters still in memory are written first, so the report is up to date.
     app.stats.flush(&app.store)?;
+    let format_name = query.format.as_deref().unwrap_or("json");
     app.audit
-        .record(&who.login, Action::StatsExport, "", format.content_type());
+        .record(&who.login, Action::StatsExport, "", format_name);
     let store = app.store.clone();
     let report =
         tokio::task::spawn_blocking(move || Report::build(&store, &query.from, &query.to, period))
