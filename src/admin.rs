@@ -247,13 +247,25 @@ impl AdminSocket {
 /// Opens `DATA/admin.sock` (mode 0600) and serves it. A socket file left by a
 /// server that died is replaced: the store is locked, so no other server runs here.
 pub fn listen(state: crate::server::AppState) -> std::io::Result<AdminSocket> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let path = state.config.data_dir.join(SOCKET);
     let _ = std::fs::remove_file(&path);
-    let listener = tokio::net::UnixListener::bind(&path)?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
+    // Made in a private folder, set to 0600, then moved into place: nobody else can
+    // connect in between, whatever the umask and the data folder's mode.
+    let private = state
+        .config
+        .data_dir
+        .join(format!(".admin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&private);
+    std::fs::DirBuilder::new().mode(0o700).create(&private)?;
+    let staged = private.join(SOCKET);
+    let bound = tokio::net::UnixListener::bind(&staged).and_then(|listener| {
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::rename(&staged, &path)?;
+        Ok(listener)
+    });
+    let _ = std::fs::remove_dir_all(&private);
+    let listener = bound?;
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {

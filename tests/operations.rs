@@ -694,6 +694,18 @@ async fn a_supervisor_watches_and_whispers_the_youth_sees_nothing_of_it() {
         .call(Method::POST, &format!("/api/handoffs/{id}/monitor"), None)
         .await;
     assert_eq!(status, 200);
+    let (watched, _) = console.until("watched").await;
+    assert_eq!(watched["by"], json!(["Alex"]));
+    // The supervisor's last console closes: the holder is told nobody watches.
+    watcher.socket.close(None).await.unwrap();
+    let (watched, _) = console.until("watched").await;
+    assert_eq!(watched["by"], json!([]));
+
+    let mut watcher = Console::connect(&server.ws_url("/console"), &alex.token).await;
+    let (status, _) = alex
+        .call(Method::POST, &format!("/api/handoffs/{id}/monitor"), None)
+        .await;
+    assert_eq!(status, 200);
     let (status, _) = sam
         .call(
             Method::POST,
@@ -718,7 +730,11 @@ async fn a_supervisor_watches_and_whispers_the_youth_sees_nothing_of_it() {
         .filter(|e| e["actor"] == "alex")
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["monitor", "unmonitor", "whisper", "monitor"]);
+    assert_eq!(
+        actions,
+        ["monitor", "monitor", "unmonitor", "whisper", "monitor"],
+        "newest first"
+    );
     assert!(!trail.to_string().contains("MURMURE"));
     server.stop().await;
 }

@@ -790,10 +790,14 @@ impl Handoffs {
 
     pub fn detach_console(&self, id: u64) {
         let before = self.available();
-        self.consoles
+        let gone = self
+            .consoles
             .lock()
             .expect("console lock poisoned")
             .remove(&id);
+        if let Some(console) = gone {
+            self.watcher_left(&console.who.login);
+        }
         self.roster_changed(before);
     }
 

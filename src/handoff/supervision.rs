@@ -165,6 +165,36 @@ impl Handoffs {
         }
     }
 
+    /// A supervisor's last console closed: they watch nothing any more, and the
+    /// holders are told (a "watched" notice is never stale).
+    pub(super) fn watcher_left(&self, login: &str) {
+        if self.is_connected(login) {
+            return;
+        }
+        let left: Vec<u64> = {
+            let mut monitors = self.monitors.lock().expect("monitor lock poisoned");
+            let ids: Vec<u64> = monitors
+                .iter()
+                .filter(|(_, set)| set.contains_key(login))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in &ids {
+                if let Some(set) = monitors.get_mut(id) {
+                    set.remove(login);
+                    if set.is_empty() {
+                        monitors.remove(id);
+                    }
+                }
+            }
+            ids
+        };
+        for id in left {
+            if let Ok(holder) = self.holder_of(id) {
+                self.tell_watched(id, holder.as_deref());
+            }
+        }
+    }
+
     /// The conversation ended: its watchers are told, and stop watching.
     pub(super) fn end_monitoring(&self, id: u64) {
         let watchers = self
