@@ -205,7 +205,7 @@ async fn a_supervisor_invites_the_invitee_enrols_claims_and_disabling_closes_the
     assert_eq!(status, 200);
     let nour = nour.unwrap();
     let mut console = on_call(&server, &nour).await;
-    let (_youth, _) = youth_asking(&server).await;
+    let (mut youth, _) = youth_asking(&server).await;
     let id = waiting_id(&mut console).await;
     let (status, _) = nour.claim(id).await;
     assert_eq!(status, 200);
@@ -226,6 +226,16 @@ async fn a_supervisor_invites_the_invitee_enrols_claims_and_disabling_closes_the
     }
     let (status, _) = nour.call(Method::GET, "/api/me", None).await;
     assert_eq!(status, 401);
+    // What they held is back in the queue, and the youth is told they wait again.
+    let (connected, _) = youth.until("handoff").await;
+    assert_eq!(connected["status"], "connected");
+    let (again, _) = youth.until("handoff").await;
+    assert_eq!(
+        again["status"], "unavailable",
+        "nobody else on call: {again}"
+    );
+    let queue = alex.queue().await;
+    assert_eq!(queue[0]["status"], "waiting");
     let (status, _) = login_totp(&base, "nour", PASSWORD, &totp_now(&secret, 1)).await;
     assert_eq!(status, 401, "a disabled account cannot log in");
     let (_, list) = alex.call(Method::GET, "/api/staff", None).await;

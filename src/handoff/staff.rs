@@ -156,6 +156,24 @@ fn cut_off(app: &AppState, login: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The conversations a disabled or removed account held go back to the queue at their
+/// place, so no youth waits on someone who can no longer answer.
+async fn release_held(app: &AppState, who: &Intervenor, login: &str) -> Result<(), ApiError> {
+    let held: Vec<u64> = app
+        .handoffs
+        .list()
+        .into_iter()
+        .filter(|item| item.claimed_by.as_deref() == Some(login))
+        .map(|item| item.id)
+        .collect();
+    for id in held {
+        app.handoffs.release(id, who).await?;
+        app.audit
+            .record(&who.login, Action::Release, format!("handoff:{id}"), login);
+    }
+    Ok(())
+}
+
 async fn list(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
     supervisor(&who)?;
     let accounts: Vec<serde_json::Value> = app
@@ -298,6 +316,7 @@ async fn disable(
         app.handoffs.set_on_call(&as_intervenor(&record), false)?;
     }
     cut_off(&app, &login)?;
+    release_held(&app, &who, &login).await?;
     app.store.flush().await?;
     app.audit.record(
         &who.login,
@@ -375,6 +394,7 @@ async fn remove(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     app.enrolments.remove_of(&login)?;
     app.handoffs.close_consoles_of_login(&login);
+    release_held(&app, &who, &login).await?;
     app.audit.record(
         &who.login,
         Action::AccountRemove,
