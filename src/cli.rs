@@ -1,4 +1,6 @@
-//! The `relais` command line: `serve`, `config example`, `intervenor …`, `flows …`.
+//! The `relais` command line: `serve`, `config example`, `intervenor …`, `flows …`,
+//! `report`, `backup`, `restore` (accounts, reports and backups go through the running
+//! server's admin socket when there is one: `crate::admin`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,9 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::flow::load;
-use crate::handoff::accounts::Accounts;
 use crate::store::records::Role;
-use crate::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -55,7 +55,8 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Intervenor accounts (run while the server is stopped: the store is locked).
+    /// Intervenor accounts (through the running server's admin socket, or on the store
+    /// when no server runs).
     Intervenor {
         #[command(flatten)]
         common: Common,
@@ -67,8 +68,8 @@ enum Command {
         #[command(subcommand)]
         command: FlowsCommand,
     },
-    /// The anonymous impact report (run while the server is stopped).
-    /// Writes the impact report: the plan's axes, each figure beside the previous period's.
+    /// Writes the impact report: the plan's axes, each figure beside the previous period's
+    /// (through the running server, or on the store when none runs).
     Report {
         #[command(flatten)]
         common: Common,
@@ -90,6 +91,28 @@ enum Command {
         /// fr or en (French by default).
         #[arg(long, default_value = "fr")]
         lang: String,
+    },
+    /// An encrypted copy of the store and its keys (while the server runs, or not).
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// The backup file to write (it must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// A file whose first line is the passphrase (else it is asked for).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Restores a backup into an empty data folder (then start a server on it).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// The data folder to fill (empty or absent).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// A file whose first line is the passphrase (else it is asked for).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
 }
 
@@ -376,25 +399,115 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             lang,
         } => {
             let config = load_config(&common)?;
-            let store = open_store(&config)?;
             let today = crate::impact::day_of(crate::clock::Clock::system().now_secs());
-            let to = to.unwrap_or_else(|| today.clone());
-            let request = crate::impact::Request {
+            let to = to.unwrap_or(today);
+            let request = crate::admin::Request::Report {
                 from: from.unwrap_or_else(|| to.clone()),
                 to,
-                unit: period,
+                period,
                 format,
                 lang,
+                last,
             };
-            let (mut range, format, lang) = request.parse()?;
-            if last {
-                range = range.previous();
-            }
-            let report = crate::impact::Report::build(&store, range, lang)?;
-            print!("{}", report.render(format));
+            print!(
+                "{}",
+                crate::admin::run(&config, request, &mut std::io::sink())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup {
+            common,
+            out,
+            passphrase_file,
+        } => {
+            let config = load_config(&common)?;
+            let passphrase = read_passphrase(passphrase_file.as_deref(), true)?;
+            backup(&config, &out, &passphrase)?;
+            println!("backup written to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            file,
+            data_dir,
+            passphrase_file,
+        } => {
+            let passphrase = read_passphrase(passphrase_file.as_deref(), false)?;
+            let summary = crate::backup::restore_file(&file, &passphrase, &data_dir)?;
+            println!(
+                "restored into {}: {} records, {} conversation keys",
+                data_dir.display(),
+                summary.records,
+                summary.keys
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The backup passphrase: the first line of a file, or asked (twice for a backup).
+fn read_passphrase(file: Option<&std::path::Path>, confirm: bool) -> anyhow::Result<String> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password("Backup passphrase (12 characters or more): ")?;
+    if confirm && rpassword::prompt_password("Again: ")? != first {
+        bail!("the two passphrases differ");
+    }
+    Ok(first)
+}
+
+/// Writes an encrypted backup: the payload comes from the running server (admin
+/// socket) or from the store opened here, through a pipe into the encryption.
+fn backup(config: &Config, out: &std::path::Path, passphrase: &str) -> anyhow::Result<()> {
+    if passphrase.chars().count() < 12 {
+        bail!("{}", crate::backup::BackupError::WeakPassphrase);
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(out)
+        .with_context(|| format!("cannot create {} (it must not exist)", out.display()))?;
+    let (mut reader, mut writer) = std::io::pipe()?;
+    let producing = {
+        let config = config.clone();
+        std::thread::spawn(move || {
+            let result = crate::admin::run(&config, crate::admin::Request::Backup, &mut writer);
+            drop(writer);
+            result
+        })
+    };
+    let mut file = std::io::BufWriter::new(file);
+    let mut whole = crate::backup::Whole::new(&mut reader);
+    let encrypted = crate::backup::encrypt(passphrase, &mut whole, &mut file).and_then(|()| {
+        if whole.is_whole() {
+            Ok(())
+        } else {
+            Err(crate::backup::BackupError::Incomplete)
+        }
+    });
+    drop(reader);
+    let produced = producing
+        .join()
+        .map_err(|_| anyhow::anyhow!("the backup stopped unexpectedly"))?;
+    if let Err(e) = produced.and(encrypted.map_err(anyhow::Error::from)) {
+        let _ = std::fs::remove_file(out);
+        return Err(e);
+    }
+    file.into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", out.display(), e.error()))?
+        .sync_all()?;
+    Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
@@ -432,15 +545,6 @@ async fn shutdown_signal() {
     }
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.data_dir).with_context(|| {
-        format!(
-            "cannot open the store in {} (is the server running? stop it first)",
-            config.data_dir.display()
-        )
-    })
-}
-
 /// Reads a password: without echo from a terminal, else one line of stdin.
 fn read_password(prompt: &str) -> anyhow::Result<String> {
     let password = if std::io::stdin().is_terminal() {
@@ -459,13 +563,8 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
 }
 
 fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()> {
-    let store = open_store(config)?;
-    let accounts = Accounts::new(
-        store.clone(),
-        crate::clock::Clock::system(),
-        config.console.clone(),
-    );
-    match command {
+    use crate::admin::Request;
+    let request = match command {
         IntervenorCommand::Add { login, name, role } => {
             let role = match role {
                 RoleArg::Intervenor => Role::Intervenor,
@@ -473,57 +572,28 @@ fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()>
                 RoleArg::Author => Role::Author,
             };
             let password = read_password("Password (12 characters or more): ")?;
-            accounts.add(&login, &name, role, &password)?;
-            println!("account {login} created ({})", role.as_str());
-        }
-        IntervenorCommand::List => {
-            for account in accounts.list()? {
-                println!(
-                    "{}\t{}\t{}\t{}",
-                    account.login,
-                    account.role.as_str(),
-                    if account.totp_secret.is_some() {
-                        "totp"
-                    } else {
-                        "-"
-                    },
-                    account.name
-                );
+            Request::IntervenorAdd {
+                login,
+                name,
+                role,
+                password,
             }
         }
-        IntervenorCommand::Remove { login } => {
-            accounts.remove(&login)?;
-            println!("account {login} removed");
-        }
+        IntervenorCommand::List => Request::IntervenorList,
+        IntervenorCommand::Remove { login } => Request::IntervenorRemove { login },
         IntervenorCommand::ResetPassword { login } => {
             let password = read_password("New password (12 characters or more): ")?;
-            accounts.reset_password(&login, &password)?;
-            println!("password of {login} changed; its logins are ended");
+            Request::IntervenorResetPassword { login, password }
         }
         IntervenorCommand::Totp { command } => match command {
-            TotpCommand::Enable { login } => {
-                let mut account = accounts
-                    .get(&login)?
-                    .with_context(|| format!("there is no account {login}"))?;
-                let secret = crate::handoff::totp::new_secret();
-                account.totp_secret = Some(secret.clone());
-                account.totp_last_step = 0;
-                accounts.put(&account)?;
-                store.flush_blocking()?;
-                println!("{}", crate::handoff::totp::uri(&secret, &login));
-            }
-            TotpCommand::Disable { login } => {
-                let mut account = accounts
-                    .get(&login)?
-                    .with_context(|| format!("there is no account {login}"))?;
-                account.totp_secret = None;
-                accounts.put(&account)?;
-                store.flush_blocking()?;
-                println!("TOTP turned off for {login}");
-            }
+            TotpCommand::Enable { login } => Request::TotpEnable { login },
+            TotpCommand::Disable { login } => Request::TotpDisable { login },
         },
-    }
-    store.flush_blocking()?;
+    };
+    print!(
+        "{}",
+        crate::admin::run(config, request, &mut std::io::sink())?
+    );
     Ok(())
 }
 
@@ -618,8 +688,8 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
                 bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
             };
             {
-                let store = open_store(&config)?;
-                let accounts = Accounts::new(
+                let store = crate::store::Store::open(&config.data_dir)?;
+                let accounts = crate::handoff::accounts::Accounts::new(
                     store.clone(),
                     crate::clock::Clock::system(),
                     config.console.clone(),

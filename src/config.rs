@@ -43,6 +43,29 @@ pub struct Config {
     /// Where `/metrics` is served: off when unset (the default), else on this
     /// address alone (keep it private: it shows when nobody is on call).
     pub metrics_listen: Option<SocketAddr>,
+    pub operations: OperationsConfig,
+}
+
+/// Running the service: the audit trail, enrolment codes, blocks after abuse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperationsConfig {
+    /// Days an entry of the staff audit trail is kept.
+    pub audit_retention_days: u64,
+    /// Hours an enrolment link (invite, password or TOTP reset) stays valid.
+    pub enrolment_hours: u64,
+    /// Hours a session ended as abusive is refused a person (flows stay open).
+    pub abuse_block_hours: u64,
+}
+
+impl Default for OperationsConfig {
+    fn default() -> Self {
+        Self {
+            audit_retention_days: 365,
+            enrolment_hours: 24,
+            abuse_block_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +207,8 @@ pub struct ConsoleConfig {
     /// The first delay after repeated login failures on an account (ms); it
     /// doubles up to 8 times that.
     pub login_delay_ms: u64,
+    /// Supervisors must use a TOTP code (staff accounts change other accounts).
+    pub require_totp_supervisors: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,6 +280,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             reports: ReportsConfig::default(),
             metrics_listen: None,
+            operations: OperationsConfig::default(),
         }
     }
 }
@@ -299,6 +325,7 @@ impl Default for ConsoleConfig {
             absolute_timeout_secs: 12 * 3600,
             require_totp: false,
             login_delay_ms: 1000,
+            require_totp_supervisors: false,
         }
     }
 }

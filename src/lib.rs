@@ -13,10 +13,16 @@
 //! - [`authors`]: the authors' preview API (graph, player, versions);
 //! - [`server`]: `app(state) -> Router` and `run(listener, config, shutdown)`;
 //! - [`cli`]: the `relais` command;
+//! - [`admin`], [`audit`], [`backup`], [`abuse`]: running it without stopping it (the
+//!   admin socket, the staff audit trail, backups, blocks after abuse);
 //! - [`messages`], [`error`], [`clock`]: what relais says, API errors, the one clock;
 //! - [`bench`]: the load generator behind `relais-bench` (not used by the server).
 
+pub mod abuse;
+pub mod admin;
+pub mod audit;
 pub mod authors;
+pub mod backup;
 pub mod bench;
 pub mod chat;
 pub mod cli;

@@ -383,6 +383,8 @@ pub enum Outcome {
     EmergencyServices,
     YouthLeft,
     NoResponse,
+    /// Pranks or abuse: the session is refused a person for a while (`crate::abuse`).
+    Abusive,
 }
 
 impl Outcome {
@@ -393,6 +395,7 @@ impl Outcome {
             Outcome::EmergencyServices => "emergency_services",
             Outcome::YouthLeft => "youth_left",
             Outcome::NoResponse => "no_response",
+            Outcome::Abusive => "abusive",
         }
     }
 }
@@ -517,6 +520,30 @@ pub enum ConsoleServerFrame {
     /// An addition: one report was made or changed (as an item of `reports`).
     ReportChanged {
         item: ReportItem,
+    },
+    /// An addition (supervision): a new line of a conversation this supervisor watches.
+    MonitorMessage {
+        handoff: u64,
+        seq: u64,
+        from: Speaker,
+        text: String,
+        at: u64,
+    },
+    /// An addition (supervision): a watched conversation ended.
+    MonitorEnded {
+        handoff: u64,
+    },
+    /// An addition (supervision): to the holder, who watches this conversation now.
+    Watched {
+        handoff: u64,
+        by: Vec<String>,
+    },
+    /// An addition (supervision): a supervisor's word to the holder only.
+    Whisper {
+        handoff: u64,
+        name: String,
+        text: String,
+        at: u64,
     },
 }
 

@@ -71,6 +71,12 @@ pub struct AppState {
     pub youth_sockets: Arc<Semaphore>,
     /// Turns true when the server stops; sockets close with 1001.
     pub shutdown: watch::Receiver<bool>,
+    /// The staff audit trail.
+    pub audit: Arc<crate::audit::Audit>,
+    /// One-time enrolment codes (invitations, resets).
+    pub enrolments: Arc<crate::handoff::staff::Enrolments>,
+    /// Sessions refused a person after abuse.
+    pub blocks: Arc<crate::abuse::Blocks>,
 }
 
 impl AppState {
@@ -124,8 +130,22 @@ impl AppState {
         let oncall = Arc::new(crate::handoff::escalation::Oncall::open(
             &config, &store, clock,
         )?);
+        let audit = Arc::new(crate::audit::Audit::open(
+            &store,
+            clock,
+            config.operations.audit_retention_days,
+        )?);
+        let enrolments = Arc::new(crate::handoff::staff::Enrolments::open(&store)?);
+        let blocks = Arc::new(crate::abuse::Blocks::open(
+            &store,
+            clock,
+            config.operations.abuse_block_hours,
+        )?);
         Ok(Self {
             oncall,
+            audit,
+            enrolments,
+            blocks,
             reports,
             limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
             youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
@@ -165,6 +185,8 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/chat-config", get(chat_config))
         .merge(crate::handoff::api::routes())
+        .merge(crate::handoff::staff::routes())
+        .merge(crate::handoff::supervision::routes())
         .merge(crate::authors::routes())
         .merge(crate::handoff::push::routes())
         .route_layer(axum::middleware::from_fn(access_log))
@@ -288,6 +310,11 @@ pub async fn serve(
     };
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
+    // Without the admin socket (a data folder path too long for one, say) the server
+    // still serves; the command line then says the store is in use.
+    let admin = crate::admin::listen(state.clone())
+        .map_err(|e| tracing::warn!(error = %e, "no admin socket in the data folder"))
+        .ok();
     let router = app(state.clone());
     let header_timeout = Duration::from_secs(state.config.limits.handshake_timeout_secs.max(1));
     let mut stopped = stop_tx.subscribe();
@@ -321,6 +348,9 @@ pub async fn serve(
     watching.abort();
     if let Some(metrics_server) = metrics_server {
         let _ = tokio::time::timeout(Duration::from_secs(3), metrics_server).await;
+    }
+    if let Some(admin) = admin {
+        admin.stop();
     }
     drop(watcher);
     // Wait for both to be gone: they hold the store, which a restart reopens.
@@ -479,6 +509,9 @@ pub fn purge(state: &AppState) {
     }
     if let Err(e) = state.handoffs.purge_closed() {
         tracing::error!(error = %e, "purge of closed conversations failed");
+    }
+    if let Err(e) = state.audit.purge() {
+        tracing::error!(error = %e, "purge of the old audit trail failed");
     }
     if let Err(e) = state.accounts.purge_tokens() {
         tracing::error!(error = %e, "token purge failed");

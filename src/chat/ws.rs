@@ -445,7 +445,11 @@ async fn handle(
                         message: say(lang, Text::RateLimited).into(),
                         retry_after_ms: Some(60_000),
                     })
+                } else if !request.urgent && app.blocks.refuses(key, client) {
+                    // Ended as abusive not long ago: the neutral answer (crate::abuse).
+                    crate::abuse::refuse(app, key, &request, &outcome.lang)
                 } else {
+                    app.blocks.note_client(key, client);
                     app.stats.handoff_requested(request.urgent);
                     match app
                         .handoffs

@@ -273,6 +273,7 @@ impl Accounts {
             totp_secret: None,
             totp_last_step: 0,
             on_call: false,
+            disabled: false,
         };
         self.put(&account)?;
         self.store.flush_blocking()?;
@@ -309,7 +310,8 @@ impl Accounts {
         Ok(())
     }
 
-    fn revoke_all(&self, login: &str) -> Result<(), StoreError> {
+    /// Ends every open login of an account (its consoles are closed by the caller).
+    pub fn revoke_all(&self, login: &str) -> Result<(), StoreError> {
         for entry in self.store.tokens.iter() {
             let (key, value) = entry?;
             let record: TokenRecord = serde_json::from_slice(&value)?;
@@ -399,11 +401,13 @@ impl Accounts {
         })
         .await
         .unwrap_or(false);
-        let Some(account) = account.filter(|_| password_ok) else {
+        let Some(account) = account.filter(|a| password_ok && !a.disabled) else {
             self.record_failure(login, client);
             return Ok(LoginOutcome::Refused);
         };
-        let needs_totp = account.totp_secret.is_some() || self.config.require_totp;
+        let needs_totp = account.totp_secret.is_some()
+            || self.config.require_totp
+            || (self.config.require_totp_supervisors && account.role == Role::Supervisor);
         if needs_totp {
             let accepted = match (&account.totp_secret, totp) {
                 (Some(secret), Some(code)) => {
@@ -463,7 +467,7 @@ impl Accounts {
             self.store.tokens.remove(key)?;
             return Ok(None);
         }
-        let Some(account) = self.get(&record.login)? else {
+        let Some(account) = self.get(&record.login)?.filter(|a| !a.disabled) else {
             return Ok(None);
         };
         // Refresh at most every few seconds: a token is not rewritten on every call.

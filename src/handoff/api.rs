@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::accounts::{Intervenor, LoginOutcome};
+use crate::audit::Action;
 use crate::error::ApiError;
 use crate::limits::{check_direct, check_keyed, Client};
 use crate::protocol::{CloseRequest, HandoffItem, LoginRequest, LoginResponse, OnCallRequest};
@@ -137,6 +138,8 @@ async fn reports(
         lang: query.lang.unwrap_or_else(|| "fr".into()),
     };
     let (range, format, lang) = request.parse().map_err(|_| ApiError::BadRequest)?;
+    app.audit
+        .record(&who.login, Action::StatsExport, "", &request.format);
     // Counters still in memory are written first, so the report is up to date.
     let stats = app.stats.clone();
     let store = app.store.clone();
@@ -241,14 +244,24 @@ async fn login(
             token,
             expires_at,
             account,
-        } => Ok(Json(LoginResponse {
-            token,
-            expires_at,
-            name: account.name,
-            role: account.role.as_str().into(),
-            login: account.login,
-        })),
-        LoginOutcome::Refused => Err(ApiError::LoginFailed),
+        } => {
+            app.audit.record(&account.login, Action::Login, "", "");
+            Ok(Json(LoginResponse {
+                token,
+                expires_at,
+                name: account.name,
+                role: account.role.as_str().into(),
+                login: account.login,
+            }))
+        }
+        LoginOutcome::Refused => {
+            // The login typed is named only if it is an account: a password typed in
+            // the wrong field stays out of the trail.
+            let known = matches!(app.accounts.get(&body.username), Ok(Some(_)));
+            let actor = if known { body.username.as_str() } else { "-" };
+            app.audit.record(actor, Action::LoginFailed, "", "");
+            Err(ApiError::LoginFailed)
+        }
         LoginOutcome::Wait(wait) => Err(ApiError::RateLimited {
             retry_after_ms: wait.as_millis().max(1) as u64,
         }),
@@ -264,6 +277,7 @@ async fn logout(State(app): State<AppState>, Authed(who): Authed) -> Result<Stat
             tracing::error!(error = %e, "push subscriptions could not be removed at logout");
         }
     }
+    app.audit.record(&who.login, Action::Logout, "", "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -302,6 +316,8 @@ async fn claim(
 ) -> Result<Response, ApiError> {
     intervening(&who)?;
     let claimed = app.handoffs.claim(id, &who).await?;
+    app.audit
+        .record(&who.login, Action::Claim, format!("handoff:{id}"), "");
     Ok(Json(claimed).into_response())
 }
 
@@ -312,6 +328,8 @@ async fn release(
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
     app.handoffs.release(id, &who).await?;
+    app.audit
+        .record(&who.login, Action::Release, format!("handoff:{id}"), "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -322,7 +340,7 @@ async fn close(
     ApiJson(body): ApiJson<CloseRequest>,
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
-    app.handoffs.close(id, &who, body.outcome).await?;
+    crate::abuse::close(&app, id, &who, body.outcome).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -350,6 +368,12 @@ async fn assign(
         return Err(ApiError::BadRequest);
     }
     app.handoffs.assign(id, &who, &to)?;
+    app.audit.record(
+        &who.login,
+        Action::Assign,
+        format!("handoff:{id}"),
+        &to.login,
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -375,6 +399,8 @@ async fn report_detail(
     intervening(&who)?;
     let record = app.reports.record(id)?;
     let content = app.reports.content(&record)?;
+    app.audit
+        .record(&who.login, Action::ReportRead, format!("report:{id}"), "");
     Ok(Json(serde_json::json!({
         "report": crate::protocol::ReportItem::from(&record),
         "answers": content.answers.iter().map(|(field, value)| serde_json::json!({"field": field, "value": value})).collect::<Vec<_>>(),
@@ -400,6 +426,12 @@ async fn report_status(
     let status = body.status;
     change_content(&app, id, move |record, _, _| record.status = status).await?;
     app.stats.add("reports", status.as_str(), 1);
+    app.audit.record(
+        &who.login,
+        Action::ReportStatus,
+        format!("report:{id}"),
+        status.as_str(),
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -429,6 +461,12 @@ async fn report_assign(
     }
     app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
     let login = body.login;
+    app.audit.record(
+        &who.login,
+        Action::ReportAssign,
+        format!("report:{id}"),
+        &login,
+    );
     change_content(&app, id, move |record, _, _| {
         record.assigned_to = Some(login)
     })
@@ -479,6 +517,8 @@ async fn report_note(
             .push(crate::reports::ReportNote { by, text, at })
     })
     .await?;
+    app.audit
+        .record(&who.login, Action::ReportNote, format!("report:{id}"), "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -504,6 +544,12 @@ async fn report_message(
         })
     })
     .await?;
+    app.audit.record(
+        &who.login,
+        Action::ReportMessage,
+        format!("report:{id}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -530,5 +576,11 @@ async fn report_forwarded(
             .push(crate::reports::ReportNote { by, text, at })
     })
     .await?;
+    app.audit.record(
+        &who.login,
+        Action::ReportForwarded,
+        format!("report:{id}"),
+        "",
+    );
     Ok(StatusCode::NO_CONTENT)
 }

@@ -168,26 +168,40 @@ async fn act(
                 .and_then(|e| failed(handoff, e))
         }
         ConsoleClientFrame::Claim { handoff } => match app.handoffs.claim(handoff, who).await {
-            Ok(claimed) => Some(ConsoleServerFrame::Claimed {
-                handoff,
-                transcript: claimed.transcript,
-                urgent: claimed.urgent,
-                lang: claimed.lang,
-                topic: claimed.topic,
-            }),
+            Ok(claimed) => {
+                app.audit.record(
+                    &who.login,
+                    crate::audit::Action::Claim,
+                    format!("handoff:{handoff}"),
+                    "",
+                );
+                Some(ConsoleServerFrame::Claimed {
+                    handoff,
+                    transcript: claimed.transcript,
+                    urgent: claimed.urgent,
+                    lang: claimed.lang,
+                    topic: claimed.topic,
+                })
+            }
             Err(e) => failed(handoff, e),
         },
-        ConsoleClientFrame::Release { handoff } => app
-            .handoffs
-            .release(handoff, who)
-            .await
-            .err()
-            .and_then(|e| failed(handoff, e)),
-        ConsoleClientFrame::Close { handoff, outcome } => app
-            .handoffs
-            .close(handoff, who, outcome)
-            .await
-            .err()
-            .and_then(|e| failed(handoff, e)),
+        ConsoleClientFrame::Release { handoff } => match app.handoffs.release(handoff, who).await {
+            Ok(()) => {
+                app.audit.record(
+                    &who.login,
+                    crate::audit::Action::Release,
+                    format!("handoff:{handoff}"),
+                    "",
+                );
+                None
+            }
+            Err(e) => failed(handoff, e),
+        },
+        ConsoleClientFrame::Close { handoff, outcome } => {
+            crate::abuse::close(app, handoff, who, outcome)
+                .await
+                .err()
+                .and_then(|e| failed(handoff, e))
+        }
     }
 }

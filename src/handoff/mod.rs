@@ -14,6 +14,8 @@ pub mod escalation;
 pub mod push;
 mod report_frames;
 pub mod schedule;
+pub mod staff;
+pub mod supervision;
 pub mod totp;
 pub mod webhook;
 
@@ -93,6 +95,8 @@ pub struct Handoffs {
     pub(crate) changed: tokio::sync::Notify,
     /// The on-call schedule (checked at start by `escalation::Oncall`).
     schedule: Option<schedule::Schedule>,
+    /// Supervisors watching a conversation: handoff id → login → name (`supervision`).
+    monitors: Mutex<HashMap<u64, BTreeMap<String, String>>>,
 }
 
 /// What the handoff service is built from.
@@ -153,6 +157,7 @@ impl Handoffs {
             on_call: Mutex::new(on_call),
             consoles: Mutex::new(HashMap::new()),
             next_console: AtomicU64::new(1),
+            monitors: Mutex::new(HashMap::new()),
         })
     }
 
@@ -334,6 +339,7 @@ impl Handoffs {
         };
         self.store.flush().await?;
         self.send_to_login(&login, &message_frame(link.id, &entry));
+        self.to_monitors(link.id, &entry);
         Ok(true)
     }
 
@@ -380,6 +386,7 @@ impl Handoffs {
                 );
             }
             self.delete(record.id)?;
+            self.end_monitoring(record.id);
             self.stats.add("outcomes", "youth_left", 1);
             self.destroy_key(record.id).await?;
             self.after_change();
@@ -637,6 +644,7 @@ impl Handoffs {
             state.requests.remove(&id).ok_or(HandoffError::NotFound)?
         };
         self.stats.add("outcomes", outcome.as_str(), 1);
+        self.end_monitoring(id);
         let retained = self.config.transcript_retention_days > 0;
         if retained {
             // Kept (sealed) for continuity of care, without its link to the session,
@@ -717,6 +725,7 @@ impl Handoffs {
             self.sessions.release(&key, seq);
         }
         let frame = message_frame(id, &entry);
+        self.to_monitors(id, &entry);
         self.send_to_login(&holder, &frame);
         if holder != who.login {
             self.send_to_login(&who.login, &frame);
@@ -867,10 +876,14 @@ impl Handoffs {
 
     pub fn detach_console(&self, id: u64) {
         let before = self.available();
-        self.consoles
+        let gone = self
+            .consoles
             .lock()
             .expect("console lock poisoned")
             .remove(&id);
+        if let Some(console) = gone {
+            self.watcher_left(&console.who.login);
+        }
         self.roster_changed(before);
     }
 
@@ -1197,7 +1210,7 @@ fn hex(key: &SessionKey) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<SessionKey> {
+pub(crate) fn unhex(text: &str) -> Option<SessionKey> {
     if text.len() != 64 {
         return None;
     }

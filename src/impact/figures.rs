@@ -67,6 +67,9 @@ const SUMMED: &[&str] = &[
     "outcomes",
     "resources_shown",
     "urgent_triggers",
+    "handoffs_escalated",
+    "handoffs_paged",
+    "handoffs_refused",
 ];
 
 /// The theme the First Nations and Inuit path sets, and the resources made for them.
@@ -298,6 +301,8 @@ fn axes(now: &Side, before: &Side, lang: Lang) -> Vec<Axis> {
                 sum("answered", Word::Answered, "handoffs_answered"),
                 sum("unavailable", Word::Unavailable, "handoffs_unavailable"),
                 sum("long_waits", Word::LongWaits, "handoffs_timed_out"),
+                sum("escalated", Word::Escalated, "handoffs_escalated"),
+                sum("paged", Word::Paged, "handoffs_paged"),
                 figure(
                     "reports_made",
                     Word::ReportsMade,
@@ -314,6 +319,12 @@ fn axes(now: &Side, before: &Side, lang: Lang) -> Vec<Axis> {
                 ),
                 table("wait_times", Word::WaitTimes, "wait_time", None),
                 table("outcomes", Word::Outcomes, "outcomes", None),
+                table(
+                    "refused",
+                    Word::Refused,
+                    "handoffs_refused",
+                    Some(&["queue_full", "client_cap", "abusive"]),
+                ),
                 table(
                     "reports_followed_up",
                     Word::ReportsFollowedUp,

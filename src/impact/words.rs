@@ -123,6 +123,19 @@ impl Lang {
             ("outcomes", "youth_left") => Some(("le ou la jeune est parti·e", "youth left")),
             ("outcomes", "no_response") => Some(("sans réponse", "no response")),
             ("outcomes", "abusive") => Some(("abusive", "abusive")),
+            ("outcomes", "abandoned") => Some((
+                "partie avant qu’une personne réponde",
+                "left before anyone answered",
+            )),
+            ("handoffs_refused", "queue_full") => Some(("file pleine", "queue full")),
+            ("handoffs_refused", "client_cap") => Some((
+                "trop de demandes du même endroit",
+                "too many from one place",
+            )),
+            ("handoffs_refused", "abusive") => Some((
+                "après une conversation abusive",
+                "after an abusive conversation",
+            )),
             ("themes", "ami") => Some(("aider un·e ami·e", "helping a friend")),
             ("themes", "autochtones") => {
                 Some(("Premières Nations et Inuit", "First Nations and Inuit"))
@@ -227,6 +240,9 @@ pub enum Word {
     Answered,
     Unavailable,
     LongWaits,
+    Escalated,
+    Paged,
+    Refused,
     WaitTimes,
     Outcomes,
     ReportsMade,
@@ -311,6 +327,9 @@ impl Word {
             Answered => ("Demandes répondues par une personne", "Requests answered by a person"),
             Unavailable => ("Personne de garde au moment de la demande", "Nobody on call at the time of the request"),
             LongWaits => ("Attentes plus longues que prévu", "Waits longer than expected"),
+            Escalated => ("Demandes urgentes relancées (sans réponse après 1 min)", "Urgent requests escalated (unanswered after 1 min)"),
+            Paged => ("Demandes urgentes envoyées au téléavertisseur", "Urgent requests sent to the pager"),
+            Refused => ("Demandes non urgentes refusées", "Non-urgent requests refused"),
             WaitTimes => ("Temps pour joindre une personne", "Time to reach a person"),
             Outcomes => ("Fin des conversations avec une personne", "How conversations with a person ended"),
             ReportsMade => ("Signalements anonymes faits", "Anonymous reports made"),

@@ -221,6 +221,17 @@ impl Store {
             .collect()
     }
 
+    /// A tree of another part's own (audit trail, staff enrolments, blocks): opened
+    /// by name, so those parts keep their layout in their own modules.
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    /// The sled database itself, for backups (export while running, import).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
     pub fn is_open(&self) -> bool {
         self.db.was_recovered() || self.db.size_on_disk().is_ok()
     }

@@ -78,6 +78,9 @@ pub struct AccountRecord {
     /// On call: takes handoffs while connected.
     #[serde(default)]
     pub on_call: bool,
+    /// Disabled by a supervisor: cannot log in, its logins are ended.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A console login. Stored under the SHA-256 of the token; the token is never stored.
@@ -193,4 +196,50 @@ mod bytes_as_base64 {
             Either::Numbers(bytes) => Ok(bytes),
         }
     }
+}
+
+/// One staff action in the audit trail (see `crate::audit`): who, what, on which
+/// conversation, report or account, and when. Never a youth's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Milliseconds since the epoch.
+    pub at: u64,
+    /// The staff login, `cli` for the command line, `-` for an unknown login.
+    pub actor: String,
+    /// What was done (`login`, `claim`, `report_read`, `account_disable`, …).
+    pub action: String,
+    /// What it was done to: `handoff:12`, `report:3`, `account:sam`, or empty.
+    #[serde(default)]
+    pub target: String,
+    /// A word more where it helps (an outcome, a status, a role); never free text.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// A one-time enrolment code (invite, password reset, TOTP reset), stored under the
+/// SHA-256 of the code; the code itself is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrolmentRecord {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    /// `invite`, `password` or `totp`.
+    pub purpose: String,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    /// Who made it.
+    pub by: String,
+    /// The TOTP secret offered on the enrolment page, once it was opened.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
+}
+
+/// A session refused a person for a while after a conversation ended as abusive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockRecord {
+    /// The conversation that was ended as abusive (how a supervisor names the block).
+    pub handoff: u64,
+    pub since_ms: u64,
+    pub until_ms: u64,
+    pub by: String,
 }

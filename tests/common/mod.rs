@@ -494,14 +494,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Every file under a folder, recursively.
+/// Every regular file under a folder, recursively.
 pub fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
             out.extend(files(&path));
-        } else {
+        } else if path.is_file() {
+            // Regular files only: the running server's admin socket is no file to read.
             out.push(path);
         }
     }

@@ -88,6 +88,7 @@
       outcome_emergency_services: 'Services d’urgence contactés',
       outcome_youth_left: 'Le ou la jeune est parti·e',
       outcome_no_response: 'Pas de réponse',
+      outcome_abusive: 'Abusive (bloque une demande de personne pendant 24 h)',
       outcomeMissing: 'Choisissez comment la conversation s’est terminée.',
       closeConfirm: 'Fermer la conversation',
       canned: 'Réponses types',
@@ -286,6 +287,7 @@
       outcome_emergency_services: 'Emergency services contacted',
       outcome_youth_left: 'The youth left',
       outcome_no_response: 'No response',
+      outcome_abusive: 'Abusive (blocks asking for a person for 24 h)',
       outcomeMissing: 'Choose how the conversation ended.',
       closeConfirm: 'Close the conversation',
       canned: 'Canned replies',
@@ -419,7 +421,7 @@
     },
   };
 
-  const OUTCOMES = ['resolved', 'referred', 'emergency_services', 'youth_left', 'no_response'];
+  const OUTCOMES = ['resolved', 'referred', 'emergency_services', 'youth_left', 'no_response', 'abusive'];
   const SESSION_KEY = 'relais.console.session';
   const PREFS_KEY = 'relais.console.prefs';
   /** Reconnection delays grow 1, 2, 4, 8 s… up to this, with some jitter. */
@@ -668,6 +670,7 @@
     }
     const other = state.lang === 'fr' ? 'en' : 'fr';
     view.lang.textContent = other === 'en' ? 'English' : 'Français';
+    if (window.relaisStaff) window.relaisStaff.onLang(state.lang);
     view.lang.lang = other;
     renderMute();
     renderWho();
@@ -912,6 +915,7 @@
 
   /** Forgets everything of the session: conversations, queue, token. */
   function endSession(noticeKey) {
+    if (window.relaisStaff) window.relaisStaff.onEnd();
     const socket = state.socket;
     state.session = null;
     state.socket = null;
@@ -1187,6 +1191,8 @@
   }
 
   function onFrame(frame) {
+    // The staff, audit and supervision views (console-staff.js) see every frame.
+    if (window.relaisStaff) window.relaisStaff.onFrame(frame);
     switch (frame.type) {
       case 'ready':
         onReady(frame);
@@ -2499,6 +2505,13 @@
 
   // ------------------------------------------------------------------ start
 
+  // What console-staff.js may use: the session, the API helper, the language, views.
+  window.relaisConsole = {
+    session: () => state.session,
+    lang: () => state.lang,
+    api,
+    showView,
+  };
   applyLanguage();
   const resumed = storedSession();
   if (resumed) {

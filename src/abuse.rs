@@ -1,0 +1,217 @@
+//! Blocks after abuse. An intervenor ends a conversation as `abusive`; from then,
+//! for `operations.abuse_block_hours` (24 h by default), that session and the client
+//! key it last came from are refused a person: a request for one gets the neutral
+//! "nobody can answer here now" with the resources, exactly what a youth sees when
+//! nobody is on call. The flows stay open, and an urgent request is never refused.
+//!
+//! How it holds with anonymity: the session is blocked by its key (the SHA-256 of
+//! its token, already what the store keeps), in the `blocks` tree, so the block
+//! survives a restart and ends with the session. The client key is the daily-salted
+//! hash of the address (`crate::limits`): the link from a session to the client key
+//! it asked from is kept in memory only, and so is the block on the client key. It
+//! therefore ends at the latest when the salt changes (each day) or the server
+//! restarts: it stops the same phone opening a new conversation at once, and
+//! cannot follow anyone across days. A supervisor lists the blocks (by the
+//! conversation that caused them) and lifts one with `DELETE /api/blocks/{handoff}`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::limits::ClientKey;
+use crate::store::records::BlockRecord;
+use crate::store::{get_json, put_json, SessionKey, Store, StoreError};
+
+const TREE: &str = "blocks";
+/// Most session → client links kept in memory (the oldest go first).
+const MAX_LINKS: usize = 50_000;
+
+/// A block as a supervisor sees it: no key, only the conversation that caused it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockItem {
+    pub handoff: u64,
+    pub since: u64,
+    pub until: u64,
+    pub by: String,
+}
+
+pub struct Blocks {
+    tree: sled::Tree,
+    clock: Clock,
+    hours: u64,
+    /// The client key each session last asked for a person from (memory only).
+    links: Mutex<HashMap<SessionKey, (ClientKey, u64)>>,
+    /// Blocked client keys: key → (handoff, until ms) (memory only).
+    clients: Mutex<HashMap<ClientKey, (u64, u64)>>,
+}
+
+impl Blocks {
+    pub fn open(store: &Store, clock: Clock, hours: u64) -> Result<Self, StoreError> {
+        Ok(Self {
+            tree: store.tree(TREE)?,
+            clock,
+            hours,
+            links: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Remembers, in memory, which client key a session asks from.
+    pub fn note_client(&self, session: &SessionKey, client: &ClientKey) {
+        let now = self.clock.now_ms();
+        let mut links = self.links.lock().expect("links lock poisoned");
+        if links.len() >= MAX_LINKS {
+            if let Some(oldest) = links.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k) {
+                links.remove(&oldest);
+            }
+        }
+        links.insert(*session, (client.clone(), now));
+    }
+
+    /// Whether a session, or the client it asks from, is refused a person now.
+    pub fn refuses(&self, session: &SessionKey, client: &ClientKey) -> bool {
+        let now = self.clock.now_ms();
+        let by_client = self
+            .clients
+            .lock()
+            .expect("blocks lock poisoned")
+            .get(client)
+            .is_some_and(|(_, until)| *until > now);
+        by_client
+            || get_json::<BlockRecord>(&self.tree, session)
+                .ok()
+                .flatten()
+                .is_some_and(|b| b.until_ms > now)
+    }
+
+    /// Blocks the session of a conversation ended as abusive, and its client key.
+    pub fn block(&self, session: &SessionKey, handoff: u64, by: &str) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let until = now + self.hours.max(1) * 3_600_000;
+        put_json(
+            &self.tree,
+            session,
+            &BlockRecord {
+                handoff,
+                since_ms: now,
+                until_ms: until,
+                by: by.to_string(),
+            },
+        )?;
+        let client = self
+            .links
+            .lock()
+            .expect("links lock poisoned")
+            .remove(session);
+        if let Some((client, _)) = client {
+            self.clients
+                .lock()
+                .expect("blocks lock poisoned")
+                .insert(client, (handoff, until));
+        }
+        Ok(())
+    }
+
+    /// The blocks in force, soonest to end first; expired ones are dropped.
+    pub fn list(&self) -> Result<Vec<BlockItem>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut out = Vec::new();
+        for entry in self.tree.iter() {
+            let (key, value) = entry?;
+            let block: BlockRecord = serde_json::from_slice(&value)?;
+            if block.until_ms <= now {
+                self.tree.remove(key)?;
+                continue;
+            }
+            out.push(BlockItem {
+                handoff: block.handoff,
+                since: block.since_ms,
+                until: block.until_ms,
+                by: block.by,
+            });
+        }
+        self.clients
+            .lock()
+            .expect("blocks lock poisoned")
+            .retain(|_, (_, until)| *until > now);
+        out.sort_by_key(|b| b.until);
+        Ok(out)
+    }
+
+    /// Lifts the block a conversation caused (session and client key); whether one was.
+    pub fn lift(&self, handoff: u64) -> Result<bool, StoreError> {
+        let mut found = false;
+        for entry in self.tree.iter() {
+            let (key, value) = entry?;
+            let block: BlockRecord = serde_json::from_slice(&value)?;
+            if block.handoff == handoff {
+                self.tree.remove(key)?;
+                found = true;
+            }
+        }
+        let mut clients = self.clients.lock().expect("blocks lock poisoned");
+        let before = clients.len();
+        clients.retain(|_, (id, _)| *id != handoff);
+        Ok(found || clients.len() != before)
+    }
+}
+
+/// Tells a blocked youth, neutrally, that nobody can answer here now, with the
+/// resources of the request: what they would see with nobody on call.
+pub fn refuse(
+    app: &crate::server::AppState,
+    key: &SessionKey,
+    request: &crate::flow::engine::HandoffRequest,
+    lang: &str,
+) -> Option<crate::protocol::Control> {
+    use crate::protocol::{Event, HandoffStatus, ResourceWire};
+    app.stats.add("handoffs_refused", "abusive", 1);
+    let resources = request.resources.iter().map(ResourceWire::from).collect();
+    let event = Event::Handoff {
+        status: HandoffStatus::Unavailable,
+        urgent: false,
+        position: None,
+        resources: Some(resources),
+        name: None,
+        message: Some(crate::messages::say(lang, crate::messages::Text::HandoffUnavailable).into()),
+    };
+    if let Err(e) = app.sessions.with(key, |ctx| ctx.push(&event)) {
+        tracing::error!(error = %e, "could not answer a blocked request");
+    }
+    None
+}
+
+/// Ends a conversation (API or console socket); `abusive` also blocks its session.
+pub async fn close(
+    app: &crate::server::AppState,
+    id: u64,
+    who: &crate::handoff::accounts::Intervenor,
+    outcome: crate::protocol::Outcome,
+) -> Result<(), crate::handoff::HandoffError> {
+    let session = if outcome == crate::protocol::Outcome::Abusive {
+        app.handoffs
+            .record(id)?
+            .and_then(|r| crate::handoff::unhex(&r.session))
+    } else {
+        None
+    };
+    // Blocked before the youth hears the end, so a request right after is refused.
+    if let Some(key) = &session {
+        app.blocks.block(key, id, &who.login)?;
+    }
+    if let Err(e) = app.handoffs.close(id, who, outcome).await {
+        if session.is_some() {
+            app.blocks.lift(id)?;
+        }
+        return Err(e);
+    }
+    app.audit.record(
+        &who.login,
+        crate::audit::Action::Close,
+        format!("handoff:{id}"),
+        outcome.as_str(),
+    );
+    Ok(())
+}
