@@ -78,6 +78,12 @@ pub struct HandoffConfig {
     /// Usual hours, told to a youth when nobody is on call ("lundi-vendredi 9 h-17 h").
     pub usual_hours_fr: Option<String>,
     pub usual_hours_en: Option<String>,
+    /// The holder of a conversation without a console this long: the youth is told
+    /// the person lost the connection and the conversation is kept.
+    pub holder_grace_secs: u64,
+    /// The holder still without a console this long: the request goes back to the
+    /// queue, first among its peers, and the youth is told, with resources.
+    pub holder_requeue_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +179,8 @@ impl Default for HandoffConfig {
             urgent_webhook: None,
             usual_hours_fr: None,
             usual_hours_en: None,
+            holder_grace_secs: 45,
+            holder_requeue_secs: 180,
         }
     }
 }

@@ -68,6 +68,13 @@ pub enum ClientFrame {
         lang: Option<String>,
     },
     Forget,
+    /// An addition: the youth is typing (no content); relayed to the holder only.
+    Typing,
+    /// An addition: switch the session's language without restarting (during a
+    /// request for a person, so later notices come in that language).
+    Lang {
+        lang: String,
+    },
 }
 
 /// Why a client frame could not be read.
@@ -94,6 +101,11 @@ struct ChooseFields {
 #[derive(Deserialize)]
 struct TextFields {
     text: String,
+}
+
+#[derive(Deserialize)]
+struct LangFields {
+    lang: String,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +146,11 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
             Ok(ClientFrame::Restart { lang: f.lang })
         }
         "forget" => Ok(ClientFrame::Forget),
+        "typing" => Ok(ClientFrame::Typing),
+        "lang" => {
+            let f: LangFields = serde_json::from_value(fields()).map_err(missing)?;
+            Ok(ClientFrame::Lang { lang: f.lang })
+        }
         _ => Err(DecodeError::UnknownType),
     }
 }
@@ -186,6 +203,9 @@ pub enum HandoffStatus {
     Connected,
     Ended,
     Unavailable,
+    /// An addition: the person holding the conversation lost their connection; the
+    /// conversation is kept (what the youth writes waits for them).
+    Away,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -230,6 +250,9 @@ pub enum Event {
         erased: bool,
     },
     End {},
+    /// An addition: the youth's own line during a conversation with a person, logged
+    /// (sealed with the conversation's key) so a resumed page shows it again.
+    Youth { text: String },
 }
 
 impl From<&crate::flow::engine::BotMessage> for Event {
@@ -311,6 +334,9 @@ pub enum Control {
         status: crate::store::records::ReportStatus,
         messages: Vec<ReporterMessage>,
     },
+    /// An addition: the person holding the conversation is typing (no content, not
+    /// logged, not replayed).
+    Typing {},
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -414,6 +440,15 @@ pub struct HandoffItem {
     /// An addition: 1 = next, for waiting requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<usize>,
+    /// An addition: the youth's page is connected now.
+    pub youth_online: bool,
+    /// An addition: a claimed request whose holder has no console connected now.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub holder_away: bool,
+    /// An addition: put back in the queue because its holder lost the connection
+    /// (it goes first among requests of the same urgency).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub requeued: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -459,6 +494,8 @@ pub enum ConsoleClientFrame {
     Claim { handoff: u64 },
     Release { handoff: u64 },
     Close { handoff: u64, outcome: Outcome },
+    /// An addition: the intervenor is typing in this conversation (no content).
+    Typing { handoff: u64 },
 }
 
 /// What the server pushes to a console.
@@ -513,6 +550,10 @@ pub enum ConsoleServerFrame {
     /// An addition: a report says someone is in danger now (raise the urgent alert).
     ReportAlert {
         report: u64,
+    },
+    /// An addition: the youth of a conversation this intervenor holds is typing.
+    Typing {
+        handoff: u64,
     },
 }
 

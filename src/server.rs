@@ -268,6 +268,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (watcher, watching) = library::watch_folder(state.flows.clone(), state.clock)?;
     let background = spawn_background(state.clone());
+    let presence = crate::handoff::presence::spawn(state.handoffs.clone());
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
     let router = app(state.clone());
@@ -294,10 +295,12 @@ pub async fn serve(
     }
     let _ = tokio::time::timeout(Duration::from_secs(3), accepting).await;
     background.abort();
+    presence.abort();
     watching.abort();
     drop(watcher);
     // Wait for both to be gone: they hold the store, which a restart reopens.
     let _ = background.await;
+    let _ = presence.await;
     let _ = watching.await;
     if let Err(e) = state.stats.flush(&state.store) {
         tracing::error!(error = %e, "could not write the counters at shutdown");

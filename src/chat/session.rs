@@ -446,6 +446,11 @@ impl Sessions {
         Ok(expired)
     }
 
+    /// Whether this session has a socket attached now (its youth is there).
+    pub fn is_attached(&self, key: &SessionKey) -> bool {
+        self.live.get(key).is_some_and(|live| live.outbox.is_some())
+    }
+
     /// How many sockets are attached now.
     pub fn attached(&self) -> usize {
         self.live.iter().filter(|l| l.outbox.is_some()).count()

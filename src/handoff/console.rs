@@ -169,6 +169,11 @@ async fn act(
             .await
             .err()
             .and_then(|e| failed(handoff, e)),
+        ConsoleClientFrame::Typing { handoff } => app
+            .handoffs
+            .agent_typing(handoff, who)
+            .err()
+            .and_then(|e| failed(handoff, e)),
         ConsoleClientFrame::Close { handoff, outcome } => app
             .handoffs
             .close(handoff, who, outcome)

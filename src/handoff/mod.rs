@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod api;
 pub mod console;
+pub mod presence;
 pub mod totp;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -82,6 +83,8 @@ pub struct Handoffs {
     /// Consoles connected now, by connection number.
     consoles: Mutex<HashMap<u64, Console>>,
     next_console: AtomicU64,
+    /// Holders whose consoles are all gone (see `presence`).
+    presence: presence::Presence,
 }
 
 /// What the handoff service is built from.
@@ -137,6 +140,7 @@ impl Handoffs {
             on_call: Mutex::new(on_call),
             consoles: Mutex::new(HashMap::new()),
             next_console: AtomicU64::new(1),
+            presence: presence::Presence::default(),
         })
     }
 
@@ -239,6 +243,7 @@ impl Handoffs {
             last_entry: remembered.len() as u64,
             last_claim_ms: None,
             closed_ms: None,
+            requeued: false,
         };
         put_json(&self.store.handoffs, id.to_be_bytes(), &record)?;
         self.lock().requests.insert(id, record);
@@ -275,7 +280,20 @@ impl Handoffs {
             let login = login.clone();
             (login, self.append(record, Speaker::Youth, text)?)
         };
+        // The youth's own line joins their frame log, sealed like the intervenor's, so
+        // a resumed page shows the whole conversation (erased with the key).
+        let echoed = self.sessions.with(key, |ctx| {
+            ctx.push_durable_sealed(
+                &Event::Youth {
+                    text: text.to_string(),
+                },
+                Some(link.id),
+            )
+        })?;
         self.store.flush().await?;
+        if let Some(seq) = echoed {
+            self.sessions.release(key, seq);
+        }
         self.send_to_login(&login, &message_frame(link.id, &entry));
         Ok(true)
     }
@@ -386,6 +404,16 @@ impl Handoffs {
 
     /// The queue as a console shows it: urgent first, then oldest.
     pub fn list(&self) -> Vec<HandoffItem> {
+        let mut items = self.list_records();
+        for item in &mut items {
+            if let Some(holder) = &item.claimed_by {
+                item.holder_away = self.presence.is_away(holder);
+            }
+        }
+        items
+    }
+
+    fn list_records(&self) -> Vec<HandoffItem> {
         let state = self.lock();
         let mut items: Vec<&HandoffRecord> = state.requests.values().collect();
         items.sort_by_key(|r| queue_order(r));
@@ -415,6 +443,10 @@ impl Handoffs {
                     claimed_by,
                     claimed_by_name,
                     position,
+                    youth_online: unhex(&r.session)
+                        .is_some_and(|key| self.sessions.is_attached(&key)),
+                    holder_away: false,
+                    requeued: r.requeued,
                 }
             })
             .collect()
@@ -440,6 +472,7 @@ impl Handoffs {
                 login: who.login.clone(),
                 name: who.name.clone(),
             };
+            record.requeued = false;
             put_json(&self.store.handoffs, id.to_be_bytes(), &*record)?;
             state.told.remove(&id);
             state
@@ -534,7 +567,12 @@ impl Handoffs {
                 })?;
             }
         }
-        self.tell_status_durably(id).await?;
+        // The youth hears that their person handed over, and keeps their place.
+        let told = self.tell_back_in_queue(id, Text::Released, false)?;
+        self.store.flush().await?;
+        if let Some((key, seq)) = told {
+            self.sessions.release(&key, seq);
+        }
         self.after_change();
         Ok(())
     }
@@ -754,8 +792,9 @@ impl Handoffs {
         self.consoles
             .lock()
             .expect("console lock poisoned")
-            .insert(id, Console { who, tx });
+            .insert(id, Console { who: who.clone(), tx });
         self.roster_changed(before);
+        self.console_back(&who.login);
         id
     }
 
@@ -781,11 +820,15 @@ impl Handoffs {
 
     pub fn detach_console(&self, id: u64) {
         let before = self.available();
-        self.consoles
+        let gone = self
+            .consoles
             .lock()
             .expect("console lock poisoned")
             .remove(&id);
         self.roster_changed(before);
+        if let Some(console) = gone {
+            self.console_gone(&console.who.login);
+        }
     }
 
     /// Closes the consoles signed in with a token (logout).
@@ -1062,9 +1105,9 @@ fn check_holder(record: &HandoffRecord, who: &Intervenor) -> Result<(), HandoffE
     }
 }
 
-/// Urgent first, then oldest, then by id.
-fn queue_order(record: &HandoffRecord) -> (bool, u64, u64) {
-    (!record.urgent, record.created_ms, record.id)
+/// Urgent first, then put back after a lost holder, then oldest, then by id.
+fn queue_order(record: &HandoffRecord) -> (bool, bool, u64, u64) {
+    (!record.urgent, !record.requeued, record.created_ms, record.id)
 }
 
 fn message_frame(id: u64, entry: &TranscriptEntry) -> ConsoleServerFrame {
