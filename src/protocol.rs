@@ -252,7 +252,9 @@ pub enum Event {
     End {},
     /// An addition: the youth's own line during a conversation with a person, logged
     /// (sealed with the conversation's key) so a resumed page shows it again.
-    Youth { text: String },
+    Youth {
+        text: String,
+    },
 }
 
 impl From<&crate::flow::engine::BotMessage> for Event {
@@ -489,13 +491,27 @@ pub struct ClaimResponse {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConsoleClientFrame {
-    Auth { token: String },
-    Reply { handoff: u64, text: String },
-    Claim { handoff: u64 },
-    Release { handoff: u64 },
-    Close { handoff: u64, outcome: Outcome },
+    Auth {
+        token: String,
+    },
+    Reply {
+        handoff: u64,
+        text: String,
+    },
+    Claim {
+        handoff: u64,
+    },
+    Release {
+        handoff: u64,
+    },
+    Close {
+        handoff: u64,
+        outcome: Outcome,
+    },
     /// An addition: the intervenor is typing in this conversation (no content).
-    Typing { handoff: u64 },
+    Typing {
+        handoff: u64,
+    },
 }
 
 /// What the server pushes to a console.

@@ -504,7 +504,10 @@ fn switch_lang(app: &AppState, key: &SessionKey, new_lang: &str, lang: &str) -> 
     let changed = app.sessions.with(key, |ctx| {
         ctx.record().lang = new_lang.to_string();
     });
-    match changed.map_err(crate::handoff::HandoffError::from).and_then(|_| app.handoffs.set_lang(key, new_lang)) {
+    match changed
+        .map_err(crate::handoff::HandoffError::from)
+        .and_then(|_| app.handoffs.set_lang(key, new_lang))
+    {
         Ok(()) => Handled::Continue,
         Err(e) => {
             tracing::error!(error = %e, "could not switch a session's language");

@@ -789,10 +789,13 @@ impl Handoffs {
         let _ = tx.try_send(ConsoleOut::Frame(
             ConsoleServerFrame::Queue { items: self.list() }.to_frame(),
         ));
-        self.consoles
-            .lock()
-            .expect("console lock poisoned")
-            .insert(id, Console { who: who.clone(), tx });
+        self.consoles.lock().expect("console lock poisoned").insert(
+            id,
+            Console {
+                who: who.clone(),
+                tx,
+            },
+        );
         self.roster_changed(before);
         self.console_back(&who.login);
         id
@@ -1107,7 +1110,12 @@ fn check_holder(record: &HandoffRecord, who: &Intervenor) -> Result<(), HandoffE
 
 /// Urgent first, then put back after a lost holder, then oldest, then by id.
 fn queue_order(record: &HandoffRecord) -> (bool, bool, u64, u64) {
-    (!record.urgent, !record.requeued, record.created_ms, record.id)
+    (
+        !record.urgent,
+        !record.requeued,
+        record.created_ms,
+        record.id,
+    )
 }
 
 fn message_frame(id: u64, entry: &TranscriptEntry) -> ConsoleServerFrame {

@@ -103,7 +103,10 @@ impl Handoffs {
             let still_held = {
                 let state = self.lock();
                 state.requests.get(&id).and_then(|r| match &r.state {
-                    HandoffState::Claimed { login: holder, name } if holder == login => {
+                    HandoffState::Claimed {
+                        login: holder,
+                        name,
+                    } if holder == login => {
                         Some((r.session.clone(), r.urgent, name.clone(), r.lang.clone()))
                     }
                     _ => None,
@@ -143,7 +146,11 @@ impl Handoffs {
     pub async fn check_presence(&self) -> Result<(), HandoffError> {
         let now = self.clock.now_ms();
         let grace = self.config.holder_grace_secs * 1000;
-        let requeue = self.config.holder_requeue_secs.max(self.config.holder_grace_secs) * 1000;
+        let requeue = self
+            .config
+            .holder_requeue_secs
+            .max(self.config.holder_grace_secs)
+            * 1000;
         let (to_tell, to_requeue) = {
             let mut away = self.presence.lock();
             let state = self.lock();
