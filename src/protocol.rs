@@ -487,31 +487,16 @@ pub struct ClaimResponse {
     pub topic: String,
 }
 
-/// What a console sends on its socket.
+/// What a console sends on its socket (`typing`, an addition, carries no content).
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConsoleClientFrame {
-    Auth {
-        token: String,
-    },
-    Reply {
-        handoff: u64,
-        text: String,
-    },
-    Claim {
-        handoff: u64,
-    },
-    Release {
-        handoff: u64,
-    },
-    Close {
-        handoff: u64,
-        outcome: Outcome,
-    },
-    /// An addition: the intervenor is typing in this conversation (no content).
-    Typing {
-        handoff: u64,
-    },
+    Auth { token: String },
+    Reply { handoff: u64, text: String },
+    Claim { handoff: u64 },
+    Release { handoff: u64 },
+    Close { handoff: u64, outcome: Outcome },
+    Typing { handoff: u64 },
 }
 
 /// What the server pushes to a console.
