@@ -248,12 +248,17 @@ pub enum Event {
         /// erased; `text` and `name` are empty.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         erased: bool,
+        /// An addition: when it was written (ms since the epoch), for the page's times.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        at: Option<u64>,
     },
     End {},
     /// An addition: the youth's own line during a conversation with a person, logged
     /// (sealed with the conversation's key) so a resumed page shows it again.
     Youth {
         text: String,
+        /// When it was written (ms since the epoch).
+        at: u64,
     },
 }
 
@@ -294,6 +299,7 @@ impl Event {
             text: String::new(),
             name: String::new(),
             erased: true,
+            at: None,
         }
     }
 

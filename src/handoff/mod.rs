@@ -286,6 +286,7 @@ impl Handoffs {
             ctx.push_durable_sealed(
                 &Event::Youth {
                     text: text.to_string(),
+                    at: entry.at,
                 },
                 Some(link.id),
             )
@@ -659,6 +660,7 @@ impl Handoffs {
                             text: text.to_string(),
                             name: who.name.clone(),
                             erased: false,
+                            at: Some(entry.at),
                         },
                         Some(id),
                     )
