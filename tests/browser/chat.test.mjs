@@ -183,6 +183,8 @@ async function reachTextQuestion(page) {
     }
     // Back to the start: the language switch restarts the conversation (in the other language).
     await page.click('#lang');
+    // The switch asks first when it would clear what the youth did.
+    if (await page.locator('.notice-confirm').count()) await page.click('.notice-confirm .choice-restart');
     await waitForMenu(page);
   }
   return false;
@@ -355,6 +357,8 @@ describe('the conversation', () => {
     }
 
     await page.click('#lang'); // English, then the end.
+    // The switch asks first when it would clear what the youth did.
+    if (await page.locator('.notice-confirm').count()) await page.click('.notice-confirm .choice-restart');
     await page.locator('html[lang="en"]').waitFor();
     await waitForMenu(page);
     await walkToEnd(page);
@@ -747,6 +751,8 @@ describe('accessibility', () => {
       assert.deepEqual(await axeFindings(page), [], 'with the request for a person unavailable');
 
       await page.click('#lang');
+      // The switch asks first when it would clear what the youth did.
+      if (await page.locator('.notice-confirm').count()) await page.click('.notice-confirm .choice-restart');
       await page.locator('html[lang="en"]').waitFor();
       await waitForMenu(page);
       await walkToEnd(page);

@@ -383,14 +383,16 @@ describe('language', () => {
     await youth.page.waitForFunction(() => document.documentElement.lang === 'en' && document.querySelector('button.choice[data-id="menu_parler"]'));
     assert.equal(await youth.page.locator('.msg-youth').count(), 0);
 
-    // Asks in English, switches to French while waiting: nothing cleared, the card says FR.
+    // Asks in English, switches to French while waiting: asked first, the request stays
+    // in the queue and follows (the card says FR).
     await youth.page.click('button.choice[data-id="menu_parler"]');
     await youth.page.locator('.notice-handoff').waitFor();
     await kim.page.locator('#queue-waiting .queue-item .badge-lang', { hasText: 'EN' }).waitFor();
     await youth.page.click('#lang');
-    assert.equal(await youth.page.locator('.notice-confirm').count(), 0, 'no question: nothing is cleared');
+    assert.match(await youth.page.textContent('.notice-confirm'), /stays in line/);
+    await youth.page.click('.notice-confirm .choice-restart');
     await kim.page.locator('#queue-waiting .queue-item .badge-lang', { hasText: 'FR' }).waitFor();
-    assert.equal(await youth.page.locator('.notice-handoff').count(), 1);
+    await youth.page.locator('html[lang="fr"]').waitFor();
     // The person who takes it: the notice comes, the page speaks French.
     await kim.page.locator('#queue-waiting .queue-item button.take').first().click();
     await youth.page.locator('.notice-connected').waitFor();

@@ -60,6 +60,7 @@
       langConfirmYes: 'Recommencer en anglais',
       langConfirmNo: 'Rester en français',
       langKept: 'La conversation continue en français.',
+      langKeepsRequest: 'Ta demande pour parler à une personne reste dans la file.',
       copiedWarn: 'Code copié. Colle-le dans un endroit sûr. Attention : le presse-papiers de ton téléphone peut le garder en mémoire; efface-le après.',
       ended: 'La conversation avec la personne est terminée.',
       end: 'Fin de la conversation. Merci d’être passé·e.',
@@ -154,6 +155,7 @@
       langConfirmYes: 'Start again in French',
       langConfirmNo: 'Stay in English',
       langKept: 'The conversation goes on in English.',
+      langKeepsRequest: 'Your request to talk to a person stays in line.',
       copiedWarn: 'Code copied. Paste it somewhere safe. Careful: your phone’s clipboard may keep it; clear it afterwards.',
       ended: 'The conversation with the person has ended.',
       end: 'End of the conversation. Thank you for coming.',
@@ -367,6 +369,7 @@
     // The conversation would start again: ask first, in the current language.
     var item = element('li', 'notice notice-confirm');
     item.appendChild(element('p', null, t('langConfirm')));
+    if (state.handoff && state.handoff.status !== 'ended') item.appendChild(element('p', null, t('langKeepsRequest')));
     var buttons = item.appendChild(element('div', 'confirm-actions'));
     var yes = buttons.appendChild(element('button', 'choice choice-restart', t('langConfirmYes')));
     yes.type = 'button';
@@ -380,10 +383,10 @@
     yes.focus({ preventScroll: true });
   }
 
-  /** A request for a person is in the queue or held (its notices must follow the language). */
+  /** A person holds the conversation (a restart is not possible; the language still follows). */
   function requestOpen() {
     var h = state.handoff;
-    return !!h && h.status !== 'ended';
+    return !!h && (h.status === 'connected' || h.status === 'away');
   }
 
   function restartIn(next) {
@@ -1291,11 +1294,14 @@
   function fitScreen() {
     var root = dom.html;
     var viewport = window.visualViewport;
+    // The measures go in a rule of chat.css itself (CSSOM): no style attribute, no inline style.
+    var sizes = measuresRule();
     var place = function () {
+      if (!sizes) return;
       var hidden = viewport ? Math.max(0, window.innerHeight - viewport.height - viewport.offsetTop) : 0;
-      root.style.setProperty('--keyboard', Math.round(hidden) + 'px');
-      root.style.setProperty('--composer', dom.composer.offsetHeight + 'px');
-      root.style.setProperty('--bar', dom.bar.offsetHeight + 'px');
+      sizes.setProperty('--keyboard', Math.round(hidden) + 'px');
+      sizes.setProperty('--composer', dom.composer.offsetHeight + 'px');
+      sizes.setProperty('--bar', dom.bar.offsetHeight + 'px');
       // A keyboard that opened (or a turned phone) keeps a reader at the end there.
       if (state.atEnd && readerAway()) window.scrollTo(0, document.documentElement.scrollHeight);
     };
@@ -1324,6 +1330,22 @@
       new ResizeObserver(place).observe(dom.composer);
     }
     tighten();
+  }
+
+  /** The style of chat.css's `:root.measured` rule (added once at its end), or null. */
+  function measuresRule() {
+    try {
+      var sheet = null;
+      for (var i = 0; i < document.styleSheets.length; i++) {
+        if (/\/static\/chat\.css$/.test(document.styleSheets[i].href || '')) sheet = document.styleSheets[i];
+      }
+      if (!sheet) return null;
+      var index = sheet.insertRule(':root.measured {}', sheet.cssRules.length);
+      dom.html.classList.add('measured');
+      return sheet.cssRules[index].style;
+    } catch (e) {
+      return null;
+    }
   }
 
   // ------------------------------------------------------------ start
