@@ -781,7 +781,7 @@ describe('the page itself', () => {
   before(async () => { server = await startServer(); });
   after(async () => { await server?.dispose(); });
 
-  test('has no inline script or style, and weighs under 60 KB', { timeout: 60_000 }, async () => {
+  test('has no inline script or style, and weighs under 80 KB', { timeout: 60_000 }, async () => {
     const html = await readFile(join(webDir, 'index.html'), 'utf8');
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'an inline script');
     assert.doesNotMatch(html, /<style/i, 'an inline style sheet');
@@ -798,7 +798,9 @@ describe('the page itself', () => {
         total += (await (await fetch(url)).arrayBuffer()).byteLength;
       }
     }
-    assert.ok(total > 0 && total < 60 * 1024, `the page weighs ${total} bytes`);
+    // 60 KB before issue 23 (own lines, presence, typing, counter, next steps, phone
+    // layout); about 21 KB once gzipped, which the server does not do yet.
+    assert.ok(total > 0 && total < 80 * 1024, `the page weighs ${total} bytes`);
     await assertStayedHome(page, watch, server);
     await context.close();
   });

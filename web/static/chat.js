@@ -50,6 +50,7 @@
       connectedShort: function (name) { return 'En conversation avec ' + name; },
       unavailable: "Personne n'est disponible pour le moment.",
       awayShort: function (name) { return (name || 'La personne') + ' est hors ligne · ta conversation est gardée'; },
+      unavailableShort: 'Ta demande reste dans la file',
       typing: function (name) { return (name || 'La personne') + ' écrit…'; },
       nextMenu: 'Retour au menu',
       nextPerson: 'Parler encore à une personne',
@@ -145,6 +146,7 @@
       connectedShort: function (name) { return 'Talking with ' + name; },
       unavailable: 'Nobody is available right now.',
       awayShort: function (name) { return (name || 'The person') + ' is offline · your conversation is kept'; },
+      unavailableShort: 'Your request stays in line',
       typing: function (name) { return (name || 'The person') + ' is typing…'; },
       nextMenu: 'Back to the menu',
       nextPerson: 'Talk to a person again',
@@ -768,6 +770,14 @@
     }
   }
 
+  /** Something from the person while the youth is in another app: "(1) Clavardage", nothing more. */
+  var unseen = 0;
+  function markUnseen(quiet) {
+    if (quiet || !document.hidden || state.exiting) return;
+    unseen += 1;
+    document.title = '(' + unseen + ') ' + t('title');
+  }
+
   function showAgent(frame, quiet) {
     var name = frame.name || '';
     // A message of a conversation closed and erased since: its words are gone.
@@ -776,6 +786,7 @@
     item.appendChild(element('p', frame.erased ? 'bubble erased' : 'bubble', text));
     showTime(item, frame.at);
     appendItem(item);
+    markUnseen(quiet);
     if (state.typingUntil) {
       state.typingUntil = 0;
       renderStatus();
@@ -888,7 +899,8 @@
     var lines = [];
     if (frame.message) lines.push(frame.message);
     if (frame.status === 'waiting') {
-      lines.push(t('waiting')(frame.position));
+      // A message (long wait, released, back in line) says how things stand; the place follows.
+      lines.push(frame.message ? t('waitingShort')(frame.position) + '.' : t('waiting')(frame.position));
       if (!frame.message) lines.push(t('waitingRead'));
     } else if (frame.status === 'connected') {
       // With a message (the person is back), the message says it all.
@@ -901,6 +913,7 @@
     lines.forEach(function (line) { item.appendChild(element('p', null, line)); });
     if (Array.isArray(frame.resources) && frame.resources.length) item.appendChild(resourceList(frame.resources));
     appendItem(item);
+    if (frame.status === 'connected' || frame.status === 'away') markUnseen(quiet);
     if (frame.status === 'connected' || frame.status === 'ended') removeChoices();
     if (frame.status === 'ended') {
       askForText(false);
@@ -1088,6 +1101,7 @@
     else if (h && h.status === 'connected' && state.typingUntil > Date.now()) text = t('typing')(h.name || '');
     else if (h && h.status === 'connected') text = t('connectedShort')(h.name || '');
     else if (h && h.status === 'away') text = t('awayShort')(h.name || '');
+    else if (h && h.status === 'unavailable') text = t('unavailableShort');
     dom.handoff.textContent = text;
     dom.handoff.hidden = !text;
   }
@@ -1390,7 +1404,12 @@
       if (!state.ready) setConnection(t('offline'));
     });
     document.addEventListener('visibilitychange', function () {
-      if (document.visibilityState === 'visible') reconnectNow();
+      if (document.visibilityState !== 'visible') return;
+      if (unseen && !state.exiting) {
+        unseen = 0;
+        document.title = t('title');
+      }
+      reconnectNow();
     });
     window.addEventListener('pageshow', function (event) {
       // A page restored from the back-forward cache after an exit leaves again.

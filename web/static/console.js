@@ -152,6 +152,7 @@
       counter: '{n} / {max} caractères',
       counterOver: '{n} / {max} caractères : trop long pour partir, raccourcissez ou coupez en deux.',
       toQueue: '← File d’attente',
+      authorAccount: 'Ce compte est un compte d’auteur·e : la console est réservée aux intervenant·es. Les scripts se préparent sur la page /auteurs.',
       stillOnCall: 'Vous êtes encore de garde depuis votre dernière connexion. Le bouton « De garde » vous retire de la garde.',
       time_d: '{d} j {h} h',
       viewsLabel: 'Vues',
@@ -362,6 +363,7 @@
       counter: '{n} / {max} characters',
       counterOver: '{n} / {max} characters: too long to send, shorten it or split it in two.',
       toQueue: '← Queue',
+      authorAccount: 'This is an author’s account: the console is for support workers only. Scripts are prepared on the /auteurs page.',
       stillOnCall: 'You are still on call from your last login. The “On call” button takes you off call.',
       time_d: '{d} d {h} h',
       viewsLabel: 'Views',
@@ -902,6 +904,13 @@
       const answer = await api('POST', '/api/login', body);
       view.password.value = '';
       view.totp.value = '';
+      if (answer.role === 'author') {
+        // An author's account: said plainly (not "session expired"), and its token let go.
+        fetch('/api/logout', { method: 'POST', headers: { Authorization: `Bearer ${answer.token}` }, credentials: 'omit' }).catch(() => {});
+        showLoginError(t('authorAccount'));
+        view.username.focus();
+        return;
+      }
       state.freshLogin = true;
       startSession({
         token: answer.token,
@@ -1379,6 +1388,8 @@
     view.listWaiting.replaceChildren(...waiting.map(queueItem));
     view.listTaken.replaceChildren(...taken.map(queueItem));
     view.groupUrgent.hidden = urgent.length === 0;
+    // No empty "Waiting" heading when only urgent requests wait.
+    $('group-waiting').hidden = waiting.length === 0 && urgent.length > 0;
     view.groupTaken.hidden = taken.length === 0;
     view.queueEmpty.hidden = urgent.length + waiting.length > 0;
     view.takenTitle.textContent = isSupervisor() ? t('groupTakenAll') : t('groupTaken');
