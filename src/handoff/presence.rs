@@ -145,6 +145,7 @@ impl Handoffs {
     /// queue the requests of a person away past the longer one.
     pub async fn check_presence(&self) -> Result<(), HandoffError> {
         let now = self.clock.now_ms();
+        self.note_holders_without_console(now);
         let grace = self.config.holder_grace_secs * 1000;
         let requeue = self
             .config
@@ -214,6 +215,33 @@ impl Handoffs {
         }
         self.after_change();
         Ok(())
+    }
+
+    /// Holders who never had a console since the server started (a restart): away
+    /// from the first check, so their youths are not left alone either.
+    fn note_holders_without_console(&self, now_ms: u64) {
+        let holders: HashSet<String> = self
+            .lock()
+            .requests
+            .values()
+            .filter_map(|r| match &r.state {
+                HandoffState::Claimed { login, .. } => Some(login.clone()),
+                HandoffState::Waiting => None,
+            })
+            .collect();
+        if holders.is_empty() {
+            return;
+        }
+        let connected: HashSet<String> = self
+            .consoles
+            .lock()
+            .expect("console lock poisoned")
+            .values()
+            .map(|c| c.who.login.clone())
+            .collect();
+        for login in holders.difference(&connected) {
+            self.presence.went_away(login, now_ms);
+        }
     }
 
     fn tell_away(&self, id: u64) {
