@@ -123,6 +123,12 @@ pub struct HandoffConfig {
     pub abandoned_after_secs: u64,
     pub push: PushConfig,
     pub schedule: ScheduleConfig,
+    /// The holder of a conversation without a console this long: the youth is told
+    /// the person lost the connection and the conversation is kept.
+    pub holder_grace_secs: u64,
+    /// The holder still without a console this long: the request goes back to the
+    /// queue, first among its peers, and the youth is told, with resources.
+    pub holder_requeue_secs: u64,
 }
 
 /// Web Push to the intervenors' devices (RFC 8030, 8291, 8292).
@@ -312,6 +318,8 @@ impl Default for HandoffConfig {
             abandoned_after_secs: 1800,
             push: PushConfig::default(),
             schedule: ScheduleConfig::default(),
+            holder_grace_secs: 45,
+            holder_requeue_secs: 180,
         }
     }
 }

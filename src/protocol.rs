@@ -68,6 +68,13 @@ pub enum ClientFrame {
         lang: Option<String>,
     },
     Forget,
+    /// An addition: the youth is typing (no content); relayed to the holder only.
+    Typing,
+    /// An addition: switch the session's language without restarting (during a
+    /// request for a person, so later notices come in that language).
+    Lang {
+        lang: String,
+    },
 }
 
 /// Why a client frame could not be read.
@@ -94,6 +101,11 @@ struct ChooseFields {
 #[derive(Deserialize)]
 struct TextFields {
     text: String,
+}
+
+#[derive(Deserialize)]
+struct LangFields {
+    lang: String,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +146,11 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
             Ok(ClientFrame::Restart { lang: f.lang })
         }
         "forget" => Ok(ClientFrame::Forget),
+        "typing" => Ok(ClientFrame::Typing),
+        "lang" => {
+            let f: LangFields = serde_json::from_value(fields()).map_err(missing)?;
+            Ok(ClientFrame::Lang { lang: f.lang })
+        }
         _ => Err(DecodeError::UnknownType),
     }
 }
@@ -186,6 +203,9 @@ pub enum HandoffStatus {
     Connected,
     Ended,
     Unavailable,
+    /// An addition: the person holding the conversation lost their connection; the
+    /// conversation is kept (what the youth writes waits for them).
+    Away,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -228,8 +248,18 @@ pub enum Event {
         /// erased; `text` and `name` are empty.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         erased: bool,
+        /// An addition: when it was written (ms since the epoch), for the page's times.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        at: Option<u64>,
     },
     End {},
+    /// An addition: the youth's own line during a conversation with a person, logged
+    /// (sealed with the conversation's key) so a resumed page shows it again.
+    Youth {
+        text: String,
+        /// When it was written (ms since the epoch).
+        at: u64,
+    },
 }
 
 impl From<&crate::flow::engine::BotMessage> for Event {
@@ -269,6 +299,7 @@ impl Event {
             text: String::new(),
             name: String::new(),
             erased: true,
+            at: None,
         }
     }
 
@@ -311,6 +342,9 @@ pub enum Control {
         status: crate::store::records::ReportStatus,
         messages: Vec<ReporterMessage>,
     },
+    /// An addition: the person holding the conversation is typing (no content, not
+    /// logged, not replayed).
+    Typing {},
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -417,6 +451,15 @@ pub struct HandoffItem {
     /// An addition: 1 = next, for waiting requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<usize>,
+    /// An addition: the youth's page is connected now.
+    pub youth_online: bool,
+    /// An addition: a claimed request whose holder has no console connected now.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub holder_away: bool,
+    /// An addition: put back in the queue because its holder lost the connection
+    /// (it goes first among requests of the same urgency).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub requeued: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -453,7 +496,7 @@ pub struct ClaimResponse {
     pub topic: String,
 }
 
-/// What a console sends on its socket.
+/// What a console sends on its socket (`typing`, an addition, carries no content).
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConsoleClientFrame {
@@ -462,6 +505,7 @@ pub enum ConsoleClientFrame {
     Claim { handoff: u64 },
     Release { handoff: u64 },
     Close { handoff: u64, outcome: Outcome },
+    Typing { handoff: u64 },
 }
 
 /// What the server pushes to a console.
@@ -544,6 +588,10 @@ pub enum ConsoleServerFrame {
         name: String,
         text: String,
         at: u64,
+    },
+    /// An addition: the youth of a conversation this intervenor holds is typing.
+    Typing {
+        handoff: u64,
     },
 }
 

@@ -308,6 +308,7 @@ pub async fn serve(
         Some(address) => Some(serve_metrics(address, state.clone(), stop_tx.subscribe()).await?),
         None => None,
     };
+    let presence = crate::handoff::presence::spawn(state.handoffs.clone());
     let address = listener.local_addr()?;
     tracing::info!(%address, "relais listening");
     // Without the admin socket (a data folder path too long for one, say) the server
@@ -345,6 +346,7 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(3), accepting).await;
     background.abort();
     following.abort();
+    presence.abort();
     watching.abort();
     if let Some(metrics_server) = metrics_server {
         let _ = tokio::time::timeout(Duration::from_secs(3), metrics_server).await;
@@ -356,6 +358,7 @@ pub async fn serve(
     // Wait for both to be gone: they hold the store, which a restart reopens.
     let _ = background.await;
     let _ = following.await;
+    let _ = presence.await;
     let _ = watching.await;
     if let Err(e) = state.stats.flush(&state.store) {
         tracing::error!(error = %e, "could not write the counters at shutdown");

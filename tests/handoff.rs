@@ -111,6 +111,10 @@ async fn a_whole_handoff_relays_both_ways_and_mutes_the_flow() {
     assert_eq!(connected["name"], "Sam");
 
     youth.text("bonjour, il me fait peur").await;
+    // The youth's own line comes back as a frame of their log (replayed on resume).
+    let own = youth.recv().await;
+    assert_eq!(own["type"], "youth", "{own}");
+    assert_eq!(own["text"], "bonjour, il me fait peur");
     let (message, _) = console.until("message").await;
     assert_eq!(message["handoff"], id);
     assert_eq!(message["from"], "youth");
@@ -133,6 +137,8 @@ async fn a_whole_handoff_relays_both_ways_and_mutes_the_flow() {
     youth.text("je veux mourir").await;
     let (message, _) = console.until("message").await;
     assert_eq!(message["text"], "je veux mourir");
+    let own = youth.recv().await;
+    assert_eq!(own["type"], "youth", "{own}");
     youth.choose(&choice_id(&menu, "Comprendre")).await;
     let refused = youth.recv().await;
     assert_eq!(refused["code"], "not_expected");

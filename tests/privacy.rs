@@ -78,7 +78,8 @@ async fn talk(api: &Api, console: &mut Console, youth: &mut Youth) -> u64 {
     console
         .send(json!({"type": "reply", "handoff": id, "text": AGENT_SAYS}))
         .await;
-    let agent = youth.recv().await;
+    // The youth's own line comes first (a `youth` frame of their log).
+    let (agent, _) = youth.until("agent").await;
     assert_eq!(agent["text"], AGENT_SAYS);
     id
 }

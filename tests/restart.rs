@@ -88,7 +88,8 @@ async fn a_live_handoff_survives_kill_9() {
         console
             .send(json!({"type": "reply", "handoff": id, "text": from_agent}))
             .await;
-        let agent = youth.recv().await;
+        // The youth's own line comes back first, as a `youth` frame of their log.
+        let (agent, _) = youth.until("agent").await;
         assert_eq!(agent["text"], from_agent.as_str());
         exchanged.push(from_youth);
         exchanged.push(from_agent);

@@ -242,6 +242,8 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
         }
     };
     drop(tx);
+    // Consoles holding or seeing this youth's request learn they are back.
+    app.handoffs.youth_presence_changed(&key);
 
     // The limits belong to the session, not to this socket: a reconnect keeps them.
     let session_limits = app.sessions.limits(&key, || {
@@ -326,6 +328,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
         }
     }
     app.sessions.detach(&key, connection);
+    app.handoffs.youth_presence_changed(&key);
 }
 
 fn session_lang(app: &AppState, key: &SessionKey) -> String {
@@ -413,8 +416,24 @@ async fn handle(
             if connected(app, key) {
                 return Handled::Reply(error(lang, ErrorCode::NotExpected, Text::NotExpected));
             }
-            turn(app, key, Input::Restart, new_lang.as_deref())
+            let result = turn(app, key, Input::Restart, new_lang.as_deref());
+            if let Ok(Some(outcome)) = &result {
+                // A request still in the queue follows the new language.
+                if let Err(e) = app.handoffs.set_lang(key, &outcome.lang) {
+                    tracing::error!(error = %e, "could not change a request's language");
+                }
+            }
+            result
         }
+        ClientFrame::Typing => {
+            if connected(app, key) {
+                if let Err(e) = app.handoffs.youth_typing(key) {
+                    tracing::error!(error = %e, "could not relay typing");
+                }
+            }
+            return Handled::Continue;
+        }
+        ClientFrame::Lang { lang: new_lang } => return switch_lang(app, key, &new_lang, lang),
     };
     let mut outcome = match result {
         Ok(Some(outcome)) => outcome,
@@ -451,6 +470,7 @@ async fn handle(
                 } else {
                     app.blocks.note_client(key, client);
                     app.stats.handoff_requested(request.urgent);
+                    let request = with_theme(app, key, request);
                     match app
                         .handoffs
                         .request_from(
@@ -522,6 +542,51 @@ async fn handle(
     Handled::Continue
 }
 
+/// The language switch during a request for a person: the session and its request
+/// take the new language (no restart, nothing cleared).
+fn switch_lang(app: &AppState, key: &SessionKey, new_lang: &str, lang: &str) -> Handled {
+    let flows = app.flows.current();
+    if !flows.has_language(new_lang) {
+        return Handled::Continue;
+    }
+    let changed = app.sessions.with(key, |ctx| {
+        ctx.record().lang = new_lang.to_string();
+    });
+    match changed
+        .map_err(crate::handoff::HandoffError::from)
+        .and_then(|_| app.handoffs.set_lang(key, new_lang))
+    {
+        Ok(()) => Handled::Continue,
+        Err(e) => {
+            tracing::error!(error = %e, "could not switch a session's language");
+            Handled::Reply(error(lang, ErrorCode::Internal, Text::Internal))
+        }
+    }
+}
+
+/// A request the flow files under the general topic takes the theme the youth came
+/// through (`theme` variable, e.g. sextorsion), so the queue card says what it is about.
+fn with_theme(
+    app: &AppState,
+    key: &SessionKey,
+    request: crate::flow::engine::HandoffRequest,
+) -> crate::flow::engine::HandoffRequest {
+    if !(request.topic.is_empty() || request.topic == "general") {
+        return request;
+    }
+    let theme = app
+        .sessions
+        .with(key, |ctx| ctx.record().vars.get("theme").cloned())
+        .ok()
+        .flatten()
+        .flatten()
+        .filter(|t| !t.is_empty());
+    match theme {
+        Some(topic) => crate::flow::engine::HandoffRequest { topic, ..request },
+        None => request,
+    }
+}
+
 fn connected(app: &AppState, key: &SessionKey) -> bool {
     app.sessions
         .with(key, |ctx| {
@@ -556,7 +621,14 @@ fn is_async(output: &Output) -> bool {
 /// Sends one output that needs no async work, inside the session's lock.
 fn push_output(app: &AppState, ctx: &mut super::session::SessionCtx<'_>, output: Output) {
     match output {
-        Output::Bot(bot) => {
+        Output::Bot(mut bot) => {
+            if bot.line_id == "relais.not_understood" && ctx.record().handoff.is_some() {
+                // Already waiting for a person: no second offer of one, and say so.
+                let plain = crate::messages::say(&ctx.record().lang, Text::NotUnderstoodWaiting);
+                bot.text = plain.into();
+                bot.html = engine::escape_text(plain).into();
+                bot.choices.retain(|c| c.id != engine::CHOICE_TALK);
+            }
             ctx.push_bot(&bot);
         }
         Output::End => {

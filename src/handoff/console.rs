@@ -197,6 +197,11 @@ async fn act(
             }
             Err(e) => failed(handoff, e),
         },
+        ConsoleClientFrame::Typing { handoff } => app
+            .handoffs
+            .agent_typing(handoff, who)
+            .err()
+            .and_then(|e| failed(handoff, e)),
         ConsoleClientFrame::Close { handoff, outcome } => {
             crate::abuse::close(app, handoff, who, outcome)
                 .await

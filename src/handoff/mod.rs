@@ -16,6 +16,7 @@ mod report_frames;
 pub mod schedule;
 pub mod staff;
 pub mod supervision;
+pub mod presence;
 pub mod totp;
 pub mod webhook;
 
@@ -97,6 +98,8 @@ pub struct Handoffs {
     schedule: Option<schedule::Schedule>,
     /// Supervisors watching a conversation: handoff id → login → name (`supervision`).
     monitors: Mutex<HashMap<u64, BTreeMap<String, String>>>,
+    /// Holders whose consoles are all gone (see `presence`).
+    presence: presence::Presence,
 }
 
 /// What the handoff service is built from.
@@ -158,6 +161,7 @@ impl Handoffs {
             consoles: Mutex::new(HashMap::new()),
             next_console: AtomicU64::new(1),
             monitors: Mutex::new(HashMap::new()),
+            presence: presence::Presence::default(),
         })
     }
 
@@ -295,6 +299,7 @@ impl Handoffs {
             last_entry: remembered.len() as u64,
             last_claim_ms: None,
             closed_ms: None,
+            requeued: false,
         };
         put_json(&self.store.handoffs, id.to_be_bytes(), &record)?;
         {
@@ -337,7 +342,21 @@ impl Handoffs {
             let login = login.clone();
             (login, self.append(record, Speaker::Youth, text)?)
         };
+        // The youth's own line joins their frame log, sealed like the intervenor's, so
+        // a resumed page shows the whole conversation (erased with the key).
+        let echoed = self.sessions.with(key, |ctx| {
+            ctx.push_durable_sealed(
+                &Event::Youth {
+                    text: text.to_string(),
+                    at: entry.at,
+                },
+                Some(link.id),
+            )
+        })?;
         self.store.flush().await?;
+        if let Some(seq) = echoed {
+            self.sessions.release(key, seq);
+        }
         self.send_to_login(&login, &message_frame(link.id, &entry));
         self.to_monitors(link.id, &entry);
         Ok(true)
@@ -475,6 +494,16 @@ impl Handoffs {
 
     /// The queue as a console shows it: urgent first, then oldest.
     pub fn list(&self) -> Vec<HandoffItem> {
+        let mut items = self.list_records();
+        for item in &mut items {
+            if let Some(holder) = &item.claimed_by {
+                item.holder_away = self.presence.is_away(holder);
+            }
+        }
+        items
+    }
+
+    fn list_records(&self) -> Vec<HandoffItem> {
         let state = self.lock();
         let mut items: Vec<&HandoffRecord> = state.requests.values().collect();
         items.sort_by_key(|r| queue_order(r));
@@ -504,6 +533,10 @@ impl Handoffs {
                     claimed_by,
                     claimed_by_name,
                     position,
+                    youth_online: unhex(&r.session)
+                        .is_some_and(|key| self.sessions.is_attached(&key)),
+                    holder_away: false,
+                    requeued: r.requeued,
                 }
             })
             .collect()
@@ -529,6 +562,7 @@ impl Handoffs {
                 login: who.login.clone(),
                 name: who.name.clone(),
             };
+            record.requeued = false;
             put_json(&self.store.handoffs, id.to_be_bytes(), &*record)?;
             state.told.remove(&id);
             state
@@ -623,7 +657,12 @@ impl Handoffs {
                 })?;
             }
         }
-        self.tell_status_durably(id).await?;
+        // The youth hears that their person handed over, and keeps their place.
+        let told = self.tell_back_in_queue(id, Text::Released, false)?;
+        self.store.flush().await?;
+        if let Some((key, seq)) = told {
+            self.sessions.release(&key, seq);
+        }
         self.after_change();
         Ok(())
     }
@@ -714,6 +753,7 @@ impl Handoffs {
                             text: text.to_string(),
                             name: who.name.clone(),
                             erased: false,
+                            at: Some(entry.at),
                         },
                         Some(id),
                     )
@@ -846,11 +886,15 @@ impl Handoffs {
         let _ = tx.try_send(ConsoleOut::Frame(
             ConsoleServerFrame::Queue { items: self.list() }.to_frame(),
         ));
-        self.consoles
-            .lock()
-            .expect("console lock poisoned")
-            .insert(id, Console { who, tx });
+        self.consoles.lock().expect("console lock poisoned").insert(
+            id,
+            Console {
+                who: who.clone(),
+                tx,
+            },
+        );
         self.roster_changed(before);
+        self.console_back(&who.login);
         id
     }
 
@@ -885,6 +929,9 @@ impl Handoffs {
             self.watcher_left(&console.who.login);
         }
         self.roster_changed(before);
+        if let Some(console) = gone {
+            self.console_gone(&console.who.login);
+        }
     }
 
     /// Closes the consoles signed in with a token (logout).
@@ -1191,9 +1238,14 @@ fn check_holder(record: &HandoffRecord, who: &Intervenor) -> Result<(), HandoffE
     }
 }
 
-/// Urgent first, then oldest, then by id.
-fn queue_order(record: &HandoffRecord) -> (bool, u64, u64) {
-    (!record.urgent, record.created_ms, record.id)
+/// Urgent first, then put back after a lost holder, then oldest, then by id.
+fn queue_order(record: &HandoffRecord) -> (bool, bool, u64, u64) {
+    (
+        !record.urgent,
+        !record.requeued,
+        record.created_ms,
+        record.id,
+    )
 }
 
 fn message_frame(id: u64, entry: &TranscriptEntry) -> ConsoleServerFrame {

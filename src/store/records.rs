@@ -125,6 +125,10 @@ pub struct HandoffRecord {
     /// Closed and kept for continuity of care until the retention ends.
     #[serde(default)]
     pub closed_ms: Option<u64>,
+    /// Put back in the queue because its holder lost the connection: first among
+    /// the requests of the same urgency (cleared when claimed again).
+    #[serde(default)]
+    pub requeued: bool,
 }
 
 /// Where an anonymous report stands.

@@ -261,6 +261,8 @@ describe('a report and its answer', () => {
       // A restart leaves nothing of the report on screen.
       await pick(page, 'sig_envoye_menu');
       await page.click('#lang');
+      // The switch asks first when it would clear what the youth did.
+      if (await page.locator('.notice-confirm').count()) await page.click('.notice-confirm .choice-restart');
       await page.locator('html[lang="fr"]').waitFor();
       await page.locator('.choice[data-id="menu_signaler"]').waitFor();
       assert.equal(await page.locator('.receipt, .report').count(), 0);

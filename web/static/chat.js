@@ -49,6 +49,20 @@
       connected: function (name) { return name + ' est là pour te parler. Tu peux écrire ici.'; },
       connectedShort: function (name) { return 'En conversation avec ' + name; },
       unavailable: "Personne n'est disponible pour le moment.",
+      awayShort: function (name) { return (name || 'La personne') + ' est hors ligne · ta conversation est gardée'; },
+      unavailableShort: 'Ta demande reste dans la file',
+      typing: function (name) { return (name || 'La personne') + ' écrit…'; },
+      nextMenu: 'Retour au menu',
+      nextPerson: 'Parler encore à une personne',
+      counter: function (n, max) { return n + ' / ' + max + ' caractères'; },
+      counterOver: function (n, max) { return n + ' / ' + max + ' caractères : raccourcis un peu ou envoie en deux messages.'; },
+      newer: '↓ Nouveau message',
+      langConfirm: 'Changer de langue recommence la conversation depuis le début. Ce qui est affiché sera effacé.',
+      langConfirmYes: 'Recommencer en anglais',
+      langConfirmNo: 'Rester en français',
+      langKept: 'La conversation continue en français.',
+      langKeepsRequest: 'Ta demande pour parler à une personne reste dans la file.',
+      copiedWarn: 'Code copié. Colle-le dans un endroit sûr. Attention : le presse-papiers de ton téléphone peut le garder en mémoire; efface-le après.',
       ended: 'La conversation avec la personne est terminée.',
       end: 'Fin de la conversation. Merci d’être passé·e.',
       restart: 'Recommencer',
@@ -99,6 +113,7 @@
       switchShort: 'FR',
       safetySummary: 'Quick exit, or the Esc key, or Shift 3 times: the page closes and the conversation is erased.',
       safetyHistory: 'Your browser history is not erased. This page stays in it as “Chat”.',
+      safetyTabs: 'Help websites open in a new tab: quick exit tries to close them too, check anyway. A call or a text stays in the phone’s history.',
       safetyPrivate: 'To leave no trace: open this page in a private window (Chrome: “New Incognito tab”; Safari: “Private”; Firefox: “New private window”), or clear your history afterwards.',
       conversation: 'Conversation',
       messageLabel: 'Your message',
@@ -130,6 +145,20 @@
       connected: function (name) { return name + ' is here to talk with you. You can write here.'; },
       connectedShort: function (name) { return 'Talking with ' + name; },
       unavailable: 'Nobody is available right now.',
+      awayShort: function (name) { return (name || 'The person') + ' is offline · your conversation is kept'; },
+      unavailableShort: 'Your request stays in line',
+      typing: function (name) { return (name || 'The person') + ' is typing…'; },
+      nextMenu: 'Back to the menu',
+      nextPerson: 'Talk to a person again',
+      counter: function (n, max) { return n + ' / ' + max + ' characters'; },
+      counterOver: function (n, max) { return n + ' / ' + max + ' characters: shorten it a little or send it in two messages.'; },
+      newer: '↓ New message',
+      langConfirm: 'Switching language starts the conversation again from the beginning. What is shown will be erased.',
+      langConfirmYes: 'Start again in French',
+      langConfirmNo: 'Stay in English',
+      langKept: 'The conversation goes on in English.',
+      langKeepsRequest: 'Your request to talk to a person stays in line.',
+      copiedWarn: 'Code copied. Paste it somewhere safe. Careful: your phone’s clipboard may keep it; clear it afterwards.',
       ended: 'The conversation with the person has ended.',
       end: 'End of the conversation. Thank you for coming.',
       restart: 'Start again',
@@ -182,6 +211,9 @@
   var SHIFT_PRESSES = 3;
   var SHIFT_WINDOW_MS = 5000;
   var ANNOUNCER_KEEP = 12;
+  /** The server's limit on free text (limits.max_text_chars), and where the count shows. */
+  var MAX_TEXT = 2000;
+  var COUNTER_FROM = 1800;
 
   // ------------------------------------------------------------ state
 
@@ -219,7 +251,20 @@
     /** The flow asks for a follow-up code: the words typed are masked on screen. */
     askingReceipt: false,
     /** The receipt just shown, kept in view until the youth acts (the element only). */
-    receipt: null
+    receipt: null,
+    /** Until when "… is typing" shows (the person's page said so; no words come). */
+    typingUntil: 0,
+    typingTimer: 0,
+    /** When this page last said the youth is typing (at most one signal every 4 s). */
+    typingSent: 0,
+    /** Help sites opened from a card, closed by the quick exit. */
+    opened: [],
+    /** The page put a receipt in the clipboard: the quick exit overwrites it. */
+    copiedReceipt: false,
+    /** The reader had scrolled up when the latest items came: they stay where they read. */
+    revealAway: false,
+    /** The youth was at the end of the conversation at their last scroll. */
+    atEnd: true
   };
 
   var dom = {
@@ -232,7 +277,10 @@
     lang: document.getElementById('lang'),
     exit: document.getElementById('exit'),
     skip: document.getElementById('skip'),
-    handoff: document.getElementById('handoff-status')
+    handoff: document.getElementById('handoff-status'),
+    counter: document.getElementById('counter'),
+    newer: document.getElementById('newer'),
+    bar: document.querySelector('.bar-inner')
   };
   var fixed = document.querySelectorAll('[data-t]');
   for (var f = 0; f < fixed.length; f++) STRINGS.fr[fixed[f].getAttribute('data-t')] = fixed[f].textContent;
@@ -304,12 +352,48 @@
 
   function switchLanguage() {
     var next = state.lang === 'fr' ? 'en' : 'fr';
-    applyLanguage(next);
-    writeStore();
-    if (state.handoff && state.handoff.status === 'connected') {
-      // A person holds the conversation: only the page's own words change.
+    var asked = dom.transcript.querySelector('.notice-confirm');
+    if (asked) asked.remove();
+    if (requestOpen()) {
+      // A request for a person is open: nothing is cleared; the session and the request
+      // switch, so what is said from now on (notices, resources) is in the new language.
+      applyLanguage(next);
+      writeStore();
+      send({ type: 'lang', lang: next });
+      announce(t('langKept'));
       return;
     }
+    if (!dom.transcript.querySelector('.msg-youth, .notice-handoff, .report, .receipt')) {
+      // Nothing of the youth's would be lost: switch at once.
+      restartIn(next);
+      return;
+    }
+    // The conversation would start again: ask first, in the current language.
+    var item = element('li', 'notice notice-confirm');
+    item.appendChild(element('p', null, t('langConfirm')));
+    if (state.handoff && state.handoff.status !== 'ended') item.appendChild(element('p', null, t('langKeepsRequest')));
+    var buttons = item.appendChild(element('div', 'confirm-actions'));
+    var yes = buttons.appendChild(element('button', 'choice choice-restart', t('langConfirmYes')));
+    yes.type = 'button';
+    yes.lang = next;
+    var no = buttons.appendChild(element('button', 'choice', t('langConfirmNo')));
+    no.type = 'button';
+    yes.addEventListener('click', function () { item.remove(); restartIn(next); });
+    no.addEventListener('click', function () { item.remove(); dom.lang.focus(); });
+    appendItem(item);
+    revealLatest();
+    yes.focus({ preventScroll: true });
+  }
+
+  /** A person holds the conversation (a restart is not possible; the language still follows). */
+  function requestOpen() {
+    var h = state.handoff;
+    return !!h && (h.status === 'connected' || h.status === 'away');
+  }
+
+  function restartIn(next) {
+    applyLanguage(next);
+    writeStore();
     // The conversation starts again in the other language (addition A of the contract).
     clearTranscript();
     state.youthActed = true;
@@ -417,6 +501,8 @@
       case 'report_summary': return showSummary(frame);
       case 'report_receipt': return showReceipt(frame);
       case 'report_status': return showReportStatus(frame);
+      // The person is typing: a few seconds of "… is typing", no words.
+      case 'typing': return showTyping();
     }
     if (typeof frame.seq !== 'number') return;
     // Resume replays frames after the seq we gave; anything already shown is skipped.
@@ -431,6 +517,7 @@
       case 'bot': showBot(frame, quiet); break;
       case 'handoff': showHandoff(frame, quiet); break;
       case 'agent': showAgent(frame, quiet); break;
+      case 'youth': showYouthFrame(frame, quiet); break;
       case 'end': showEnd(quiet); break;
     }
     currentSeq = 0;
@@ -513,6 +600,8 @@
   var currentSeq = 0;
 
   function appendItem(item) {
+    // Measured before the item goes in: a reader who scrolled up to read stays there.
+    if (!pendingReveal.length) state.revealAway = !state.atEnd && readerAway() && !state.youthActed;
     // Which frame an item shows (the tests check for gaps and duplicates with it).
     if (currentSeq && (item.classList.contains('msg') || item.classList.contains('notice'))) item.setAttribute('data-seq', String(currentSeq));
     // Choices on offer stay last, nearest the thumb: what comes meanwhile (a request's
@@ -602,6 +691,74 @@
     }
     appendItem(item);
     revealLatest();
+    return item;
+  }
+
+  /**
+   * The youth's own line, as the server logged it during a conversation with a person.
+   * The line this page just showed is matched (given its seq and time), so it shows
+   * once; after a reload or from another window, it is shown again, in its place.
+   */
+  function showYouthFrame(frame, quiet) {
+    var text = String(frame.text || '');
+    if (!quiet) {
+      var mine = dom.transcript.querySelectorAll('.msg-youth:not([data-seq])');
+      for (var i = 0; i < mine.length; i++) {
+        var bubble = mine[i].querySelector('.bubble');
+        if (bubble && bubble.textContent === text) {
+          mine[i].setAttribute('data-seq', String(frame.seq));
+          showTime(mine[i], frame.at);
+          return;
+        }
+      }
+    }
+    showTime(showYouth(text, true), frame.at);
+  }
+
+  /** "21:04" under a message of the live conversation. */
+  function showTime(item, at) {
+    if (!item || !at || item.querySelector('.time')) return;
+    var date = new Date(Number(at));
+    if (isNaN(date.getTime())) return;
+    var time = element('time', 'time', date.toLocaleTimeString(state.lang + '-CA', { hour: '2-digit', minute: '2-digit' }));
+    time.dateTime = date.toISOString();
+    item.appendChild(time);
+  }
+
+  function showTyping() {
+    if (!state.handoff || state.handoff.status !== 'connected') return;
+    state.typingUntil = Date.now() + 6000;
+    window.clearTimeout(state.typingTimer);
+    state.typingTimer = window.setTimeout(function () {
+      state.typingUntil = 0;
+      renderStatus();
+    }, 6000);
+    renderStatus();
+  }
+
+  /** Tells the person the youth is typing (no words), at most every 4 s, only live. */
+  function onMessageInput() {
+    renderCounter();
+    var h = state.handoff;
+    if (!h || h.status !== 'connected' || !dom.message.value.trim()) return;
+    var now = Date.now();
+    if (now - state.typingSent < 4000) return;
+    if (state.ready && state.socket && state.socket.readyState === WebSocket.OPEN) {
+      state.typingSent = now;
+      state.socket.send('{"type":"typing"}');
+    }
+  }
+
+  /** The count shows near the limit (nothing is ever cut: too long is not sent). */
+  function renderCounter() {
+    var max = MAX_TEXT;
+    var n = Array.from(dom.message.value).length;
+    var over = n > max;
+    dom.counter.hidden = n < COUNTER_FROM;
+    dom.counter.textContent = over ? t('counterOver')(n, max) : t('counter')(n, max);
+    dom.counter.classList.toggle('counter-over', over);
+    dom.message.setAttribute('aria-invalid', over ? 'true' : 'false');
+    return over;
   }
 
   function markAllSent() {
@@ -613,13 +770,27 @@
     }
   }
 
+  /** Something from the person while the youth is in another app: "(1) Clavardage", nothing more. */
+  var unseen = 0;
+  function markUnseen(quiet) {
+    if (quiet || !document.hidden || state.exiting) return;
+    unseen += 1;
+    document.title = '(' + unseen + ') ' + t('title');
+  }
+
   function showAgent(frame, quiet) {
     var name = frame.name || '';
     // A message of a conversation closed and erased since: its words are gone.
     var text = frame.erased ? t('erased') : frame.text;
     var item = messageItem('agent', (name ? name + ' · ' : '') + t('agentRole'), true);
     item.appendChild(element('p', frame.erased ? 'bubble erased' : 'bubble', text));
+    showTime(item, frame.at);
     appendItem(item);
+    markUnseen(quiet);
+    if (state.typingUntil) {
+      state.typingUntil = 0;
+      renderStatus();
+    }
     if (!quiet) announce((name || t('agentRole')) + ' : ' + (text || ''));
   }
 
@@ -671,7 +842,12 @@
         said.textContent = t('selected');
       };
       var clipboard = navigator.clipboard;
-      if (clipboard && clipboard.writeText) clipboard.writeText(receipt).then(function () { said.textContent = t('copied'); }, select);
+      if (clipboard && clipboard.writeText) {
+        clipboard.writeText(receipt).then(function () {
+          state.copiedReceipt = true;
+          said.textContent = t('copiedWarn');
+        }, select);
+      }
       else select();
     });
     appendItem(item);
@@ -717,23 +893,32 @@
 
   function showHandoff(frame, quiet) {
     state.handoff = { status: frame.status, position: frame.position, name: frame.name };
+    state.typingUntil = 0;
     renderStatus();
     var item = element('li', 'notice notice-handoff notice-' + frame.status + (frame.urgent ? ' notice-urgent' : ''));
     var lines = [];
     if (frame.message) lines.push(frame.message);
     if (frame.status === 'waiting') {
-      lines.push(t('waiting')(frame.position));
+      // A message (long wait, released, back in line) says how things stand; the place follows.
+      lines.push(frame.message ? t('waitingShort')(frame.position) + '.' : t('waiting')(frame.position));
       if (!frame.message) lines.push(t('waitingRead'));
     } else if (frame.status === 'connected') {
-      lines.push(t('connected')(frame.name || ''));
+      // With a message (the person is back), the message says it all.
+      if (!frame.message) lines.push(t('connected')(frame.name || ''));
+    } else if (frame.status === 'away') {
+      if (!frame.message) lines.push(t('awayShort')(frame.name || ''));
     } else if (!frame.message) {
       lines.push(frame.status === 'ended' ? t('ended') : t('unavailable'));
     }
     lines.forEach(function (line) { item.appendChild(element('p', null, line)); });
     if (Array.isArray(frame.resources) && frame.resources.length) item.appendChild(resourceList(frame.resources));
     appendItem(item);
+    if (frame.status === 'connected' || frame.status === 'away') markUnseen(quiet);
     if (frame.status === 'connected' || frame.status === 'ended') removeChoices();
-    if (frame.status === 'ended') askForText(false);
+    if (frame.status === 'ended') {
+      askForText(false);
+      offerNextSteps();
+    }
     if (quiet) return;
     announce(lines.join(' '));
     if (frame.status === 'connected') {
@@ -745,6 +930,29 @@
       focusItem(item);
     }
     state.youthActed = false;
+  }
+
+  /** After a conversation with a person: the menu again, or a person again (the resources came with it). */
+  function offerNextSteps() {
+    var item = element('li', 'restart next-steps');
+    var group = item.appendChild(element('div', 'choice-list'));
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', t('choices'));
+    [['nextMenu', { type: 'restart' }], ['nextPerson', { type: 'choose', id: 'relais:personne' }]].forEach(function (next) {
+      var button = group.appendChild(element('button', 'choice', t(next[0])));
+      button.type = 'button';
+      button.setAttribute('data-next', next[0]);
+      button.addEventListener('click', function () {
+        removeChoices();
+        state.youthActed = true;
+        state.handoff = null;
+        renderStatus();
+        if (next[1].type === 'restart') forgetReport();
+        else showYouth(t(next[0]), true);
+        send(next[1]);
+      });
+    });
+    appendItem(item);
   }
 
   function showEnd(quiet) {
@@ -804,12 +1012,29 @@
         site.appendChild(element('span', 'tab-note', t('newTab')));
         site.target = '_blank';
         site.rel = 'noopener noreferrer';
+        site.addEventListener('click', openSite);
         actions.appendChild(site);
       }
       if (actions.childNodes.length) card.appendChild(actions);
       list.appendChild(card);
     });
     return list;
+  }
+
+  /**
+   * Opens a help site in a new tab this page keeps a handle on (its `opener` cut, as
+   * noopener would), so the quick exit can close it too. If the browser refuses, the
+   * link opens by itself.
+   */
+  function openSite(event) {
+    var url = event.currentTarget.href;
+    var opened = null;
+    try { opened = window.open('', '_blank'); } catch (e) { opened = null; }
+    if (!opened) return;
+    event.preventDefault();
+    try { opened.opener = null; } catch (e) { /* cross-origin already */ }
+    opened.location.href = url;
+    state.opened.push(opened);
   }
 
   function link(href, text, className) {
@@ -873,7 +1098,10 @@
     var h = state.handoff;
     var text = '';
     if (h && h.status === 'waiting') text = t('waitingShort')(h.position);
+    else if (h && h.status === 'connected' && state.typingUntil > Date.now()) text = t('typing')(h.name || '');
     else if (h && h.status === 'connected') text = t('connectedShort')(h.name || '');
+    else if (h && h.status === 'away') text = t('awayShort')(h.name || '');
+    else if (h && h.status === 'unavailable') text = t('unavailableShort');
     dom.handoff.textContent = text;
     dom.handoff.hidden = !text;
   }
@@ -887,6 +1115,12 @@
   function lostFocus() {
     var active = document.activeElement;
     return !active || active === document.body || !document.contains(active);
+  }
+
+  /** The page is scrolled up from its end by more than a few lines. */
+  function readerAway() {
+    var root = document.documentElement;
+    return root.scrollHeight - (window.scrollY + window.innerHeight) > 160;
   }
 
   /** Scrolls so the youth sees what just arrived, from its start if it is long. */
@@ -918,6 +1152,11 @@
         last.scrollIntoView({ block: 'end' });
         return;
       }
+      if (state.revealAway) {
+        // The youth is reading further up: nothing moves; a button leads to what came.
+        dom.newer.hidden = false;
+        return;
+      }
       // The conversation's first messages: the top of the page (and its safety note) stays in view.
       if (first === dom.transcript.firstElementChild) return;
       var room = window.innerHeight - dom.composer.offsetHeight - 80;
@@ -944,7 +1183,14 @@
       dom.message.focus();
       return;
     }
+    if (renderCounter()) {
+      // Too long: nothing is cut and nothing is sent; the count says what to do.
+      announce(dom.counter.textContent);
+      dom.message.focus();
+      return;
+    }
     dom.message.value = '';
+    renderCounter();
     state.receipt = null;
     state.youthActed = true;
     state.lastText = text;
@@ -968,6 +1214,7 @@
     if (event) event.preventDefault();
     if (state.exiting) return;
     state.exiting = true;
+    closeOpened();
     dom.html.classList.add('leaving');
     document.body.textContent = '';
     document.title = '';
@@ -990,6 +1237,18 @@
       forgetOnNewSocket(token);
     } else {
       leave();
+    }
+  }
+
+  /** Help sites this page opened, and a receipt it put in the clipboard, go too. */
+  function closeOpened() {
+    state.opened.forEach(function (opened) {
+      try { opened.close(); } catch (e) { /* already closed */ }
+    });
+    state.opened = [];
+    if (state.copiedReceipt && navigator.clipboard && navigator.clipboard.writeText) {
+      state.copiedReceipt = false;
+      navigator.clipboard.writeText(' ').catch(function () { /* the warning said to clear it */ });
     }
   }
 
@@ -1040,6 +1299,71 @@
     state.shiftPresses = [];
   }
 
+  // ------------------------------------------------------------ phones and large text
+
+  /**
+   * Keeps the message box in view above an on-screen keyboard that only shrinks the
+   * visual viewport (iOS Safari; elsewhere `interactive-widget=resizes-content` resizes
+   * the page itself), keeps what scrolls into view clear of the box, and makes the top
+   * bar compact when its words would wrap (large text).
+   */
+  function fitScreen() {
+    var root = dom.html;
+    var viewport = window.visualViewport;
+    // The measures go in a rule of chat.css itself (CSSOM): no style attribute, no inline style.
+    var sizes = measuresRule();
+    var place = function () {
+      if (!sizes) return;
+      var hidden = viewport ? Math.max(0, window.innerHeight - viewport.height - viewport.offsetTop) : 0;
+      sizes.setProperty('--keyboard', Math.round(hidden) + 'px');
+      sizes.setProperty('--composer', dom.composer.offsetHeight + 'px');
+      sizes.setProperty('--bar', dom.bar.offsetHeight + 'px');
+      // A keyboard that opened (or a turned phone) keeps a reader at the end there.
+      if (state.atEnd && readerAway()) window.scrollTo(0, document.documentElement.scrollHeight);
+    };
+    if (viewport) {
+      viewport.addEventListener('resize', place);
+      viewport.addEventListener('scroll', place);
+    }
+    window.addEventListener('resize', place);
+    var tighten = function () {
+      // Measured without the compact look: compact only when the full one would wrap.
+      root.classList.remove('bar-tight');
+      var row = dom.exit.offsetHeight * 1.6;
+      if (dom.bar.offsetHeight - 16 > row) root.classList.add('bar-tight');
+      place();
+    };
+    if (typeof ResizeObserver === 'function') {
+      var measured = '';
+      new ResizeObserver(function (entries) {
+        // Again only when the width or the text size changed (not for its own change).
+        var now = entries[0].contentRect.width + ' ' + window.getComputedStyle(root).fontSize;
+        if (now !== measured) {
+          measured = now;
+          tighten();
+        }
+      }).observe(dom.bar);
+      new ResizeObserver(place).observe(dom.composer);
+    }
+    tighten();
+  }
+
+  /** The style of chat.css's `:root.measured` rule (added once at its end), or null. */
+  function measuresRule() {
+    try {
+      var sheet = null;
+      for (var i = 0; i < document.styleSheets.length; i++) {
+        if (/\/static\/chat\.css$/.test(document.styleSheets[i].href || '')) sheet = document.styleSheets[i];
+      }
+      if (!sheet) return null;
+      var index = sheet.insertRule(':root.measured {}', sheet.cssRules.length);
+      dom.html.classList.add('measured');
+      return sheet.cssRules[index].style;
+    } catch (e) {
+      return null;
+    }
+  }
+
   // ------------------------------------------------------------ start
 
   function loadConfig() {
@@ -1066,12 +1390,28 @@
     dom.lang.addEventListener('click', switchLanguage);
     dom.composer.addEventListener('submit', submitText);
     dom.message.addEventListener('keydown', onMessageKey);
+    dom.message.addEventListener('input', onMessageInput);
+    dom.newer.addEventListener('click', function () {
+      dom.newer.hidden = true;
+      var last = dom.transcript.lastElementChild;
+      if (last) last.scrollIntoView({ block: 'end' });
+    });
+    window.addEventListener('scroll', function () {
+      state.atEnd = !readerAway();
+      if (!dom.newer.hidden && state.atEnd) dom.newer.hidden = true;
+    }, { passive: true });
+    fitScreen();
     window.addEventListener('online', reconnectNow);
     window.addEventListener('offline', function () {
       if (!state.ready) setConnection(t('offline'));
     });
     document.addEventListener('visibilitychange', function () {
-      if (document.visibilityState === 'visible') reconnectNow();
+      if (document.visibilityState !== 'visible') return;
+      if (unseen && !state.exiting) {
+        unseen = 0;
+        document.title = t('title');
+      }
+      reconnectNow();
     });
     window.addEventListener('pageshow', function (event) {
       // A page restored from the back-forward cache after an exit leaves again.

@@ -142,6 +142,19 @@
       topic_images: 'Images intimes',
       topic_none: 'Sans sujet',
       topic_autre: 'Autre',
+      topic_ami: 'Pour un·e ami·e',
+      topic_comprendre: 'Comprendre',
+      topic_signalement: 'Signalement',
+      youthOnline: 'jeune en ligne',
+      youthGone: 'jeune hors ligne',
+      holderAway: '{name} hors ligne',
+      requeuedNote: 'Revenue dans la file : la personne qui la tenait a perdu la connexion.',
+      youthTyping: 'Le ou la jeune écrit…',
+      counter: '{n} / {max} caractères',
+      counterOver: '{n} / {max} caractères : trop long pour partir, raccourcissez ou coupez en deux.',
+      toQueue: '← File d’attente',
+      authorAccount: 'Ce compte est un compte d’auteur·e : la console est réservée aux intervenant·es. Les scripts se préparent sur la page /auteurs.',
+      stillOnCall: 'Vous êtes encore de garde depuis votre dernière connexion. Le bouton « De garde » vous retire de la garde.',
       time_d: '{d} j {h} h',
       viewsLabel: 'Vues',
       viewConversations: 'File et conversations',
@@ -341,6 +354,19 @@
       topic_images: 'Intimate images',
       topic_none: 'No topic',
       topic_autre: 'Other',
+      topic_ami: 'For a friend',
+      topic_comprendre: 'Understanding',
+      topic_signalement: 'Report',
+      youthOnline: 'youth online',
+      youthGone: 'youth offline',
+      holderAway: '{name} offline',
+      requeuedNote: 'Back in the queue: the person holding it lost their connection.',
+      youthTyping: 'The young person is typing…',
+      counter: '{n} / {max} characters',
+      counterOver: '{n} / {max} characters: too long to send, shorten it or split it in two.',
+      toQueue: '← Queue',
+      authorAccount: 'This is an author’s account: the console is for support workers only. Scripts are prepared on the /auteurs page.',
+      stillOnCall: 'You are still on call from your last login. The “On call” button takes you off call.',
       time_d: '{d} d {h} h',
       viewsLabel: 'Views',
       viewConversations: 'Queue and conversations',
@@ -421,6 +447,9 @@
     },
   };
 
+  /** The server's limit on a message (limits.max_text_chars), and where the count shows. */
+  const MAX_TEXT = 2000;
+  const COUNTER_FROM = 1800;
   const OUTCOMES = ['resolved', 'referred', 'emergency_services', 'youth_left', 'no_response', 'abusive'];
   const SESSION_KEY = 'relais.console.session';
   const PREFS_KEY = 'relais.console.prefs';
@@ -772,6 +801,11 @@
     const urgentWaiting = state.session && (state.queue.some((item) => item.urgent && item.status === 'waiting') || dangerWaiting());
     let title = t('pageTitle');
     if (unread > 0) title = `(${unread}) ${title}`;
+    const badge = $('conversations-count');
+    if (badge) {
+      badge.hidden = unread === 0;
+      badge.textContent = unread ? t('unread', { n: unread }) : '';
+    }
     if (urgentWaiting) title = `⚠ ${t('urgentTitle')} · ${title}`;
     document.title = title;
   }
@@ -873,6 +907,14 @@
       const answer = await api('POST', '/api/login', body);
       view.password.value = '';
       view.totp.value = '';
+      if (answer.role === 'author') {
+        // An author's account: said plainly (not "session expired"), and its token let go.
+        fetch('/api/logout', { method: 'POST', headers: { Authorization: `Bearer ${answer.token}` }, credentials: 'omit' }).catch(() => {});
+        showLoginError(t('authorAccount'));
+        view.username.focus();
+        return;
+      }
+      state.freshLogin = true;
       startSession({
         token: answer.token,
         expires_at: answer.expires_at,
@@ -1229,6 +1271,9 @@
         state.reportFrames += 1;
         if (frame.item && state.reports !== null) onReports(withReport(state.reports, frame.item));
         break;
+      case 'typing':
+        onTyping(frame.handoff);
+        break;
       default:
         break;
     }
@@ -1256,9 +1301,13 @@
         const missed = counts.reduce((sum, n) => sum + (n || 0), 0);
         showConnectionMessage('reconnected', { n: missed }, { fade: true });
       });
+    } else if (state.freshLogin && frame.on_call) {
+      // On call was kept from an earlier login: said plainly, so the first click is not a surprise.
+      showConnectionMessage('stillOnCall');
     } else {
       showConnectionMessage('connected', {}, { fade: true });
     }
+    state.freshLogin = false;
   }
 
   function onError(frame) {
@@ -1321,6 +1370,15 @@
         renderConversationHead(conv);
         renderTabs();
       }
+      if (item && (item.youth_online !== conv.youthOnline || (item.lang && item.lang !== conv.lang))) {
+        // The youth came or went, or switched language (canned replies follow).
+        conv.youthOnline = item.youth_online;
+        if (item.lang && item.lang !== conv.lang) {
+          conv.lang = item.lang;
+          renderCanned(conv);
+        }
+        renderConversationHead(conv);
+      }
     }
     renderQueue();
     updateTitle();
@@ -1342,6 +1400,8 @@
     view.listWaiting.replaceChildren(...waiting.map(queueItem));
     view.listTaken.replaceChildren(...taken.map(queueItem));
     view.groupUrgent.hidden = urgent.length === 0;
+    // No empty "Waiting" heading when only urgent requests wait.
+    $('group-waiting').hidden = waiting.length === 0 && urgent.length > 0;
     view.groupTaken.hidden = taken.length === 0;
     view.queueEmpty.hidden = urgent.length + waiting.length > 0;
     view.takenTitle.textContent = isSupervisor() ? t('groupTakenAll') : t('groupTaken');
@@ -1387,7 +1447,17 @@
         text: mine ? t('takenByYou') : t('takenBy', { name: item.claimed_by_name || item.claimed_by || '?' }),
       }));
     }
+    if (item.youth_online !== undefined) {
+      meta.append(el('span', {
+        className: `item-presence ${item.youth_online ? 'is-online' : 'is-offline'}`,
+        text: item.youth_online ? t('youthOnline') : t('youthGone'),
+      }));
+    }
+    if (item.holder_away) {
+      meta.append(el('span', { className: 'item-away', text: t('holderAway', { name: item.claimed_by_name || item.claimed_by || '?' }) }));
+    }
     li.append(meta);
+    if (item.requeued && item.status === 'waiting') li.append(el('p', { className: 'item-note', text: t('requeuedNote') }));
 
     const actions = el('div', { className: 'item-actions' });
     const label = `${t('request', { id: item.id })}, ${topicLabel(item.topic)}${item.urgent ? `, ${t('urgentBadge')}` : ''}`;
@@ -1636,6 +1706,12 @@
     }
     for (const node of panel.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
 
+    conv.typing = el('p', { className: 'typing-note', attrs: { 'aria-live': 'polite' } });
+    conv.replyForm.before(conv.typing);
+    conv.counter = el('p', { className: 'hint counter', attrs: { 'aria-live': 'polite', hidden: true } });
+    panel.querySelector('.reply-row').after(conv.counter);
+    const known = state.queue.find((item) => item.id === id);
+    if (known) conv.youthOnline = known.youth_online;
     wireConversation(conv);
     state.conversations.set(id, conv);
     view.panels.append(panel);
@@ -1654,6 +1730,12 @@
         event.preventDefault();
         sendReply(conv);
       }
+    });
+    conv.reply.addEventListener('input', () => {
+      renderCounter(conv);
+      // The youth sees "… is typing" (no words), at most every 4 s.
+      const now = Date.now();
+      if (conv.reply.value.trim() && now - (conv.typingSent || 0) > 4000 && send({ type: 'typing', handoff: conv.id })) conv.typingSent = now;
     });
     conv.releaseButton.addEventListener('click', () => release(conv));
     conv.endButton.addEventListener('click', () => {
@@ -1725,6 +1807,7 @@
     if (conv.urgent) conv.title.append(el('span', { className: 'badge badge-urgent', text: t('urgentBadge') }), ' ');
     conv.title.append(title);
     conv.meta.textContent = t('meta', { lang: langLabel(conv.lang), time: formatClock(conv.openedAt) });
+    if (conv.youthOnline !== undefined) conv.meta.textContent += ` · ${conv.youthOnline ? t('youthOnline') : t('youthGone')}`;
     conv.panel.classList.toggle('is-urgent', conv.urgent);
     conv.reply.lang = conv.lang;
   }
@@ -1825,18 +1908,22 @@
     if (!addEntry(conv, frame)) return;
     if (frame.from === 'agent') resolvePending(conv, String(frame.text ?? ''));
     if (frame.from === 'youth') {
-      bumpUnread(conv, 1);
+      clearTimeout(conv.typingTimer);
+      conv.typing.textContent = '';
+      // Not looking at it (another view, tab, window, or scrolled up): counted, and a soft chime.
+      if (bumpUnread(conv, 1)) chime(false);
       announce(t('announceMessage', { who: t('fromYouth'), id, text: String(frame.text ?? '') }));
     }
   }
 
   /** Counts messages the person has not seen: another tab, a hidden window, or scrolled up. */
   function bumpUnread(conv, count) {
-    const looking = state.active === conv.id && !document.hidden && atBottom(conv.transcript);
-    if (looking) return;
+    const looking = state.view === 'conversations' && state.active === conv.id && !document.hidden && atBottom(conv.transcript);
+    if (looking) return false;
     conv.unread += count;
     renderTabs();
     updateTitle();
+    return true;
   }
 
   function clearUnread(conv) {
@@ -1855,9 +1942,33 @@
 
   // ------------------------------------------------------------------ replies
 
+  /** The count near the limit; over it, nothing is sent (nothing is ever cut). */
+  function renderCounter(conv) {
+    const n = [...conv.reply.value].length;
+    const over = n > MAX_TEXT;
+    conv.counter.hidden = n < COUNTER_FROM;
+    conv.counter.textContent = t(over ? 'counterOver' : 'counter', { n, max: MAX_TEXT });
+    conv.counter.classList.toggle('is-over', over);
+    conv.reply.setAttribute('aria-invalid', String(over));
+    return over;
+  }
+
+  /** The youth is typing: said under the transcript for a few seconds. */
+  function onTyping(id) {
+    const conv = state.conversations.get(id);
+    if (!conv || conv.ended) return;
+    conv.typing.textContent = t('youthTyping');
+    clearTimeout(conv.typingTimer);
+    conv.typingTimer = setTimeout(() => { conv.typing.textContent = ''; }, 6000);
+  }
+
   function sendReply(conv) {
     const text = conv.reply.value;
     if (!text.trim() || conv.ended) return;
+    if (renderCounter(conv)) {
+      conv.reply.focus();
+      return;
+    }
     const sent = send({ type: 'reply', handoff: conv.id, text });
     if (!sent) {
       showNotice(conv, t('notConnected'));
@@ -1865,6 +1976,7 @@
     }
     hideNotice(conv);
     conv.reply.value = '';
+    renderCounter(conv);
     const li = el('li', { className: 'entry entry-agent is-pending' }, [
       el('div', { className: 'entry-head' }, [
         el('span', { className: 'entry-from', text: speaker('agent'), attrs: { 'data-from': 'agent' } }),
@@ -2004,7 +2116,10 @@
       const rest = [...state.conversations.keys()];
       const next = rest[Math.min(index, rest.length - 1)];
       if (next !== undefined) activate(next, { focus: 'tab' });
-      else view.queueTitle.focus();
+      else {
+        view.conversationsView.classList.remove('show-work');
+        view.queueTitle.focus();
+      }
     }
     renderTabs();
     updateTitle();
@@ -2016,6 +2131,8 @@
     const conv = state.conversations.get(id);
     if (!conv) return;
     state.active = id;
+    // On a phone the conversation takes the screen; "← Queue" comes back.
+    view.conversationsView.classList.add('show-work');
     for (const other of state.conversations.values()) other.panel.hidden = other.id !== id;
     renderTabs();
     scrollToEnd(conv);
@@ -2099,10 +2216,16 @@
     view.conversationsView.hidden = reports;
     view.viewReports.setAttribute('aria-current', String(reports));
     view.viewConversations.setAttribute('aria-current', String(!reports));
+    const active = !reports && state.active !== null ? state.conversations.get(state.active) : null;
+    if (active && atBottom(active.transcript)) clearUnread(active);
     if (reports && state.session && state.reports === null) loadReports();
   }
 
   view.viewConversations.addEventListener('click', () => showView('conversations'));
+  $('to-queue').addEventListener('click', () => {
+    view.conversationsView.classList.remove('show-work');
+    view.queueTitle.focus();
+  });
   view.viewReports.addEventListener('click', () => showView('reports'));
 
   async function loadReports() {
