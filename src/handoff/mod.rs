@@ -925,7 +925,7 @@ impl Handoffs {
             .lock()
             .expect("console lock poisoned")
             .remove(&id);
-        if let Some(console) = gone {
+        if let Some(console) = &gone {
             self.watcher_left(&console.who.login);
         }
         self.roster_changed(before);

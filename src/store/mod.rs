@@ -50,6 +50,9 @@ pub const TREES: &[&str] = &[
     "report_lookups",
     "meta",
     "push_subscriptions",
+    "audit",
+    "enrolments",
+    "blocks",
 ];
 
 /// The key, in the `stats` tree, of today's counts (sealed). It sorts after every
