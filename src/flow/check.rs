@@ -14,7 +14,9 @@ pub const LONG_MESSAGE: usize = 280;
 
 pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let exists = |name: &str| set.nodes.contains_key(name);
+    let exists = |name: &str| {
+        set.nodes.contains_key(name) || name == super::triggers::RETURN_TARGET
+    };
 
     if !set.nodes.is_empty() && !exists(&set.start) {
         let pos = set
@@ -142,6 +144,8 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     check_jump_loops(set, &mut out);
     check_reachable(set, &mut out);
     check_triggers(set, &mut out);
+    set.triggers
+        .check(&|name| set.nodes.contains_key(name) || set.nodes.is_empty(), &mut out);
     check_translations(set, &mut out);
     out
 }
@@ -189,8 +193,9 @@ fn check_jump_loops(set: &FlowSet, out: &mut Vec<Diagnostic>) {
 fn check_reachable(set: &FlowSet, out: &mut Vec<Diagnostic>) {
     let mut reached: BTreeSet<&str> = BTreeSet::new();
     let mut queue: VecDeque<&str> = VecDeque::new();
-    for root in [&set.start, &set.urgent.node, &set.help.node] {
-        if set.nodes.contains_key(root.as_str()) {
+    let roots = [&set.start, &set.urgent.node, &set.help.node];
+    for root in roots.into_iter().map(String::as_str).chain(set.triggers.nodes()) {
+        if set.nodes.contains_key(root) {
             queue.push_back(root);
         }
     }

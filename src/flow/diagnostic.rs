@@ -60,6 +60,8 @@ pub enum Problem {
     JumpLoop { name: String },
     EmptyNode { name: String },
     BadReportOption { option: String },
+    /// A problem in the urgent triggers (`triggers.rs` says which).
+    Trigger(super::triggers::TriggerIssue),
 }
 
 impl Problem {
@@ -71,6 +73,7 @@ impl Problem {
             | Problem::TranslationStale { .. }
             | Problem::TranslationUnknownId { .. }
             | Problem::ResourceToCheck { .. } => Severity::Warning,
+            Problem::Trigger(issue) => issue.severity(),
             _ => Severity::Error,
         }
     }
@@ -122,6 +125,7 @@ impl Problem {
             Problem::JumpLoop { .. } => "jump_loop",
             Problem::EmptyNode { .. } => "empty_node",
             Problem::BadReportOption { .. } => "bad_report_option",
+            Problem::Trigger(issue) => issue.code(),
         }
     }
 
@@ -350,6 +354,7 @@ impl Problem {
             } else {
                 format!("The node \"{name}\" shows nothing: add at least one line of text.")
             },
+            Problem::Trigger(issue) => issue.message(fr),
         }
     }
 }

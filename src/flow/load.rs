@@ -133,6 +133,10 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         Some(content) => parse_resources(content, &mut diagnostics),
         None => BTreeMap::new(),
     };
+    let triggers = sources
+        .get(TRIGGERS_FILE)
+        .map(|content| super::triggers::Matcher::from_toml(content))
+        .unwrap_or_default();
     let (urgent, help) = match sources.get(TRIGGERS_FILE) {
         Some(content) => parse_triggers(content, &mut diagnostics),
         None => {
@@ -192,6 +196,7 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         resources,
         urgent,
         help,
+        triggers,
         translations,
         rendered: HashMap::new(),
         sources,
@@ -358,11 +363,22 @@ struct TriggerEntry {
     languages: BTreeMap<String, Vec<String>>,
 }
 
+// The normalisation sections are only named here (a typo in a section name is
+// still refused); `triggers::Matcher::from_toml` reads them.
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TriggerFile {
     urgence: TriggerEntry,
     aide: Option<TriggerEntry>,
+    // Read by `triggers::Matcher::from_toml`; the suicide list also counts as urgent.
+    urgence_suicide: Option<TriggerEntry>,
+    verifier: Option<TriggerEntry>,
+    contractions: Option<toml::Value>,
+    normalisation: Option<toml::Value>,
+    negation: Option<toml::Value>,
+    tolerance: Option<toml::Value>,
+    exemples_benins: Option<toml::Value>,
 }
 
 fn parse_triggers(content: &str, diagnostics: &mut Vec<Diagnostic>) -> (TriggerSet, TriggerSet) {
@@ -412,7 +428,16 @@ fn parse_triggers(content: &str, diagnostics: &mut Vec<Diagnostic>) -> (TriggerS
             patterns,
         }
     };
-    let urgent = convert(file.urgence, "urgence", diagnostics);
+    let mut urgent = convert(file.urgence, "urgence", diagnostics);
+    if let Some(suicide) = file.urgence_suicide {
+        for (lang, list) in convert(suicide, "urgence_suicide", diagnostics).patterns {
+            urgent.patterns.entry(lang).or_default().extend(list);
+        }
+    }
+    if let Some(verify) = file.verifier {
+        // Checked here for empty words; matched by `triggers`.
+        convert(verify, "verifier", diagnostics);
+    }
     let help = file
         .aide
         .map(|entry| convert(entry, "aide", diagnostics))

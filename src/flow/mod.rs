@@ -6,6 +6,7 @@
 //! `library` (versions and reload).
 
 pub mod check;
+pub mod corpus;
 pub mod diagnostic;
 pub mod engine;
 pub mod format;
@@ -17,6 +18,7 @@ pub mod parse;
 pub mod play;
 pub mod text;
 pub mod translate;
+pub mod triggers;
 
 pub use diagnostic::{Diagnostic, Problem, Severity};
 pub use library::{FlowLibrary, ReloadOutcome};
