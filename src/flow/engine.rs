@@ -223,7 +223,20 @@ impl<'a> Turn<'a> {
 
     fn text(&mut self, input: &str) {
         let words = text::words(input);
-        if let Some(hit) = self.set.triggers.classify(input) {
+        let hit = self.set.triggers.classify(input).filter(|hit| {
+            // "Maybe danger" yields to a free-text question that knows these words
+            // (its theme offers the urgent path); clear danger never does.
+            hit.section.level == Level::Urgent
+                || !self.current().is_some_and(|node| {
+                    node.asks_text()
+                        && node
+                            .exit
+                            .routes
+                            .iter()
+                            .any(|route| route.patterns.iter().any(|p| p.matches(&words)))
+                })
+        });
+        if let Some(hit) = hit {
             let written = hit.pattern.written.clone();
             let node = hit.section.node.clone();
             self.note(match hit.section.level {
@@ -512,6 +525,10 @@ impl<'a> Turn<'a> {
                     continue;
                 }
                 None => {}
+            }
+            if !self.set.triggers.is_trigger_node(&name) {
+                // The youth is back on their way: the urgent detour is over.
+                self.state.vars.remove(triggers::RETURN_VAR);
             }
             let choices = self.choices_out(node);
             let asks_text = node.asks_text();

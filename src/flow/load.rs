@@ -404,7 +404,9 @@ fn parse_triggers(content: &str, diagnostics: &mut Vec<Diagnostic>) -> (TriggerS
         for (lang, phrases) in entry.languages {
             let mut list = Vec::new();
             for phrase in phrases {
-                match text::pattern(&phrase) {
+                // `phrase | exception…`: the tools see the phrase itself.
+                let phrase = phrase.split('|').next().unwrap_or_default().trim();
+                match text::pattern(phrase) {
                     Some(pattern) => list.push(pattern),
                     None => diagnostics.push(Diagnostic::new(
                         Pos {

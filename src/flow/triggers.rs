@@ -39,7 +39,7 @@ pub const GAP_MAX: usize = 3;
 /// Letters a pattern word needs before one typo is accepted, unless the file says.
 const FUZZY_MIN: usize = 6;
 /// Passes of contraction expansion before giving up on a table that loops.
-const MAX_PASSES: usize = 4;
+const MAX_PASSES: usize = 8;
 /// Markers a written pattern carries through normalisation.
 const GAP_MARK: &str = "x0gap0x";
 const STAR_MARK: &str = "x0star0x";
@@ -140,6 +140,25 @@ pub struct Normalised {
     squeezed: Vec<String>,
 }
 
+impl Normalised {
+    /// The words as text, clauses ended by ". ": normalising it again gives the
+    /// same words and clauses (normalisation is idempotent).
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for (i, word) in self.words.iter().enumerate() {
+            if i > 0 {
+                out.push_str(if self.clauses[i] != self.clauses[i - 1] {
+                    ". "
+                } else {
+                    " "
+                });
+            }
+            out.push_str(word);
+        }
+        out
+    }
+}
+
 /// The normalisation table: contractions, glued elisions, units.
 #[derive(Debug, Clone, Default)]
 pub struct Normaliser {
@@ -156,7 +175,7 @@ impl Normaliser {
         let mut words = Vec::new();
         let mut clauses = Vec::new();
         for (clause, piece) in text
-            .split(['.', ',', '!', '?', ';', ':', '\n', '…', '(', ')'])
+            .split(['.', ',', '!', '?', ';', ':', '\n', '…', '(', ')', '$'])
             .enumerate()
         {
             for word in text::words(piece) {
@@ -960,6 +979,7 @@ fr = ["me menace"]
 [contractions]
 "jveux" = "je veux"
 "ma" = "me a"
+"m" = "me"
 "im" = "i am"
 "y" = "il"
 "pu" = "plus"
