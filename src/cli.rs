@@ -656,8 +656,16 @@ fn triggers(command: TriggersCommand) -> anyhow::Result<ExitCode> {
             let flows = load_valid(&dir)?;
             let path = file.unwrap_or_else(|| PathBuf::from("tests/data/triggers"));
             let lines = corpus::read(&path).map_err(|e| anyhow::anyhow!(e))?;
+            let count = lines.len().max(1);
+            let started = std::time::Instant::now();
             let report = corpus::Report::run(&flows.triggers, lines);
+            let spent = started.elapsed();
             print!("{}", report.table());
+            println!(
+                "matched {count} messages in {:.1} ms ({:.1} µs a message)",
+                spent.as_secs_f64() * 1000.0,
+                spent.as_secs_f64() * 1e6 / count as f64
+            );
             Ok(if report.passes() {
                 ExitCode::SUCCESS
             } else {
