@@ -705,7 +705,14 @@ fn triggers(command: TriggersCommand) -> anyhow::Result<ExitCode> {
                     hit.section.name,
                     hit.section.node
                 ),
-                None => println!("=> {}", if hits.is_empty() { "nothing" } else { "nothing (all held back)" }),
+                None => println!(
+                    "=> {}",
+                    if hits.is_empty() {
+                        "nothing"
+                    } else {
+                        "nothing (all held back)"
+                    }
+                ),
             }
             Ok(ExitCode::SUCCESS)
         }

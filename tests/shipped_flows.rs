@@ -721,7 +721,9 @@ fn common_ways_of_saying_it_are_urgent() {
         let mut state = menu.clone();
         let turn = step(set, &mut state, Input::Text(text));
         assert!(
-            turn.trace.iter().any(|t| matches!(t, Trace::VerifyTrigger(_))),
+            turn.trace
+                .iter()
+                .any(|t| matches!(t, Trace::VerifyTrigger(_))),
             "« {text} » is not checked: {:?}",
             turn.trace
         );

@@ -40,10 +40,20 @@ fn level(text: &str) -> Option<Level> {
 fn the_corpus_holds_the_thresholds_in_each_language() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/triggers");
     let lines = corpus::read(&dir).expect("the corpus reads");
-    let count = |expected: corpus::Expected| lines.iter().filter(|l| l.expected == expected).count();
-    assert!(count(corpus::Expected::Urgent) >= 300, "at least 300 urgent");
-    assert!(count(corpus::Expected::Verify) >= 150, "at least 150 to verify");
-    assert!(count(corpus::Expected::Benign) >= 300, "at least 300 ordinary");
+    let count =
+        |expected: corpus::Expected| lines.iter().filter(|l| l.expected == expected).count();
+    assert!(
+        count(corpus::Expected::Urgent) >= 300,
+        "at least 300 urgent"
+    );
+    assert!(
+        count(corpus::Expected::Verify) >= 150,
+        "at least 150 to verify"
+    );
+    assert!(
+        count(corpus::Expected::Benign) >= 300,
+        "at least 300 ordinary"
+    );
     let report = Report::run(&flows().triggers, lines);
     let table = report.table();
     assert_eq!(report.languages(), ["en", "fr"], "{table}");
@@ -69,42 +79,106 @@ fn the_corpus_holds_the_thresholds_in_each_language() {
 #[test]
 fn every_example_of_the_review_fires() {
     let urgent = [
-        "jveux pu vivre", "jveux en finir", "jvais en finir", "jpeux pas partir",
-        "jveu mourir", "jve mourir", "jvx mourir", "je veux mourrir", "sucide",
-        "i want to kill my self", "kill myslef", "j'ai pu le goût de vivre",
-        "j'ai plus le goût de vivre", "j'ai le goût de mourir", "chu tanné de vivre",
-        "je veux pu être là", "je veux pu exister", "personne va s'ennuyer de moi",
-        "je vais me crisser en l'air", "jvais me câlisser en lair", "me sacrer en l'air",
-        "je vais sauter d'un pont", "me jeter en bas du pont", "me tirer une balle",
-        "j'ai avalé toutes mes pilules", "i swallowed a bunch of pills",
-        "je me blesse exprès", "ive been self harming", "i've been cutting again",
-        "il m'a frappé", "y m'a frappée", "il ma battu", "j'ai été agressée",
-        "i was sexually assaulted", "il me force", "on me force à le suivre",
-        "il m'a drogué", "he forced me", "he's forcing me to send pics", "he drugged me",
-        "he's waiting outside", "yé dehors", "y'é dehors", "j'ai peur pour ma vie",
-        "j'ai peur qu'il me tue", "je peux plus partir", "il veut pas me laisser partir",
-        "i dont wanna live anymore", "don't wanna be alive", "i want to end it",
-        "i wanna end myself", "i dont want to be here anymore", "sewerslide",
-        "he said he'll kill me", "hell kill me",
+        "jveux pu vivre",
+        "jveux en finir",
+        "jvais en finir",
+        "jpeux pas partir",
+        "jveu mourir",
+        "jve mourir",
+        "jvx mourir",
+        "je veux mourrir",
+        "sucide",
+        "i want to kill my self",
+        "kill myslef",
+        "j'ai pu le goût de vivre",
+        "j'ai plus le goût de vivre",
+        "j'ai le goût de mourir",
+        "chu tanné de vivre",
+        "je veux pu être là",
+        "je veux pu exister",
+        "personne va s'ennuyer de moi",
+        "je vais me crisser en l'air",
+        "jvais me câlisser en lair",
+        "me sacrer en l'air",
+        "je vais sauter d'un pont",
+        "me jeter en bas du pont",
+        "me tirer une balle",
+        "j'ai avalé toutes mes pilules",
+        "i swallowed a bunch of pills",
+        "je me blesse exprès",
+        "ive been self harming",
+        "i've been cutting again",
+        "il m'a frappé",
+        "y m'a frappée",
+        "il ma battu",
+        "j'ai été agressée",
+        "i was sexually assaulted",
+        "il me force",
+        "on me force à le suivre",
+        "il m'a drogué",
+        "he forced me",
+        "he's forcing me to send pics",
+        "he drugged me",
+        "he's waiting outside",
+        "yé dehors",
+        "y'é dehors",
+        "j'ai peur pour ma vie",
+        "j'ai peur qu'il me tue",
+        "je peux plus partir",
+        "il veut pas me laisser partir",
+        "i dont wanna live anymore",
+        "don't wanna be alive",
+        "i want to end it",
+        "i wanna end myself",
+        "i dont want to be here anymore",
+        "sewerslide",
+        "he said he'll kill me",
+        "hell kill me",
         // Review §C: rightly triggered before, still urgent.
-        "je veux mourir", "jveux mourir", "jvais me tuer", "jpense a me tuer",
-        "je suis suicidaire", "il va me tuer", "y va me tuer", "il est devant chez nous",
-        "y me laisse pas partir", "jsuis enfermée", "je me suis fait violer",
-        "chu en danger", "jme sens pas en securite", "im gonna kms",
-        "he is outside my house", "i got raped", "he wont let me leave",
-        "i'm scared for my life", "j'ai peur, c'est urgent",
+        "je veux mourir",
+        "jveux mourir",
+        "jvais me tuer",
+        "jpense a me tuer",
+        "je suis suicidaire",
+        "il va me tuer",
+        "y va me tuer",
+        "il est devant chez nous",
+        "y me laisse pas partir",
+        "jsuis enfermée",
+        "je me suis fait violer",
+        "chu en danger",
+        "jme sens pas en securite",
+        "im gonna kms",
+        "he is outside my house",
+        "i got raped",
+        "he wont let me leave",
+        "i'm scared for my life",
+        "j'ai peur, c'est urgent",
     ];
     let verify = [
-        "j'ai pris des pilules", "je me fais mal", "je me suis coupée", "jme coupe",
-        "il arrive chez moi", "il sait où j'habite", "il sait ou jreste",
-        "he's coming to my house", "he knows where i live", "i want to disappear",
-        "il me fait chanter", "il me suit depuis l'école", "il a pris mon cell pis mes papiers",
-        "il me menace de publier mes photos", "he's threatening to post my nudes",
+        "j'ai pris des pilules",
+        "je me fais mal",
+        "je me suis coupée",
+        "jme coupe",
+        "il arrive chez moi",
+        "il sait où j'habite",
+        "il sait ou jreste",
+        "he's coming to my house",
+        "he knows where i live",
+        "i want to disappear",
+        "il me fait chanter",
+        "il me suit depuis l'école",
+        "il a pris mon cell pis mes papiers",
+        "il me menace de publier mes photos",
+        "he's threatening to post my nudes",
     ];
     let mut failures = Vec::new();
     for text in urgent {
         if level(text) != Some(Level::Urgent) {
-            failures.push(format!("« {text} » should be urgent, got {:?}", level(text)));
+            failures.push(format!(
+                "« {text} » should be urgent, got {:?}",
+                level(text)
+            ));
         }
     }
     for text in verify {
@@ -188,7 +262,9 @@ fn entered(turn: &relais::flow::engine::Step) -> Vec<&str> {
 
 fn urgent_handoff(turn: &relais::flow::engine::Step) -> Option<Vec<&str>> {
     turn.outputs.iter().find_map(|o| match o {
-        Output::Handoff(h) if h.urgent => Some(h.resources.iter().map(|r| r.key.as_str()).collect()),
+        Output::Handoff(h) if h.urgent => {
+            Some(h.resources.iter().map(|r| r.key.as_str()).collect())
+        }
         _ => None,
     })
 }
@@ -219,7 +295,11 @@ fn suicide_goes_to_the_suicide_line_first_and_danger_to_911_first() {
             })
             .collect();
         assert!(said.contains("911"), "{said}");
-        assert!(said.contains(if lang == "fr" { "Premières Nations" } else { "First Nations" }));
+        assert!(said.contains(if lang == "fr" {
+            "Premières Nations"
+        } else {
+            "First Nations"
+        }));
     }
     for (lang, text) in [("fr", "y'é dehors"), ("en", "he's waiting outside")] {
         let mut state = start(lang);
@@ -237,12 +317,21 @@ fn verify_asks_then_yes_is_urgent_and_no_goes_back_with_the_theme() {
     step(set, &mut state, Input::Choose("menu_situation"));
     step(set, &mut state, Input::Choose("sit_sextorsion"));
     let theme_node = state.node.clone().expect("the sextortion theme waits");
-    assert_eq!(state.vars.get("theme").map(String::as_str), Some("sextorsion"));
+    assert_eq!(
+        state.vars.get("theme").map(String::as_str),
+        Some("sextorsion")
+    );
     let turn = step(set, &mut state, Input::Text("il sait ou jreste"));
-    assert!(turn.trace.iter().any(|t| matches!(t, Trace::VerifyTrigger(_))));
+    assert!(turn
+        .trace
+        .iter()
+        .any(|t| matches!(t, Trace::VerifyTrigger(_))));
     assert!(!turn.urgent_fired());
     assert_eq!(state.node.as_deref(), Some("verifier_danger"));
-    assert!(urgent_handoff(&turn).is_none(), "no urgent request before the answer");
+    assert!(
+        urgent_handoff(&turn).is_none(),
+        "no urgent request before the answer"
+    );
 
     let mut yes = state.clone();
     let turn = step(set, &mut yes, Input::Choose("ver_oui"));
@@ -254,7 +343,10 @@ fn verify_asks_then_yes_is_urgent_and_no_goes_back_with_the_theme() {
     assert_eq!(entered(&turn), [theme_node.as_str()]);
     assert_eq!(no.node.as_deref(), Some(theme_node.as_str()));
     assert_eq!(no.vars.get("theme").map(String::as_str), Some("sextorsion"));
-    assert!(turn.outputs.iter().all(|o| !matches!(o, Output::Handoff(_))));
+    assert!(turn
+        .outputs
+        .iter()
+        .all(|o| !matches!(o, Output::Handoff(_))));
 }
 
 #[test]
@@ -273,7 +365,9 @@ fn the_off_ramp_lowers_the_request_and_goes_back() {
 
     let turn = step(set, &mut state, Input::Choose("urg_pas_danger"));
     assert!(
-        turn.outputs.iter().any(|o| matches!(o, Output::LowerUrgency)),
+        turn.outputs
+            .iter()
+            .any(|o| matches!(o, Output::LowerUrgency)),
         "{:?}",
         turn.outputs
     );
@@ -301,7 +395,11 @@ fn a_trigger_inside_a_report_keeps_the_text_and_comes_back_to_the_report() {
     );
     assert_eq!(state.node.as_deref(), Some("verifier_danger"));
     let turn = step(set, &mut state, Input::Choose("ver_non"));
-    assert_eq!(entered(&turn), ["sig_qui"], "the report goes on at its next question");
+    assert_eq!(
+        entered(&turn),
+        ["sig_qui"],
+        "the report goes on at its next question"
+    );
     // From the urgent node too: "Continue my report" goes back to it.
     let turn = step(set, &mut state, Input::Text("il est dehors"));
     assert!(turn.urgent_fired());

@@ -73,9 +73,15 @@ async fn an_urgent_phrase_mid_menu_takes_the_suicide_path_with_its_line_first() 
     assert_eq!(handoff["urgent"], true, "{handoff}");
     assert_eq!(handoff["status"], "unavailable", "nobody is on call");
     let offered = keys(&handoff["resources"]);
-    assert_eq!(offered.first().map(String::as_str), Some("prevention_suicide"));
+    assert_eq!(
+        offered.first().map(String::as_str),
+        Some("prevention_suicide")
+    );
     assert!(offered.contains(&"urgence".to_string()), "{offered:?}");
-    assert_eq!(shown(&before).first().map(String::as_str), Some("prevention_suicide"));
+    assert_eq!(
+        shown(&before).first().map(String::as_str),
+        Some("prevention_suicide")
+    );
     let text = said(&before);
     assert!(text.contains("911"), "{text}");
     assert!(text.contains("pris quelque chose"), "{text}");
@@ -85,7 +91,10 @@ async fn an_urgent_phrase_mid_menu_takes_the_suicide_path_with_its_line_first() 
     other.text("please hes waiting outside my school").await;
     let (handoff, before) = other.until("handoff").await;
     assert_eq!(handoff["urgent"], true);
-    assert_eq!(keys(&handoff["resources"]).first().map(String::as_str), Some("urgence"));
+    assert_eq!(
+        keys(&handoff["resources"]).first().map(String::as_str),
+        Some("urgence")
+    );
     assert_eq!(shown(&before).first().map(String::as_str), Some("urgence"));
     server.stop().await;
 }
@@ -125,7 +134,9 @@ async fn an_urgent_phrase_mid_report_keeps_the_text_and_returns_to_the_report() 
     let (summary, _) = youth.until("report_summary").await;
     let fields = summary["fields"].as_array().unwrap();
     assert!(
-        fields.iter().any(|f| f["field"] == "ou" && f["value"] == typed),
+        fields
+            .iter()
+            .any(|f| f["field"] == "ou" && f["value"] == typed),
         "{summary}"
     );
     server.stop().await;
@@ -160,15 +171,24 @@ async fn a_maybe_danger_phrase_answered_yes_is_urgent() {
     youth.text("il sait ou jreste").await;
     let asked = youth.until_waiting().await;
     let question = asked.last().unwrap();
-    assert!(said(&asked).contains("Es-tu en danger maintenant?"), "{asked:?}");
-    assert!(asked.iter().all(|f| f["type"] != "handoff"), "nothing urgent yet");
+    assert!(
+        said(&asked).contains("Es-tu en danger maintenant?"),
+        "{asked:?}"
+    );
+    assert!(
+        asked.iter().all(|f| f["type"] != "handoff"),
+        "nothing urgent yet"
+    );
     let ids: Vec<_> = question["choices"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert!(ids.contains(&"ver_oui") && ids.contains(&"ver_non"), "{ids:?}");
+    assert!(
+        ids.contains(&"ver_oui") && ids.contains(&"ver_non"),
+        "{ids:?}"
+    );
     youth.choose("ver_oui").await;
     let (handoff, before) = youth.until("handoff").await;
     assert_eq!(handoff["urgent"], true);
@@ -187,15 +207,25 @@ async fn a_maybe_danger_phrase_answered_no_goes_back_with_the_theme() {
     let theme_question = theme.last().unwrap()["text"].clone();
     youth.text("he knows where i live").await;
     let asked = youth.until_waiting().await;
-    assert!(said(&asked).contains("Are you in danger right now?"), "{asked:?}");
+    assert!(
+        said(&asked).contains("Are you in danger right now?"),
+        "{asked:?}"
+    );
     youth.choose("ver_non").await;
     let back = youth.until_waiting().await;
     assert!(back.iter().all(|f| f["type"] != "handoff"), "{back:?}");
-    assert_eq!(back.last().unwrap()["text"], theme_question, "back in the theme");
+    assert_eq!(
+        back.last().unwrap()["text"],
+        theme_question,
+        "back in the theme"
+    );
     // The theme is kept: a person now hears it is about sextortion.
     youth.choose("sext_parler").await;
     let (_, before) = youth.until("handoff").await;
-    assert!(said(&before).contains("don't pay") || said(&before).contains("do not pay"), "{before:?}");
+    assert!(
+        said(&before).contains("don't pay") || said(&before).contains("do not pay"),
+        "{before:?}"
+    );
     server.stop().await;
 }
 
@@ -220,7 +250,11 @@ async fn the_off_ramp_lowers_the_request_in_the_consoles_queue() {
     let (lowered, _) = youth.until("handoff").await;
     assert_eq!(lowered["urgent"], false, "{lowered}");
     let back = youth.until_waiting().await;
-    assert!(said(&back).contains("plus marquée urgente") || said(&back).contains("sans la marque urgente"), "{back:?}");
+    assert!(
+        said(&back).contains("plus marquée urgente")
+            || said(&back).contains("sans la marque urgente"),
+        "{back:?}"
+    );
     let queue = api.queue().await;
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0]["urgent"], false, "{queue:?}");

@@ -14,9 +14,8 @@ pub const LONG_MESSAGE: usize = 280;
 
 pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let exists = |name: &str| {
-        set.nodes.contains_key(name) || name == super::triggers::RETURN_TARGET
-    };
+    let exists =
+        |name: &str| set.nodes.contains_key(name) || name == super::triggers::RETURN_TARGET;
 
     if !set.nodes.is_empty() && !exists(&set.start) {
         let pos = set
@@ -144,8 +143,10 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     check_jump_loops(set, &mut out);
     check_reachable(set, &mut out);
     check_triggers(set, &mut out);
-    set.triggers
-        .check(&|name| set.nodes.contains_key(name) || set.nodes.is_empty(), &mut out);
+    set.triggers.check(
+        &|name| set.nodes.contains_key(name) || set.nodes.is_empty(),
+        &mut out,
+    );
     check_translations(set, &mut out);
     out
 }
@@ -194,7 +195,11 @@ fn check_reachable(set: &FlowSet, out: &mut Vec<Diagnostic>) {
     let mut reached: BTreeSet<&str> = BTreeSet::new();
     let mut queue: VecDeque<&str> = VecDeque::new();
     let roots = [&set.start, &set.urgent.node, &set.help.node];
-    for root in roots.into_iter().map(String::as_str).chain(set.triggers.nodes()) {
+    for root in roots
+        .into_iter()
+        .map(String::as_str)
+        .chain(set.triggers.nodes())
+    {
         if set.nodes.contains_key(root) {
             queue.push_back(root);
         }

@@ -60,7 +60,6 @@ pub enum Problem {
     JumpLoop { name: String },
     EmptyNode { name: String },
     BadReportOption { option: String },
-    /// A problem in the urgent triggers (`triggers.rs` says which).
     Trigger(super::triggers::TriggerIssue),
 }
 

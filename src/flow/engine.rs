@@ -97,7 +97,6 @@ pub enum Output {
 pub enum Trace {
     Entered(String),
     UrgentTrigger(String),
-    /// A "maybe danger" trigger: the flow asks whether the youth is in danger now.
     VerifyTrigger(String),
     HelpTrigger(String),
     Route(String),

@@ -101,31 +101,41 @@ impl TriggerIssue {
 
     pub fn message(&self, fr: bool) -> String {
         match self {
-            TriggerIssue::GapAtEdge { written } => if fr {
-                format!("Dans « {written} », un « * » seul doit être entre deux mots (« il * dehors »), jamais au début, à la fin ou deux fois de suite.")
-            } else {
-                format!("In \"{written}\", a lone \"*\" must sit between two words (\"il * dehors\"), never at the start, the end or twice in a row.")
-            },
-            TriggerIssue::NeverMatches { written } => if fr {
-                format!("« {written} » ne peut jamais être reconnu : même tapé tel quel, il ne déclenche rien (une négation au milieu?).")
-            } else {
-                format!("\"{written}\" can never match: even typed as written it fires nothing (a negation inside?).")
-            },
-            TriggerIssue::MatchesBenign { written, example } => if fr {
-                format!("« {written} » se déclenche sur le message ordinaire « {example} » (exemples_benins) : précise-le.")
-            } else {
-                format!("\"{written}\" fires on the ordinary message \"{example}\" (exemples_benins): make it narrower.")
-            },
-            TriggerIssue::ContractionLoops { written } => if fr {
-                format!("La contraction « {written} » se remplace elle-même sans fin : son remplacement ne doit pas contenir une autre contraction qui revient à elle.")
-            } else {
-                format!("The contraction \"{written}\" replaces itself without end: its expansion must not lead back to it.")
-            },
-            TriggerIssue::Shadowed { written, by } => if fr {
-                format!("« {written} » (à vérifier) est toujours pris comme urgent à cause de « {by} ».")
-            } else {
-                format!("\"{written}\" (verify) is always taken as urgent because of \"{by}\".")
-            },
+            TriggerIssue::GapAtEdge { written } => {
+                if fr {
+                    format!("Dans « {written} », un « * » seul doit être entre deux mots (« il * dehors »), jamais au début, à la fin ou deux fois de suite.")
+                } else {
+                    format!("In \"{written}\", a lone \"*\" must sit between two words (\"il * dehors\"), never at the start, the end or twice in a row.")
+                }
+            }
+            TriggerIssue::NeverMatches { written } => {
+                if fr {
+                    format!("« {written} » ne peut jamais être reconnu : même tapé tel quel, il ne déclenche rien (une négation au milieu?).")
+                } else {
+                    format!("\"{written}\" can never match: even typed as written it fires nothing (a negation inside?).")
+                }
+            }
+            TriggerIssue::MatchesBenign { written, example } => {
+                if fr {
+                    format!("« {written} » se déclenche sur le message ordinaire « {example} » (exemples_benins) : précise-le.")
+                } else {
+                    format!("\"{written}\" fires on the ordinary message \"{example}\" (exemples_benins): make it narrower.")
+                }
+            }
+            TriggerIssue::ContractionLoops { written } => {
+                if fr {
+                    format!("La contraction « {written} » se remplace elle-même sans fin : son remplacement ne doit pas contenir une autre contraction qui revient à elle.")
+                } else {
+                    format!("The contraction \"{written}\" replaces itself without end: its expansion must not lead back to it.")
+                }
+            }
+            TriggerIssue::Shadowed { written, by } => {
+                if fr {
+                    format!("« {written} » (à vérifier) est toujours pris comme urgent à cause de « {by} ».")
+                } else {
+                    format!("\"{written}\" (verify) is always taken as urgent because of \"{by}\".")
+                }
+            }
         }
     }
 }
@@ -313,7 +323,10 @@ fn within_one(a: &[char], b: &[char]) -> bool {
                 return true;
             };
             a[i + 1..] == b[i + 1..]
-                || (i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..])
+                || (i + 1 < a.len()
+                    && a[i] == b[i + 1]
+                    && a[i + 1] == b[i]
+                    && a[i + 2..] == b[i + 2..])
         }
         1 => {
             let i = (0..short.len())
@@ -785,7 +798,9 @@ impl Matcher {
         let typed_squeezed = &normalised.squeezed[at];
         let long = chars.len() >= 4;
         if *prefix {
-            if typed.starts_with(word.as_str()) || (long && typed_squeezed.starts_with(squeezed.as_str())) {
+            if typed.starts_with(word.as_str())
+                || (long && typed_squeezed.starts_with(squeezed.as_str()))
+            {
                 return true;
             }
             if !fuzzy || chars.len() < self.fuzzy_min || self.exact_words.contains(typed) {
@@ -810,7 +825,13 @@ impl Matcher {
     /// A negation just before the match (little words skipped, same clause), or in
     /// one of its gaps, holds it back; a pattern that starts with its subject is
     /// negated inside itself, never from before.
-    fn negated(&self, pattern: &TriggerPattern, normalised: &Normalised, start: usize, gaps: &[usize]) -> bool {
+    fn negated(
+        &self,
+        pattern: &TriggerPattern,
+        normalised: &Normalised,
+        start: usize,
+        gaps: &[usize],
+    ) -> bool {
         if gaps
             .iter()
             .any(|&i| self.negation.words.contains(&normalised.words[i]))
@@ -859,7 +880,8 @@ impl Matcher {
 
     /// The checks `flows check` runs on the triggers file.
     pub fn check(&self, node_exists: &dyn Fn(&str) -> bool, out: &mut Vec<Diagnostic>) {
-        let issue = |pos: &Pos, issue: TriggerIssue| Diagnostic::new(pos.clone(), Problem::Trigger(issue));
+        let issue =
+            |pos: &Pos, issue: TriggerIssue| Diagnostic::new(pos.clone(), Problem::Trigger(issue));
         for section in &self.sections {
             // `load` already checks the `[urgence]` node.
             if section.name != "urgence" && !node_exists(&section.node) {
@@ -951,7 +973,13 @@ pub fn typed_form(written: &str) -> String {
         .unwrap_or_default()
         .split_whitespace()
         .filter(|raw| *raw != "$")
-        .map(|raw| if raw == "*" { "x" } else { raw.trim_end_matches('*') })
+        .map(|raw| {
+            if raw == "*" {
+                "x"
+            } else {
+                raw.trim_end_matches('*')
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -1011,10 +1039,19 @@ fr = ["je suis pas en danger"]
     #[test]
     fn normalises_case_accents_runs_and_contractions() {
         let m = matcher();
-        assert_eq!(m.normaliser.normalise_text("JVEUX mourirrrr"), "je veux mourir");
+        assert_eq!(
+            m.normaliser.normalise_text("JVEUX mourirrrr"),
+            "je veux mourir"
+        );
         assert_eq!(m.normaliser.normalise_text("jsuis là"), "je suis la");
-        assert_eq!(m.normaliser.normalise_text("y ma frappée"), "il me a frappee");
-        assert_eq!(m.normaliser.normalise_text("il habite à 10 kms"), "il habite a 10kms");
+        assert_eq!(
+            m.normaliser.normalise_text("y ma frappée"),
+            "il me a frappee"
+        );
+        assert_eq!(
+            m.normaliser.normalise_text("il habite à 10 kms"),
+            "il habite a 10kms"
+        );
     }
 
     #[test]
