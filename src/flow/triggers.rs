@@ -148,6 +148,8 @@ pub struct Normalised {
     pub clauses: Vec<usize>,
     /// Each word with its doubled letters made single ("appelle" → "apele").
     squeezed: Vec<String>,
+    /// Each word's letters, for the typo tolerance.
+    chars: Vec<Vec<char>>,
 }
 
 impl Normalised {
@@ -214,10 +216,12 @@ impl Normaliser {
             }
         }
         let squeezed = words.iter().map(|w| squeeze_doubles(w)).collect();
+        let chars = words.iter().map(|w| w.chars().collect()).collect();
         Normalised {
             words,
             clauses,
             squeezed,
+            chars,
         }
     }
 
@@ -806,7 +810,7 @@ impl Matcher {
             if !fuzzy || chars.len() < self.fuzzy_min || self.exact_words.contains(typed) {
                 return false;
             }
-            let typed_chars: Vec<char> = typed.chars().collect();
+            let typed_chars = &normalised.chars[at];
             let n = chars.len();
             return (n.saturating_sub(1)..=n + 1)
                 .filter(|&k| k <= typed_chars.len() && k > 0)
@@ -818,8 +822,8 @@ impl Matcher {
         if !fuzzy || chars.len() < self.fuzzy_min || self.exact_words.contains(typed) {
             return false;
         }
-        let typed_chars: Vec<char> = typed.chars().collect();
-        within_one(chars, &typed_chars)
+        let typed_chars = &normalised.chars[at];
+        within_one(chars, typed_chars)
     }
 
     /// A negation just before the match (little words skipped, same clause), or in
