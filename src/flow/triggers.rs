@@ -396,6 +396,10 @@ struct Negation {
     cuts: HashSet<String>,
     /// Words that, right after a match, make it a figure of speech ("de honte").
     after: Vec<Vec<String>>,
+    /// A negation right after the verb ("il me frappe pas"), unless the next word
+    /// makes it something else ("pas mal" is "a lot").
+    after_words: HashSet<String>,
+    after_unless: HashSet<String>,
 }
 
 /// The compiled triggers of a flow set.
@@ -442,6 +446,10 @@ struct NegationEntry {
     apres: Vec<String>,
     #[serde(default)]
     choses: Vec<String>,
+    #[serde(default)]
+    apres_mots: Vec<String>,
+    #[serde(default)]
+    sauf_apres: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -568,6 +576,8 @@ impl Matcher {
             fillers: fold_all(&file.negation.remplissage),
             subjects: fold_all(&file.negation.sujets),
             cuts: fold_all(&file.negation.coupures),
+            after_words: fold_all(&file.negation.apres_mots),
+            after_unless: fold_all(&file.negation.sauf_apres),
             after: file
                 .negation
                 .apres
@@ -724,6 +734,7 @@ impl Matcher {
             let mut gaps = Vec::new();
             if let Some(end) = self.match_at(&pattern.parts, normalised, start, fuzzy, &mut gaps) {
                 let negated = self.negated(pattern, normalised, start, &gaps)
+                    || self.negated_after(normalised, end)
                     || self.followed_by(normalised, end, &self.negation.after)
                     || self.followed_by(normalised, end, &pattern.except);
                 let hit = Hit {
@@ -863,6 +874,22 @@ impl Matcher {
         false
     }
 
+    /// "il me frappe pas": a negation right after the match, in its clause.
+    fn negated_after(&self, normalised: &Normalised, end: usize) -> bool {
+        let same_clause = |i: usize| {
+            i < normalised.words.len()
+                && end > 0
+                && normalised.clauses[i] == normalised.clauses[end - 1]
+        };
+        same_clause(end)
+            && self.negation.after_words.contains(&normalised.words[end])
+            && !(same_clause(end + 1)
+                && self
+                    .negation
+                    .after_unless
+                    .contains(&normalised.words[end + 1]))
+    }
+
     /// Whether the words after a match start with one of these phrases, little
     /// words skipped ("je vais mourir de honte", "il me bat toujours à Fortnite").
     fn followed_by(&self, normalised: &Normalised, end: usize, phrases: &[Vec<String>]) -> bool {
@@ -876,7 +903,12 @@ impl Matcher {
                 return true;
             }
             match rest.first() {
-                Some(word) if self.negation.fillers.contains(word) => at += 1,
+                Some(word)
+                    if self.negation.fillers.contains(word)
+                        || word.chars().all(|c| c.is_ascii_digit()) =>
+                {
+                    at += 1
+                }
                 _ => return false,
             }
         }
