@@ -403,7 +403,7 @@ fn a_trigger_inside_a_report_keeps_the_text_and_comes_back_to_the_report() {
     // From the urgent node too: "Continue my report" goes back to it.
     let turn = step(set, &mut state, Input::Text("il est dehors"));
     assert!(turn.urgent_fired());
-    let turn = step(set, &mut state, Input::Choose("urg_signalement"));
+    let turn = step(set, &mut state, Input::Choose("urg_reprendre"));
     assert_eq!(entered(&turn), ["sig_quand"]);
 }
 

@@ -119,7 +119,7 @@ async fn an_urgent_phrase_mid_report_keeps_the_text_and_returns_to_the_report() 
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["label"] == "Continuer mon signalement")
+        .find(|c| c["label"] == "Reprendre mon signalement où j'étais")
         .map(|c| c["id"].as_str().unwrap().to_string())
         .expect("a way back into the report");
     youth.choose(&continue_id).await;

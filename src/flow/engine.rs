@@ -343,7 +343,10 @@ impl<'a> Turn<'a> {
                 });
             }
         }
-        self.assign(triggers::RETURN_VAR, &back);
+        // Kept quietly: where to come back is the engine's, not the author's.
+        self.state
+            .vars
+            .insert(triggers::RETURN_VAR.to_string(), back);
     }
 
     fn label_in_lang(&self, choice: &super::model::Choice) -> String {

@@ -150,6 +150,8 @@ pub struct Normalised {
     squeezed: Vec<String>,
     /// Each word's letters, for the typo tolerance.
     chars: Vec<Vec<char>>,
+    /// Every word and every squeezed word, to skip patterns quickly.
+    present: HashSet<String>,
 }
 
 impl Normalised {
@@ -217,11 +219,13 @@ impl Normaliser {
         }
         let squeezed = words.iter().map(|w| squeeze_doubles(w)).collect();
         let chars = words.iter().map(|w| w.chars().collect()).collect();
+        let present = words.iter().chain(&squeezed).cloned().collect();
         Normalised {
             words,
             clauses,
             squeezed,
             chars,
+            present,
         }
     }
 
@@ -729,6 +733,9 @@ impl Matcher {
         keep_negated: bool,
     ) -> Option<Hit<'m>> {
         let fuzzy = section.level == Level::Urgent;
+        if !self.could_match(pattern, normalised, fuzzy) {
+            return None;
+        }
         let mut negated_hit = None;
         for start in 0..normalised.words.len() {
             let mut gaps = Vec::new();
@@ -751,6 +758,23 @@ impl Matcher {
             }
         }
         negated_hit.filter(|_| keep_negated)
+    }
+
+    /// A quick test: every whole word of the pattern that accepts no typo is in the
+    /// message (as itself, or with its doubled letters made single).
+    fn could_match(&self, pattern: &TriggerPattern, normalised: &Normalised, fuzzy: bool) -> bool {
+        pattern.parts.iter().all(|part| match part {
+            Part::Word {
+                word,
+                chars,
+                squeezed,
+                prefix: false,
+            } if !(fuzzy && chars.len() >= self.fuzzy_min) => {
+                normalised.present.contains(word)
+                    || (chars.len() >= 4 && normalised.present.contains(squeezed))
+            }
+            _ => true,
+        })
     }
 
     /// Matches parts from a word; the end (exclusive) and the gap words' indexes.
