@@ -494,6 +494,13 @@ async fn handle(
                     }
                 }
             }
+            Output::LowerUrgency => match app.handoffs.lower_urgency(key).await {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "a request could not be made normal");
+                    Some(error(lang, ErrorCode::Internal, Text::Internal))
+                }
+            },
             Output::ReportSubmit => {
                 submit_report(app, key, client, session_limits, &outcome.lang).await
             }
@@ -615,6 +622,7 @@ fn is_async(output: &Output) -> bool {
             | Output::ReportSubmit
             | Output::ReportAppend { .. }
             | Output::ReceiptTyped { .. }
+            | Output::LowerUrgency
     )
 }
 

@@ -16,7 +16,8 @@ pub const LONG_BUTTON: usize = 60;
 
 pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let exists = |name: &str| set.nodes.contains_key(name);
+    let exists =
+        |name: &str| set.nodes.contains_key(name) || name == super::triggers::RETURN_TARGET;
 
     if !set.nodes.is_empty() && !exists(&set.start) {
         let pos = set
@@ -155,6 +156,10 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
     check_jump_loops(set, &mut out);
     check_reachable(set, &mut out);
     check_triggers(set, &mut out);
+    set.triggers.check(
+        &|name| set.nodes.contains_key(name) || set.nodes.is_empty(),
+        &mut out,
+    );
     check_translations(set, &mut out);
     super::rules::check_content(set, &mut out);
     out
@@ -213,8 +218,13 @@ fn check_jump_loops(set: &FlowSet, out: &mut Vec<Diagnostic>) {
 fn check_reachable(set: &FlowSet, out: &mut Vec<Diagnostic>) {
     let mut reached: BTreeSet<&str> = BTreeSet::new();
     let mut queue: VecDeque<&str> = VecDeque::new();
-    for root in [&set.start, &set.urgent.node, &set.help.node] {
-        if set.nodes.contains_key(root.as_str()) {
+    let roots = [&set.start, &set.urgent.node, &set.help.node];
+    for root in roots
+        .into_iter()
+        .map(String::as_str)
+        .chain(set.triggers.nodes())
+    {
+        if set.nodes.contains_key(root) {
             queue.push_back(root);
         }
     }

@@ -162,6 +162,7 @@ pub enum Problem {
     BadEssai {
         detail: String,
     },
+    Trigger(super::triggers::TriggerIssue),
 }
 
 impl Problem {
@@ -180,6 +181,7 @@ impl Problem {
             | Problem::UnknownConditionValue { .. }
             | Problem::UnknownConditionVar { .. }
             | Problem::MissingLineId => Severity::Warning,
+            Problem::Trigger(issue) => issue.severity(),
             _ => Severity::Error,
         }
     }
@@ -246,6 +248,7 @@ impl Problem {
             Problem::MissingLineId => "missing_line_id",
             Problem::EssaiFailed { .. } => "essai_failed",
             Problem::BadEssai { .. } => "bad_essai",
+            Problem::Trigger(issue) => issue.code(),
         }
     }
 
@@ -474,6 +477,7 @@ impl Problem {
             } else {
                 format!("The node \"{name}\" shows nothing: add at least one line of text.")
             },
+            Problem::Trigger(issue) => issue.message(fr),
             Problem::PhoneNumberInFlow { lang } => match (fr, lang.as_str()) {
                 (true, "fr") => "Un numéro est écrit dans le message. Mets-le dans ressources.toml et affiche-le avec « @ressource cle » (seuls 911 et 811 peuvent s'écrire).".into(),
                 (true, _) => format!("Un numéro est écrit dans la traduction « {lang} ». Les numéros viennent de ressources.toml : enlève-le et affiche la ressource avec « @ressource cle »."),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::model::{FlowSet, Item, Node, Pattern, ResourceCard, Target};
 use super::text;
+use super::triggers::{self, Level};
 use crate::messages::{say, Text};
 
 /// Special choice ids the engine offers by itself.
@@ -86,6 +87,9 @@ pub enum Output {
     ReportAppend {
         text: String,
     },
+    /// The youth said they are not in danger now: their urgent request for a
+    /// person becomes a normal one.
+    LowerUrgency,
 }
 
 /// Why the engine did what it did, for `flows try`, the preview and statistics.
@@ -93,6 +97,7 @@ pub enum Output {
 pub enum Trace {
     Entered(String),
     UrgentTrigger(String),
+    VerifyTrigger(String),
     HelpTrigger(String),
     Route(String),
     Otherwise,
@@ -203,16 +208,41 @@ impl<'a> Turn<'a> {
             .and_then(|node| visible_choices(node, &self.state.vars).find(|c| c.label.id == id))
             .map(|choice| (choice.target.clone(), choice.sets.clone()));
         match chosen {
-            Some((target, sets)) => self.follow(&target, &sets),
+            Some((target, sets)) => {
+                if let Target::Node { name, .. } = &target {
+                    if self.set.triggers.is_trigger_node(name) {
+                        self.remember_return(None);
+                    }
+                }
+                self.follow(&target, &sets)
+            }
             None => self.step.not_expected = true,
         }
     }
 
     fn text(&mut self, input: &str) {
         let words = text::words(input);
-        if let Some(pattern) = first_match(&self.set.urgent.patterns, &words) {
-            self.note(Trace::UrgentTrigger(pattern));
-            let node = self.set.urgent.node.clone();
+        let hit = self.set.triggers.classify(input).filter(|hit| {
+            // "Maybe danger" yields to a free-text question that knows these words
+            // (its theme offers the urgent path); clear danger never does.
+            hit.section.level == Level::Urgent
+                || !self.current().is_some_and(|node| {
+                    node.asks_text()
+                        && node
+                            .exit
+                            .routes
+                            .iter()
+                            .any(|route| route.patterns.iter().any(|p| p.matches(&words)))
+                })
+        });
+        if let Some(hit) = hit {
+            let written = hit.pattern.written.clone();
+            let node = hit.section.node.clone();
+            self.note(match hit.section.level {
+                Level::Urgent => Trace::UrgentTrigger(written),
+                Level::Verify => Trace::VerifyTrigger(written),
+            });
+            self.remember_return(Some(input));
             return self.enter(&node);
         }
         if let Some(node) = self.current() {
@@ -286,6 +316,39 @@ impl<'a> Turn<'a> {
         self.not_understood();
     }
 
+    /// Before a trigger's node: remembers where the youth was (`retour`), unless
+    /// they already are on a trigger's node. Text typed at a report question is
+    /// kept as its answer, and the way back is the report's next question.
+    fn remember_return(&mut self, typed: Option<&str>) {
+        let Some(node) = self.current() else {
+            return;
+        };
+        if self.set.triggers.is_trigger_node(&node.name) {
+            return;
+        }
+        let mut back = node.name.clone();
+        if let Some(typed) = typed {
+            if let Some(field) = node.report_field() {
+                self.step.outputs.push(Output::ReportField {
+                    field: field.to_string(),
+                    value: typed.to_string(),
+                });
+                if let Some((Target::Node { name, .. }, _, _)) = &node.exit.otherwise {
+                    back = name.clone();
+                }
+            }
+            if node.appends_to_report() {
+                self.step.outputs.push(Output::ReportAppend {
+                    text: typed.to_string(),
+                });
+            }
+        }
+        // Kept quietly: where to come back is the engine's, not the author's.
+        self.state
+            .vars
+            .insert(triggers::RETURN_VAR.to_string(), back);
+    }
+
     fn label_in_lang(&self, choice: &super::model::Choice) -> String {
         self.set
             .line(&self.state.lang, &choice.label.id)
@@ -330,7 +393,11 @@ impl<'a> Turn<'a> {
     }
 
     fn assign(&mut self, var: &str, value: &str) {
-        self.state.vars.insert(var.to_string(), value.to_string());
+        let previous = self.state.vars.insert(var.to_string(), value.to_string());
+        // `~ urgence = non` after `urgence = oui`: the off-ramp of the urgent path.
+        if var == "urgence" && value == "non" && previous.as_deref() == Some("oui") {
+            self.step.outputs.push(Output::LowerUrgency);
+        }
         if var == "langue" && self.set.has_language(value) {
             self.state.lang = value.to_string();
         }
@@ -373,6 +440,16 @@ impl<'a> Turn<'a> {
     fn enter(&mut self, first: &str) {
         let mut name = first.to_string();
         for _ in 0..MAX_HOPS {
+            if name == triggers::RETURN_TARGET && !self.set.nodes.contains_key(&name) {
+                // Back where the youth was before the urgent detour.
+                name = self
+                    .state
+                    .vars
+                    .get(triggers::RETURN_VAR)
+                    .filter(|back| self.set.nodes.contains_key(back.as_str()))
+                    .cloned()
+                    .unwrap_or_else(|| self.set.start.clone());
+            }
             let Some(node) = self.set.nodes.get(&name) else {
                 return self.end();
             };
@@ -450,6 +527,10 @@ impl<'a> Turn<'a> {
                     continue;
                 }
                 None => {}
+            }
+            if !self.set.triggers.is_trigger_node(&name) {
+                // The youth is back on their way: the urgent detour is over.
+                self.state.vars.remove(triggers::RETURN_VAR);
             }
             let choices = self.choices_out(node);
             let asks_text = node.asks_text();

@@ -142,6 +142,10 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         Some(content) => parse_resources(content, &mut diagnostics),
         None => BTreeMap::new(),
     };
+    let triggers = sources
+        .get(TRIGGERS_FILE)
+        .map(|content| super::triggers::Matcher::from_toml(content))
+        .unwrap_or_default();
     let (urgent, help) = match sources.get(TRIGGERS_FILE) {
         Some(content) => parse_triggers(content, &mut diagnostics),
         None => {
@@ -214,6 +218,7 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         resources,
         urgent,
         help,
+        triggers,
         translations,
         rendered: HashMap::new(),
         sources,
@@ -380,11 +385,22 @@ struct TriggerEntry {
     languages: BTreeMap<String, Vec<String>>,
 }
 
+// The normalisation sections are only named here (a typo in a section name is
+// still refused); `triggers::Matcher::from_toml` reads them.
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TriggerFile {
     urgence: TriggerEntry,
     aide: Option<TriggerEntry>,
+    // Read by `triggers::Matcher::from_toml`; the suicide list also counts as urgent.
+    urgence_suicide: Option<TriggerEntry>,
+    verifier: Option<TriggerEntry>,
+    contractions: Option<toml::Value>,
+    normalisation: Option<toml::Value>,
+    negation: Option<toml::Value>,
+    tolerance: Option<toml::Value>,
+    exemples_benins: Option<toml::Value>,
 }
 
 fn parse_triggers(content: &str, diagnostics: &mut Vec<Diagnostic>) -> (TriggerSet, TriggerSet) {
@@ -410,7 +426,9 @@ fn parse_triggers(content: &str, diagnostics: &mut Vec<Diagnostic>) -> (TriggerS
         for (lang, phrases) in entry.languages {
             let mut list = Vec::new();
             for phrase in phrases {
-                match text::pattern(&phrase) {
+                // `phrase | exception…`: the tools see the phrase itself.
+                let phrase = phrase.split('|').next().unwrap_or_default().trim();
+                match text::pattern(phrase) {
                     Some(pattern) => list.push(pattern),
                     None => diagnostics.push(Diagnostic::new(
                         Pos {
@@ -434,7 +452,16 @@ fn parse_triggers(content: &str, diagnostics: &mut Vec<Diagnostic>) -> (TriggerS
             patterns,
         }
     };
-    let urgent = convert(file.urgence, "urgence", diagnostics);
+    let mut urgent = convert(file.urgence, "urgence", diagnostics);
+    if let Some(suicide) = file.urgence_suicide {
+        for (lang, list) in convert(suicide, "urgence_suicide", diagnostics).patterns {
+            urgent.patterns.entry(lang).or_default().extend(list);
+        }
+    }
+    if let Some(verify) = file.verifier {
+        // Checked here for empty words; matched by `triggers`.
+        convert(verify, "verifier", diagnostics);
+    }
     let help = file
         .aide
         .map(|entry| convert(entry, "aide", diagnostics))

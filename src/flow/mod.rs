@@ -6,6 +6,7 @@
 //! `library` (versions and reload).
 
 pub mod check;
+pub mod corpus;
 pub mod diagnostic;
 pub mod engine;
 pub mod essais;
@@ -23,6 +24,7 @@ pub mod rules;
 pub mod text;
 pub mod translate;
 pub mod walk;
+pub mod triggers;
 
 pub use diagnostic::{Diagnostic, Hint, Problem, Severity};
 pub use library::{FlowLibrary, ReloadOutcome};

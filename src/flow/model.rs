@@ -317,6 +317,8 @@ pub struct FlowSet {
     pub resources: BTreeMap<String, BTreeMap<String, ResourceCard>>,
     pub urgent: TriggerSet,
     pub help: TriggerSet,
+    /// The urgent and verify triggers, compiled with their normalisation.
+    pub triggers: super::triggers::Matcher,
     /// Translations per language, then per line id.
     pub translations: BTreeMap<String, HashMap<String, Translation>>,
     /// Rendered text per language, then per line id (only for usable lines).

@@ -96,6 +96,14 @@ fn describe(state: &State, step: &engine::Step, ui: &str) -> String {
                     "urgent trigger"
                 }
             ),
+            Trace::VerifyTrigger(p) => format!(
+                "  ? {} « {p} »",
+                if fr {
+                    "déclencheur à vérifier"
+                } else {
+                    "trigger to verify"
+                }
+            ),
             Trace::HelpTrigger(p) => format!(
                 "  ! {} « {p} »",
                 if fr {
@@ -232,6 +240,11 @@ fn write_output(out: &mut String, output: &Output, fr: bool) {
             target_name(found),
             target_name(missing)
         )),
+        Output::LowerUrgency => out.push_str(if fr {
+            "  => la demande n'est plus urgente\n"
+        } else {
+            "  => the request is no longer urgent\n"
+        }),
         Output::ReportAppend { .. } => out.push_str(if fr {
             "  (ajouté au signalement)\n"
         } else {

@@ -18,7 +18,15 @@ fn fold_char(c: char, out: &mut String) -> bool {
         'œ' | 'Œ' => "oe",
         'æ' | 'Æ' => "ae",
         _ if c.is_alphanumeric() => {
-            out.extend(c.to_lowercase());
+            // Only letters and digits (some lowercase forms add a combining mark),
+            // each folded again ("Å", the angstrom sign, lowercases to "å").
+            for lower in c.to_lowercase().filter(|l| l.is_alphanumeric()) {
+                if lower == c {
+                    out.push(lower);
+                } else {
+                    fold_char(lower, out);
+                }
+            }
             return true;
         }
         _ => return false,

@@ -325,6 +325,31 @@ impl Handoffs {
         Ok(())
     }
 
+    /// The youth said they are not in danger now: their urgent request becomes a
+    /// normal one (stored, then every console gets the queue). Nothing when there is
+    /// no request or it is not urgent.
+    pub async fn lower_urgency(&self, key: &SessionKey) -> Result<(), HandoffError> {
+        let Some(link) = self.link_of(key)? else {
+            return Ok(());
+        };
+        let lowered = {
+            let mut state = self.lock();
+            match state.requests.get_mut(&link.id) {
+                Some(record) if record.urgent => {
+                    record.urgent = false;
+                    put_json(&self.store.handoffs, link.id.to_be_bytes(), &*record)?;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if lowered {
+            self.tell_status_durably(link.id).await?;
+            self.after_change();
+        }
+        Ok(())
+    }
+
     /// The youth writes while an intervenor holds the conversation.
     /// Written and flushed before the intervenor sees it.
     pub async fn youth_message(&self, key: &SessionKey, text: &str) -> Result<bool, HandoffError> {
