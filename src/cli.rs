@@ -13,6 +13,8 @@ use crate::handoff::accounts::Accounts;
 use crate::store::records::Role;
 use crate::store::Store;
 
+mod ws;
+
 #[derive(Parser)]
 #[command(
     name = "relais",
@@ -83,6 +85,12 @@ enum Command {
         /// md, csv, json or html.
         #[arg(long, default_value = "md")]
         format: String,
+    },
+    /// A WebSocket client for trying the wire contract by hand: each line typed is
+    /// sent as a frame, each frame received is printed on one line.
+    Ws {
+        /// ws://127.0.0.1:8080/chat (a youth) or ws://127.0.0.1:8080/console.
+        url: String,
     },
 }
 
@@ -238,12 +246,44 @@ enum TranslationsCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        quiet_on_closed_pipe();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("relais: {error:#}");
+            eprintln!("relais: {}", sentence(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error as one sentence: each cause once. (A typed error that prints its source
+/// in its own message would otherwise show it twice with anyhow's `{:#}`.)
+fn sentence(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+/// `relais flows history | head`: when the reader of standard output goes away, a
+/// one-shot command ends quietly, as `cat` or `grep` do, instead of panicking on the
+/// write. (Rust ignores SIGPIPE by default; this puts the usual behaviour back. The
+/// server keeps ignoring it: a closed pipe there is an error to log, not an end.)
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -311,6 +351,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Flows { command } => flows(command),
+        Command::Ws { url } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(ws::run(&url))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report {
             common,
             from,
@@ -343,41 +390,55 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let shutdown = shutdown_signal();
         // Tests and scripts read this line to learn the port.
         println!("relais listening on http://{}", listener.local_addr()?);
         std::io::stdout().flush()?;
-        crate::server::run(listener, config, shutdown_signal()).await?;
+        crate::server::run(listener, config, shutdown).await?;
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM. The handlers are in place when this returns (before the server
+/// says it listens), so a stop that comes during start-up is a clean stop too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let wait = |signal: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => {},
+                _ = wait(terminate) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.data_dir).with_context(|| {
-        format!(
-            "cannot open the store in {} (is the server running? stop it first)",
-            config.data_dir.display()
-        )
+    let folder = config.data_dir.display();
+    Store::open(&config.data_dir).map_err(|error| {
+        // sled words a held lock with a Rust debug dump: say what it means instead.
+        if error.to_string().contains("could not acquire lock") {
+            anyhow::anyhow!(
+                "the store in {folder} is in use by a running relais server: stop it first"
+            )
+        } else {
+            anyhow::Error::new(error).context(format!("cannot open the store in {folder}"))
+        }
     })
 }
 

@@ -1,0 +1,557 @@
+//! The README, followed as a newcomer follows it: its runnable blocks run in order, in
+//! a fresh folder, against a real server they start themselves, and the test fails when
+//! a command fails or prints something other than what the README shows. The other
+//! guides' examples are checked here too (`flows/README.md`'s commands, the frames of
+//! `docs/protocol.md`, the settings and trees `PRIVACY.md` names).
+//!
+//! # Marking a block runnable
+//!
+//! A fenced block runs when its info string has the word `readme-test`; every other
+//! block is prose to this test (add sections and blocks freely). More words say how:
+//!
+//! - ```` ```sh readme-test ````: shell commands, run one by one with bash (a command may
+//!   go on over lines ending in `\`). Comment lines `# => …` under a command are what it
+//!   prints (one `# =>` line per line of output); a command without them is checked
+//!   only for its exit status. Variables a command sets (`TOKEN=$(…)`) are kept for the
+//!   next ones, in every later block.
+//! - ```` ```sh readme-test serve ````: its one command starts the server, left running in
+//!   the background for the blocks that follow (the test waits for its
+//!   `relais listening on http://…` line).
+//! - ```` ```sh readme-test stopped ````: the server is stopped (SIGINT, as Ctrl-C) before
+//!   this block and started again after it, with the same command.
+//! - ```` ```console readme-test session=NAME ````: a terminal that stays open, such as a
+//!   WebSocket client: `$ command` starts it, `> line` is typed into it, `< line` is a
+//!   line it must print. A `< line` waits for the first printed line that matches it
+//!   (lines in between, such as frames the README leaves out, are skipped); the test
+//!   fails if none comes in time. Later blocks with the same NAME go on in the same
+//!   terminal.
+//!
+//! # Matching and placeholders
+//!
+//! - In what a command prints, `…` stands for any text (also none), and runs of spaces
+//!   and tabs count as one space.
+//! - In a command, `…` is the password a person types (the README shows `"password":"…"`);
+//!   every command also gets that password, and a newline, on its standard input, which
+//!   is what a person types when `relais intervenor add` asks.
+//! - In a typed `> line`, `$NAME` is replaced by the value of the shell variable NAME
+//!   (a person pastes it: `echo $TOKEN`).
+//! - `localhost:8080` and `127.0.0.1:8080` become the address the test's server got from
+//!   the OS (it listens on port 0 through `RELAIS_LISTEN`).
+//! - `cargo run --release --` runs the `relais` binary that `cargo test` built
+//!   (`CARGO_BIN_EXE_relais`): a release build would take minutes. Any other `cargo`
+//!   command fails the test.
+//!
+//! Everything runs in a temporary folder holding a copy of `flows/` and a link to `web/`,
+//! so `./data`, `en.csv` or `relais.toml` never land in the repository.
+//!
+//! Tool choice: `trycmd` checks one-shot command examples but cannot keep a server
+//! running, shell variables between commands, or two WebSocket terminals open, and
+//! would need the README rewritten as `$ relais …` transcripts; so this is a small
+//! harness of its own, with `pulldown-cmark` to find the blocks.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+
+use common::{copy_dir, repo_path, PATIENCE};
+
+/// What the harness types when a password is asked (12 characters or more).
+const PASSWORD: &str = "un mot de passe de test";
+
+/// A fenced block of a Markdown file.
+struct Block {
+    /// `README.md:42` (the opening fence), for the failure messages.
+    place: String,
+    file: String,
+    line: usize,
+    words: Vec<String>,
+    text: String,
+}
+
+impl Block {
+    /// Where the block's `n`th line (from 1) is.
+    fn at(&self, n: usize) -> String {
+        format!("{}:{}", self.file, self.line + n)
+    }
+
+    fn runnable(&self) -> bool {
+        self.words.iter().any(|w| w == "readme-test")
+    }
+
+    fn has(&self, word: &str) -> bool {
+        self.words.iter().any(|w| w == word)
+    }
+
+    fn session(&self) -> Option<&str> {
+        self.words.iter().find_map(|w| w.strip_prefix("session="))
+    }
+}
+
+/// The fenced code blocks of a Markdown file, in order.
+fn fenced_blocks(path: &Path) -> Vec<Block> {
+    let source = std::fs::read_to_string(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut blocks = Vec::new();
+    let mut current: Option<Block> = None;
+    for (event, range) in Parser::new(&source).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
+                let line = source[..range.start].lines().count() + 1;
+                current = Some(Block {
+                    place: format!("{name}:{line}"),
+                    file: name.clone(),
+                    line,
+                    words: info.split_whitespace().map(str::to_string).collect(),
+                    text: String::new(),
+                });
+            }
+            Event::Text(text) => {
+                if let Some(block) = current.as_mut() {
+                    block.text.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => blocks.extend(current.take()),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+/// The inline code spans of a Markdown file (`like this`), and code block lines.
+fn code_spans(path: &Path) -> Vec<String> {
+    let source = std::fs::read_to_string(path).unwrap();
+    let mut spans = Vec::new();
+    let mut in_block = false;
+    for event in Parser::new(&source) {
+        match event {
+            Event::Code(code) => spans.push(code.to_string()),
+            Event::Start(Tag::CodeBlock(_)) => in_block = true,
+            Event::End(TagEnd::CodeBlock) => in_block = false,
+            Event::Text(text) if in_block => spans.extend(text.lines().map(str::to_string)),
+            _ => {}
+        }
+    }
+    spans
+}
+
+/// A shell command of a block and the lines the README says it prints.
+struct Step {
+    line: usize,
+    command: String,
+    expected: Vec<String>,
+}
+
+/// Splits a shell block into commands (joining `\` continuations) with their `# =>`
+/// lines; other comments and blank lines are prose.
+fn steps(block: &Block) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut continued = false;
+    for (n, line) in block.text.lines().enumerate() {
+        let trimmed = line.trim();
+        if continued {
+            let step = steps.last_mut().unwrap();
+            step.command.push('\n');
+            step.command.push_str(line);
+            continued = trimmed.ends_with('\\');
+            continue;
+        }
+        if let Some(output) = trimmed.strip_prefix("# =>") {
+            let step = steps
+                .last_mut()
+                .unwrap_or_else(|| panic!("{}: `# =>` before any command", block.place));
+            step.expected.push(output.trim().to_string());
+        } else if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        } else {
+            continued = trimmed.ends_with('\\');
+            steps.push(Step {
+                line: n + 1,
+                command: line.to_string(),
+                expected: Vec::new(),
+            });
+        }
+    }
+    steps
+}
+
+/// Runs of spaces and tabs as one space, each line trimmed, no trailing blank lines.
+fn normalize(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string()
+}
+
+/// Whether `text` matches `pattern`, where `…` stands for any text (also none).
+fn matches(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('…').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// A terminal left open: its input, and the lines it prints.
+struct Terminal {
+    child: Child,
+    input: std::process::ChildStdin,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The fresh folder, the server and the terminals of one walk through a document.
+struct Walk {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    state: PathBuf,
+    server: Option<(Child, String)>,
+    serve_command: Option<String>,
+    terminals: BTreeMap<String, Terminal>,
+}
+
+impl Walk {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&repo_path("flows"), &dir.path().join("flows"));
+        std::os::unix::fs::symlink(repo_path("web"), dir.path().join("web")).unwrap();
+        // `cargo run --release --` and `relais` stand for the binary under test.
+        let bin = dir.path().join(".bin");
+        std::fs::create_dir(&bin).unwrap();
+        let relais = env!("CARGO_BIN_EXE_relais");
+        std::os::unix::fs::symlink(relais, bin.join("relais")).unwrap();
+        let cargo = format!(
+            "#!/bin/sh\n\
+             if [ \"$1 $2 $3\" = 'run --release --' ]; then shift 3; exec '{relais}' \"$@\"; fi\n\
+             echo \"readme test: only 'cargo run --release --' is run here, not cargo $*\" >&2\n\
+             exit 2\n"
+        );
+        std::fs::write(bin.join("cargo"), cargo).unwrap();
+        Command::new("chmod")
+            .arg("+x")
+            .arg(bin.join("cargo"))
+            .status()
+            .unwrap();
+        let state = dir.path().join(".bin/state.sh");
+        std::fs::write(&state, "").unwrap();
+        Self {
+            dir,
+            bin,
+            state,
+            server: None,
+            serve_command: None,
+            terminals: BTreeMap::new(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The README's addresses, pointed at the test's server; `…` as the password.
+    fn rewrite(&self, command: &str) -> String {
+        let mut command = command.replace('…', PASSWORD);
+        if let Some((_, addr)) = &self.server {
+            command = command
+                .replace("localhost:8080", addr)
+                .replace("127.0.0.1:8080", addr);
+        }
+        command
+    }
+
+    /// bash with the variables of the commands before, exporting what this one sets.
+    fn bash(&self, script: &str) -> Command {
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut command = Command::new("bash");
+        command
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; set -a; . '{}'\n{script}",
+                self.state.display()
+            ))
+            .current_dir(self.path())
+            .env("PATH", path)
+            .env_remove("RELAIS_LOG");
+        command
+    }
+
+    fn run_step(&self, block: &Block, step: &Step) {
+        let command = self.rewrite(&step.command);
+        let script = format!(
+            "{command}\nstatus=$?\nexport -p > '{}'\nexit $status",
+            self.state.display()
+        );
+        let mut child = self
+            .bash(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // A command that does not read its input may have ended already.
+        let _ = writeln!(stdin, "{PASSWORD}");
+        drop(stdin);
+        let output = wait_with_patience(child, &step.command);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{}: `{}` failed ({}):\n{stdout}\n{stderr}",
+            block.at(step.line),
+            step.command,
+            output.status
+        );
+        if !step.expected.is_empty() {
+            let expected = normalize(&step.expected.join("\n"));
+            let actual = normalize(&stdout);
+            assert!(
+                matches(&expected, &actual),
+                "{}: `{}` printed\n{actual}\nbut the README shows\n{expected}\n{stderr}",
+                block.at(step.line),
+                step.command
+            );
+        }
+    }
+
+    fn start_server(&mut self, place: &str) {
+        let command = self.serve_command.clone().expect("a serve block first");
+        let mut child = self
+            .bash(&format!("exec {command}"))
+            .env("RELAIS_LISTEN", "127.0.0.1:0")
+            .env("RELAIS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = lines_of(child.stdout.take().unwrap());
+        let line = lines
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("{place}: `{command}` did not say where it listens"));
+        let addr = line
+            .strip_prefix("relais listening on http://")
+            .unwrap_or_else(|| panic!("{place}: `{command}` printed {line:?} first"))
+            .trim()
+            .to_string();
+        std::thread::spawn(move || while lines.recv().is_ok() {});
+        self.server = Some((child, addr));
+    }
+
+    /// Stops the server as Ctrl-C does, and waits for it.
+    fn stop_server(&mut self) {
+        if let Some((child, _)) = self.server.take() {
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            let output = wait_with_patience(child, "the server's stop");
+            assert!(
+                output.status.success(),
+                "the server stops cleanly on Ctrl-C: {}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+
+    fn variable(&self, name: &str) -> String {
+        let output = self
+            .bash(&format!("printf '%s' \"${name}\""))
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn run_session(&mut self, block: &Block, name: &str) {
+        for (n, line) in block.text.lines().enumerate() {
+            let place = block.at(n + 1);
+            if let Some(command) = line.strip_prefix("$ ") {
+                let command = self.rewrite(command);
+                let mut child = self
+                    .bash(&format!("exec {command}"))
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                let input = child.stdin.take().unwrap();
+                let lines = lines_of(child.stdout.take().unwrap());
+                self.terminals.insert(
+                    name.to_string(),
+                    Terminal {
+                        child,
+                        input,
+                        lines,
+                    },
+                );
+            } else if let Some(typed) = line.strip_prefix("> ") {
+                let mut typed = self.rewrite(typed);
+                while let Some(at) = typed.find('$') {
+                    let end = typed[at + 1..]
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .map_or(typed.len(), |e| at + 1 + e);
+                    let value = self.variable(&typed[at + 1..end]);
+                    typed.replace_range(at..end, &value);
+                }
+                let terminal = self.terminal(name, &place);
+                writeln!(terminal.input, "{typed}").unwrap();
+                terminal.input.flush().unwrap();
+            } else if let Some(wanted) = line.strip_prefix("< ") {
+                let wanted = normalize(wanted);
+                let terminal = self.terminal(name, &place);
+                let mut seen = Vec::new();
+                loop {
+                    match terminal.lines.recv_timeout(PATIENCE) {
+                        Ok(printed) if matches(&wanted, &normalize(&printed)) => break,
+                        Ok(printed) => seen.push(printed),
+                        Err(_) => panic!(
+                            "{place}: the {name} terminal never printed\n{wanted}\nIt printed:\n{}",
+                            seen.join("\n")
+                        ),
+                    }
+                }
+            } else if !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+                panic!("{place}: a session line starts with `$ `, `> ` or `< `: {line}");
+            }
+        }
+    }
+
+    fn terminal(&mut self, name: &str, place: &str) -> &mut Terminal {
+        self.terminals
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("{place}: no `$ command` opened the {name} terminal"))
+    }
+
+    fn run_block(&mut self, block: &Block) {
+        if let Some(name) = block.session() {
+            return self.run_session(block, name);
+        }
+        if block.has("serve") {
+            let steps = steps(block);
+            assert_eq!(steps.len(), 1, "{}: one command serves", block.place);
+            self.serve_command = Some(steps[0].command.clone());
+            return self.start_server(&block.place);
+        }
+        let restart = block.has("stopped") && self.server.is_some();
+        if restart {
+            self.stop_server();
+        }
+        for step in steps(block) {
+            self.run_step(block, &step);
+        }
+        if restart {
+            self.start_server(&block.place);
+        }
+    }
+}
+
+impl Drop for Walk {
+    fn drop(&mut self) {
+        self.terminals.clear();
+        if let Some((mut child, _)) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The lines a process prints, read on a thread.
+fn lines_of(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a process, failing the test if it takes longer than a command should.
+fn wait_with_patience(child: Child, what: &str) -> std::process::Output {
+    let (tx, rx) = mpsc::channel();
+    let id = child.id();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(PATIENCE * 3) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
+            panic!("`{what}` did not end within {:?}", PATIENCE * 3);
+        }
+    }
+}
+
+#[test]
+fn the_readme_runs_as_written() {
+    let blocks: Vec<Block> = fenced_blocks(&repo_path("README.md"))
+        .into_iter()
+        .filter(Block::runnable)
+        .collect();
+    assert!(
+        blocks.iter().any(|b| b.has("serve")) && blocks.iter().any(|b| b.session().is_some()),
+        "the README's walk is marked runnable"
+    );
+    let mut walk = Walk::new();
+    for block in &blocks {
+        walk.run_block(block);
+    }
+    walk.stop_server();
+}
+
+#[test]
+fn the_matching_rules_hold() {
+    assert!(matches("a…c", "abbbc"));
+    assert!(matches("a…", "a"));
+    assert!(matches("…{\"id\":\"x\"…}…", "[{\"id\":\"x\",\"n\":1}]"));
+    assert!(!matches("a…c", "abd"));
+    assert!(!matches("ab…ba", "aba"));
+    assert!(!matches("204", "404"));
+    assert_eq!(
+        normalize("alex\tsupervisor  -\tAlex\n\n"),
+        "alex supervisor - Alex"
+    );
+    let block = Block {
+        place: "x.md:1".into(),
+        file: "x.md".into(),
+        line: 1,
+        words: vec!["sh".into(), "readme-test".into()],
+        text: "# prose\nA=$(echo \\\n  1)\n# => \nfalse # comment\n".into(),
+    };
+    let steps = steps(&block);
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0].command, "A=$(echo \\\n  1)");
+    assert_eq!(steps[0].expected, vec![""]);
+    assert_eq!(steps[1].command, "false # comment");
+}
