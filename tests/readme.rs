@@ -56,7 +56,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
 
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
 
@@ -97,7 +96,11 @@ impl Block {
 /// The fenced code blocks of a Markdown file, in order.
 fn fenced_blocks(path: &Path) -> Vec<Block> {
     let source = std::fs::read_to_string(path).unwrap();
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let name = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path)
+        .display()
+        .to_string();
     let mut blocks = Vec::new();
     let mut current: Option<Block> = None;
     for (event, range) in Parser::new(&source).into_offset_iter() {
@@ -554,4 +557,317 @@ fn the_matching_rules_hold() {
     assert_eq!(steps[0].command, "A=$(echo \\\n  1)");
     assert_eq!(steps[0].expected, vec![""]);
     assert_eq!(steps[1].command, "false # comment");
+}
+
+/// `flows/README.md`: every line of its code blocks that starts with `relais ` runs, in
+/// order, in a fresh folder holding a copy of `flows/` (the guide's commands name it
+/// `flows`), and must succeed. No marker is needed: the guide's blocks are otherwise
+/// flow syntax and TOML, which never start with `relais `.
+#[test]
+fn the_flows_guide_commands_run() {
+    let walk = Walk::new();
+    let mut ran = 0;
+    for block in fenced_blocks(&repo_path("flows/README.md")) {
+        for (n, line) in block.text.lines().enumerate() {
+            if line.trim_start().starts_with("relais ") {
+                let step = Step {
+                    line: n + 1,
+                    command: line.trim().to_string(),
+                    expected: Vec::new(),
+                };
+                walk.run_step(&block, &step);
+                ran += 1;
+            }
+        }
+    }
+    assert!(ran >= 4, "the guide shows its commands ({ran} found)");
+}
+
+/// A frame of `docs/protocol.md` with its placeholders (`…`, `ID`) given a value of the
+/// type its field takes.
+fn filled(example: &str) -> String {
+    let numbers = ["handoff", "report", "seq", "id", "last_seq", "at"];
+    let mut out = String::new();
+    let mut rest = example;
+    while let Some(at) = rest.find(|c| c == '…' || c == 'I') {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let placeholder = if after.starts_with('…') {
+            '…'.len_utf8()
+        } else if after.starts_with("ID") && out.ends_with(':') {
+            2
+        } else {
+            out.push('I');
+            rest = &after[1..];
+            continue;
+        };
+        if out.ends_with('[') {
+            // `[…]`: an empty list.
+        } else {
+            let field = out
+                .trim_end_matches(':')
+                .rsplit('"')
+                .nth(1)
+                .unwrap_or_default();
+            out.push_str(if numbers.contains(&field) {
+                "1"
+            } else {
+                "\"x\""
+            });
+        }
+        rest = &after[placeholder..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One frame of every kind the server sends, every optional field filled: what the
+/// contract's tables and examples are compared with.
+fn server_frames() -> Vec<serde_json::Value> {
+    use relais::protocol::*;
+    use relais::store::records::ReportStatus;
+    let card = ResourceWire {
+        key: "k".into(),
+        name: "n".into(),
+        phone: Some("p".into()),
+        text: Some("t".into()),
+        text_body: Some("b".into()),
+        url: Some("u".into()),
+        hours: Some("h".into()),
+        about: Some("a".into()),
+    };
+    let events = [
+        Event::Bot {
+            text: "t".into(),
+            html: "h".into(),
+            choices: vec![ChoiceWire {
+                id: "i".into(),
+                label: "l".into(),
+            }],
+            input: InputKind::Text,
+            resources: vec![card.clone()],
+        },
+        Event::Handoff {
+            status: HandoffStatus::Waiting,
+            urgent: true,
+            position: Some(1),
+            resources: Some(vec![card]),
+            name: Some("n".into()),
+            message: Some("m".into()),
+        },
+        Event::Agent {
+            text: "t".into(),
+            name: "n".into(),
+            erased: true,
+        },
+        Event::End {},
+    ];
+    let controls = [
+        Control::Welcome {
+            token: "t".into(),
+            resumed: true,
+            lang: "fr".into(),
+            last_seq: 1,
+        },
+        Control::Error {
+            code: ErrorCode::RateLimited,
+            message: "m".into(),
+            retry_after_ms: Some(1),
+        },
+        Control::Forgotten {},
+        Control::ReportSummary {
+            fields: vec![ReportFieldWire {
+                field: "f".into(),
+                value: "v".into(),
+            }],
+        },
+        Control::ReportReceipt {
+            receipt: "r".into(),
+        },
+        Control::ReportStatus {
+            status: ReportStatus::New,
+            messages: vec![],
+        },
+    ];
+    let consoles = [
+        ConsoleServerFrame::Reports { items: vec![] },
+        ConsoleServerFrame::ReportAlert { report: 1 },
+        ConsoleServerFrame::Roster { on_call: vec![] },
+        ConsoleServerFrame::Queue { items: vec![] },
+    ];
+    let mut frames: Vec<String> = events.iter().map(|e| e.to_frame(1)).collect();
+    frames.extend(controls.iter().map(Control::to_frame));
+    frames.extend(consoles.iter().map(ConsoleServerFrame::to_frame));
+    frames
+        .iter()
+        .map(|f| serde_json::from_str(f).unwrap())
+        .collect()
+}
+
+/// The field names a table cell lists: each backticked name outside parentheses
+/// (inside are its values: `status` (`"waiting"`, …)), not the optional ones when
+/// `required_only`.
+fn fields_of(cell: &str, required_only: bool) -> Vec<String> {
+    let mut fields = Vec::new();
+    let (mut depth, mut rest) = (0usize, cell);
+    while let Some(open) = rest.find(['`', '(', ')']) {
+        let before = &rest[..open];
+        match rest.as_bytes()[open] {
+            b'(' => depth += 1,
+            b')' => depth = depth.saturating_sub(1),
+            _ => {
+                let Some(close) = rest[open + 1..].find('`') else {
+                    break;
+                };
+                let part = &rest[open + 1..open + 1 + close];
+                let name: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                let whole = name.len() == part.len() || part[name.len()..].starts_with(':');
+                let optional = before.ends_with("optional ");
+                if depth == 0 && !name.is_empty() && whole && !(required_only && optional) {
+                    fields.push(name);
+                }
+                rest = &rest[open + 1 + close + 1..];
+                continue;
+            }
+        }
+        rest = &rest[open + 1..];
+    }
+    fields
+}
+
+/// `docs/protocol.md`: every frame its tables name, and every JSON frame it shows,
+/// is one the real wire types read (client frames) or write (server frames), with the
+/// fields it lists.
+#[test]
+fn the_protocol_examples_are_real_frames() {
+    let doc = std::fs::read_to_string(repo_path("docs/protocol.md")).unwrap();
+    let server = server_frames();
+    let server_frame = |kind: &str| server.iter().find(|f| f["type"] == kind);
+    let console_client =
+        |json: &str| serde_json::from_str::<relais::protocol::ConsoleClientFrame>(json).is_ok();
+    let youth_client = |json: &str| relais::protocol::decode_client_frame(json).is_ok();
+    let mut checked = 0;
+    let mut heading = "";
+    for line in doc.lines() {
+        if line.starts_with('#') {
+            heading = line;
+            continue;
+        }
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let in_frame_table = heading.contains("Client to server")
+            || heading.contains("Server to client")
+            || heading.contains("Youth frames");
+        if !in_frame_table || cells.len() < 4 {
+            continue;
+        }
+        let Some(kind) = cells[1].strip_prefix('`').and_then(|c| c.strip_suffix('`')) else {
+            continue;
+        };
+        if heading.contains("Client to server") {
+            let mut frame = serde_json::json!({ "type": kind });
+            for field in fields_of(cells[2], true) {
+                frame[field] = "x".into();
+            }
+            assert!(
+                youth_client(&frame.to_string()),
+                "docs/protocol.md: the chat does not read {frame}"
+            );
+        } else {
+            let sample = server_frame(kind)
+                .unwrap_or_else(|| panic!("docs/protocol.md: the server sends no `{kind}` frame"));
+            for field in fields_of(cells[2], false) {
+                assert!(
+                    sample.get(&field).is_some(),
+                    "docs/protocol.md: a `{kind}` frame has no `{field}`: {sample}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    for span in code_spans(&repo_path("docs/protocol.md")) {
+        if !span.starts_with("{\"type\":") {
+            continue;
+        }
+        let json = filled(&span);
+        let frame: serde_json::Value = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("docs/protocol.md: {span} is not JSON ({json}): {e}"));
+        let kind = frame["type"].as_str().unwrap();
+        let real = youth_client(&json)
+            || console_client(&json)
+            || server_frame(kind).is_some_and(|sample| {
+                frame
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .all(|k| sample.get(k).is_some())
+            });
+        assert!(
+            real,
+            "docs/protocol.md: {span} is no frame relais reads or sends"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 20, "the contract's frames are found ({checked})");
+}
+
+/// `PRIVACY.md`: the settings it names are real settings, the trees of its inventory
+/// are trees the store opens, the test it cites exists, and its commands exist.
+#[test]
+fn the_privacy_page_names_real_things() {
+    let example: toml::Table = toml::from_str(&relais::config::Config::example()).unwrap();
+    let store = std::fs::read_to_string(repo_path("src/store/mod.rs")).unwrap();
+    let page = repo_path("PRIVACY.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    let mut settings = 0;
+    for span in code_spans(&page) {
+        let parts: Vec<&str> = span.split('.').collect();
+        let setting = parts.len() == 2
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        if setting && example.contains_key(parts[0]) {
+            assert!(
+                example[parts[0]].get(parts[1]).is_some(),
+                "PRIVACY.md names `{span}`, which `relais config example` does not have"
+            );
+            settings += 1;
+        }
+        if let Some(words) = span.strip_prefix("relais ") {
+            let status = Command::new(env!("CARGO_BIN_EXE_relais"))
+                .args(words.split_whitespace())
+                .arg("--help")
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(
+                status.success(),
+                "PRIVACY.md names `{span}`, no such command"
+            );
+        }
+    }
+    assert!(
+        settings >= 3,
+        "PRIVACY.md's settings are found ({settings})"
+    );
+    let inventory = &text[text.find("## Inventory").expect("an inventory")..];
+    let mut trees = 0;
+    let rows = inventory
+        .lines()
+        .skip_while(|l| !l.starts_with("| `"))
+        .take_while(|l| l.starts_with("| `"));
+    for line in rows {
+        let tree = line[3..].split('`').next().unwrap();
+        assert!(
+            store.contains(&format!("open_tree(\"{tree}\")")),
+            "PRIVACY.md lists a tree `{tree}` the store does not open"
+        );
+        trees += 1;
+    }
+    assert!(trees >= 5, "PRIVACY.md's inventory is found ({trees})");
+    let privacy_test = std::fs::read_to_string(repo_path("tests/privacy.rs")).unwrap();
+    assert!(text.contains("no_marker_is_left_on_disk_or_in_the_logs"));
+    assert!(privacy_test.contains("fn no_marker_is_left_on_disk_or_in_the_logs"));
 }
