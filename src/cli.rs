@@ -258,19 +258,28 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// An error as one sentence: each cause once. (A typed error that prints its source
-/// in its own message would otherwise show it twice with anyhow's `{:#}`.)
+/// An error as one sentence: each cause once (a typed error that prints its source in
+/// its own message would otherwise show it twice with anyhow's `{:#}`), and no Rust
+/// debug dump where sled words a held lock with one.
 fn sentence(error: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in error.chain() {
-        let part = cause.to_string();
+        let mut part = cause.to_string();
         if text.contains(&part) {
             continue;
+        }
+        let locked = part.contains("could not acquire lock");
+        if locked {
+            part = "the store is held by another relais process (a running server?): stop it first"
+                .into();
         }
         if !text.is_empty() {
             text.push_str(": ");
         }
         text.push_str(&part);
+        if locked {
+            break;
+        }
     }
     text
 }
@@ -429,17 +438,8 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let folder = config.data_dir.display();
-    Store::open(&config.data_dir).map_err(|error| {
-        // sled words a held lock with a Rust debug dump: say what it means instead.
-        if error.to_string().contains("could not acquire lock") {
-            anyhow::anyhow!(
-                "the store in {folder} is in use by a running relais server: stop it first"
-            )
-        } else {
-            anyhow::Error::new(error).context(format!("cannot open the store in {folder}"))
-        }
-    })
+    Store::open(&config.data_dir)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))
 }
 
 /// Reads a password: without echo from a terminal, else one line of stdin.
