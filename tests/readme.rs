@@ -526,6 +526,17 @@ fn the_readme_runs_as_written() {
         blocks.iter().any(|b| b.has("serve")) && blocks.iter().any(|b| b.session().is_some()),
         "the README's walk is marked runnable"
     );
+    for tool in ["curl", "jq"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            found.success(),
+            "the README's walk uses {tool}: apt-get install -y curl jq"
+        );
+    }
     let mut walk = Walk::new();
     for block in &blocks {
         walk.run_block(block);
@@ -870,4 +881,85 @@ fn the_privacy_page_names_real_things() {
     let privacy_test = std::fs::read_to_string(repo_path("tests/privacy.rs")).unwrap();
     assert!(text.contains("no_marker_is_left_on_disk_or_in_the_logs"));
     assert!(privacy_test.contains("fn no_marker_is_left_on_disk_or_in_the_logs"));
+}
+
+// ------------------------------------------------------------ the CLI's papercuts
+
+/// `relais … | head`: a reader that goes away ends the command quietly, never with a
+/// panic. The pipe's read end is closed before the command starts, so its first write
+/// fails, every time.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let data = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 3] = [
+        &["config", "example"],
+        &["report", "--from", "2026-01-01", "--data-dir"],
+        &["flows", "graph"],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_relais"));
+        command.args(args);
+        if args[0] == "report" {
+            command.arg(data.path());
+        }
+        let output = command
+            .current_dir(repo_path(""))
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.is_empty(), "relais {args:?} | head said: {stderr}");
+        assert!(
+            output.status.success() || output.status.signal() == Some(libc::SIGPIPE),
+            "relais {args:?} | head ended with {}",
+            output.status
+        );
+    }
+}
+
+/// Every CLI error is one sentence on one line, without a Rust debug dump.
+#[test]
+fn cli_errors_are_sentences() {
+    let data = tempfile::tempdir().unwrap();
+    let held = relais::store::Store::open(data.path()).unwrap();
+    let dir = data.path().to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["intervenor", "list", "--data-dir", dir],
+        &["report", "--from", "2026-01-01", "--data-dir", dir],
+        &["report", "--from", "hier", "--data-dir", "/nonexistent"],
+        &["intervenor", "list", "--config", "/nonexistent.toml"],
+        &["ws", "ws://127.0.0.1:1/chat"],
+    ];
+    for args in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_relais"))
+            .args(args)
+            .env("RELAIS_LIMITS__MAX_QUEUE", "100")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "relais {args:?}: {stderr}");
+        let line = stderr.trim_end();
+        assert!(
+            line.starts_with("relais: ") && !line.contains('\n'),
+            "relais {args:?}: {stderr}"
+        );
+        for dump in ["Os {", "kind:", "Error {", "panicked"] {
+            assert!(!line.contains(dump), "relais {args:?}: {line}");
+        }
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["intervenor", "list", "--data-dir", dir])
+        .env("RELAIS_LIMITS__MAX_QUEUE", "beaucoup")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("RELAIS_LIMITS__MAX_QUEUE"),
+        "a bad variable is named: {stderr}"
+    );
+    drop(held);
 }
