@@ -600,7 +600,7 @@ fn filled(example: &str) -> String {
     let numbers = ["handoff", "report", "seq", "id", "last_seq", "at"];
     let mut out = String::new();
     let mut rest = example;
-    while let Some(at) = rest.find(|c| c == '…' || c == 'I') {
+    while let Some(at) = rest.find(['…', 'I']) {
         let (before, after) = rest.split_at(at);
         out.push_str(before);
         let placeholder = if after.starts_with('…') {
