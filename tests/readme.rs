@@ -255,10 +255,8 @@ impl Walk {
              exit 2\n"
         );
         std::fs::write(bin.join("cargo"), cargo).unwrap();
-        Command::new("chmod")
-            .arg("+x")
-            .arg(bin.join("cargo"))
-            .status()
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("cargo"), std::fs::Permissions::from_mode(0o755))
             .unwrap();
         let state = dir.path().join(".bin/state.sh");
         std::fs::write(&state, "").unwrap();
@@ -372,10 +370,8 @@ impl Walk {
     /// Stops the server as Ctrl-C does, and waits for it.
     fn stop_server(&mut self) {
         if let Some((child, _)) = self.server.take() {
-            Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status()
-                .unwrap();
+            // SAFETY: a signal to the server this walk started and still holds.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
             let output = wait_with_patience(child, "the server's stop");
             assert!(
                 output.status.success(),
@@ -510,7 +506,8 @@ fn wait_with_patience(child: Child, what: &str) -> std::process::Output {
     match rx.recv_timeout(PATIENCE * 3) {
         Ok(output) => output.unwrap(),
         Err(_) => {
-            let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
+            // SAFETY: a signal to a process this test started and has not reaped.
+            unsafe { libc::kill(id as i32, libc::SIGKILL) };
             panic!("`{what}` did not end within {:?}", PATIENCE * 3);
         }
     }
