@@ -70,21 +70,28 @@ enum Command {
         command: FlowsCommand,
     },
     /// The anonymous impact report (run while the server is stopped).
+    /// Writes the impact report: the plan's axes, each figure beside the previous period's.
     Report {
         #[command(flatten)]
         common: Common,
-        /// First day, YYYY-MM-DD.
+        /// First day, YYYY-MM-DD (default: the start of the period that holds --to).
         #[arg(long)]
-        from: String,
-        /// Last day, YYYY-MM-DD (default: today).
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: today). The range covers whole periods.
         #[arg(long)]
         to: Option<String>,
-        /// day, week or month.
-        #[arg(long, default_value = "week")]
+        /// The last whole period before today (with --period quarter: the last quarter).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        last: bool,
+        /// day, week, month, quarter or year: how the range is broken down.
+        #[arg(long, default_value = "month")]
         period: String,
         /// md, csv, json or html.
         #[arg(long, default_value = "md")]
         format: String,
+        /// fr or en (French by default).
+        #[arg(long, default_value = "fr")]
+        lang: String,
     },
     /// A WebSocket client for trying the wire contract by hand: each line typed is
     /// sent as a frame, each frame received is printed on one line.
@@ -371,22 +378,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             common,
             from,
             to,
+            last,
             period,
             format,
+            lang,
         } => {
             let config = load_config(&common)?;
             let store = open_store(&config)?;
-            let to = to
-                .unwrap_or_else(|| crate::report::day_of(crate::clock::Clock::system().now_secs()));
-            let period = crate::report::Period::parse(&period)
-                .context("the period is day, week or month")?;
-            let format = crate::report::Format::parse(&format)
-                .context("the format is md, csv, json or html")?;
-            for day in [&from, &to] {
-                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                    .with_context(|| format!("{day} is not a date (YYYY-MM-DD)"))?;
+            let today = crate::impact::day_of(crate::clock::Clock::system().now_secs());
+            let to = to.unwrap_or_else(|| today.clone());
+            let request = crate::impact::Request {
+                from: from.unwrap_or_else(|| to.clone()),
+                to,
+                unit: period,
+                format,
+                lang,
+            };
+            let (mut range, format, lang) = request.parse()?;
+            if last {
+                range = range.previous();
             }
-            let report = crate::report::Report::build(&store, &from, &to, period)?;
+            let report = crate::impact::Report::build(&store, range, lang)?;
             print!("{}", report.render(format));
             Ok(ExitCode::SUCCESS)
         }

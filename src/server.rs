@@ -376,12 +376,17 @@ fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
         let purge_every = state.config.sessions.purge_every_secs.max(1);
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         let mut ticks: u64 = 0;
+        // Counters are written every 30 s, and at once when the day changes, so a day's
+        // figures are complete on disk soon after midnight.
+        let mut counted_day = crate::impact::day_of(state.clock.now_secs());
         loop {
             tick.tick().await;
             if let Err(e) = state.handoffs.tick() {
                 tracing::error!(error = %e, "queue timeout check failed");
             }
-            if ticks.is_multiple_of(6) {
+            let today = crate::impact::day_of(state.clock.now_secs());
+            if ticks.is_multiple_of(6) || today != counted_day {
+                counted_day = today;
                 state.handoffs.close_expired_consoles();
                 if let Err(e) = state.stats.flush(&state.store) {
                     tracing::error!(error = %e, "could not write the counters");

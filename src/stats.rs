@@ -35,7 +35,7 @@ impl Stats {
     }
 
     fn day(&self) -> String {
-        crate::report::day_of(self.clock.now_secs())
+        crate::impact::day_of(self.clock.now_secs())
     }
 
     pub fn add(&self, metric: &'static str, label: impl Into<String>, count: u64) {

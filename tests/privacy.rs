@@ -1,19 +1,15 @@
 //! Anonymity, checked as an abuser with the server's disk would check it: marker
 //! phone numbers, emails, names, addresses and user agents go through a whole
 //! conversation with a person, and afterwards no byte of them is left in the data
-//! folder or in the logs. Reports are aggregates with small counts suppressed, and
-//! the statistics hold nothing that points to a session.
+//! folder or in the logs. The statistics hold nothing that points to a session (the
+//! impact report made of them is tested in impact.rs).
 
 mod common;
 
-use std::path::Path;
-
 use common::{
-    add_intervenor, choice_id, files, fixture_flows, markers_in, test_config, Api, Console,
-    ServerProcess, TestServer, Youth,
+    add_intervenor, choice_id, files, fixture_flows, markers_in, scripted_day, test_config, Api,
+    Console, ServerProcess, TestServer, Youth,
 };
-use relais::report::{Format, Period, Report};
-use relais::store::records::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -162,148 +158,10 @@ async fn no_marker_is_left_on_disk_or_in_the_logs() {
     assert!(found.is_empty(), "markers left behind: {found:#?}");
 }
 
-/// Scripted day: 7 French and 3 English conversations; 6 normal requests and 1
-/// urgent; 5 closed as resolved, 1 referred.
-async fn scripted_day(data: &Path) -> Vec<String> {
-    let server = TestServer::start_with(test_config(data, &fixture_flows()), |state| {
-        state
-            .accounts
-            .add("sam", "Sam", Role::Intervenor, PASSWORD)
-            .unwrap();
-    })
-    .await;
-    let api = Api::login(&server.http_url(""), "sam", PASSWORD).await;
-    let mut console = Console::connect(&server.ws_url("/console"), &api.token).await;
-    api.on_call(true).await;
-    let mut tokens = Vec::new();
-    let mut youths = Vec::new();
-    for n in 0..10 {
-        let lang = if n < 7 { "fr" } else { "en" };
-        let mut youth = server.youth().await;
-        youth.hello(lang).await;
-        youth.until_waiting().await;
-        if n < 6 {
-            youth.choose("menu_parler").await;
-            youth.until("handoff").await;
-        } else if n == 6 {
-            youth.text("je veux mourir").await;
-            youth.until("handoff").await;
-        }
-        tokens.push(youth.token.clone());
-        youths.push(youth);
-    }
-    let items = console.queue_where(|items| items.len() == 7).await;
-    for (index, item) in items.iter().take(6).enumerate() {
-        let id = item["id"].as_u64().unwrap();
-        assert_eq!(api.claim(id).await.0, 200);
-        let outcome = if index < 5 { "resolved" } else { "referred" };
-        let (status, _) = api
-            .call(
-                Method::POST,
-                &format!("/api/handoffs/{id}/close"),
-                Some(json!({"outcome": outcome})),
-            )
-            .await;
-        assert_eq!(status, 204);
-    }
-    server.stop().await;
-    tokens
-}
-
-#[tokio::test]
-async fn reports_give_the_scripted_figures_with_small_counts_suppressed() {
-    let data = tempfile::tempdir().unwrap();
-    scripted_day(data.path()).await;
-    let store = relais::store::Store::open(data.path()).unwrap();
-    let today = relais::report::day_of(relais::clock::Clock::system().now_secs());
-    let report = Report::build(&store, &today, &today, Period::Day).unwrap();
-
-    let json: Value = serde_json::from_str(&report.render(Format::Json)).unwrap();
-    let total = |metric: &str, label: &str| {
-        json["totals"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["metric"] == metric && t["label"] == label)
-            .map(|t| t["count"].clone())
-            .unwrap_or(Value::Null)
-    };
-    assert_eq!(total("sessions_started", "fr"), 7);
-    assert_eq!(total("sessions_started", "en"), "< 5");
-    assert_eq!(total("handoffs_requested", "normal"), 6);
-    assert_eq!(total("handoffs_requested", "urgent"), "< 5");
-    assert_eq!(total("handoffs_answered", "normal"), 5, "{json}");
-    assert_eq!(total("outcomes", "resolved"), 5);
-    assert_eq!(total("outcomes", "referred"), "< 5");
-
-    let csv = report.render(Format::Csv);
-    assert!(
-        csv.contains(&format!("{today},sessions_started,fr,7")),
-        "{csv}"
-    );
-    assert!(
-        csv.contains(&format!("{today},sessions_started,en,< 5")),
-        "{csv}"
-    );
-    assert!(
-        !csv.contains(",3\n") && !csv.contains(",1\n"),
-        "no small count: {csv}"
-    );
-
-    let markdown = report.render(Format::Md);
-    assert!(
-        markdown.contains("10 conversations started (7 in French, < 5 in English)"),
-        "{markdown}"
-    );
-    assert!(markdown.contains("| resolved | 5 |"), "{markdown}");
-
-    let html = report.render(Format::Html);
-    assert!(html.contains("<svg"), "charts are drawn");
-    // One self-contained file: no script, nothing fetched from anywhere.
-    for outside in ["<script", "src=", "href=", "url(", "@import", "<link"] {
-        assert!(!html.contains(outside), "{outside} in the HTML report");
-    }
-    assert!(
-        html.contains("&lt; 5, not drawn"),
-        "suppressed in the charts too"
-    );
-    assert!(html.contains("7 conversations") || html.contains("10 conversations"));
-
-    // The supervisor's API gives the same figures; an intervenor may not read them.
-    drop(store);
-    let server = TestServer::start_with(test_config(data.path(), &fixture_flows()), |state| {
-        state
-            .accounts
-            .add("alex", "Alex", Role::Supervisor, PASSWORD)
-            .unwrap();
-    })
-    .await;
-    let supervisor = Api::login(&server.http_url(""), "alex", PASSWORD).await;
-    let (status, body) = supervisor
-        .call(
-            Method::GET,
-            &format!("/api/reports?from={today}&to={today}&period=day"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["totals"], json["totals"]);
-    let intervenor = Api::login(&server.http_url(""), "sam", PASSWORD).await;
-    let (status, _) = intervenor
-        .call(
-            Method::GET,
-            &format!("/api/reports?from={today}&to={today}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 403);
-    server.stop().await;
-}
-
 #[tokio::test]
 async fn the_statistics_hold_no_session_id() {
     let data = tempfile::tempdir().unwrap();
-    let tokens = scripted_day(data.path()).await;
+    let tokens = scripted_day(data.path(), PASSWORD).await;
     let store = relais::store::Store::open(data.path()).unwrap();
     let keys: Vec<String> = tokens
         .iter()

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/handoffs/{id}/close", post(close))
         .route("/api/handoffs/{id}/assign", post(assign))
         .route("/api/reports", get(reports))
+        .route("/api/impact", get(reports))
         .route("/api/canned", get(canned))
         .route("/api/signalements", get(report_list))
         .route("/api/signalements/{id}", get(report_detail))
@@ -102,40 +103,53 @@ async fn intervenors(
 
 #[derive(Deserialize)]
 struct ReportQuery {
-    from: String,
+    #[serde(default)]
+    from: Option<String>,
     to: String,
     #[serde(default)]
     period: Option<String>,
     #[serde(default)]
     format: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
 }
 
-/// The impact report (supervisors only): `?from=YYYY-MM-DD&to=…&period=week&format=json`.
+/// The impact report (supervisors only):
+/// `?from=YYYY-MM-DD&to=…&period=month&format=json&lang=fr`. The range covers whole
+/// periods; the previous period of the same length is beside each figure.
 async fn reports(
     State(app): State<AppState>,
     Authed(who): Authed,
     axum::extract::Query(query): axum::extract::Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    use crate::report::{Format, Period, Report};
+    use crate::impact::{Format, Report, Request};
     if !who.is_supervisor() {
         return Err(ApiError::Forbidden);
     }
-    let period =
-        Period::parse(query.period.as_deref().unwrap_or("week")).ok_or(ApiError::BadRequest)?;
-    let format =
-        Format::parse(query.format.as_deref().unwrap_or("json")).ok_or(ApiError::BadRequest)?;
-    for day in [&query.from, &query.to] {
-        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ApiError::BadRequest)?;
-    }
+    let request = Request {
+        from: query.from.unwrap_or_else(|| query.to.clone()),
+        to: query.to,
+        unit: query.period.unwrap_or_else(|| "week".into()),
+        format: query.format.unwrap_or_else(|| "json".into()),
+        lang: query.lang.unwrap_or_else(|| "fr".into()),
+    };
+    let (range, format, lang) = request.parse().map_err(|_| ApiError::BadRequest)?;
     // Counters still in memory are written first, so the report is up to date.
     app.stats.flush(&app.store)?;
     let store = app.store.clone();
-    let report =
-        tokio::task::spawn_blocking(move || Report::build(&store, &query.from, &query.to, period))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let report = tokio::task::spawn_blocking(move || Report::build(&store, range, lang))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let disposition = if matches!(format, Format::Html | Format::Csv | Format::Md) {
+        format!("attachment; filename=\"{}\"", format.file_name(&report))
+    } else {
+        "inline".into()
+    };
     Ok((
-        [(header::CONTENT_TYPE, format.content_type())],
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         report.render(format),
     )
         .into_response())

@@ -16,13 +16,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { addIntervenor, artifactsDir, freshDataDir, launch } from './lib/server.mjs';
 import { choicePath, choiceThatSetsVariable, copyOfFlows, readFlows, routeWord, startFlowsServer } from './lib/authors.mjs';
-
-const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
+import { axeFindings } from './lib/axe.mjs';
 
 const AUTHOR = { login: 'aude', name: 'Aude Autrice', password: 'une phrase de passe assez longue', role: 'author' };
 const INTERVENOR = { login: 'ines', name: 'Inès Intervenante', password: 'un autre mot de passe long', role: 'intervenor' };
@@ -366,16 +363,6 @@ describe('the authors’ preview page', () => {
   });
 
   // ------------------------------------------------------------------ accessibility
-
-  async function axeFindings(page) {
-    await page.addScriptTag({ path: axePath });
-    const results = await page.evaluate(() => window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    }));
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', ')}`);
-  }
 
   for (const colorScheme of ['light', 'dark']) {
     test(`axe finds nothing serious (${colorScheme})`, { timeout: 60_000 }, async () => {

@@ -13,12 +13,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { addIntervenor, artifactsDir, freshDataDir, launch, RelaisServer, startServer, webDir } from './lib/server.mjs';
-
-const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
+import { axeFindings } from './lib/axe.mjs';
 
 /** Where the neutral exit page would be; the test answers it itself (no real outside request). */
 const NEUTRAL_PAGE = '<!doctype html><html lang="fr"><meta charset="utf-8"><title>Météo</title><p>Météo</p></html>';
@@ -716,17 +713,6 @@ describe('accessibility', () => {
   let server;
   before(async () => { server = await startServer(); });
   after(async () => { await server?.dispose(); });
-
-  /** Runs axe-core (WCAG 2.x A and AA, and best practices) and returns the serious and critical findings. */
-  async function axeFindings(page) {
-    await page.addScriptTag({ path: axePath });
-    const results = await page.evaluate(() => window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    }));
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  }
 
   for (const colorScheme of ['light', 'dark']) {
     test(`axe finds nothing serious in any state (${colorScheme})`, { timeout: 60_000 }, async () => {

@@ -15,13 +15,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { addIntervenor, artifactsDir, freshDataDir, launch, startServer } from './lib/server.mjs';
 import { enableTotp, openYouth, totpAtStep, totpNow, totpStep } from './lib/console.mjs';
-
-const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
+import { axeFindings } from './lib/axe.mjs';
 
 const PASSWORD = 'un mot de passe assez long';
 
@@ -657,16 +654,6 @@ describe('supervisors', () => {
 // ------------------------------------------------------------------ look and accessibility
 
 describe('look and accessibility', () => {
-  /** Runs axe-core (WCAG 2.x A and AA, and best practices) and returns the serious and critical findings. */
-  async function axeFindings(page) {
-    await page.addScriptTag({ path: axePath });
-    const results = await page.evaluate(() => window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    }));
-    return results.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  }
 
   test('a working console at 2 a.m.: screenshots, axe in both modes, both languages', { timeout: 120_000 }, async () => {
     const { server, secrets, dispose } = await serverWith([{ login: 'alex', name: 'Alex Gagnon' }]);

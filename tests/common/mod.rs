@@ -517,3 +517,57 @@ pub fn markers_in(paths: &[PathBuf], markers: &[&str]) -> Vec<String> {
     }
     found
 }
+
+/// Scripted day: 7 French and 3 English conversations; 6 normal requests and 1
+/// urgent; 5 closed as resolved, 1 referred. Returns the youths' tokens. The privacy
+/// tests look for them in the counters; the impact tests render the day's figures.
+pub async fn scripted_day(data: &Path, password: &str) -> Vec<String> {
+    let server = TestServer::start_with(test_config(data, &fixture_flows()), |state| {
+        state
+            .accounts
+            .add(
+                "sam",
+                "Sam",
+                relais::store::records::Role::Intervenor,
+                password,
+            )
+            .unwrap();
+    })
+    .await;
+    let api = Api::login(&server.http_url(""), "sam", password).await;
+    let mut console = Console::connect(&server.ws_url("/console"), &api.token).await;
+    api.on_call(true).await;
+    let mut tokens = Vec::new();
+    let mut youths = Vec::new();
+    for n in 0..10 {
+        let lang = if n < 7 { "fr" } else { "en" };
+        let mut youth = server.youth().await;
+        youth.hello(lang).await;
+        youth.until_waiting().await;
+        if n < 6 {
+            youth.choose("menu_parler").await;
+            youth.until("handoff").await;
+        } else if n == 6 {
+            youth.text("je veux mourir").await;
+            youth.until("handoff").await;
+        }
+        tokens.push(youth.token.clone());
+        youths.push(youth);
+    }
+    let items = console.queue_where(|items| items.len() == 7).await;
+    for (index, item) in items.iter().take(6).enumerate() {
+        let id = item["id"].as_u64().unwrap();
+        assert_eq!(api.claim(id).await.0, 200);
+        let outcome = if index < 5 { "resolved" } else { "referred" };
+        let (status, _) = api
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/handoffs/{id}/close"),
+                Some(json!({"outcome": outcome})),
+            )
+            .await;
+        assert_eq!(status, 204);
+    }
+    server.stop().await;
+    tokens
+}
