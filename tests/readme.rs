@@ -538,6 +538,7 @@ fn the_readme_runs_as_written() {
     for block in &blocks {
         walk.run_block(block);
     }
+    walk.terminals.clear();
     walk.stop_server();
 }
 
