@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::flow::load;
 use crate::store::records::Role;
 
+mod ws;
+
 #[derive(Parser)]
 #[command(
     name = "relais",
@@ -113,6 +115,12 @@ enum Command {
         /// A file whose first line is the passphrase (else it is asked for).
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
+    },
+    /// A WebSocket client for trying the wire contract by hand: each line typed is
+    /// sent as a frame, each frame received is printed on one line.
+    Ws {
+        /// ws://127.0.0.1:8080/chat (a youth) or ws://127.0.0.1:8080/console.
+        url: String,
     },
 }
 
@@ -341,12 +349,53 @@ enum TranslationsCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        quiet_on_closed_pipe();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("relais: {error:#}");
+            eprintln!("relais: {}", sentence(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error as one sentence: each cause once (a typed error that prints its source in
+/// its own message would otherwise show it twice with anyhow's `{:#}`), and no Rust
+/// debug dump where sled words a held lock with one.
+fn sentence(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let mut part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        let locked = part.contains("could not acquire lock");
+        if locked {
+            part = "the store is held by another relais process (a running server?): stop it first"
+                .into();
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+        if locked {
+            break;
+        }
+    }
+    text
+}
+
+/// `relais flows history | head`: when the reader of standard output goes away, a
+/// one-shot command ends quietly, as `cat` or `grep` do, instead of panicking on the
+/// write. (Rust ignores SIGPIPE by default; this puts the usual behaviour back. The
+/// server keeps ignoring it: a closed pipe there is an error to log, not an end.)
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -413,6 +462,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Flows { command } => flows(command),
+        Command::Ws { url } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(ws::run(&url))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report {
             common,
             from,
@@ -540,32 +596,41 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let shutdown = shutdown_signal();
         // Tests and scripts read this line to learn the port.
         println!("relais listening on http://{}", listener.local_addr()?);
         std::io::stdout().flush()?;
-        crate::server::run(listener, config, shutdown_signal()).await?;
+        crate::server::run(listener, config, shutdown).await?;
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM. The handlers are in place when this returns (before the server
+/// says it listens), so a stop that comes during start-up is a clean stop too.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let wait = |signal: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => {},
+                _ = wait(terminate) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

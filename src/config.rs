@@ -413,6 +413,14 @@ impl Config {
                 name: name.clone(),
                 message,
             })?;
+            // Check each variable as it comes, so a mistake names its variable.
+            table
+                .clone()
+                .try_into::<Config>()
+                .map_err(|e| ConfigError::Env {
+                    name: name.clone(),
+                    message: e.message().to_string(),
+                })?;
         }
         table.try_into::<Config>().map_err(|e| ConfigError::Env {
             name: "RELAIS_*".into(),

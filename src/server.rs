@@ -310,12 +310,14 @@ pub async fn serve(
     };
     let presence = crate::handoff::presence::spawn(state.handoffs.clone());
     let address = listener.local_addr()?;
-    tracing::info!(%address, "relais listening");
     // Without the admin socket (a data folder path too long for one, say) the server
     // still serves; the command line then says the store is in use.
     let admin = crate::admin::listen(state.clone())
         .map_err(|e| tracing::warn!(error = %e, "no admin socket in the data folder"))
         .ok();
+    // "listening" is said once the admin socket is there too: a command run right
+    // after it reaches the server, not a locked store.
+    tracing::info!(%address, "relais listening");
     let router = app(state.clone());
     let header_timeout = Duration::from_secs(state.config.limits.handshake_timeout_secs.max(1));
     let mut stopped = stop_tx.subscribe();

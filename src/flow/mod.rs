@@ -23,8 +23,8 @@ pub mod present;
 pub mod rules;
 pub mod text;
 pub mod translate;
-pub mod walk;
 pub mod triggers;
+pub mod walk;
 
 pub use diagnostic::{Diagnostic, Hint, Problem, Severity};
 pub use library::{FlowLibrary, ReloadOutcome};
