@@ -234,7 +234,11 @@ fn walk(set: &FlowSet, lang: &str) -> Walk {
                     ));
                 }
                 let to = next.node.as_ref().map(|_| {
-                    let key = (next.node.clone(), next.vars.clone(), helped_now);
+                    // Where an urgent detour comes back to (`retour`) is left out of
+                    // the state: a node reached again is the same node (see flow::walk).
+                    let mut vars = next.vars.clone();
+                    vars.remove(relais::flow::triggers::RETURN_VAR);
+                    let key = (next.node.clone(), vars, helped_now);
                     *index.entry(key).or_insert_with(|| {
                         walk.states.push(next.clone());
                         helped.push(helped_now);

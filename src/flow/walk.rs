@@ -10,7 +10,7 @@ use super::engine::{self, step, visible_choices, Input, Output, State, Step, Tra
 use super::model::FlowSet;
 
 /// A bound on the walk, far above what real flows need; past it the walk stops.
-pub const MAX_STATES: usize = 50_000;
+pub const MAX_STATES: usize = 200_000;
 
 /// What the youth does where the flow waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +196,13 @@ pub fn walk(set: &FlowSet, lang: &str) -> Walk {
                 let to = if next.node.is_none() {
                     None
                 } else {
-                    let key: Key = (next.node.clone(), next.vars.clone(), seen_now);
+                    // Where an urgent detour comes back to (`retour`) is left out of
+                    // the state: with it, every urgent node is walked once per node it
+                    // can be reached from, times every other variable (past 50,000
+                    // states). The way back itself is played in tests/urgent.rs.
+                    let mut vars = next.vars.clone();
+                    vars.remove(super::triggers::RETURN_VAR);
+                    let key: Key = (next.node.clone(), vars, seen_now);
                     Some(*index.entry(key).or_insert_with(|| {
                         walk.states.push((next.clone(), seen_now));
                         walk.depth.push(depth + 1);
