@@ -683,6 +683,42 @@ impl Matcher {
         }
     }
 
+    /// A matcher for other phrase lists (the themes of `sujets.toml`) that reads
+    /// messages exactly as the urgent triggers do: same contractions, same
+    /// normalisation, same negation guard, no typo tolerance. Each list is
+    /// `(name, node, node's place, [(language, phrase, place)])`; its sections
+    /// take the `Urgent` level only for the typo tolerance (a word of six letters
+    /// or more accepts one typo): the caller decides what a hit means.
+    pub fn sibling(&self, lists: Vec<(String, String, Pos, Vec<(String, String, Pos)>)>) -> Matcher {
+        let mut out = Matcher {
+            normaliser: self.normaliser.clone(),
+            negation: self.negation.clone(),
+            fuzzy_min: self.fuzzy_min,
+            exact_words: self.exact_words.clone(),
+            ..Matcher::default()
+        };
+        for (name, node, node_pos, phrases) in lists {
+            let patterns = phrases
+                .iter()
+                .map(|(lang, written, pos)| out.compile(written, lang, pos.clone()))
+                .collect();
+            out.sections.push(Section {
+                name,
+                node,
+                node_pos,
+                level: Level::Urgent,
+                patterns,
+            });
+        }
+        out
+    }
+
+    /// Where a quoted phrase is in a file, searching from a byte offset (for
+    /// files other than `declencheurs.toml`, whose name the caller sets).
+    pub fn find_phrase(source: &str, from: usize, value: &str) -> (usize, Pos) {
+        find_quoted(source, from, value)
+    }
+
     /// The node of every section (for reachability).
     pub fn nodes(&self) -> impl Iterator<Item = &str> {
         self.sections.iter().map(|s| s.node.as_str())
