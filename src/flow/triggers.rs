@@ -687,12 +687,15 @@ impl Matcher {
     /// messages exactly as the urgent triggers do: same contractions, same
     /// normalisation, same negation guard, no typo tolerance. Each list is
     /// `(name, node, node's place, [(language, phrase, place)])`; its sections
-    /// take the `Urgent` level only for the typo tolerance (a word of six letters
-    /// or more accepts one typo): the caller decides what a hit means.
+    /// take the `Verify` level only so that they are matched without typo
+    /// tolerance ("messages" is one letter from "massages"): the caller decides
+    /// what a hit means.
     pub fn sibling(&self, lists: Vec<(String, String, Pos, Vec<(String, String, Pos)>)>) -> Matcher {
         let mut out = Matcher {
             normaliser: self.normaliser.clone(),
-            negation: self.negation.clone(),
+            // No negation guard: it is there to hold back a false alarm ("ce jeu va
+            // me tuer"), and "sans mon accord" or "is this confidential" name a
+            // theme all the same.
             fuzzy_min: self.fuzzy_min,
             exact_words: self.exact_words.clone(),
             ..Matcher::default()
@@ -706,7 +709,7 @@ impl Matcher {
                 name,
                 node,
                 node_pos,
-                level: Level::Urgent,
+                level: Level::Verify,
                 patterns,
             });
         }
