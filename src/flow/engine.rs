@@ -102,11 +102,17 @@ pub enum Trace {
     Route(String),
     Otherwise,
     ChoiceByText(String),
-    Set { var: String, value: String },
+    Set {
+        var: String,
+        value: String,
+    },
     NotUnderstood,
     /// Free text nothing else took, recognised by a theme of `sujets.toml`:
     /// the theme's node and the phrase.
-    Theme { node: String, phrase: String },
+    Theme {
+        node: String,
+        phrase: String,
+    },
     ResourceShown(String),
 }
 

@@ -25,8 +25,8 @@ pub mod text;
 pub mod theme_corpus;
 pub mod themes;
 pub mod translate;
-pub mod walk;
 pub mod triggers;
+pub mod walk;
 
 pub use diagnostic::{Diagnostic, Hint, Problem, Severity};
 pub use library::{FlowLibrary, ReloadOutcome};

@@ -148,13 +148,21 @@ impl Report {
     /// The table `relais flows themes test` prints, then every miss.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "lang  messages  routed right  share   (min {:.0} %)", MIN_ROUTED_RIGHT * 100.0);
+        let _ = writeln!(
+            out,
+            "lang  messages  routed right  share   (min {:.0} %)",
+            MIN_ROUTED_RIGHT * 100.0
+        );
         for (lang, (total, right)) in &self.langs {
             let _ = writeln!(
                 out,
                 "{lang:<5} {total:>8}  {right:>12}  {:>5.1} %{}",
                 self.share(lang) * 100.0,
-                if self.share(lang) < MIN_ROUTED_RIGHT { "  BELOW" } else { "" }
+                if self.share(lang) < MIN_ROUTED_RIGHT {
+                    "  BELOW"
+                } else {
+                    ""
+                }
             );
         }
         if !self.misses.is_empty() {

@@ -42,10 +42,7 @@ fn pos(source: &str, at: usize) -> Pos {
 
 /// Reads `sujets.toml` into a matcher that shares the triggers' normalisation.
 /// The lists are tried in the file's order: the most precise first.
-pub fn from_toml(
-    triggers: &Matcher,
-    source: &str,
-) -> Result<Matcher, toml::de::Error> {
+pub fn from_toml(triggers: &Matcher, source: &str) -> Result<Matcher, toml::de::Error> {
     let file: File = toml::from_str(source)?;
     let starts: Vec<usize> = source
         .match_indices("[[sujet]]")
@@ -81,7 +78,12 @@ pub fn from_toml(
 
 /// The checks `flows check` runs on the themes: a target node that does not
 /// exist, a phrase that never matches, a phrase the urgent triggers always take.
-pub fn check(themes: &Matcher, triggers: &Matcher, node_exists: &dyn Fn(&str) -> bool, out: &mut Vec<Diagnostic>) {
+pub fn check(
+    themes: &Matcher,
+    triggers: &Matcher,
+    node_exists: &dyn Fn(&str) -> bool,
+    out: &mut Vec<Diagnostic>,
+) {
     themes.check(node_exists, out);
     for section in &themes.sections {
         for pattern in &section.patterns {
@@ -89,12 +91,10 @@ pub fn check(themes: &Matcher, triggers: &Matcher, node_exists: &dyn Fn(&str) ->
             if let Some(hit) = triggers.classify(&typed) {
                 out.push(Diagnostic::new(
                     pattern.pos.clone(),
-                    super::diagnostic::Problem::Trigger(
-                        super::triggers::TriggerIssue::Shadowed {
-                            written: pattern.written.clone(),
-                            by: hit.pattern.written.clone(),
-                        },
-                    ),
+                    super::diagnostic::Problem::Trigger(super::triggers::TriggerIssue::Shadowed {
+                        written: pattern.written.clone(),
+                        by: hit.pattern.written.clone(),
+                    }),
                 ));
             }
         }

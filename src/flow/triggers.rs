@@ -690,7 +690,10 @@ impl Matcher {
     /// take the `Verify` level only so that they are matched without typo
     /// tolerance ("messages" is one letter from "massages"): the caller decides
     /// what a hit means.
-    pub fn sibling(&self, lists: Vec<(String, String, Pos, Vec<(String, String, Pos)>)>) -> Matcher {
+    pub fn sibling(
+        &self,
+        lists: Vec<(String, String, Pos, Vec<(String, String, Pos)>)>,
+    ) -> Matcher {
         let mut out = Matcher {
             normaliser: self.normaliser.clone(),
             // No negation guard: it is there to hold back a false alarm ("ce jeu va

@@ -11,12 +11,12 @@ pub mod accounts;
 pub mod api;
 pub mod console;
 pub mod escalation;
+pub mod presence;
 pub mod push;
 mod report_frames;
 pub mod schedule;
 pub mod staff;
 pub mod supervision;
-pub mod presence;
 pub mod totp;
 pub mod webhook;
 
