@@ -359,6 +359,10 @@ enum Part {
     End,
 }
 
+/// A phrase list for `Matcher::sibling`: name, node, node's place, and each
+/// phrase with its language and place.
+pub type SiblingList = (String, String, Pos, Vec<(String, String, Pos)>);
+
 /// One written pattern of a trigger list.
 #[derive(Debug, Clone)]
 pub struct TriggerPattern {
@@ -690,10 +694,7 @@ impl Matcher {
     /// take the `Verify` level only so that they are matched without typo
     /// tolerance ("messages" is one letter from "massages"): the caller decides
     /// what a hit means.
-    pub fn sibling(
-        &self,
-        lists: Vec<(String, String, Pos, Vec<(String, String, Pos)>)>,
-    ) -> Matcher {
+    pub fn sibling(&self, lists: Vec<SiblingList>) -> Matcher {
         let mut out = Matcher {
             normaliser: self.normaliser.clone(),
             // No negation guard: it is there to hold back a false alarm ("ce jeu va
