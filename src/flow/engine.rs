@@ -287,10 +287,6 @@ impl<'a> Turn<'a> {
                     self.note(Trace::Route(written));
                     return self.follow(&target, &sets);
                 }
-                // An open question (not a report's): the themes before `@sinon`.
-                if node.report_field().is_none() && !node.appends_to_report() && self.theme(input) {
-                    return;
-                }
                 if let Some((target, sets, _)) = node.exit.otherwise.clone() {
                     self.note(Trace::Otherwise);
                     return self.follow(&target, &sets);
