@@ -100,6 +100,7 @@ impl Stats {
                 }
                 Trace::ResourceShown(key) => self.add("resources_shown", key.as_str(), 1),
                 Trace::UrgentTrigger(_) => self.add("urgent_triggers", "all", 1),
+                Trace::Theme { node, .. } => self.add("themes_by_text", node.as_str(), 1),
                 Trace::Set { var, value } if var == "theme" => {
                     self.add("themes", value.as_str(), 1)
                 }

@@ -160,6 +160,12 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
         &|name| set.nodes.contains_key(name) || set.nodes.is_empty(),
         &mut out,
     );
+    super::themes::check(
+        &set.themes,
+        &set.triggers,
+        &|name| set.nodes.contains_key(name) || set.nodes.is_empty(),
+        &mut out,
+    );
     check_translations(set, &mut out);
     super::rules::check_content(set, &mut out);
     out

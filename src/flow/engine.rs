@@ -102,8 +102,17 @@ pub enum Trace {
     Route(String),
     Otherwise,
     ChoiceByText(String),
-    Set { var: String, value: String },
+    Set {
+        var: String,
+        value: String,
+    },
     NotUnderstood,
+    /// Free text nothing else took, recognised by a theme of `sujets.toml`:
+    /// the theme's node and the phrase.
+    Theme {
+        node: String,
+        phrase: String,
+    },
     ResourceShown(String),
 }
 
@@ -313,7 +322,28 @@ impl<'a> Turn<'a> {
                 return self.enter(&node);
             }
         }
+        if self.theme(input) {
+            return;
+        }
         self.not_understood();
+    }
+
+    /// Free text nothing else took: the first theme of `sujets.toml` whose phrase
+    /// is in it leads to its node. Whether it did.
+    fn theme(&mut self, input: &str) -> bool {
+        let Some(hit) = self.set.themes.classify(input) else {
+            return false;
+        };
+        if !self.set.nodes.contains_key(&hit.section.node) {
+            return false;
+        }
+        let node = hit.section.node.clone();
+        self.note(Trace::Theme {
+            node: node.clone(),
+            phrase: hit.pattern.written.clone(),
+        });
+        self.enter(&node);
+        true
     }
 
     /// Before a trigger's node: remembers where the youth was (`retour`), unless

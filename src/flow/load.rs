@@ -93,6 +93,7 @@ pub fn is_flow_input(name: &str) -> bool {
     name.ends_with(".flow") && !name.contains('/') && !name.starts_with('.')
         || name == RESOURCES_FILE
         || name == TRIGGERS_FILE
+        || name == super::themes::THEMES_FILE
         || (name.starts_with(&format!("{TRANSLATIONS_DIR}/")) && name.ends_with(".txt"))
 }
 
@@ -146,6 +147,14 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         .get(TRIGGERS_FILE)
         .map(|content| super::triggers::Matcher::from_toml(content))
         .unwrap_or_default();
+    // The themes free text leads to, read with the triggers' normalisation.
+    let themes = match sources.get(super::themes::THEMES_FILE) {
+        Some(content) => super::themes::from_toml(&triggers, content).unwrap_or_else(|error| {
+            diagnostics.push(toml_problem(super::themes::THEMES_FILE, content, error));
+            Default::default()
+        }),
+        None => Default::default(),
+    };
     let (urgent, help) = match sources.get(TRIGGERS_FILE) {
         Some(content) => parse_triggers(content, &mut diagnostics),
         None => {
@@ -219,6 +228,7 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         urgent,
         help,
         triggers,
+        themes,
         translations,
         rendered: HashMap::new(),
         sources,

@@ -22,6 +22,8 @@ pub mod play;
 pub mod present;
 pub mod rules;
 pub mod text;
+pub mod theme_corpus;
+pub mod themes;
 pub mod translate;
 pub mod triggers;
 pub mod walk;

@@ -319,6 +319,8 @@ pub struct FlowSet {
     pub help: TriggerSet,
     /// The urgent and verify triggers, compiled with their normalisation.
     pub triggers: super::triggers::Matcher,
+    /// The themes free text leads to (`sujets.toml`), read the same way.
+    pub themes: super::triggers::Matcher,
     /// Translations per language, then per line id.
     pub translations: BTreeMap<String, HashMap<String, Translation>>,
     /// Rendered text per language, then per line id (only for usable lines).

@@ -140,6 +140,14 @@ fn describe(state: &State, step: &engine::Step, ui: &str) -> String {
             Trace::NotUnderstood => {
                 format!("  ? {}", if fr { "non compris" } else { "not understood" })
             }
+            Trace::Theme { node, phrase } => format!(
+                "  ~ {} « {phrase} » -> {node}",
+                if fr {
+                    "thème reconnu"
+                } else {
+                    "theme recognised"
+                }
+            ),
             Trace::ResourceShown(_) => continue,
         };
         out.push_str(&line);

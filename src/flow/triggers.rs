@@ -359,6 +359,10 @@ enum Part {
     End,
 }
 
+/// A phrase list for `Matcher::sibling`: name, node, node's place, and each
+/// phrase with its language and place.
+pub type SiblingList = (String, String, Pos, Vec<(String, String, Pos)>);
+
 /// One written pattern of a trigger list.
 #[derive(Debug, Clone)]
 pub struct TriggerPattern {
@@ -681,6 +685,45 @@ impl Matcher {
             parts,
             except,
         }
+    }
+
+    /// A matcher for other phrase lists (the themes of `sujets.toml`) that reads
+    /// messages exactly as the urgent triggers do: same contractions, same
+    /// normalisation, same negation guard, no typo tolerance. Each list is
+    /// `(name, node, node's place, [(language, phrase, place)])`; its sections
+    /// take the `Verify` level only so that they are matched without typo
+    /// tolerance ("messages" is one letter from "massages"): the caller decides
+    /// what a hit means.
+    pub fn sibling(&self, lists: Vec<SiblingList>) -> Matcher {
+        let mut out = Matcher {
+            normaliser: self.normaliser.clone(),
+            // No negation guard: it is there to hold back a false alarm ("ce jeu va
+            // me tuer"), and "sans mon accord" or "is this confidential" name a
+            // theme all the same.
+            fuzzy_min: self.fuzzy_min,
+            exact_words: self.exact_words.clone(),
+            ..Matcher::default()
+        };
+        for (name, node, node_pos, phrases) in lists {
+            let patterns = phrases
+                .iter()
+                .map(|(lang, written, pos)| out.compile(written, lang, pos.clone()))
+                .collect();
+            out.sections.push(Section {
+                name,
+                node,
+                node_pos,
+                level: Level::Verify,
+                patterns,
+            });
+        }
+        out
+    }
+
+    /// Where a quoted phrase is in a file, searching from a byte offset (for
+    /// files other than `declencheurs.toml`, whose name the caller sets).
+    pub fn find_phrase(source: &str, from: usize, value: &str) -> (usize, Pos) {
+        find_quoted(source, from, value)
     }
 
     /// The node of every section (for reachability).
