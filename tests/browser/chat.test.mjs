@@ -237,8 +237,9 @@ describe('the conversation', () => {
     assert.equal(await page.getAttribute('#message', 'autocomplete'), 'off');
     assert.equal(await page.getAttribute('#composer', 'autocomplete'), 'off');
 
-    // Click: the first choice on offer; its label comes back as the youth's message.
-    const first = page.locator('.choice').first();
+    // Click: the first choice on offer (past the danger button, which the menu puts
+    // first and which is walked below); its label comes back as the youth's message.
+    const first = page.locator('.choice:not([data-id*="urgence"])').first();
     const label = (await first.textContent()).trim();
     const before = await botCount(page);
     await first.click();
@@ -247,7 +248,7 @@ describe('the conversation', () => {
 
     // Keyboard: a choice is focusable and Enter picks it; focus then lands on the next
     // thing to do (a choice or the message box), never lost on the page's body.
-    const next = page.locator('.choice').first();
+    const next = page.locator('.choice:not([data-id*="urgence"])').first();
     await next.waitFor();
     const nextLabel = (await next.textContent()).trim();
     await next.focus();
@@ -605,7 +606,7 @@ describe('resume after a dropped connection', () => {
       assert.equal(await page.locator('.notice-new').count(), 0);
 
       const before = await botCount(page);
-      await page.locator('.choice').first().click();
+      await page.locator('.choice:not([data-id*="urgence"])').first().click();
       await page.waitForFunction((n) => document.querySelectorAll('.msg-bot').length > n, before);
       const seqsAfter = await shownSeqs(page);
       assertEveryFrameOnce(seqsAfter);
@@ -725,7 +726,7 @@ describe('accessibility', () => {
       assert.deepEqual(await axeFindings(page), [], 'at the start');
 
       const before = await botCount(page);
-      await page.locator('.choice').first().click();
+      await page.locator('.choice:not([data-id*="urgence"])').first().click();
       await page.waitForFunction((n) => document.querySelectorAll('.msg-bot').length > n, before);
       assert.deepEqual(await axeFindings(page), [], 'after a choice');
 

@@ -544,6 +544,7 @@ describe('several conversations and lost connections', () => {
         (panel) => ![...panel.querySelectorAll('.entry-youth .entry-text')].some((n) => n.textContent === 'merci'),
       ).dataset.id);
       await page.click(`#tab-${secondId}`);
+      if (process.env.DEBUG_RELEASE) console.log('RELEASE', secondId, await page.$$eval('.conversation', (ps) => ps.map((p) => [p.dataset.id, p.hidden, p.className, p.querySelector('.release')?.hidden, p.querySelector('.release')?.disabled, p.querySelector('.notice')?.textContent])));
       const seen = await second.count();
       const [released] = await Promise.all([
         page.waitForResponse((r) => r.url().endsWith(`/api/handoffs/${secondId}/release`)),

@@ -1136,8 +1136,6 @@
       state.revealReplay = false;
       if (!items.length || state.exiting) return;
       var smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-      // What is revealed ends above the sticky message box, never under it.
-      document.documentElement.style.scrollPaddingBottom = dom.composer.offsetHeight + 'px';
       if (state.receipt && state.receipt.isConnected) {
         // Until the youth does something, the receipt stays in view.
         state.receipt.scrollIntoView({ behavior: smooth ? 'smooth' : 'auto', block: 'end' });
