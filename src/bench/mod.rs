@@ -1,5 +1,5 @@
 //! The load generator behind `relais-bench`, kept in the library so the smoke test
-//! (`tests/bench_smoke.rs`) runs the very code the benchmarks run.
+//! (`tests/it/bench_smoke.rs`) runs the very code the benchmarks run.
 //!
 //! In reading order:
 //! - [`process`]: the servers under test as child processes (relais, and the echo

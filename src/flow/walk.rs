@@ -199,7 +199,7 @@ pub fn walk(set: &FlowSet, lang: &str) -> Walk {
                     // Where an urgent detour comes back to (`retour`) is left out of
                     // the state: with it, every urgent node is walked once per node it
                     // can be reached from, times every other variable (past 50,000
-                    // states). The way back itself is played in tests/urgent.rs.
+                    // states). The way back itself is played in tests/it/urgent.rs.
                     let mut vars = next.vars.clone();
                     vars.remove(super::triggers::RETURN_VAR);
                     let key: Key = (next.node.clone(), vars, seen_now);

@@ -5,8 +5,7 @@
 //! on `/api` get the JSON error; `/metrics` is off unless given its own address;
 //! PRIVACY.md names every tree the store opens and every file of the data folder.
 
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

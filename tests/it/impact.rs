@@ -1,11 +1,10 @@
 //! The impact report as a coordinator hands it to a funder: the scripted day of the
 //! privacy tests, written in French and in English and compared with the expected files
-//! in `tests/data/impact/` (`UPDATE_EXPECT=1 cargo test --test impact` rewrites them); no
+//! in `tests/data/impact/` (`UPDATE_EXPECT=1 cargo test --test it impact::` rewrites them); no
 //! English word in the French report; a small count that appears nowhere, not in a chart,
 //! a table, a difference or by subtraction; and the supervisors' API.
 
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{fixture_flows, repo_path, scripted_day, test_config, Api, TestServer};
@@ -86,7 +85,7 @@ fn expect(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
         panic!(
-            "{} is missing: run UPDATE_EXPECT=1 cargo test --test impact",
+            "{} is missing: run UPDATE_EXPECT=1 cargo test --test it impact::",
             path.display()
         )
     });

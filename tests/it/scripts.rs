@@ -1,6 +1,6 @@
 //! Scripts that must parse and scripts that must fail, each failing one with its
 //! expected diagnostics (file:line:col and sentence) in a `.expected` file beside it,
-//! all behind one `check` helper. `UPDATE_EXPECT=1 cargo test --test scripts`
+//! all behind one `check` helper. `UPDATE_EXPECT=1 cargo test --test it scripts::`
 //! rewrites the expected files after a deliberate change. Every shipped flow is
 //! checked too.
 

@@ -6,8 +6,7 @@
 //! a language switch that the request follows; no second offer of a person while
 //! waiting.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
 use common::{files, fixture_flows, markers_in, test_config, Api, Console, TestServer, Youth};

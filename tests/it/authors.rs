@@ -3,8 +3,7 @@
 //! transcript), `flows graph`, the translation round trip, and rollback of the
 //! running server's flows.
 
-mod common;
-
+use crate::common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 

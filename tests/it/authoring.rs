@@ -6,8 +6,7 @@
 //! survive a French-locale Excel file (`;`, Windows-1252) and an older CSV imported
 //! over a newer translation.
 
-mod common;
-
+use crate::common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -49,8 +49,7 @@
 //! would need the README rewritten as `$ relais …` transcripts; so this is a small
 //! harness of its own, with `pulldown-cmark` to find the blocks.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -932,7 +931,7 @@ fn the_privacy_page_names_real_things() {
         trees += 1;
     }
     assert!(trees >= 5, "PRIVACY.md's inventory is found ({trees})");
-    let privacy_test = std::fs::read_to_string(repo_path("tests/privacy.rs")).unwrap();
+    let privacy_test = std::fs::read_to_string(repo_path("tests/it/privacy.rs")).unwrap();
     assert!(text.contains("no_marker_is_left_on_disk_or_in_the_logs"));
     assert!(privacy_test.contains("fn no_marker_is_left_on_disk_or_in_the_logs"));
 }

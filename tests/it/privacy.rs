@@ -4,8 +4,7 @@
 //! folder or in the logs. The statistics hold nothing that points to a session (the
 //! impact report made of them is tested in impact.rs).
 
-mod common;
-
+use crate::common;
 use common::{
     add_intervenor, choice_id, files, fixture_flows, markers_in, scripted_day, test_config, Api,
     Console, ServerProcess, TestServer, Youth,

@@ -1,7 +1,6 @@
 //! Starts a real relais for integration tests — in this process on `127.0.0.1:0`
 //! (`TestServer`), or as the `relais` binary (`ServerProcess`) for restarts and
 //! kills — and talks to it over real sockets (`Youth`, `Console`, `Api`).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

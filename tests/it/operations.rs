@@ -5,8 +5,7 @@
 //! supervision (monitor, whisper), blocks after abuse, backup while 100 sessions run
 //! and restore, and the deploy files.
 
-mod common;
-
+use crate::common;
 use std::path::Path;
 
 use common::{fixture_flows, test_config, Api, Console, TestServer, Youth, PATIENCE};

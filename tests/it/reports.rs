@@ -5,8 +5,7 @@
 //! "someone is in danger now" takes the urgent path at once; the report's words are
 //! sealed on disk and gone after its retention.
 
-mod common;
-
+use crate::common;
 use std::path::Path;
 
 use common::{files, markers_in, repo_path, test_config, Api, TestServer, Youth};

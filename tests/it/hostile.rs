@@ -3,8 +3,7 @@
 //! stop answering, guessed resume tokens, and fake requests for a human in bulk.
 //! The server stays up, the limits hold, and every turn of the real youth is answered.
 
-mod common;
-
+use crate::common;
 use std::time::{Duration, Instant};
 
 use common::{choice_id, fixture_flows, test_config, TestServer, Youth, PATIENCE};

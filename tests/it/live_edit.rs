@@ -2,8 +2,7 @@
 //! keeps serving; a fixed one is picked up without a restart; a conversation
 //! already running finishes on the version it started with.
 
-mod common;
-
+use crate::common;
 use common::{choice_id, copy_dir, fixture_flows, test_config, TestServer};
 use relais::flow::ReloadOutcome;
 use tokio::sync::watch;

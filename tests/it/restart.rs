@@ -2,8 +2,7 @@
 //! the same data folder, and a live handoff survives `kill -9` with nothing lost or
 //! duplicated on either side.
 
-mod common;
-
+use crate::common;
 use common::{add_intervenor, choice_id, fixture_flows, Api, Console, ServerProcess, Youth};
 use reqwest::Method;
 use serde_json::json;

@@ -306,7 +306,7 @@ fn the_new_themes_are_walked_end_in_help_and_keep_a_person_two_taps_away() {
     for (lang, walk) in walks() {
         assert!(walk.failures.is_empty(), "{:#?}", walk.failures);
         for (name, node) in &set.nodes {
-            // The nodes only a typed trigger leads to are played in tests/triggers.rs.
+            // The nodes only a typed trigger leads to are played in tests/it/triggers.rs.
             if set.triggers.is_trigger_node(name) && name != &set.urgent.node {
                 continue;
             }

@@ -215,7 +215,7 @@ fn every_node_is_played_and_every_theme_is_two_taps_from_the_start() {
     let set = flows();
     for (lang, walk) in walks() {
         for name in set.nodes.keys() {
-            // The nodes only a typed trigger leads to are played in tests/triggers.rs.
+            // The nodes only a typed trigger leads to are played in tests/it/triggers.rs.
             if set.triggers.is_trigger_node(name) && name != &set.urgent.node {
                 continue;
             }

@@ -2,8 +2,7 @@
 //! queue order and positions, nobody on call, logins and permissions, and hostile
 //! youth text that must arrive as plain text.
 
-mod common;
-
+use crate::common;
 use std::time::Instant;
 
 use common::{choice_id, fixture_flows, test_config, Api, Console, TestServer, Youth};

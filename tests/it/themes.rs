@@ -17,7 +17,7 @@ use relais::flow::load::{build, read_folder};
 use relais::flow::model::FlowSet;
 use relais::flow::theme_corpus::{self, Report, MIN_ROUTED_RIGHT};
 
-mod common;
+use crate::common;
 use common::{repo_path, test_config, TestServer};
 
 fn flows() -> &'static FlowSet {

@@ -6,8 +6,7 @@
 //! honest queue (caps never refuse urgent; refused youths told the truth; one address
 //! holds only its share), and the words a youth types while waiting.
 
-mod common;
-
+use crate::common;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,8 +1,7 @@
 //! The youth chat over real sockets: walking flows by choices and by free text,
 //! urgent phrases, resume, forget, and bad input that gets a clear answer.
 
-mod common;
-
+use crate::common;
 use common::{choice_id, fixture_flows, test_config, TestServer};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;

@@ -3,8 +3,7 @@
 //! danger" phrase answered yes and answered no; the off-ramp ("I'm not in danger
 //! right now") lowering an urgent request in the console's queue.
 
-mod common;
-
+use crate::common;
 use common::{repo_path, test_config, Api, Console, TestServer, Youth};
 use relais::store::records::Role;
 use serde_json::Value;
