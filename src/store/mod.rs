@@ -107,11 +107,7 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in a folder: sled in `db/`, keys in `keys/`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(path.join("db"))
-            .cache_capacity(64 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()?;
+        let db = open_sled(&path.join("db"))?;
         let keys = Arc::new(keys::Keys::open(&path.join("keys"))?);
         let stats = db.open_tree("stats")?;
         let open_stats = OpenStats::read(&stats, &keys);
@@ -591,6 +587,28 @@ impl OpenStats {
 /// The one task that flushes: it takes every request waiting, runs one blocking
 /// flush for all of them off the runtime, and answers them all. It holds the
 /// database only while flushing, so a closed store is really closed.
+/// Opens sled, waiting up to a second for the lock a store dropped a moment ago in this
+/// process still holds: sled's IO threads release it shortly after the drop (a restore,
+/// or a test reopening its store). A lock held by another process stays an error.
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(64 * 1024 * 1024)
+        .flush_every_ms(Some(500));
+    let mut tries = 0;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && tries < 50 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 fn spawn_flusher() -> tokio::sync::mpsc::UnboundedSender<FlushRequest> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FlushRequest>();
     tokio::spawn(async move {
