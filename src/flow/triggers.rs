@@ -20,7 +20,11 @@
 //! `[urgence_suicide]`), `verifier` (ask "are you in danger now?") and nothing.
 //! Everything here is pure and works in memory: nothing a youth wrote is kept.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+// Word sets are looked up for every pattern of every message: FxHash, not SipHash
+// (the keys are the words of one message or of the authors' lists, bounded in size).
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::Deserialize;
 
@@ -423,6 +427,17 @@ pub struct Matcher {
     /// Ordinary messages no pattern may fire on, with their place.
     pub benign: Vec<(String, Pos)>,
     contraction_pos: Vec<(String, Pos)>,
+    /// Built at the first message: which patterns can fire given the words present.
+    index: std::sync::OnceLock<Vec<SectionIndex>>,
+}
+
+/// One section's patterns by the first word they cannot do without (and its squeezed
+/// form): a message is tried only against the patterns whose word it holds, and the
+/// patterns with no such word (all prefixes or typo-tolerant words).
+#[derive(Debug, Clone, Default)]
+struct SectionIndex {
+    by_word: HashMap<String, Vec<usize>>,
+    always: Vec<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -743,14 +758,58 @@ impl Matcher {
     }
 
     fn first_hit(&self, normalised: &Normalised) -> Option<Hit<'_>> {
-        for section in &self.sections {
-            for pattern in &section.patterns {
-                if let Some(hit) = self.hit(section, pattern, normalised, false) {
+        let index = self.index.get_or_init(|| self.build_index());
+        for (section, index) in self.sections.iter().zip(index) {
+            // Only the patterns whose required first word is present can pass
+            // `could_match`; tried in their written order, as before.
+            let mut candidates = index.always.clone();
+            for word in &normalised.present {
+                if let Some(ids) = index.by_word.get(word) {
+                    candidates.extend(ids);
+                }
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+            for i in candidates {
+                if let Some(hit) = self.hit(section, &section.patterns[i], normalised, false) {
                     return Some(hit);
                 }
             }
         }
         None
+    }
+
+    fn build_index(&self) -> Vec<SectionIndex> {
+        self.sections
+            .iter()
+            .map(|section| {
+                let fuzzy = section.level == Level::Urgent;
+                let mut index = SectionIndex::default();
+                for (i, pattern) in section.patterns.iter().enumerate() {
+                    let required = pattern.parts.iter().find_map(|part| match part {
+                        Part::Word {
+                            word,
+                            chars,
+                            squeezed,
+                            prefix: false,
+                        } if !(fuzzy && chars.len() >= self.fuzzy_min) => {
+                            Some((word, chars.len() >= 4, squeezed))
+                        }
+                        _ => None,
+                    });
+                    match required {
+                        Some((word, squeezable, squeezed)) => {
+                            index.by_word.entry(word.clone()).or_default().push(i);
+                            if squeezable && squeezed != word {
+                                index.by_word.entry(squeezed.clone()).or_default().push(i);
+                            }
+                        }
+                        None => index.always.push(i),
+                    }
+                }
+                index
+            })
+            .collect()
     }
 
     /// Every pattern that matches, negated or not, and the normalised words: what

@@ -128,7 +128,7 @@ pub fn walk(set: &FlowSet, lang: &str) -> Walk {
     }
     record_shown(&mut walk, &turn.outputs);
     let seen = resources_shown(&turn.outputs) || handoff_requested(&turn.outputs);
-    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut index: rustc_hash::FxHashMap<Key, usize> = Default::default();
     let mut queue = VecDeque::new();
     index.insert((first.node.clone(), first.vars.clone(), seen), 0);
     walk.states.push((first, seen));

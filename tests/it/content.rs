@@ -167,7 +167,7 @@ fn walk(set: &FlowSet, lang: &str) -> Walk {
     };
     let mut helped = vec![!resources_of(&outputs).is_empty()];
     let mut depth = vec![0usize];
-    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut index: rustc_hash::FxHashMap<Key, usize> = Default::default();
     index.insert((first.node.clone(), first.vars.clone(), helped[0]), 0);
     let mut probe = State {
         node: None,
