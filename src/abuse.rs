@@ -17,28 +17,18 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde::Serialize;
-
 use crate::clock::Clock;
 use crate::limits::ClientKey;
 use crate::store::records::BlockRecord;
-use crate::store::{get_json, put_json, SessionKey, Store, StoreError};
+use crate::store::{SessionKey, Store, StoreError};
 
-const TREE: &str = "blocks";
 /// Most session → client links kept in memory (the oldest go first).
 const MAX_LINKS: usize = 50_000;
 
-/// A block as a supervisor sees it: no key, only the conversation that caused it.
-#[derive(Debug, Clone, Serialize)]
-pub struct BlockItem {
-    pub handoff: u64,
-    pub since: u64,
-    pub until: u64,
-    pub by: String,
-}
+pub use crate::protocol::BlockItem;
 
 pub struct Blocks {
-    tree: sled::Tree,
+    store: Store,
     clock: Clock,
     hours: u64,
     /// The client key each session last asked for a person from (memory only).
@@ -50,7 +40,7 @@ pub struct Blocks {
 impl Blocks {
     pub fn open(store: &Store, clock: Clock, hours: u64) -> Result<Self, StoreError> {
         Ok(Self {
-            tree: store.tree(TREE)?,
+            store: store.clone(),
             clock,
             hours,
             links: Mutex::new(HashMap::new()),
@@ -80,18 +70,22 @@ impl Blocks {
             .get(client)
             .is_some_and(|(_, until)| *until > now);
         by_client
-            || get_json::<BlockRecord>(&self.tree, session)
-                .ok()
-                .flatten()
-                .is_some_and(|b| b.until_ms > now)
+            || match self.store.block(session) {
+                Ok(block) => block.is_some_and(|b| b.until_ms > now),
+                Err(e) => {
+                    // Not refusing is the safe side: a person is never withheld on a
+                    // store error.
+                    tracing::error!(error = %e, "a block could not be read; the session is not refused");
+                    false
+                }
+            }
     }
 
     /// Blocks the session of a conversation ended as abusive, and its client key.
     pub fn block(&self, session: &SessionKey, handoff: u64, by: &str) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
         let until = now + self.hours.max(1) * 3_600_000;
-        put_json(
-            &self.tree,
+        self.store.put_block(
             session,
             &BlockRecord {
                 handoff,
@@ -117,21 +111,17 @@ impl Blocks {
     /// The blocks in force, soonest to end first; expired ones are dropped.
     pub fn list(&self) -> Result<Vec<BlockItem>, StoreError> {
         let now = self.clock.now_ms();
-        let mut out = Vec::new();
-        for entry in self.tree.iter() {
-            let (key, value) = entry?;
-            let block: BlockRecord = serde_json::from_slice(&value)?;
-            if block.until_ms <= now {
-                self.tree.remove(key)?;
-                continue;
-            }
-            out.push(BlockItem {
+        let mut out: Vec<BlockItem> = self
+            .store
+            .retain_blocks(|block| block.until_ms > now)?
+            .into_iter()
+            .map(|block| BlockItem {
                 handoff: block.handoff,
                 since: block.since_ms,
                 until: block.until_ms,
                 by: block.by,
-            });
-        }
+            })
+            .collect();
         self.clients
             .lock()
             .expect("blocks lock poisoned")
@@ -142,15 +132,7 @@ impl Blocks {
 
     /// Lifts the block a conversation caused (session and client key); whether one was.
     pub fn lift(&self, handoff: u64) -> Result<bool, StoreError> {
-        let mut found = false;
-        for entry in self.tree.iter() {
-            let (key, value) = entry?;
-            let block: BlockRecord = serde_json::from_slice(&value)?;
-            if block.handoff == handoff {
-                self.tree.remove(key)?;
-                found = true;
-            }
-        }
+        let found = self.store.remove_blocks_of(handoff)?;
         let mut clients = self.clients.lock().expect("blocks lock poisoned");
         let before = clients.len();
         clients.retain(|_, (id, _)| *id != handoff);

@@ -13,9 +13,6 @@ use crate::clock::Clock;
 use crate::store::records::AuditRecord;
 use crate::store::{Store, StoreError};
 
-/// The tree of the trail.
-const TREE: &str = "audit";
-
 /// The most entries one listing returns.
 pub const MAX_LIST: usize = 5_000;
 
@@ -119,9 +116,8 @@ impl Filter {
     }
 }
 
-/// The trail; cheap to share.
+/// The trail; cheap to share (its entries live in the store's `audit` tree).
 pub struct Audit {
-    tree: sled::Tree,
     store: Store,
     clock: Clock,
     retention_days: u64,
@@ -130,7 +126,6 @@ pub struct Audit {
 impl Audit {
     pub fn open(store: &Store, clock: Clock, retention_days: u64) -> Result<Self, StoreError> {
         Ok(Self {
-            tree: store.tree(TREE)?,
             store: store.clone(),
             clock,
             retention_days,
@@ -153,33 +148,27 @@ impl Audit {
     }
 
     fn put(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let id = self.store.generate_id()?;
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&record.at.to_be_bytes());
-        key[8..].copy_from_slice(&id.to_be_bytes());
-        self.tree.insert(key, serde_json::to_vec(record)?)?;
-        Ok(())
+        self.store.append_audit(record)
     }
 
     /// Entries matching a filter, newest first, at most `limit`.
     pub fn list(&self, filter: &Filter, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.tree.iter().rev() {
-            let (_, value) = entry?;
-            let record: AuditRecord = serde_json::from_slice(&value)?;
+        self.store.audit_newest_first(|record| {
             if filter.to_ms.is_some_and(|to| record.at > to) {
-                continue;
+                return true;
             }
             if filter.from_ms.is_some_and(|from| record.at < from) {
-                break;
+                return false;
             }
             if filter.matches(&record) {
                 out.push(record);
                 if out.len() >= limit.min(MAX_LIST) {
-                    break;
+                    return false;
                 }
             }
-        }
+            true
+        })?;
         Ok(out)
     }
 
@@ -187,15 +176,7 @@ impl Audit {
     pub fn purge(&self) -> Result<usize, StoreError> {
         let keep_ms = self.retention_days.saturating_mul(86_400_000);
         let cutoff = self.clock.now_ms().saturating_sub(keep_ms);
-        let mut batch = sled::Batch::default();
-        let mut count = 0;
-        for entry in self.tree.range(..cutoff.to_be_bytes().to_vec()) {
-            let (key, _) = entry?;
-            batch.remove(key);
-            count += 1;
-        }
-        self.tree.apply_batch(batch)?;
-        Ok(count)
+        self.store.purge_audit_before(cutoff)
     }
 }
 

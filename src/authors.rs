@@ -3,23 +3,32 @@
 //! node in any language with the variables shown, and the version history. For
 //! accounts with the author or supervisor role; nothing here touches a youth's data.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::flow::engine::{Output, State as FlowState};
 use crate::flow::graph::Graph;
 use crate::flow::play::{self, Typed};
-use crate::handoff::api::{ApiJson, Authed};
-use crate::protocol::ResourceWire;
-use crate::server::AppState;
+use crate::http::{ApiJson, Authed};
+use crate::protocol::{FlowStatus, GraphResponse, ResourceWire, VersionItem};
+pub use crate::protocol::{
+    PlayFrame, PlayInput, PlayRequest, PlayResponse, PlayState, PreviewFrame,
+};
 
-pub fn routes() -> Router<AppState> {
+/// What the authors' API uses of the server: the flows, the configuration, and
+/// the accounts and limits behind [`Authed`].
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AuthorsState {
+    pub flows: std::sync::Arc<crate::flow::FlowLibrary>,
+    pub config: std::sync::Arc<crate::config::Config>,
+    pub accounts: std::sync::Arc<crate::auth::Accounts>,
+    pub limits: std::sync::Arc<crate::limits::Limits>,
+}
+
+pub fn routes() -> Router<AuthorsState> {
     Router::new()
         .route("/api/flows/graph", get(graph))
         .route("/api/flows/play", post(play))
@@ -27,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/flows/status", get(status))
 }
 
-fn author(who: &crate::handoff::accounts::Intervenor) -> Result<(), ApiError> {
+fn author(who: &crate::auth::Intervenor) -> Result<(), ApiError> {
     if who.writes_flows() {
         Ok(())
     } else {
@@ -35,92 +44,34 @@ fn author(who: &crate::handoff::accounts::Intervenor) -> Result<(), ApiError> {
     }
 }
 
-async fn graph(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn graph(State(app): State<AuthorsState>, Authed(who): Authed) -> Result<Response, ApiError> {
     author(&who)?;
     let flows = app.flows.current();
-    Ok(Json(serde_json::json!({
-        "version": flows.version,
-        "languages": flows.languages(),
-        "graph": Graph::of(&flows),
-        "last_edit": app.flows.last_edit(),
-    }))
+    Ok(Json(GraphResponse {
+        graph: Graph::of(&flows),
+        languages: flows.languages(),
+        last_edit: app.flows.last_edit(),
+        version: flows.version.clone(),
+    })
     .into_response())
 }
 
 /// The version serving and what happened to the last edit of the folder, for the
 /// page to poll: a refused edit shows its diagnostics, an accepted one says so.
-async fn status(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn status(
+    State(app): State<AuthorsState>,
+    Authed(who): Authed,
+) -> Result<Response, ApiError> {
     author(&who)?;
-    Ok(Json(serde_json::json!({
-        "version": app.flows.current().version,
-        "last_edit": app.flows.last_edit(),
-    }))
+    Ok(Json(FlowStatus {
+        last_edit: app.flows.last_edit(),
+        version: app.flows.current().version.clone(),
+    })
     .into_response())
 }
 
-/// Where a preview conversation stands; the page sends it back with each input.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct PlayState {
-    pub node: Option<String>,
-    #[serde(default)]
-    pub vars: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum PlayInput {
-    Choose { id: String },
-    Text { text: String },
-    Restart,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PlayRequest {
-    #[serde(default = "french")]
-    pub lang: String,
-    /// Start here (a fresh conversation) when there is no state.
-    pub from: Option<String>,
-    pub state: Option<PlayState>,
-    pub input: Option<PlayInput>,
-}
-
-fn french() -> String {
-    "fr".into()
-}
-
-/// A frame of a preview: a bot message exactly as the chat sends it (without
-/// `seq`), or what would happen instead of a real handoff or report.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum PlayFrame {
-    Chat(crate::protocol::Event),
-    Preview(PreviewFrame),
-}
-
-#[derive(Debug, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum PreviewFrame {
-    Handoff {
-        urgent: bool,
-        topic: String,
-        resources: Vec<ResourceWire>,
-    },
-    End,
-    /// A report step (kept, summary, submitted, receipt checked), as the transcript says.
-    Report,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PlayResponse {
-    pub frames: Vec<PlayFrame>,
-    pub state: PlayState,
-    /// What happened, as `relais flows try` writes it.
-    pub transcript: String,
-    pub not_expected: bool,
-}
-
 async fn play(
-    State(app): State<AppState>,
+    State(app): State<AuthorsState>,
     Authed(who): Authed,
     ApiJson(request): ApiJson<PlayRequest>,
 ) -> Result<Json<PlayResponse>, ApiError> {
@@ -182,18 +133,19 @@ async fn play(
     }))
 }
 
-async fn versions(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn versions(
+    State(app): State<AuthorsState>,
+    Authed(who): Authed,
+) -> Result<Response, ApiError> {
     author(&who)?;
     let serving = app.flows.current().version.clone();
-    let list: Vec<serde_json::Value> = crate::store::archived_flow_versions(&app.config.data_dir)?
+    let list: Vec<VersionItem> = crate::store::archived_flow_versions(&app.config.data_dir)?
         .into_iter()
-        .map(|v| {
-            serde_json::json!({
-                "version": v.version,
-                "loaded_at": v.loaded_at,
-                "files": v.sources.keys().filter(|k| k.ends_with(".flow")).count(),
-                "serving": v.version == serving,
-            })
+        .map(|v| VersionItem {
+            files: v.sources.keys().filter(|k| k.ends_with(".flow")).count(),
+            loaded_at: v.loaded_at,
+            serving: v.version == serving,
+            version: v.version,
         })
         .collect();
     Ok(Json(list).into_response())

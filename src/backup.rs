@@ -24,7 +24,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use rand::RngCore;
 
-use crate::store::{Store, StoreError};
+use crate::store::{RawEntry, Store, StoreError};
 
 const MAGIC: &[u8; 8] = b"RELAISBK";
 const FORMAT: u8 = 1;
@@ -62,12 +62,6 @@ pub enum BackupError {
     Store(#[from] StoreError),
 }
 
-impl From<sled::Error> for BackupError {
-    fn from(error: sled::Error) -> Self {
-        BackupError::Store(StoreError::Sled(error))
-    }
-}
-
 fn field(out: &mut (impl Write + ?Sized), bytes: &[u8]) -> std::io::Result<()> {
     out.write_all(&(bytes.len() as u32).to_be_bytes())?;
     out.write_all(bytes)
@@ -91,22 +85,24 @@ pub fn write_payload(
     data_dir: &Path,
     out: &mut (impl Write + ?Sized),
 ) -> Result<(), BackupError> {
-    let db = store.db();
     out.write_all(PAYLOAD_MAGIC)?;
     // The id counter: a restored store never gives an id twice.
     out.write_all(&[TAG_IDS])?;
-    field(out, &db.generate_id()?.to_be_bytes())?;
-    for name in db.tree_names() {
-        let tree = db.open_tree(&name)?;
-        out.write_all(&[TAG_TREE])?;
-        field(out, &name)?;
-        for entry in tree.iter() {
-            let (key, value) = entry?;
-            out.write_all(&[TAG_ITEM])?;
-            field(out, &key)?;
-            field(out, &value)?;
+    field(out, &store.next_id_raw()?.to_be_bytes())?;
+    store.export_raw(|entry| -> Result<(), BackupError> {
+        match entry {
+            RawEntry::Tree(name) => {
+                out.write_all(&[TAG_TREE])?;
+                field(out, name)?;
+            }
+            RawEntry::Item(key, value) => {
+                out.write_all(&[TAG_ITEM])?;
+                field(out, key)?;
+                field(out, value)?;
+            }
         }
-    }
+        Ok(())
+    })?;
     for (tag, folder) in [
         (TAG_KEY_FILE, "keys"),
         (TAG_VERSION_FILE, crate::store::VERSIONS_DIR),
@@ -308,8 +304,7 @@ pub fn restore_payload(payload: &[u8], data_dir: &Path) -> Result<RestoreSummary
     }
     std::fs::create_dir_all(data_dir)?;
     let store = Store::open(data_dir)?;
-    let db = store.db();
-    let mut tree: Option<sled::Tree> = None;
+    let mut tree: Option<Vec<u8>> = None;
     let mut summary = RestoreSummary::default();
     let mut ids = 0u64;
     loop {
@@ -323,15 +318,17 @@ pub fn restore_payload(payload: &[u8], data_dir: &Path) -> Result<RestoreSummary
             }
             TAG_TREE => {
                 let name = read_field(&mut input)?;
-                tree = Some(db.open_tree(name)?);
+                tree = Some(name);
                 summary.trees += 1;
             }
             TAG_ITEM => {
                 let key = read_field(&mut input)?;
                 let value = read_field(&mut input)?;
-                tree.as_ref()
-                    .ok_or(BackupError::NotABackup)?
-                    .insert(key, value)?;
+                store.import_raw(
+                    tree.as_deref().ok_or(BackupError::NotABackup)?,
+                    &key,
+                    &value,
+                )?;
                 summary.records += 1;
             }
             TAG_KEY_FILE | TAG_VERSION_FILE => {
@@ -353,8 +350,7 @@ pub fn restore_payload(payload: &[u8], data_dir: &Path) -> Result<RestoreSummary
         }
     }
     // Ids given from now on are past every id the copy holds.
-    while db.generate_id()? < ids {}
-    db.flush()?;
+    store.finish_import(ids)?;
     Ok(summary)
 }
 

@@ -2,15 +2,12 @@
 //! stable code and a sentence, in French and English. Internal causes go to the log,
 //! never to a client.
 
+use crate::messages::{say, Text};
+use crate::protocol::{ErrorBody, ErrorCode};
+use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
-
-use crate::handoff::HandoffError;
-use crate::messages::{say, Text};
-use crate::protocol::ErrorCode;
-use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -34,16 +31,12 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
-    error: ErrorCode,
-    message: &'static str,
-    message_en: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after_ms: Option<u64>,
-}
-
 impl ApiError {
+    /// The stable code a client sees for this error.
+    pub fn code(&self) -> ErrorCode {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, ErrorCode, Text) {
         match self {
             ApiError::Unauthorized => (
@@ -97,8 +90,8 @@ impl IntoResponse for ApiError {
             status,
             Json(ErrorBody {
                 error: code,
-                message: say("fr", text),
-                message_en: say("en", text),
+                message: say("fr", text).into(),
+                message_en: say("en", text).into(),
                 retry_after_ms,
             }),
         )
@@ -115,29 +108,6 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         ApiError::Internal(error.to_string())
-    }
-}
-
-impl From<crate::reports::ReportError> for ApiError {
-    fn from(error: crate::reports::ReportError) -> Self {
-        match error {
-            crate::reports::ReportError::NotFound | crate::reports::ReportError::Erased => {
-                ApiError::NotFound
-            }
-            crate::reports::ReportError::Full => ApiError::ReportFull,
-            crate::reports::ReportError::Store(error) => error.into(),
-        }
-    }
-}
-
-impl From<HandoffError> for ApiError {
-    fn from(error: HandoffError) -> Self {
-        match error {
-            HandoffError::NotFound => ApiError::NotFound,
-            HandoffError::Conflict => ApiError::Conflict,
-            HandoffError::Forbidden => ApiError::Forbidden,
-            HandoffError::Store(error) => error.into(),
-        }
     }
 }
 
@@ -168,10 +138,4 @@ pub async fn json_rejections(response: Response) -> Response {
     let mut json = error.into_response();
     *json.status_mut() = status;
     json
-}
-
-impl From<HandoffError> for ErrorCode {
-    fn from(error: HandoffError) -> Self {
-        ApiError::from(error).parts().1
-    }
 }

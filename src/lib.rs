@@ -5,12 +5,14 @@
 //! - [`flow`]: the script language of `flows/` (parser, checks, pure engine, versions);
 //! - [`protocol`]: every wire type of the chat, the console and the API, and only here;
 //! - [`chat`]: youth sessions, their frame logs, and the chat socket;
-//! - [`handoff`]: intervenor accounts, the queue, claims, the live relay, the console;
+//! - [`auth`]: staff accounts, console logins (tokens) and TOTP, for consoles and authors;
+//! - [`handoff`]: the queue, claims, the live relay, the console;
 //! - [`store`]: the sled trees, typed;
 //! - [`limits`]: client keys and rate limits, in memory only;
-//! - [`reports`]: anonymous reports with a receipt;
+//! - [`reports`]: anonymous reports with a receipt, and their console API;
 //! - [`stats`] and [`impact`]: anonymous daily counters, and the impact report made of them;
 //! - [`authors`]: the authors' preview API (graph, player, versions);
+//! - [`http`]: the API's extractors and the sockets' helpers, shared by the features;
 //! - [`server`]: `app(state) -> Router` and `run(listener, config, shutdown)`;
 //! - [`cli`]: the `relais` command;
 //! - [`admin`], [`audit`], [`backup`], [`abuse`]: running it without stopping it (the
@@ -21,6 +23,7 @@
 pub mod abuse;
 pub mod admin;
 pub mod audit;
+pub mod auth;
 pub mod authors;
 pub mod backup;
 pub mod bench;
@@ -31,6 +34,7 @@ pub mod config;
 pub mod error;
 pub mod flow;
 pub mod handoff;
+pub mod http;
 pub mod impact;
 pub mod limits;
 pub mod logs;

@@ -256,17 +256,20 @@ pub fn check_keyed<K: Hash + Eq + Clone>(
 /// The client key of a request, as an extractor.
 pub struct Client(pub ClientKey);
 
-impl FromRequestParts<crate::server::AppState> for Client {
+impl<S> FromRequestParts<S> for Client
+where
+    S: Send + Sync,
+    std::sync::Arc<Limits>: axum::extract::FromRef<S>,
+    crate::clock::Clock: axum::extract::FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &crate::server::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let address = state.limits.client_address(parts);
-        Ok(Client(
-            state.limits.client_key(address, state.clock.now_secs()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRef;
+        let limits = std::sync::Arc::<Limits>::from_ref(state);
+        let clock = crate::clock::Clock::from_ref(state);
+        let address = limits.client_address(parts);
+        Ok(Client(limits.client_key(address, clock.now_secs())))
     }
 }
 

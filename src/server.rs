@@ -43,8 +43,10 @@ pub enum StartError {
     Oncall(#[from] crate::handoff::escalation::OncallError),
 }
 
-/// Everything a request handler needs; cheap to clone (handles only).
-#[derive(Clone)]
+/// Everything the server holds; cheap to clone (handles only). Each field is also
+/// a `FromRef` slice, so a feature's handlers take only what they use (the
+/// features' own states, such as `authors::AuthorsState`, are made from it here).
+#[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     /// The configuration; written once at start.
     pub config: Arc<Config>,
@@ -185,9 +187,27 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/chat-config", get(chat_config))
         .merge(crate::handoff::api::routes())
+        .merge(
+            crate::reports::api::routes().with_state(crate::reports::api::ReportsApiState {
+                reports: state.reports.clone(),
+                handoffs: state.handoffs.clone(),
+                audit: state.audit.clone(),
+                stats: state.stats.clone(),
+                accounts: state.accounts.clone(),
+                limits: state.limits.clone(),
+                config: state.config.clone(),
+            }),
+        )
         .merge(crate::handoff::staff::routes())
         .merge(crate::handoff::supervision::routes())
-        .merge(crate::authors::routes())
+        .merge(
+            crate::authors::routes().with_state(crate::authors::AuthorsState {
+                flows: state.flows.clone(),
+                config: state.config.clone(),
+                accounts: state.accounts.clone(),
+                limits: state.limits.clone(),
+            }),
+        )
         .merge(crate::handoff::push::routes())
         .route_layer(axum::middleware::from_fn(access_log))
         .route_service("/", ServeFile::new(web.join("index.html")))
@@ -239,8 +259,11 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(app): State<AppState>) -> Response {
     if app.store.is_open() {
-        Json(serde_json::json!({ "ready": true, "flows": app.flows.current().version }))
-            .into_response()
+        Json(crate::protocol::Ready {
+            flows: app.flows.current().version.clone(),
+            ready: true,
+        })
+        .into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "store not open").into_response()
     }
@@ -275,10 +298,10 @@ async fn metrics(State(app): State<AppState>) -> Response {
 
 /// What the youth page needs to know: languages and where quick exit goes.
 async fn chat_config(State(app): State<AppState>) -> Response {
-    Json(serde_json::json!({
-        "languages": app.flows.current().languages(),
-        "quick_exit_url": app.config.quick_exit_url,
-    }))
+    Json(crate::protocol::ChatConfig {
+        languages: app.flows.current().languages(),
+        quick_exit_url: app.config.quick_exit_url.clone(),
+    })
     .into_response()
 }
 

@@ -467,6 +467,12 @@ impl Sessions {
             if seq >= held_from {
                 break;
             }
+            let frame = match frame {
+                crate::store::StoredFrame::Json(frame) => frame,
+                crate::store::StoredFrame::Erased { seq } => {
+                    Event::erased_agent_message().to_frame(seq)
+                }
+            };
             let _ = tx.try_send(Outgoing::Frame(frame));
         }
         if let Some(receipt) = live.pending_receipt.take() {

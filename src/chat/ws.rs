@@ -896,7 +896,7 @@ pub fn report_status_frame(app: &AppState, id: u64) -> Option<Control> {
         .collect();
     messages.reverse();
     Some(Control::ReportStatus {
-        status: record.status,
+        status: record.status.into(),
         messages: messages
             .into_iter()
             .map(|m| crate::protocol::ReporterMessage {

@@ -2,20 +2,24 @@
 //! the queue, claim, release, close, on call. Every call but login needs a live
 //! bearer token, and every action checks that this intervenor may do it.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::accounts::{Intervenor, LoginOutcome};
+pub use crate::http::extract::{ApiJson, Authed};
+
+use super::HandoffError;
 use crate::audit::Action;
 use crate::error::ApiError;
 use crate::limits::{check_direct, check_keyed, Client};
-use crate::protocol::{CloseRequest, HandoffItem, LoginRequest, LoginResponse, OnCallRequest};
+use crate::protocol::{
+    AssignRequest, CannedReply, CloseRequest, ErrorCode, HandoffItem, ImpactQuery, IntervenorItem,
+    LoginRequest, LoginResponse, OnCallRequest,
+};
 use crate::server::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -32,13 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/reports", get(reports))
         .route("/api/impact", get(reports))
         .route("/api/canned", get(canned))
-        .route("/api/signalements", get(report_list))
-        .route("/api/signalements/{id}", get(report_detail))
-        .route("/api/signalements/{id}/status", post(report_status))
-        .route("/api/signalements/{id}/assign", post(report_assign))
-        .route("/api/signalements/{id}/notes", post(report_note))
-        .route("/api/signalements/{id}/messages", post(report_message))
-        .route("/api/signalements/{id}/forwarded", post(report_forwarded))
         .route("/api/intervenors", get(intervenors))
         .layer(axum::middleware::map_response(
             crate::error::json_rejections,
@@ -48,8 +45,9 @@ pub fn routes() -> Router<AppState> {
 /// The file of canned replies an organisation edits, in the flows folder.
 pub const CANNED_FILE: &str = "reponses-types.toml";
 
-#[derive(Deserialize, serde::Serialize)]
-struct CannedReply {
+/// One entry of the canned replies' file (TOML, in French: `titre`, `fr`, `en`).
+#[derive(Deserialize)]
+struct CannedEntry {
     titre: String,
     fr: String,
     #[serde(default)]
@@ -59,7 +57,7 @@ struct CannedReply {
 #[derive(Deserialize)]
 struct CannedFile {
     #[serde(default)]
-    reponse: Vec<CannedReply>,
+    reponse: Vec<CannedEntry>,
 }
 
 /// Canned replies for the console (`flows/reponses-types.toml`), read at each call
@@ -73,10 +71,14 @@ async fn canned(State(app): State<AppState>, Authed(who): Authed) -> Result<Resp
         Err(e) => return Err(ApiError::Internal(e.to_string())),
     };
     let file: CannedFile = toml::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let list: Vec<serde_json::Value> = file
+    let list: Vec<CannedReply> = file
         .reponse
         .into_iter()
-        .map(|r| serde_json::json!({"title": r.titre, "fr": r.fr, "en": r.en}))
+        .map(|r| CannedReply {
+            title: r.titre,
+            fr: r.fr,
+            en: r.en,
+        })
         .collect();
     Ok(Json(list).into_response())
 }
@@ -89,33 +91,18 @@ async fn intervenors(
     if !who.is_supervisor() {
         return Err(ApiError::Forbidden);
     }
-    let list: Vec<serde_json::Value> = app
+    let list: Vec<IntervenorItem> = app
         .accounts
         .list()?
         .into_iter()
-        .map(|a| {
-            serde_json::json!({
-                "login": a.login,
-                "name": a.name,
-                "role": a.role.as_str(),
-                "on_call": app.handoffs.is_on_call(&a.login),
-            })
+        .map(|a| IntervenorItem {
+            on_call: app.handoffs.is_on_call(&a.login),
+            role: a.role.as_str().into(),
+            login: a.login,
+            name: a.name,
         })
         .collect();
     Ok(Json(list).into_response())
-}
-
-#[derive(Deserialize)]
-struct ReportQuery {
-    #[serde(default)]
-    from: Option<String>,
-    to: String,
-    #[serde(default)]
-    period: Option<String>,
-    #[serde(default)]
-    format: Option<String>,
-    #[serde(default)]
-    lang: Option<String>,
 }
 
 /// The impact report (supervisors only):
@@ -124,7 +111,7 @@ struct ReportQuery {
 async fn reports(
     State(app): State<AppState>,
     Authed(who): Authed,
-    axum::extract::Query(query): axum::extract::Query<ReportQuery>,
+    axum::extract::Query(query): axum::extract::Query<ImpactQuery>,
 ) -> Result<Response, ApiError> {
     use crate::impact::{Format, Report, Request};
     if !who.is_supervisor() {
@@ -165,54 +152,11 @@ async fn reports(
 }
 
 /// Authors write flows; they take no conversation and see no queue.
-fn intervening(who: &Intervenor) -> Result<(), ApiError> {
+pub(crate) fn intervening(who: &Intervenor) -> Result<(), ApiError> {
     if who.takes_conversations() {
         Ok(())
     } else {
         Err(ApiError::Forbidden)
-    }
-}
-
-/// A JSON body whose mistakes answer `400 bad_request`, not axum's plain text.
-pub struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Json::<T>::from_request(request, state)
-            .await
-            .map(|Json(value)| ApiJson(value))
-            .map_err(|_| ApiError::BadRequest)
-    }
-}
-
-/// The intervenor behind the bearer token.
-pub struct Authed(pub Intervenor);
-
-impl FromRequestParts<AppState> for Authed {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
-        let who = app
-            .accounts
-            .authenticate(token.trim())?
-            .ok_or(ApiError::Unauthorized)?;
-        if let Err(wait) = check_keyed(&app.limits.api_calls, &who.token_key) {
-            return Err(ApiError::RateLimited {
-                retry_after_ms: wait.as_millis() as u64,
-            });
-        }
-        Ok(Authed(who))
     }
 }
 
@@ -282,12 +226,12 @@ async fn logout(State(app): State<AppState>, Authed(who): Authed) -> Result<Stat
 }
 
 async fn me(State(app): State<AppState>, Authed(who): Authed) -> Response {
-    Json(serde_json::json!({
-        "login": who.login,
-        "name": who.name,
-        "role": who.role.as_str(),
-        "on_call": app.handoffs.is_on_call(&who.login),
-    }))
+    Json(IntervenorItem {
+        on_call: app.handoffs.is_on_call(&who.login),
+        role: who.role.as_str().into(),
+        login: who.login,
+        name: who.name,
+    })
     .into_response()
 }
 
@@ -344,11 +288,6 @@ async fn close(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct AssignRequest {
-    login: String,
-}
-
 async fn assign(
     State(app): State<AppState>,
     Authed(who): Authed,
@@ -377,210 +316,19 @@ async fn assign(
     Ok(StatusCode::NO_CONTENT)
 }
 
-// ---------------------------------------------------------------- reports
-
-async fn report_list(
-    State(app): State<AppState>,
-    Authed(who): Authed,
-) -> Result<Response, ApiError> {
-    intervening(&who)?;
-    let list = app.reports.list()?;
-    let items: Vec<crate::protocol::ReportItem> = list.iter().map(Into::into).collect();
-    Ok(Json(items).into_response())
-}
-
-/// A report opened by an intervenor: its answers, messages, notes and where it was
-/// forwarded. Everything in it is the reporter's text: a page shows it as text.
-async fn report_detail(
-    State(app): State<AppState>,
-    Authed(who): Authed,
-    Path(id): Path<u64>,
-) -> Result<Response, ApiError> {
-    intervening(&who)?;
-    let record = app.reports.record(id)?;
-    let content = app.reports.content(&record)?;
-    app.audit
-        .record(&who.login, Action::ReportRead, format!("report:{id}"), "");
-    Ok(Json(serde_json::json!({
-        "report": crate::protocol::ReportItem::from(&record),
-        "answers": content.answers.iter().map(|(field, value)| serde_json::json!({"field": field, "value": value})).collect::<Vec<_>>(),
-        "messages": content.messages,
-        "notes": content.notes,
-        "forwarded": content.forwarded,
-    }))
-    .into_response())
-}
-
-#[derive(Deserialize)]
-struct StatusRequest {
-    status: crate::store::records::ReportStatus,
-}
-
-async fn report_status(
-    State(app): State<AppState>,
-    Authed(who): Authed,
-    Path(id): Path<u64>,
-    ApiJson(body): ApiJson<StatusRequest>,
-) -> Result<StatusCode, ApiError> {
-    intervening(&who)?;
-    let status = body.status;
-    change_content(&app, id, move |record, _, _| record.status = status).await?;
-    app.stats.add("reports", status.as_str(), 1);
-    app.audit.record(
-        &who.login,
-        Action::ReportStatus,
-        format!("report:{id}"),
-        status.as_str(),
-    );
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct TextRequest {
-    text: String,
-}
-
-#[derive(Deserialize)]
-struct ForwardRequest {
-    /// `police`, `cyberaide`, `dpj` or anything else the team names.
-    to: String,
-    #[serde(default)]
-    note: Option<String>,
-}
-
-async fn report_assign(
-    State(app): State<AppState>,
-    Authed(who): Authed,
-    Path(id): Path<u64>,
-    ApiJson(body): ApiJson<AssignRequest>,
-) -> Result<StatusCode, ApiError> {
-    intervening(&who)?;
-    // An intervenor takes a report for themselves; a supervisor gives it to anyone.
-    if body.login != who.login && !who.is_supervisor() {
-        return Err(ApiError::Forbidden);
-    }
-    app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
-    let login = body.login;
-    app.audit.record(
-        &who.login,
-        Action::ReportAssign,
-        format!("report:{id}"),
-        &login,
-    );
-    change_content(&app, id, move |record, _, _| {
-        record.assigned_to = Some(login)
-    })
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Runs a change of a report (its record or its sealed content) off the runtime,
-/// then tells the consoles.
-async fn change_content(
-    app: &AppState,
-    id: u64,
-    change: impl FnOnce(&mut crate::store::records::ReportRecord, &mut crate::reports::Content, u64)
-        + Send
-        + 'static,
-) -> Result<(), ApiError> {
-    let reports = app.reports.clone();
-    tokio::task::spawn_blocking(move || {
-        let now = reports.now_ms();
-        reports.change(id, |record, content| change(record, content, now))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
-    app.handoffs.report_changed(&app.reports, id, false);
-    Ok(())
-}
-
-fn bounded(text: &str, app: &AppState) -> Result<String, ApiError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > app.config.limits.max_text_chars {
-        return Err(ApiError::BadRequest);
-    }
-    Ok(text.to_string())
-}
-
-async fn report_note(
-    State(app): State<AppState>,
-    Authed(who): Authed,
-    Path(id): Path<u64>,
-    ApiJson(body): ApiJson<TextRequest>,
-) -> Result<StatusCode, ApiError> {
-    intervening(&who)?;
-    let text = bounded(&body.text, &app)?;
-    let by = who.name.clone();
-    change_content(&app, id, move |_, content, at| {
-        content
-            .notes
-            .push(crate::reports::ReportNote { by, text, at })
-    })
-    .await?;
-    app.audit
-        .record(&who.login, Action::ReportNote, format!("report:{id}"), "");
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// A message to the reporter, read when they come back with their receipt.
-async fn report_message(
-    State(app): State<AppState>,
-    Authed(who): Authed,
-    Path(id): Path<u64>,
-    ApiJson(body): ApiJson<TextRequest>,
-) -> Result<StatusCode, ApiError> {
-    intervening(&who)?;
-    let text = bounded(&body.text, &app)?;
-    let name = who.name.clone();
-    change_content(&app, id, move |record, content, at| {
-        if record.status == crate::store::records::ReportStatus::New {
-            record.status = crate::store::records::ReportStatus::InReview;
+impl From<HandoffError> for ApiError {
+    fn from(error: HandoffError) -> Self {
+        match error {
+            HandoffError::NotFound => ApiError::NotFound,
+            HandoffError::Conflict => ApiError::Conflict,
+            HandoffError::Forbidden => ApiError::Forbidden,
+            HandoffError::Store(error) => error.into(),
         }
-        content.messages.push(crate::reports::ReportMessage {
-            from: "intervenor".into(),
-            name: Some(name),
-            text,
-            at,
-        })
-    })
-    .await?;
-    app.audit.record(
-        &who.login,
-        Action::ReportMessage,
-        format!("report:{id}"),
-        "",
-    );
-    Ok(StatusCode::NO_CONTENT)
+    }
 }
 
-/// Records where the report was passed on; relais itself contacts no one.
-async fn report_forwarded(
-    State(app): State<AppState>,
-    Authed(who): Authed,
-    Path(id): Path<u64>,
-    ApiJson(body): ApiJson<ForwardRequest>,
-) -> Result<StatusCode, ApiError> {
-    intervening(&who)?;
-    let to = bounded(&body.to, &app)?;
-    let note = body.note.unwrap_or_default();
-    let by = who.name.clone();
-    change_content(&app, id, move |record, content, at| {
-        record.status = crate::store::records::ReportStatus::Forwarded;
-        let text = if note.trim().is_empty() {
-            to
-        } else {
-            format!("{to} — {}", note.trim())
-        };
-        content
-            .forwarded
-            .push(crate::reports::ReportNote { by, text, at })
-    })
-    .await?;
-    app.audit.record(
-        &who.login,
-        Action::ReportForwarded,
-        format!("report:{id}"),
-        "",
-    );
-    Ok(StatusCode::NO_CONTENT)
+impl From<HandoffError> for ErrorCode {
+    fn from(error: HandoffError) -> Self {
+        ApiError::from(error).code()
+    }
 }

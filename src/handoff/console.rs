@@ -24,7 +24,7 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !crate::chat::origin_allowed(&headers, &app.config.console.allowed_origins) {
+    if !crate::http::ws_util::origin_allowed(&headers, &app.config.console.allowed_origins) {
         return (StatusCode::FORBIDDEN, say("fr", Text::Forbidden)).into_response();
     }
     let limits = &app.config.limits;
@@ -43,7 +43,7 @@ async fn send(socket: &mut WebSocket, frame: &ConsoleServerFrame) -> bool {
 }
 
 async fn close(socket: &mut WebSocket, code: u16) {
-    crate::chat::close_socket(socket, code).await;
+    crate::http::ws_util::close_socket(socket, code).await;
 }
 
 fn error(code: ErrorCode, text: Text, handoff: Option<u64>) -> ConsoleServerFrame {
@@ -59,7 +59,7 @@ async fn authenticate(socket: &mut WebSocket, app: &AppState) -> Option<Interven
     else {
         return None;
     };
-    let Ok(ConsoleClientFrame::Auth { token }) = serde_json::from_str(text.as_str()) else {
+    let Some(ConsoleClientFrame::Auth { token }) = ConsoleClientFrame::decode(text.as_str()) else {
         return None;
     };
     app.accounts.authenticate(&token).ok().flatten()
@@ -111,9 +111,9 @@ async fn serve(mut socket: WebSocket, app: AppState, client: crate::limits::Clie
                     close(&mut socket, 4001).await;
                     break;
                 }
-                let reply = match serde_json::from_str::<ConsoleClientFrame>(text.as_str()) {
-                    Ok(frame) => act(&app, &who, frame).await,
-                    Err(_) => Some(error(ErrorCode::BadRequest, Text::BadRequest, None)),
+                let reply = match ConsoleClientFrame::decode(text.as_str()) {
+                    Some(frame) => act(&app, &who, frame).await,
+                    None => Some(error(ErrorCode::BadRequest, Text::BadRequest, None)),
                 };
                 if let Some(reply) = reply {
                     if !send(&mut socket, &reply).await { break; }

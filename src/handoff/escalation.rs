@@ -87,7 +87,7 @@ impl Oncall {
         let push = if handoff.push.enabled {
             let push = Push::open(
                 &config.data_dir,
-                store.push_subscriptions.clone(),
+                store.clone(),
                 handoff.push.clone(),
                 client,
                 clock,

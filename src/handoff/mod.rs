@@ -7,7 +7,6 @@
 //! short std mutex, never held across an `.await`: a claim checks and takes under it,
 //! so among concurrent claims exactly one wins.
 
-pub mod accounts;
 pub mod api;
 pub mod console;
 pub mod escalation;
@@ -17,8 +16,9 @@ mod report_frames;
 pub mod schedule;
 pub mod staff;
 pub mod supervision;
-pub mod totp;
 pub mod webhook;
+
+pub use crate::auth::{accounts, totp};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

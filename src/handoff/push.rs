@@ -28,7 +28,6 @@ use base64::Engine as _;
 use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::api::{ApiJson, Authed};
 use crate::clock::Clock;
@@ -36,7 +35,7 @@ use crate::config::PushConfig;
 use crate::error::ApiError;
 use crate::messages::{say, Text};
 use crate::server::AppState;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// Where a tap on a notification leads: the console's queue.
 pub const QUEUE_URL: &str = "/intervenants#file";
@@ -59,24 +58,7 @@ pub enum PushError {
     Store(#[from] StoreError),
 }
 
-impl From<sled::Error> for PushError {
-    fn from(e: sled::Error) -> Self {
-        Self::Store(StoreError::from(e))
-    }
-}
-
-/// A device's subscription, as stored. No youth data; the token is its SHA-256
-/// (the key the tokens tree uses), kept to remove the subscription at logout.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PushSubscription {
-    pub login: String,
-    pub endpoint: String,
-    pub p256dh: String,
-    pub auth: String,
-    pub lang: String,
-    pub token_key: String,
-    pub created_ms: u64,
-}
+pub use crate::store::records::PushSubscription;
 
 /// What the console sends to subscribe (the browser's `PushSubscription.toJSON()`).
 #[derive(Debug, Deserialize)]
@@ -129,7 +111,7 @@ pub struct Push {
     secret: p256::SecretKey,
     public_b64: String,
     client: reqwest::Client,
-    tree: sled::Tree,
+    store: Store,
     config: PushConfig,
     clock: Clock,
 }
@@ -138,7 +120,7 @@ impl Push {
     /// Opens the subscriptions and the VAPID key (made on first start).
     pub fn open(
         data_dir: &Path,
-        tree: sled::Tree,
+        store: Store,
         config: PushConfig,
         client: reqwest::Client,
         clock: Clock,
@@ -150,7 +132,7 @@ impl Push {
             public_b64: URL_SAFE_NO_PAD.encode(public.as_bytes()),
             secret,
             client,
-            tree,
+            store,
             config,
             clock,
         })
@@ -200,10 +182,7 @@ impl Push {
             token_key: hex(token_key),
             created_ms: self.clock.now_ms(),
         };
-        self.tree.insert(
-            endpoint_key(&request.endpoint),
-            serde_json::to_vec(&record).map_err(StoreError::from)?,
-        )?;
+        self.store.put_push_subscription(&record)?;
         let mut mine: Vec<PushSubscription> = self
             .all()?
             .into_iter()
@@ -212,7 +191,7 @@ impl Push {
         if mine.len() > PER_ACCOUNT {
             mine.sort_by_key(|s| s.created_ms);
             for old in &mine[..mine.len() - PER_ACCOUNT] {
-                self.tree.remove(endpoint_key(&old.endpoint))?;
+                self.store.remove_push_subscription(&old.endpoint)?;
             }
         }
         Ok(())
@@ -220,15 +199,13 @@ impl Push {
 
     /// Removes one device's subscription (an account removes only its own).
     pub fn unsubscribe(&self, login: &str, endpoint: &str) -> Result<bool, PushError> {
-        let key = endpoint_key(endpoint);
-        let Some(value) = self.tree.get(key)? else {
+        let Some(record) = self.store.push_subscription(endpoint)? else {
             return Ok(false);
         };
-        let record: PushSubscription = serde_json::from_slice(&value).map_err(StoreError::from)?;
         if record.login != login {
             return Ok(false);
         }
-        self.tree.remove(key)?;
+        self.store.remove_push_subscription(endpoint)?;
         Ok(true)
     }
 
@@ -247,7 +224,8 @@ impl Push {
         let mut removed = 0;
         for subscription in self.all()? {
             if test(&subscription) {
-                self.tree.remove(endpoint_key(&subscription.endpoint))?;
+                self.store
+                    .remove_push_subscription(&subscription.endpoint)?;
                 removed += 1;
             }
         }
@@ -255,14 +233,7 @@ impl Push {
     }
 
     pub fn all(&self) -> Result<Vec<PushSubscription>, PushError> {
-        let mut list = Vec::new();
-        for entry in self.tree.iter() {
-            let (_, value) = entry?;
-            if let Ok(record) = serde_json::from_slice(&value) {
-                list.push(record);
-            }
-        }
-        Ok(list)
+        Ok(self.store.push_subscriptions()?)
     }
 
     /// Devices subscribed for an account.
@@ -308,7 +279,7 @@ impl Push {
                     reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::GONE
                 ) =>
             {
-                if let Err(e) = self.tree.remove(endpoint_key(&subscription.endpoint)) {
+                if let Err(e) = self.store.remove_push_subscription(&subscription.endpoint) {
                     tracing::error!(error = %e, "a gone push subscription could not be removed");
                 }
                 Sent::Gone
@@ -428,10 +399,6 @@ fn load_or_make_key(path: &Path) -> Result<p256::SecretKey, PushError> {
         }
         Err(e) => Err(failed(e)),
     }
-}
-
-fn endpoint_key(endpoint: &str) -> [u8; 32] {
-    Sha256::digest(endpoint.as_bytes()).into()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -14,20 +14,19 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use rand::RngCore;
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::accounts::{hash_password, valid_login, Intervenor};
 use super::api::{ApiJson, Authed};
 use crate::audit::{Action, Filter};
 use crate::error::ApiError;
 use crate::limits::{check_keyed, Client};
+use crate::protocol::{
+    AuditEntry, AuditQuery, EnrolRequest, EnrolmentCode, EnrolmentPage, ErrorBody, ErrorCode,
+    InviteRequest, PendingEnrolment, RoleRequest, StaffAccount, StaffList,
+};
 use crate::server::AppState;
 use crate::store::records::{AccountRecord, EnrolmentRecord, Role};
-use crate::store::{get_json, put_json, StoreError};
-
-/// The tree of enrolment codes (by SHA-256 of the code).
-const TREE: &str = "enrolments";
+use crate::store::{Store, StoreError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -57,13 +56,14 @@ fn supervisor(who: &Intervenor) -> Result<(), ApiError> {
 fn refused(fr: &str, en: &str) -> Response {
     (
         StatusCode::BAD_REQUEST,
-        Json(serde_json::json!({"error": "bad_request", "message": fr, "message_en": en})),
+        Json(ErrorBody {
+            error: ErrorCode::BadRequest,
+            message: fr.into(),
+            message_en: en.into(),
+            retry_after_ms: None,
+        }),
     )
         .into_response()
-}
-
-fn code_key(code: &str) -> [u8; 32] {
-    Sha256::digest(code.as_bytes()).into()
 }
 
 fn role_of(name: &str) -> Option<Role> {
@@ -83,15 +83,15 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// The enrolment codes of a store.
+/// The enrolment codes of a store (the `enrolments` tree, by SHA-256 of the code).
 pub struct Enrolments {
-    tree: sled::Tree,
+    store: Store,
 }
 
 impl Enrolments {
-    pub fn open(store: &crate::store::Store) -> Result<Self, StoreError> {
+    pub fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
-            tree: store.tree(TREE)?,
+            store: store.clone(),
         })
     }
 
@@ -102,48 +102,37 @@ impl Enrolments {
         rand::rng().fill_bytes(&mut bytes);
         let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         record.totp_secret = None;
-        put_json(&self.tree, code_key(&code), &record)?;
+        self.store.put_enrolment(&code, &record)?;
         Ok(code)
     }
 
     pub fn get(&self, code: &str, now_ms: u64) -> Result<Option<EnrolmentRecord>, StoreError> {
-        Ok(get_json::<EnrolmentRecord>(&self.tree, code_key(code))?
+        Ok(self
+            .store
+            .enrolment(code)?
             .filter(|record| record.expires_ms > now_ms))
     }
 
     fn put(&self, code: &str, record: &EnrolmentRecord) -> Result<(), StoreError> {
-        put_json(&self.tree, code_key(code), record)
+        self.store.put_enrolment(code, record)
     }
 
     fn remove(&self, code: &str) -> Result<(), StoreError> {
-        self.tree.remove(code_key(code))?;
-        Ok(())
+        self.store.remove_enrolment(code)
     }
 
     /// Removes every code of a login (a removed account, a new code).
     pub fn remove_of(&self, login: &str) -> Result<(), StoreError> {
-        for entry in self.tree.iter() {
-            let (key, value) = entry?;
-            let record: EnrolmentRecord = serde_json::from_slice(&value)?;
-            if record.login == login {
-                self.tree.remove(key)?;
-            }
-        }
+        self.store
+            .retain_enrolments(|record| record.login != login)?;
         Ok(())
     }
 
     /// The codes still valid (the pending invitations), and expired ones dropped.
     pub fn pending(&self, now_ms: u64) -> Result<Vec<EnrolmentRecord>, StoreError> {
-        let mut out = Vec::new();
-        for entry in self.tree.iter() {
-            let (key, value) = entry?;
-            let record: EnrolmentRecord = serde_json::from_slice(&value)?;
-            if record.expires_ms <= now_ms {
-                self.tree.remove(key)?;
-            } else {
-                out.push(record);
-            }
-        }
+        let mut out = self
+            .store
+            .retain_enrolments(|record| record.expires_ms > now_ms)?;
         out.sort_by(|a, b| a.login.cmp(&b.login));
         Ok(out)
     }
@@ -176,45 +165,33 @@ async fn release_held(app: &AppState, who: &Intervenor, login: &str) -> Result<(
 
 async fn list(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
     supervisor(&who)?;
-    let accounts: Vec<serde_json::Value> = app
+    let accounts: Vec<StaffAccount> = app
         .accounts
         .list()?
         .into_iter()
-        .map(|a| {
-            serde_json::json!({
-                "login": a.login,
-                "name": a.name,
-                "role": a.role.as_str(),
-                "disabled": a.disabled,
-                "totp": a.totp_secret.is_some(),
-                "on_call": app.handoffs.is_on_call(&a.login),
-                "connected": app.handoffs.is_connected(&a.login),
-            })
+        .map(|a| StaffAccount {
+            connected: app.handoffs.is_connected(&a.login),
+            disabled: a.disabled,
+            on_call: app.handoffs.is_on_call(&a.login),
+            role: a.role.as_str().into(),
+            totp: a.totp_secret.is_some(),
+            login: a.login,
+            name: a.name,
         })
         .collect();
-    let pending: Vec<serde_json::Value> = app
+    let pending: Vec<PendingEnrolment> = app
         .enrolments
         .pending(app.clock.now_ms())?
         .into_iter()
-        .map(|e| {
-            serde_json::json!({
-                "login": e.login,
-                "name": e.name,
-                "role": e.role.as_str(),
-                "purpose": e.purpose,
-                "expires_at": e.expires_ms,
-            })
+        .map(|e| PendingEnrolment {
+            expires_at: e.expires_ms,
+            login: e.login,
+            name: e.name,
+            purpose: e.purpose,
+            role: e.role.as_str().into(),
         })
         .collect();
-    Ok(Json(serde_json::json!({"accounts": accounts, "pending": pending})).into_response())
-}
-
-#[derive(Deserialize)]
-struct InviteRequest {
-    login: String,
-    name: String,
-    #[serde(default)]
-    role: Option<String>,
+    Ok(Json(StaffList { accounts, pending }).into_response())
 }
 
 /// A new enrolment code and the link that carries it (in the fragment, so it never
@@ -222,13 +199,13 @@ struct InviteRequest {
 fn code_answer(app: &AppState, login: &str, code: &str, expires_ms: u64) -> Response {
     (
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "login": login,
-            "code": code,
-            "link": format!("/intervenants#enrol={code}"),
-            "expires_at": expires_ms,
-            "valid_hours": app.config.operations.enrolment_hours,
-        })),
+        Json(EnrolmentCode {
+            code: code.into(),
+            expires_at: expires_ms,
+            link: format!("/intervenants#enrol={code}"),
+            login: login.into(),
+            valid_hours: app.config.operations.enrolment_hours,
+        }),
     )
         .into_response()
 }
@@ -455,11 +432,6 @@ async fn reset_totp(
     Ok(code_answer(&app, &login, &code, expires_ms))
 }
 
-#[derive(Deserialize)]
-struct RoleRequest {
-    role: String,
-}
-
 async fn change_role(
     State(app): State<AppState>,
     Authed(who): Authed,
@@ -524,25 +496,18 @@ async fn enrol_page(
         }
     };
     let uri = super::totp::uri(&secret, &record.login);
-    Ok(Json(serde_json::json!({
-        "login": record.login,
-        "name": record.name,
-        "role": record.role.as_str(),
-        "purpose": record.purpose,
-        "needs_password": record.purpose != "totp",
-        "expires_at": record.expires_ms,
-        "totp_uri": uri,
-        "totp_secret": secret,
-        "qr_svg": qr_svg(&uri),
-    }))
+    Ok(Json(EnrolmentPage {
+        expires_at: record.expires_ms,
+        needs_password: record.purpose != "totp",
+        qr_svg: qr_svg(&uri),
+        role: record.role.as_str().into(),
+        login: record.login,
+        name: record.name,
+        purpose: record.purpose,
+        totp_secret: secret,
+        totp_uri: uri,
+    })
     .into_response())
-}
-
-#[derive(Deserialize)]
-struct EnrolRequest {
-    #[serde(default)]
-    password: Option<String>,
-    totp: String,
 }
 
 /// Sets the password (invite, password reset) and the TOTP the person just scanned,
@@ -620,26 +585,6 @@ async fn enrol(
 
 // ------------------------------------------------------------ audit trail
 
-#[derive(Deserialize)]
-struct AuditQuery {
-    #[serde(default)]
-    actor: Option<String>,
-    #[serde(default)]
-    action: Option<String>,
-    #[serde(default)]
-    target: Option<String>,
-    /// YYYY-MM-DD, inclusive.
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(default)]
-    to: Option<String>,
-    #[serde(default)]
-    limit: Option<usize>,
-    /// `json` (default) or `csv`.
-    #[serde(default)]
-    format: Option<String>,
-}
-
 fn day_start_ms(day: &str) -> Result<u64, ApiError> {
     let date =
         chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ApiError::BadRequest)?;
@@ -694,7 +639,8 @@ async fn audit(
         )
             .into_response());
     }
-    Ok(Json(records).into_response())
+    let entries: Vec<AuditEntry> = records.into_iter().map(Into::into).collect();
+    Ok(Json(entries).into_response())
 }
 
 // ------------------------------------------------------------ blocks

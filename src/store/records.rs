@@ -1,5 +1,6 @@
-//! The records kept in the store. Only these types (and the wire frames and the
-//! config) derive `Serialize`/`Deserialize`.
+//! The records kept in the store, as they are encoded on disk. They never go on the
+//! wire: `protocol` has its own types (and `From` conversions) for what a client
+//! sees, so the stored layout can change without changing the contract.
 
 use std::collections::BTreeMap;
 
@@ -42,7 +43,7 @@ pub struct FlowVersionRecord {
     pub sources: BTreeMap<String, String>,
 }
 
-/// The two roles of an intervenor account.
+/// The three roles of a staff account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -246,4 +247,48 @@ pub struct BlockRecord {
     pub since_ms: u64,
     pub until_ms: u64,
     pub by: String,
+}
+
+/// What a report holds, sealed with the report's key inside [`ReportRecord::sealed`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReportContent {
+    /// The answers, in the order they were given: (field, value).
+    pub answers: Vec<(String, String)>,
+    /// Messages between the reporter and the intervenors.
+    pub messages: Vec<ReportMessage>,
+    /// Internal notes, never shown to the reporter.
+    pub notes: Vec<ReportNote>,
+    /// Where the report was passed on (police, Cyberaide.ca, the DPJ…), by whom, when.
+    pub forwarded: Vec<ReportNote>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReportMessage {
+    /// `reporter` or `intervenor`.
+    pub from: String,
+    /// The intervenor's display name (never for the reporter).
+    #[serde(default)]
+    pub name: Option<String>,
+    pub text: String,
+    pub at: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReportNote {
+    pub by: String,
+    pub text: String,
+    pub at: u64,
+}
+
+/// A device's push subscription, as stored. No youth data; the token is its
+/// SHA-256 (the key the tokens tree uses), kept to remove the subscription at logout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushSubscription {
+    pub login: String,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+    pub lang: String,
+    pub token_key: String,
+    pub created_ms: u64,
 }

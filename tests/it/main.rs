@@ -27,3 +27,4 @@ mod themes;
 mod triggers;
 mod urgent;
 mod ux;
+mod walls;

@@ -651,8 +651,8 @@ fn filled(example: &str) -> String {
 /// One frame of every kind the server sends, every optional field filled: what the
 /// contract's tables and examples are compared with.
 fn server_frames() -> Vec<serde_json::Value> {
+    use relais::protocol::ReportStatus;
     use relais::protocol::*;
-    use relais::store::records::ReportStatus;
     let card = ResourceWire {
         key: "k".into(),
         name: "n".into(),

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::config::ConsoleConfig;
 use crate::store::records::{AccountRecord, Role, TokenRecord};
-use crate::store::{get_json, put_json, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Failures allowed before each attempt is delayed.
 pub const FREE_FAILURES: u32 = 5;
@@ -207,45 +207,22 @@ impl Accounts {
         }
     }
 
-    /// Takes a two-factor step for an account, atomically: compare-and-swap on the
-    /// stored record, so among concurrent logins with one code exactly one wins,
-    /// and nothing else in the record (on call, name) is overwritten.
+    /// Takes a two-factor step for an account, atomically: among concurrent logins
+    /// with one code exactly one wins (see `Store::take_totp_step`).
     fn consume_step(&self, login: &str, step: u64) -> Result<bool, StoreError> {
-        loop {
-            let Some(current) = self.store.accounts.get(login.as_bytes())? else {
-                return Ok(false);
-            };
-            let mut account: AccountRecord = serde_json::from_slice(&current)?;
-            if account.totp_last_step >= step {
-                return Ok(false);
-            }
-            account.totp_last_step = step;
-            let swapped = self.store.accounts.compare_and_swap(
-                login.as_bytes(),
-                Some(current),
-                Some(serde_json::to_vec(&account)?),
-            )?;
-            if swapped.is_ok() {
-                return Ok(true);
-            }
-        }
+        self.store.take_totp_step(login, step)
     }
 
     pub fn get(&self, login: &str) -> Result<Option<AccountRecord>, StoreError> {
-        get_json(&self.store.accounts, login.as_bytes())
+        self.store.account(login)
     }
 
     pub fn put(&self, account: &AccountRecord) -> Result<(), StoreError> {
-        put_json(&self.store.accounts, account.login.as_bytes(), account)
+        self.store.put_account(account)
     }
 
     pub fn list(&self) -> Result<Vec<AccountRecord>, StoreError> {
-        let mut accounts = Vec::new();
-        for entry in self.store.accounts.iter() {
-            let (_, value) = entry?;
-            accounts.push(serde_json::from_slice(&value).map_err(StoreError::from)?);
-        }
-        Ok(accounts)
+        self.store.list_accounts()
     }
 
     /// Creates an account (blocking: hashes the password).
@@ -281,13 +258,7 @@ impl Accounts {
     }
 
     pub fn remove(&self, login: &str) -> Result<(), AccountError> {
-        if self
-            .store
-            .accounts
-            .remove(login.as_bytes())
-            .map_err(StoreError::from)?
-            .is_none()
-        {
+        if !self.store.remove_account(login)? {
             return Err(AccountError::Missing(login.into()));
         }
         self.revoke_all(login)?;
@@ -312,13 +283,8 @@ impl Accounts {
 
     /// Ends every open login of an account (its consoles are closed by the caller).
     pub fn revoke_all(&self, login: &str) -> Result<(), StoreError> {
-        for entry in self.store.tokens.iter() {
-            let (key, value) = entry?;
-            let record: TokenRecord = serde_json::from_slice(&value)?;
-            if record.login == login {
-                self.store.tokens.remove(key)?;
-            }
-        }
+        self.store
+            .remove_tokens_where(|record| record.login == login)?;
         Ok(())
     }
 
@@ -432,9 +398,8 @@ impl Accounts {
         rand::rng().fill_bytes(&mut secret);
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
         let now = self.clock.now_ms();
-        put_json(
-            &self.store.tokens,
-            token_key(&token),
+        self.store.put_token(
+            &token_key(&token),
             &TokenRecord {
                 login: account.login.clone(),
                 created_ms: now,
@@ -459,12 +424,12 @@ impl Accounts {
     }
 
     fn authenticate_by_key(&self, key: [u8; 32]) -> Result<Option<Intervenor>, StoreError> {
-        let Some(mut record) = get_json::<TokenRecord>(&self.store.tokens, key)? else {
+        let Some(mut record) = self.store.token(&key)? else {
             return Ok(None);
         };
         let now = self.clock.now_ms();
         if self.expired(&record, now) {
-            self.store.tokens.remove(key)?;
+            self.store.remove_token(&key)?;
             return Ok(None);
         }
         let Some(account) = self.get(&record.login)?.filter(|a| !a.disabled) else {
@@ -473,7 +438,7 @@ impl Accounts {
         // Refresh at most every few seconds: a token is not rewritten on every call.
         if now.saturating_sub(record.last_seen_ms) > 5_000 {
             record.last_seen_ms = now;
-            put_json(&self.store.tokens, key, &record)?;
+            self.store.put_token(&key, &record)?;
         }
         Ok(Some(Intervenor {
             login: account.login,
@@ -485,7 +450,7 @@ impl Accounts {
 
     /// Whether a token (by its key) is still alive, without refreshing it.
     pub fn token_alive(&self, key: &[u8; 32]) -> bool {
-        match get_json::<TokenRecord>(&self.store.tokens, key) {
+        match self.store.token(key) {
             Ok(Some(record)) => !self.expired(&record, self.clock.now_ms()),
             _ => false,
         }
@@ -497,20 +462,14 @@ impl Accounts {
     }
 
     pub fn logout(&self, key: &[u8; 32]) -> Result<(), StoreError> {
-        self.store.tokens.remove(key)?;
-        Ok(())
+        self.store.remove_token(key)
     }
 
     /// Deletes expired tokens.
     pub fn purge_tokens(&self) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
-        for entry in self.store.tokens.iter() {
-            let (key, value) = entry?;
-            let record: TokenRecord = serde_json::from_slice(&value)?;
-            if self.expired(&record, now) {
-                self.store.tokens.remove(key)?;
-            }
-        }
+        self.store
+            .remove_tokens_where(|record| self.expired(record, now))?;
         Ok(())
     }
 

@@ -1,49 +1,14 @@
-//! The wire types, and the only ones: every frame of the youth chat and of the
-//! intervenors' console, and the JSON bodies of the console API. The contract is
-//! `docs/protocol.md`.
+//! The youth chat's frames (section 1 of the contract): what a youth's page sends,
+//! decoded by hand so every mistake gets its error code, and what it is sent: the
+//! conversation's frames ([`Event`], logged with a `seq`) and the ones that carry
+//! none ([`Control`]).
 
 use serde::{Deserialize, Serialize};
 
+use super::ErrorCode;
 use crate::flow::model::ResourceCard;
 
-/// Error codes of section 3 of the contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    BadRequest,
-    TooLarge,
-    RateLimited,
-    UnknownSession,
-    NotExpected,
-    Unauthorized,
-    ServerBusy,
-    Forbidden,
-    NotFound,
-    Conflict,
-    Internal,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::UnknownSession => "unknown_session",
-            ErrorCode::NotExpected => "not_expected",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::ServerBusy => "server_busy",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::Internal => "internal",
-        }
-    }
-}
-
-// ---------------------------------------------------------------- youth chat
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
     pub token: String,
     #[serde(default)]
@@ -155,7 +120,7 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChoiceWire {
     pub id: String,
     pub label: String,
@@ -163,7 +128,7 @@ pub struct ChoiceWire {
 
 /// A resource card on the wire: `name`, `phone`, `text` (the number to text) and
 /// `url` as in the contract; `key`, `text_body`, `hours` and `about` are additions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceWire {
     pub key: String,
     pub name: String,
@@ -208,7 +173,7 @@ pub enum HandoffStatus {
     Away,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputKind {
     None,
@@ -216,7 +181,7 @@ pub enum InputKind {
 }
 
 /// A frame of the conversation; it gets its `seq` when it is sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     Bot {
@@ -224,7 +189,7 @@ pub enum Event {
         html: String,
         choices: Vec<ChoiceWire>,
         input: InputKind,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         resources: Vec<ResourceWire>,
     },
     Handoff {
@@ -246,7 +211,7 @@ pub enum Event {
         name: String,
         /// An addition: the message belonged to a conversation now closed and
         /// erased; `text` and `name` are empty.
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         erased: bool,
         /// An addition: when it was written (ms since the epoch), for the page's times.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,7 +275,7 @@ impl Event {
 }
 
 /// Frames that carry no seq.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Control {
     Welcome {
@@ -339,7 +304,7 @@ pub enum Control {
     /// An addition: a report opened with its receipt: its status and the messages
     /// between the reporter and the intervenors (not logged, not replayed).
     ReportStatus {
-        status: crate::store::records::ReportStatus,
+        status: super::ReportStatus,
         messages: Vec<ReporterMessage>,
     },
     /// An addition: the person holding the conversation is typing (no content, not
@@ -347,13 +312,13 @@ pub enum Control {
     Typing {},
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportFieldWire {
     pub field: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReporterMessage {
     /// `reporter` or `intervenor`.
     pub from: String,
@@ -374,259 +339,6 @@ impl Control {
             message: message.to_string(),
             retry_after_ms: None,
         }
-    }
-}
-
-// ---------------------------------------------------------------- console
-
-#[derive(Debug, Deserialize)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
-    /// An addition: the current TOTP code, for accounts that have one.
-    #[serde(default)]
-    pub totp: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LoginResponse {
-    pub token: String,
-    pub expires_at: u64,
-    pub name: String,
-    /// An addition: `intervenor` or `supervisor`.
-    pub role: String,
-    /// An addition: the account's login, so a page can tell its own claims.
-    pub login: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct OnCallRequest {
-    pub on_call: bool,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CloseRequest {
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Resolved,
-    Referred,
-    EmergencyServices,
-    YouthLeft,
-    NoResponse,
-    /// Pranks or abuse: the session is refused a person for a while (`crate::abuse`).
-    Abusive,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Resolved => "resolved",
-            Outcome::Referred => "referred",
-            Outcome::EmergencyServices => "emergency_services",
-            Outcome::YouthLeft => "youth_left",
-            Outcome::NoResponse => "no_response",
-            Outcome::Abusive => "abusive",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HandoffItem {
-    pub id: u64,
-    pub urgent: bool,
-    pub status: QueueStatus,
-    /// Milliseconds since the epoch.
-    pub waiting_since: u64,
-    pub lang: String,
-    pub topic: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claimed_by: Option<String>,
-    /// An addition: the display name of the holder.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claimed_by_name: Option<String>,
-    /// An addition: 1 = next, for waiting requests.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<usize>,
-    /// An addition: the youth's page is connected now.
-    pub youth_online: bool,
-    /// An addition: a claimed request whose holder has no console connected now.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub holder_away: bool,
-    /// An addition: put back in the queue because its holder lost the connection
-    /// (it goes first among requests of the same urgency).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub requeued: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueueStatus {
-    Waiting,
-    Claimed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Speaker {
-    Bot,
-    Youth,
-    Agent,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TranscriptEntry {
-    pub seq: u64,
-    pub from: Speaker,
-    pub text: String,
-    /// Milliseconds since the epoch.
-    pub at: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ClaimResponse {
-    pub id: u64,
-    pub transcript: Vec<TranscriptEntry>,
-    /// Additions, so a console can show the request without another call.
-    pub urgent: bool,
-    pub lang: String,
-    pub topic: String,
-}
-
-/// What a console sends on its socket (`typing`, an addition, carries no content).
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ConsoleClientFrame {
-    Auth { token: String },
-    Reply { handoff: u64, text: String },
-    Claim { handoff: u64 },
-    Release { handoff: u64 },
-    Close { handoff: u64, outcome: Outcome },
-    Typing { handoff: u64 },
-}
-
-/// What the server pushes to a console.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ConsoleServerFrame {
-    /// An addition: sent once after `auth`, with who is signed in.
-    Ready {
-        login: String,
-        name: String,
-        role: String,
-        on_call: bool,
-    },
-    Queue {
-        items: Vec<HandoffItem>,
-    },
-    Message {
-        handoff: u64,
-        seq: u64,
-        from: Speaker,
-        text: String,
-        at: u64,
-    },
-    /// An addition: who is on call and connected.
-    Roster {
-        on_call: Vec<String>,
-    },
-    /// An addition: the answer to a claim sent on the socket.
-    Claimed {
-        handoff: u64,
-        transcript: Vec<TranscriptEntry>,
-        urgent: bool,
-        lang: String,
-        topic: String,
-    },
-    /// An addition: a conversation this console showed has ended (closed, or the
-    /// youth left).
-    Closed {
-        handoff: u64,
-        reason: String,
-    },
-    Error {
-        code: ErrorCode,
-        message: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        handoff: Option<u64>,
-    },
-    /// An addition: the anonymous reports changed (`items` as `GET /api/signalements`).
-    Reports {
-        items: Vec<ReportItem>,
-    },
-    /// An addition: a report says someone is in danger now (raise the urgent alert).
-    ReportAlert {
-        report: u64,
-    },
-    /// An addition: one report was made or changed (as an item of `reports`).
-    ReportChanged {
-        item: ReportItem,
-    },
-    /// An addition (supervision): a new line of a conversation this supervisor watches.
-    MonitorMessage {
-        handoff: u64,
-        seq: u64,
-        from: Speaker,
-        text: String,
-        at: u64,
-    },
-    /// An addition (supervision): a watched conversation ended.
-    MonitorEnded {
-        handoff: u64,
-    },
-    /// An addition (supervision): to the holder, who watches this conversation now.
-    Watched {
-        handoff: u64,
-        by: Vec<String>,
-    },
-    /// An addition (supervision): a supervisor's word to the holder only.
-    Whisper {
-        handoff: u64,
-        name: String,
-        text: String,
-        at: u64,
-    },
-    /// An addition: the youth of a conversation this intervenor holds is typing.
-    Typing {
-        handoff: u64,
-    },
-}
-
-/// A report in the console's list: no content, only what a list needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReportItem {
-    pub id: u64,
-    pub status: crate::store::records::ReportStatus,
-    pub danger: bool,
-    pub kind: String,
-    pub lang: String,
-    pub created_at: u64,
-    pub updated_at: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assigned_to: Option<String>,
-}
-
-impl From<&crate::store::records::ReportRecord> for ReportItem {
-    fn from(record: &crate::store::records::ReportRecord) -> Self {
-        Self {
-            id: record.id,
-            status: record.status,
-            danger: record.danger,
-            kind: record.kind.clone(),
-            lang: record.lang.clone(),
-            created_at: record.created_ms,
-            updated_at: record.updated_ms,
-            assigned_to: record.assigned_to.clone(),
-        }
-    }
-}
-
-impl ConsoleServerFrame {
-    pub fn to_frame(&self) -> String {
-        serde_json::to_string(self).expect("frames always serialize")
     }
 }
 

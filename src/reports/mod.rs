@@ -9,15 +9,26 @@ use std::collections::BTreeMap;
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::{Rng, RngCore};
-use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
+pub use crate::store::records::{ReportContent as Content, ReportMessage, ReportNote};
 use crate::store::records::{ReportRecord, ReportStatus};
-use crate::store::{get_json, put_json, Store, StoreError};
+pub use crate::store::report_key;
+use crate::store::{Store, StoreError};
 
-/// The name of a report's key.
-pub fn report_key(id: u64) -> String {
-    format!("report-{id}")
+pub mod api;
+
+/// The flow variables a report is made of, as the scripts name them (`flows/`):
+/// every `rapport_*` variable is an answer; two of them also sort the report.
+pub mod flow_vars {
+    /// Every variable whose name starts with this is one of the report's answers.
+    pub const PREFIX: &str = "rapport_";
+    /// "Is someone in danger now?": [`DANGER_YES`] puts the report at the top.
+    pub const DANGER: &str = "rapport_danger";
+    pub const DANGER_YES: &str = "oui";
+    /// The kind of situation; [`KIND_OTHER`] when the flow did not ask.
+    pub const KIND: &str = "rapport_type";
+    pub const KIND_OTHER: &str = "autre";
 }
 
 /// Most messages a report holds (reporter's and team's together).
@@ -28,37 +39,6 @@ pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
 /// Bytes of message text a `report_status` frame carries at most.
 pub const STATUS_FRAME_TEXT_BYTES: usize = 96 * 1024;
 
-/// What a report holds, sealed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Content {
-    /// The answers, in the order they were given: (field, value).
-    pub answers: Vec<(String, String)>,
-    /// Messages between the reporter and the intervenors.
-    pub messages: Vec<ReportMessage>,
-    /// Internal notes, never shown to the reporter.
-    pub notes: Vec<ReportNote>,
-    /// Where the report was passed on (police, Cyberaide.ca, the DPJ…), by whom, when.
-    pub forwarded: Vec<ReportNote>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ReportMessage {
-    /// `reporter` or `intervenor`.
-    pub from: String,
-    /// The intervenor's display name (never for the reporter).
-    #[serde(default)]
-    pub name: Option<String>,
-    pub text: String,
-    pub at: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ReportNote {
-    pub by: String,
-    pub text: String,
-    pub at: u64,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("no such report")]
@@ -67,6 +47,8 @@ pub enum ReportError {
     Erased,
     #[error("the report is full")]
     Full,
+    #[error("a receipt could not be hashed: {0}")]
+    Hash(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -120,31 +102,24 @@ impl Reports {
             salt,
         };
         // Reports from before the lookup index: index them once.
-        if reports.store.report_lookups.is_empty() && !reports.store.reports.is_empty() {
-            for record in reports.list().map_err(|e| match e {
-                ReportError::Store(e) => e,
-                other => StoreError::Flush(other.to_string()),
-            })? {
-                reports
-                    .store
-                    .report_lookups
-                    .insert(record.lookup.as_bytes(), &record.id.to_be_bytes())?;
-            }
-        }
+        reports.store.index_receipts_once()?;
         Ok(reports)
     }
 
     /// The lookup key of a receipt: argon2id with the server's salt (slow on
-    /// purpose; blocking).
-    fn lookup_key(&self, digits: &str) -> String {
+    /// purpose; blocking). A failure is an error, never an all-zero key that would
+    /// make every failed receipt open the same report.
+    fn lookup_key(&self, digits: &str) -> Result<String, ReportError> {
         let mut out = [0u8; 32];
         let hasher = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
             Params::new(19 * 1024, 2, 1, Some(32)).expect("valid argon2 parameters"),
         );
-        let _ = hasher.hash_password_into(digits.as_bytes(), &self.salt, &mut out);
-        out.iter().map(|b| format!("{b:02x}")).collect()
+        hasher
+            .hash_password_into(digits.as_bytes(), &self.salt, &mut out)
+            .map_err(|e| ReportError::Hash(e.to_string()))?;
+        Ok(data_encoding::HEXLOWER.encode(&out))
     }
 
     /// Stores a report; returns its id and the receipt (to show once). Blocking.
@@ -178,25 +153,24 @@ impl Reports {
             value.truncate(end);
             room -= end;
         }
-        let lookup = self.lookup_key(&digits);
-        self.store
-            .report_lookups
-            .insert(lookup.as_bytes(), &id.to_be_bytes())
-            .map_err(StoreError::from)?;
+        let lookup = self.lookup_key(&digits)?;
+        self.store.index_receipt(&lookup, id)?;
         let record = ReportRecord {
             id,
             lookup,
             status: ReportStatus::New,
-            danger: vars.get("rapport_danger").is_some_and(|v| v == "oui"),
+            danger: vars
+                .get(flow_vars::DANGER)
+                .is_some_and(|v| v == flow_vars::DANGER_YES),
             kind: vars
-                .get("rapport_type")
+                .get(flow_vars::KIND)
                 .cloned()
-                .unwrap_or_else(|| "autre".into()),
+                .unwrap_or_else(|| flow_vars::KIND_OTHER.into()),
             lang: lang.to_string(),
             created_ms: now,
             updated_ms: now,
             assigned_to: None,
-            sealed: key.seal(&serde_json::to_vec(&content).map_err(StoreError::from)?),
+            sealed: Store::seal_report_content(&key, &content)?,
         };
         self.put(&record)?;
         self.store.flush_blocking()?;
@@ -208,35 +182,26 @@ impl Reports {
     pub fn lookup(&self, typed: &str) -> Result<Option<u64>, ReportError> {
         // A malformed receipt costs the same hash as a well-formed one.
         let digits = receipt_digits(typed).unwrap_or_else(|| "x".repeat(16));
-        let lookup = self.lookup_key(&digits);
+        let lookup = self.lookup_key(&digits)?;
         if receipt_digits(typed).is_none() {
             return Ok(None);
         }
-        let found = self
-            .store
-            .report_lookups
-            .get(lookup.as_bytes())
-            .map_err(StoreError::from)?
-            .and_then(|id| id.as_ref().try_into().ok().map(u64::from_be_bytes));
+        let found = self.store.report_of_receipt(&lookup)?;
         Ok(found.filter(|id| self.record(*id).is_ok()))
     }
 
     pub fn record(&self, id: u64) -> Result<ReportRecord, ReportError> {
-        get_json(&self.store.reports, id.to_be_bytes())?.ok_or(ReportError::NotFound)
+        self.store.report(id)?.ok_or(ReportError::NotFound)
     }
 
     fn put(&self, record: &ReportRecord) -> Result<(), StoreError> {
-        put_json(&self.store.reports, record.id.to_be_bytes(), record)
+        self.store.put_report(record)
     }
 
     pub fn content(&self, record: &ReportRecord) -> Result<Content, ReportError> {
-        let key = self
-            .store
-            .keys
-            .get(&report_key(record.id))
-            .ok_or(ReportError::Erased)?;
-        let plain = key.open(&record.sealed).ok_or(ReportError::Erased)?;
-        Ok(serde_json::from_slice(&plain).map_err(StoreError::from)?)
+        self.store
+            .report_content(record)?
+            .ok_or(ReportError::Erased)
     }
 
     /// Changes a report's content and metadata, resealed; counts as activity.
@@ -259,7 +224,7 @@ impl Reports {
             .keys
             .get(&report_key(id))
             .ok_or(ReportError::Erased)?;
-        record.sealed = key.seal(&serde_json::to_vec(&content).map_err(StoreError::from)?);
+        record.sealed = Store::seal_report_content(&key, &content)?;
         record.updated_ms = self.clock.now_ms();
         self.put(&record)?;
         Ok(record)
@@ -271,11 +236,7 @@ impl Reports {
 
     /// Every report, newest activity first, "danger now" at the top.
     pub fn list(&self) -> Result<Vec<ReportRecord>, ReportError> {
-        let mut list = Vec::new();
-        for entry in self.store.reports.iter() {
-            let (_, value) = entry.map_err(StoreError::from)?;
-            list.push(serde_json::from_slice::<ReportRecord>(&value).map_err(StoreError::from)?);
-        }
+        let mut list = self.store.list_reports()?;
         list.sort_by_key(|r| {
             (
                 !(r.danger && r.status != ReportStatus::Closed),
@@ -292,18 +253,7 @@ impl Reports {
         let mut erased = 0;
         for record in self.list()? {
             if record.updated_ms + keep <= now {
-                self.store
-                    .reports
-                    .remove(record.id.to_be_bytes())
-                    .map_err(StoreError::from)?;
-                self.store
-                    .report_lookups
-                    .remove(record.lookup.as_bytes())
-                    .map_err(StoreError::from)?;
-                self.store
-                    .keys
-                    .destroy(&report_key(record.id))
-                    .map_err(StoreError::Keys)?;
+                self.store.delete_report(&record)?;
                 erased += 1;
             }
         }
