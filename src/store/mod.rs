@@ -23,6 +23,7 @@
 //! that `forget`, expiry and retention destroy. No value holds an IP address, a
 //! user agent, a token in clear, or a youth's free text outside a live handoff.
 
+pub mod handoffs;
 pub mod keys;
 pub mod records;
 pub mod sealed;
@@ -86,8 +87,8 @@ pub struct Store {
     flow_versions: sled::Tree,
     pub(crate) accounts: sled::Tree,
     pub(crate) tokens: sled::Tree,
-    pub(crate) handoffs: SealedTree,
-    pub(crate) transcripts: sled::Tree,
+    handoffs: SealedTree,
+    transcripts: sled::Tree,
     stats: sled::Tree,
     pub(crate) reports: SealedTree,
     pub(crate) report_lookups: sled::Tree,
