@@ -1589,7 +1589,7 @@ impl Core {
         let Some(record) = queue.remove(id) else {
             return Ok(());
         };
-        self.store.delete_request(id)?;
+        self.erase(id)?;
         if let Some(key) = unhex(&record.session) {
             let event = Event::handoff_ended(
                 record.urgent,
@@ -1603,7 +1603,6 @@ impl Core {
             })?;
         }
         self.stats.add("outcomes", "abandoned", 1);
-        self.store.destroy_conversation_key(id);
         batch.changed = true;
         Ok(())
     }
