@@ -306,7 +306,7 @@ async fn assign(
         // An author's account cannot answer a youth.
         return Err(ApiError::BadRequest);
     }
-    app.handoffs.assign(id, &who, &to)?;
+    app.handoffs.assign(id, &who, &to).await?;
     app.audit.record(
         &who.login,
         Action::Assign,

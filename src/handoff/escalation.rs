@@ -25,11 +25,11 @@ use std::time::Duration;
 use super::push::{Notice, Push, PushError};
 use super::schedule::{Schedule, ScheduleError};
 use super::webhook::{Webhook, WebhookEvent, WebhookKind};
-use super::{unhex, HandoffError, Handoffs};
+use super::{unhex, Handoffs};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::messages::{say, Text};
-use crate::protocol::{ConsoleServerFrame, Event, HandoffStatus};
+use crate::messages::Text;
+use crate::protocol::ConsoleServerFrame;
 use crate::server::AppState;
 use crate::store::records::{HandoffState, Role};
 use crate::store::{Store, StoreError};
@@ -122,9 +122,8 @@ struct Waiting {
 
 impl Handoffs {
     fn waiting_now(&self) -> Vec<Waiting> {
-        self.lock()
-            .requests
-            .values()
+        self.view()
+            .records()
             .filter(|r| r.state == HandoffState::Waiting)
             .map(|r| Waiting {
                 id: r.id,
@@ -154,87 +153,9 @@ impl Handoffs {
         Ok(names)
     }
 
-    /// Puts a login on or off call by name (the schedule's automatic shifts).
-    pub fn set_on_call_login(&self, login: &str, on_call: bool) -> Result<(), HandoffError> {
-        if self.accounts.get(login)?.is_none() {
-            return Ok(());
-        }
-        self.accounts.set_on_call(login, on_call)?;
-        let before = self.available();
-        {
-            let mut set = self.on_call.lock().expect("roster lock poisoned");
-            if on_call {
-                set.insert(login.to_string());
-            } else {
-                set.remove(login);
-            }
-        }
-        self.roster_changed(before);
-        Ok(())
-    }
-
     /// Tells a waiting youth where things stand, with a sentence and resources.
     fn tell_step(&self, id: u64, text: Text) {
-        let available = self.available();
-        let state = self.lock();
-        let Some(record) = state.requests.get(&id).cloned() else {
-            return;
-        };
-        let position = self.position(&state, id);
-        drop(state);
-        let event = Event::Handoff {
-            status: if available {
-                HandoffStatus::Waiting
-            } else {
-                HandoffStatus::Unavailable
-            },
-            urgent: record.urgent,
-            position,
-            resources: Some(self.resources(&record)),
-            name: None,
-            message: Some(say(&record.lang, text).to_string()),
-        };
-        if let Some(key) = unhex(&record.session) {
-            let _ = self.sessions.with(&key, |ctx| ctx.push(&event));
-        }
-    }
-
-    /// A waiting request whose youth is gone leaves the queue; the youth, if they
-    /// come back, reads why, with resources.
-    async fn drop_abandoned(&self, id: u64) -> Result<(), HandoffError> {
-        let record = {
-            let mut state = self.lock();
-            match state.requests.get(&id) {
-                Some(r) if r.state == HandoffState::Waiting => {}
-                _ => return Ok(()),
-            }
-            state.told.remove(&id);
-            state.clients.remove(&id);
-            state.requests.remove(&id)
-        };
-        let Some(record) = record else {
-            return Ok(());
-        };
-        self.delete(id)?;
-        if let Some(key) = unhex(&record.session) {
-            let resources = self.resources(&record);
-            self.sessions.with(&key, |ctx| {
-                ctx.record().handoff = None;
-                ctx.clear_transcript();
-                ctx.push(&Event::Handoff {
-                    status: HandoffStatus::Ended,
-                    urgent: record.urgent,
-                    position: None,
-                    resources: Some(resources),
-                    name: None,
-                    message: Some(say(&record.lang, Text::HandoffAbandoned).to_string()),
-                });
-            })?;
-        }
-        self.stats.add("outcomes", "abandoned", 1);
-        self.destroy_key(id).await?;
-        self.after_change();
-        Ok(())
+        self.tell_step_of(&self.view(), id, text);
     }
 
     fn is_attached(&self, session: &str) -> bool {

@@ -20,11 +20,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::queue::Queue;
+use super::service::Core;
 use super::{unhex, HandoffError, Handoffs};
 use crate::messages::{say, Text};
-use crate::protocol::{ConsoleServerFrame, Control, Event, HandoffStatus};
+use crate::protocol::{ConsoleServerFrame, Control, Event};
 use crate::store::records::HandoffState;
-use crate::store::{put_json, SessionKey};
+use crate::store::SessionKey;
 
 /// A holder whose last console went away.
 struct Away {
@@ -77,16 +79,10 @@ pub fn spawn(handoffs: std::sync::Arc<Handoffs>) -> tokio::task::JoinHandle<()> 
     })
 }
 
-impl Handoffs {
+impl Core {
     /// A console went: if it was the login's last one, the login is away from now.
     pub(super) fn console_gone(&self, login: &str) {
-        let still_here = self
-            .consoles
-            .lock()
-            .expect("console lock poisoned")
-            .values()
-            .any(|c| c.who.login == login);
-        if !still_here {
+        if !self.hub.is_connected(login) {
             self.presence.went_away(login, self.clock.now_ms());
             if self.holds_any(login) {
                 self.broadcast_queue();
@@ -99,31 +95,25 @@ impl Handoffs {
         let Some(told) = self.presence.came_back(login) else {
             return;
         };
+        let view = self.view();
         for id in told {
-            let still_held = {
-                let state = self.lock();
-                state.requests.get(&id).and_then(|r| match &r.state {
-                    HandoffState::Claimed {
-                        login: holder,
-                        name,
-                    } if holder == login => {
-                        Some((r.session.clone(), r.urgent, name.clone(), r.lang.clone()))
-                    }
-                    _ => None,
-                })
+            let Some(record) = view.get(id) else {
+                continue;
             };
-            if let Some((session, urgent, name, lang)) = still_held {
-                let event = Event::Handoff {
-                    status: HandoffStatus::Connected,
-                    urgent,
-                    position: None,
-                    resources: None,
-                    name: Some(name),
-                    message: Some(say(&lang, Text::HolderBack).to_string()),
-                };
-                if let Some(key) = unhex(&session) {
-                    let _ = self.sessions.with(&key, |ctx| ctx.push(&event));
-                }
+            let HandoffState::Claimed {
+                login: holder,
+                name,
+            } = &record.state
+            else {
+                continue;
+            };
+            if holder == login {
+                let event = Event::handoff_connected(
+                    record.urgent,
+                    name.clone(),
+                    Some(say(&record.lang, Text::HolderBack).to_string()),
+                );
+                self.push_to_youth(record, &event, "holder back");
             }
         }
         if self.holds_any(login) {
@@ -132,20 +122,134 @@ impl Handoffs {
     }
 
     fn holds_any(&self, login: &str) -> bool {
-        self.lock().requests.values().any(
-            |r| matches!(&r.state, HandoffState::Claimed { login: holder, .. } if holder == login),
-        )
+        !self.view().held_by(login).is_empty()
     }
 
     fn broadcast_queue(&self) {
-        self.broadcast(&ConsoleServerFrame::Queue { items: self.list() });
+        self.hub
+            .broadcast(&ConsoleServerFrame::Queue { items: self.list() });
     }
 
+    /// Holders who never had a console since the server started (a restart): away
+    /// from the first check, so their youths are not left alone either.
+    fn note_holders_without_console(&self, queue: &Queue, now_ms: u64) {
+        let holders: HashSet<String> = queue
+            .records()
+            .filter_map(|r| match &r.state {
+                HandoffState::Claimed { login, .. } => Some(login.clone()),
+                HandoffState::Waiting => None,
+            })
+            .collect();
+        if holders.is_empty() {
+            return;
+        }
+        let connected = self.hub.logins();
+        for login in holders.difference(&connected) {
+            self.presence.went_away(login, now_ms);
+        }
+    }
+
+    /// The youth hears their person lost the connection (the task, for a holder
+    /// away past the grace period).
+    pub(super) fn tell_away(&self, queue: &Queue, id: u64) {
+        let Some(record) = queue.get(id) else {
+            return;
+        };
+        let HandoffState::Claimed { name, .. } = &record.state else {
+            return;
+        };
+        let event = Event::handoff_away(
+            record.urgent,
+            name.clone(),
+            say(&record.lang, Text::HolderAway).to_string(),
+        );
+        self.push_to_youth(record, &event, "holder away");
+    }
+
+    /// A request is back in the queue (released, or its holder lost): the youth is
+    /// told why, where they stand, and, `with_resources`, what they can reach now.
+    /// The frame is held until the task's flush releases the returned seq.
+    pub(super) fn tell_back_in_queue(
+        &self,
+        queue: &mut Queue,
+        id: u64,
+        why: Text,
+        with_resources: bool,
+    ) -> Result<Option<(SessionKey, u64)>, HandoffError> {
+        let available = self.available();
+        let position = queue.tell_position(id, false);
+        let Some(record) = queue.get(id) else {
+            return Ok(None);
+        };
+        let Some(key) = unhex(&record.session) else {
+            return Ok(None);
+        };
+        let mut message = say(&record.lang, why).to_string();
+        if !available {
+            message = format!("{message} {}", self.unavailable_message(&record.lang));
+        }
+        let event = Event::handoff_in_queue(
+            available,
+            record.urgent,
+            position,
+            (with_resources || !available).then(|| self.resources(record)),
+            Some(message),
+        );
+        let seq = self.sessions.with(&key, |ctx| {
+            if let Some(link) = ctx.record().handoff.as_mut() {
+                link.connected = false;
+            }
+            ctx.push_durable(&event)
+        })?;
+        Ok(seq.map(|seq| (key, seq)))
+    }
+
+    /// The youth's page attached or detached: consoles see whether they are there.
+    pub fn youth_presence_changed(&self, key: &SessionKey) {
+        match self.link_of(key) {
+            Ok(Some(_)) => self.broadcast_queue(),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "a youth's presence could not be read"),
+        }
+    }
+
+    /// The youth is typing: the holder's consoles are told (no content).
+    pub fn youth_typing(&self, key: &SessionKey) -> Result<(), HandoffError> {
+        let Some(link) = self.link_of(key)? else {
+            return Ok(());
+        };
+        if let Some(login) = self.view().holder_of(link.id) {
+            self.send_to_login(login, &ConsoleServerFrame::Typing { handoff: link.id });
+        }
+        Ok(())
+    }
+
+    /// The holder is typing: the youth's page is told (no content, not logged).
+    pub fn agent_typing(
+        &self,
+        id: u64,
+        who: &super::accounts::Intervenor,
+    ) -> Result<(), HandoffError> {
+        let view = self.view();
+        let record = view.get(id).ok_or(HandoffError::NotFound)?;
+        if view.holder_of(id) != Some(who.login.as_str()) {
+            return Err(HandoffError::Forbidden);
+        }
+        if let Some(key) = unhex(&record.session) {
+            self.sessions
+                .with(&key, |ctx| ctx.send_control(&Control::Typing {}))?;
+        }
+        Ok(())
+    }
+}
+
+impl Handoffs {
     /// Tells youths whose person is away past the grace period, and puts back in the
-    /// queue the requests of a person away past the longer one.
+    /// queue the requests of a person away past the longer one (the task does both).
     pub async fn check_presence(&self) -> Result<(), HandoffError> {
         let now = self.clock.now_ms();
-        self.note_holders_without_console(now);
+        let view = self.view();
+        self.note_holders_without_console(&view, now);
         let grace = self.config.holder_grace_secs * 1000;
         let requeue = self
             .config
@@ -154,7 +258,6 @@ impl Handoffs {
             * 1000;
         let (to_tell, to_requeue) = {
             let mut away = self.presence.lock();
-            let state = self.lock();
             let mut to_tell = Vec::new();
             let mut to_requeue = Vec::new();
             let mut done = Vec::new();
@@ -163,14 +266,7 @@ impl Handoffs {
                 if elapsed < grace {
                     continue;
                 }
-                let held: Vec<u64> = state
-                    .requests
-                    .values()
-                    .filter(|r| {
-                        matches!(&r.state, HandoffState::Claimed { login: holder, .. } if holder == login)
-                    })
-                    .map(|r| r.id)
-                    .collect();
+                let held = view.held_by(login);
                 if elapsed >= requeue {
                     to_requeue.extend(held);
                     done.push(login.clone());
@@ -187,207 +283,9 @@ impl Handoffs {
             }
             (to_tell, to_requeue)
         };
-        for id in to_tell {
-            self.tell_away(id);
-        }
-        if to_requeue.is_empty() {
+        if to_tell.is_empty() && to_requeue.is_empty() {
             return Ok(());
         }
-        let mut released = Vec::new();
-        for id in to_requeue {
-            {
-                let mut state = self.lock();
-                let Some(record) = state.requests.get_mut(&id) else {
-                    continue;
-                };
-                record.state = HandoffState::Waiting;
-                record.requeued = true;
-                put_json(&self.store.handoffs, id.to_be_bytes(), &*record)?;
-            }
-            self.stats.add("outcomes", "requeued_holder_away", 1);
-            if let Some(told) = self.tell_back_in_queue(id, Text::HolderGone, true)? {
-                released.push(told);
-            }
-        }
-        self.store.flush().await?;
-        for (key, seq) in released {
-            self.sessions.release(&key, seq);
-        }
-        self.after_change();
-        Ok(())
-    }
-
-    /// Holders who never had a console since the server started (a restart): away
-    /// from the first check, so their youths are not left alone either.
-    fn note_holders_without_console(&self, now_ms: u64) {
-        let holders: HashSet<String> = self
-            .lock()
-            .requests
-            .values()
-            .filter_map(|r| match &r.state {
-                HandoffState::Claimed { login, .. } => Some(login.clone()),
-                HandoffState::Waiting => None,
-            })
-            .collect();
-        if holders.is_empty() {
-            return;
-        }
-        let connected: HashSet<String> = self
-            .consoles
-            .lock()
-            .expect("console lock poisoned")
-            .values()
-            .map(|c| c.who.login.clone())
-            .collect();
-        for login in holders.difference(&connected) {
-            self.presence.went_away(login, now_ms);
-        }
-    }
-
-    fn tell_away(&self, id: u64) {
-        let Some(record) = self.lock().requests.get(&id).cloned() else {
-            return;
-        };
-        let HandoffState::Claimed { name, .. } = &record.state else {
-            return;
-        };
-        let event = Event::Handoff {
-            status: HandoffStatus::Away,
-            urgent: record.urgent,
-            position: None,
-            resources: None,
-            name: Some(name.clone()),
-            message: Some(say(&record.lang, Text::HolderAway).to_string()),
-        };
-        if let Some(key) = unhex(&record.session) {
-            let _ = self.sessions.with(&key, |ctx| ctx.push(&event));
-        }
-    }
-
-    /// A request is back in the queue (released, or its holder lost): the youth is
-    /// told why, where they stand, and, `with_resources`, what they can reach now.
-    /// The frame is held until the caller flushes and releases the returned seq.
-    pub(super) fn tell_back_in_queue(
-        &self,
-        id: u64,
-        why: Text,
-        with_resources: bool,
-    ) -> Result<Option<(SessionKey, u64)>, HandoffError> {
-        let available = self.available();
-        let (record, position) = {
-            let mut state = self.lock();
-            let Some(record) = state.requests.get(&id).cloned() else {
-                return Ok(None);
-            };
-            let position = self.position(&state, id);
-            if let Some(p) = position {
-                state.told.insert(id, p);
-            }
-            (record, position)
-        };
-        let Some(key) = unhex(&record.session) else {
-            return Ok(None);
-        };
-        let mut message = say(&record.lang, why).to_string();
-        if !available {
-            message = format!("{message} {}", self.unavailable_message(&record.lang));
-        }
-        let event = Event::Handoff {
-            status: if available {
-                HandoffStatus::Waiting
-            } else {
-                HandoffStatus::Unavailable
-            },
-            urgent: record.urgent,
-            position,
-            resources: (with_resources || !available).then(|| self.resources(&record)),
-            name: None,
-            message: Some(message),
-        };
-        let seq = self.sessions.with(&key, |ctx| {
-            if let Some(link) = ctx.record().handoff.as_mut() {
-                link.connected = false;
-            }
-            ctx.push_durable(&event)
-        })?;
-        Ok(seq.map(|seq| (key, seq)))
-    }
-
-    /// The youth's page attached or detached: consoles see whether they are there.
-    pub fn youth_presence_changed(&self, key: &SessionKey) {
-        let has_request = self
-            .sessions
-            .with(key, |ctx| ctx.record().handoff.is_some())
-            .ok()
-            .flatten()
-            .unwrap_or(false);
-        if has_request {
-            self.broadcast_queue();
-        }
-    }
-
-    /// The youth is typing: the holder's consoles are told (no content).
-    pub fn youth_typing(&self, key: &SessionKey) -> Result<(), HandoffError> {
-        let Some(link) = self.link_of(key)? else {
-            return Ok(());
-        };
-        let holder = self
-            .lock()
-            .requests
-            .get(&link.id)
-            .and_then(|r| match &r.state {
-                HandoffState::Claimed { login, .. } => Some(login.clone()),
-                HandoffState::Waiting => None,
-            });
-        if let Some(login) = holder {
-            self.send_to_login(&login, &ConsoleServerFrame::Typing { handoff: link.id });
-        }
-        Ok(())
-    }
-
-    /// The holder is typing: the youth's page is told (no content, not logged).
-    pub fn agent_typing(
-        &self,
-        id: u64,
-        who: &super::accounts::Intervenor,
-    ) -> Result<(), HandoffError> {
-        let session = {
-            let state = self.lock();
-            let record = state.requests.get(&id).ok_or(HandoffError::NotFound)?;
-            match &record.state {
-                HandoffState::Claimed { login, .. } if *login == who.login => {
-                    record.session.clone()
-                }
-                _ => return Err(HandoffError::Forbidden),
-            }
-        };
-        if let Some(key) = unhex(&session) {
-            self.sessions
-                .with(&key, |ctx| ctx.send_control(&Control::Typing {}))?;
-        }
-        Ok(())
-    }
-
-    /// The youth switched language: their request (and what they are told about it
-    /// from now on: notices, resources) follows.
-    pub fn set_lang(&self, key: &SessionKey, lang: &str) -> Result<(), HandoffError> {
-        let Some(link) = self.link_of(key)? else {
-            return Ok(());
-        };
-        let changed = {
-            let mut state = self.lock();
-            match state.requests.get_mut(&link.id) {
-                Some(record) if record.lang != lang => {
-                    record.lang = lang.to_string();
-                    put_json(&self.store.handoffs, link.id.to_be_bytes(), &*record)?;
-                    true
-                }
-                _ => false,
-            }
-        };
-        if changed {
-            self.broadcast_queue();
-        }
-        Ok(())
+        self.apply_presence(to_tell, to_requeue).await
     }
 }

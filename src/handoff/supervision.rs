@@ -16,12 +16,12 @@ use serde::Deserialize;
 
 use super::accounts::Intervenor;
 use super::api::{ApiJson, Authed};
-use super::{ConsoleOut, HandoffError, Handoffs};
+use super::service::Core;
+use super::HandoffError;
 use crate::audit::Action;
 use crate::error::ApiError;
 use crate::protocol::{ConsoleServerFrame, TranscriptEntry};
 use crate::server::AppState;
-use crate::store::records::HandoffState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -32,33 +32,21 @@ pub fn routes() -> Router<AppState> {
         .route("/api/handoffs/{id}/whisper", post(whisper))
 }
 
-impl Handoffs {
+impl Core {
     /// Closes every console of an account (disabled, removed, its role changed).
     pub fn close_consoles_of_login(&self, login: &str) {
-        let consoles = self.consoles.lock().expect("console lock poisoned");
-        for console in consoles.values() {
-            if console.who.login == login {
-                let _ = console.tx.try_send(ConsoleOut::Close(4001));
-            }
-        }
+        self.hub.close_login(login);
     }
 
     /// Whether an account has a console open now.
     pub fn is_connected(&self, login: &str) -> bool {
-        self.consoles
-            .lock()
-            .expect("console lock poisoned")
-            .values()
-            .any(|c| c.who.login == login)
+        self.hub.is_connected(login)
     }
 
     fn holder_of(&self, id: u64) -> Result<Option<String>, HandoffError> {
-        let state = self.lock();
-        let record = state.requests.get(&id).ok_or(HandoffError::NotFound)?;
-        Ok(match &record.state {
-            HandoffState::Claimed { login, .. } => Some(login.clone()),
-            HandoffState::Waiting => None,
-        })
+        let view = self.view();
+        view.get(id).ok_or(HandoffError::NotFound)?;
+        Ok(view.holder_of(id).map(str::to_string))
     }
 
     /// A supervisor starts watching: the transcript so far; new lines follow.
@@ -110,20 +98,8 @@ impl Handoffs {
             name: who.name.clone(),
             text: text.to_string(),
             at: self.clock.now_ms(),
-        }
-        .to_frame();
-        let consoles = self.consoles.lock().expect("console lock poisoned");
-        let mut delivered = 0;
-        for console in consoles.values().filter(|c| c.who.login == holder) {
-            if console
-                .tx
-                .try_send(ConsoleOut::Frame(frame.clone()))
-                .is_ok()
-            {
-                delivered += 1;
-            }
-        }
-        Ok(delivered)
+        };
+        Ok(self.hub.send_to_login(&holder, &frame))
     }
 
     /// Tells the holder who watches (an empty list when nobody does any more).

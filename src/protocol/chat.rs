@@ -268,6 +268,65 @@ impl Event {
         }
     }
 
+    /// `handoff` for a request in the queue: `waiting` with its position while
+    /// someone is on call, `unavailable` (with resources) while nobody is.
+    pub fn handoff_in_queue(
+        available: bool,
+        urgent: bool,
+        position: Option<usize>,
+        resources: Option<Vec<ResourceWire>>,
+        message: Option<String>,
+    ) -> Self {
+        Event::Handoff {
+            status: if available {
+                HandoffStatus::Waiting
+            } else {
+                HandoffStatus::Unavailable
+            },
+            urgent,
+            position,
+            resources,
+            name: None,
+            message,
+        }
+    }
+
+    /// `handoff` `connected`: a person holds the conversation.
+    pub fn handoff_connected(urgent: bool, name: String, message: Option<String>) -> Self {
+        Event::Handoff {
+            status: HandoffStatus::Connected,
+            urgent,
+            position: None,
+            resources: None,
+            name: Some(name),
+            message,
+        }
+    }
+
+    /// `handoff` `away`: the person holding the conversation lost their connection.
+    pub fn handoff_away(urgent: bool, name: String, message: String) -> Self {
+        Event::Handoff {
+            status: HandoffStatus::Away,
+            urgent,
+            position: None,
+            resources: None,
+            name: Some(name),
+            message: Some(message),
+        }
+    }
+
+    /// `handoff` `ended`, with what the youth can still reach.
+    pub fn handoff_ended(urgent: bool, resources: Vec<ResourceWire>, message: String) -> Self {
+        Event::Handoff {
+            status: HandoffStatus::Ended,
+            urgent,
+            position: None,
+            resources: Some(resources),
+            name: None,
+            message: Some(message),
+        }
+    }
+
     /// The frame as sent, with its seq.
     pub fn to_frame(&self, seq: u64) -> String {
         serde_json::to_string(&Sequenced { seq, event: self }).expect("frames always serialize")

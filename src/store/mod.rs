@@ -36,6 +36,7 @@ mod backup;
 mod blocks;
 mod enrolments;
 mod flow_versions;
+pub mod handoffs;
 pub mod keys;
 mod push;
 pub mod records;
@@ -107,10 +108,8 @@ pub struct Store {
     flow_versions: sled::Tree,
     accounts: sled::Tree,
     tokens: sled::Tree,
-    /// Requests for a person (`handoff` lays them out; engineer Q's `store/handoffs.rs`
-    /// takes them in).
-    pub(crate) handoffs: SealedTree,
-    pub(crate) transcripts: sled::Tree,
+    handoffs: SealedTree,
+    transcripts: sled::Tree,
     stats: sled::Tree,
     reports: SealedTree,
     report_lookups: sled::Tree,

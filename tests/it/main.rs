@@ -17,6 +17,7 @@ mod oncall;
 mod operations;
 mod privacy;
 mod properties;
+mod queue;
 mod readme;
 mod reports;
 mod restart;
