@@ -54,6 +54,15 @@ pub enum Text {
     ResumeAhead,
     ReportsLimited,
     ReportFull,
+    SessionUnreadable,
+    NotSaved,
+    FlowUnavailable,
+    FlowUpdated,
+    ReceiptCheckFailed,
+    ReceiptLater,
+    ReportNotSaved,
+    ReportAddFailed,
+    ReportNotOpen,
 }
 
 /// The sentence for `text` in `lang` (French for any language not translated yet).
@@ -116,6 +125,15 @@ fn french(text: Text) -> &'static str {
         Text::PushEscalated => "Toujours sans réponse : demande urgente · {n} dans la file",
         Text::StillQueued => "Aucune personne n'est disponible en ce moment. Ta demande reste dans la file.",
         Text::ReachNow => "Tu peux joindre ces ressources tout de suite :",
+        Text::SessionUnreadable => "Je n'arrive pas à retrouver ta conversation pour l'instant, alors ton message n'est pas parti. Réessaie dans un moment.",
+        Text::NotSaved => "La suite de la conversation n'a pas pu être enregistrée. Réessaie dans un moment.",
+        Text::FlowUnavailable => "Je n'arrive pas à continuer ta conversation pour l'instant. Réessaie dans un moment.",
+        Text::FlowUpdated => "Le contenu de cette conversation a changé pendant que tu étais là. On continue avec la nouvelle version.",
+        Text::ReceiptCheckFailed => "Je n'ai pas pu vérifier ton code de suivi pour l'instant. Réessaie dans un moment.",
+        Text::ReceiptLater => "Ton signalement est bien enregistré. Ton code de suivi s'affichera dès que tu reviendras ici.",
+        Text::ReportNotSaved => "Ton signalement n'a pas pu être enregistré. Réessaie dans un moment.",
+        Text::ReportAddFailed => "Ton message n'a pas pu être ajouté au signalement. Réessaie dans un moment.",
+        Text::ReportNotOpen => "Ton signalement n'est plus ouvert ici. Entre de nouveau ton code de suivi pour le retrouver.",
     }
 }
 
@@ -170,5 +188,14 @@ fn english(text: Text) -> &'static str {
         Text::PushEscalated => "Still unanswered: urgent request · {n} in the queue",
         Text::StillQueued => "Nobody is available right now. Your request stays in the queue.",
         Text::ReachNow => "You can reach these resources right now:",
+        Text::SessionUnreadable => "I can't find your conversation right now, so your message was not sent. Try again in a moment.",
+        Text::NotSaved => "The rest of the conversation could not be saved. Try again in a moment.",
+        Text::FlowUnavailable => "I can't continue your conversation right now. Try again in a moment.",
+        Text::FlowUpdated => "The content of this conversation changed while you were here. We'll go on with the new version.",
+        Text::ReceiptCheckFailed => "I couldn't check your follow-up code right now. Try again in a moment.",
+        Text::ReceiptLater => "Your report is saved. Your follow-up code will show as soon as you come back here.",
+        Text::ReportNotSaved => "Your report could not be saved. Try again in a moment.",
+        Text::ReportAddFailed => "Your message could not be added to the report. Try again in a moment.",
+        Text::ReportNotOpen => "Your report is no longer open here. Enter your follow-up code again to find it.",
     }
 }

@@ -15,7 +15,8 @@ use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::flow::engine::BotMessage;
-use crate::protocol::{Control, Event, Speaker};
+use crate::protocol::{Control, Event, InputKind, Speaker};
+use crate::reports::youth::YouthReports;
 use crate::store::{SessionKey, SessionRecord, Store, StoreError};
 
 /// How many transcript entries a session keeps in memory for a future handoff.
@@ -58,13 +59,6 @@ struct Live {
     transcript: VecDeque<Remembered>,
     /// The socket attached now, with its connection number.
     outbox: Option<(u64, mpsc::Sender<Outgoing>)>,
-    /// The report being written: (field, answer), in memory only.
-    report_draft: Vec<(String, String)>,
-    /// The report this youth opened with its receipt (or just sent), memory only.
-    report_open: Option<u64>,
-    /// A receipt not yet delivered (the socket was down): sent once at the next
-    /// attach, then forgotten. Memory only.
-    pending_receipt: Option<String>,
     /// Frames logged but held back until the store is flushed (see `push_durable`),
     /// and the frames logged after them, so the socket sees every frame in order.
     held: VecDeque<Held>,
@@ -84,9 +78,6 @@ impl Live {
             transcript: VecDeque::new(),
             outbox: None,
             held: VecDeque::new(),
-            report_draft: Vec::new(),
-            report_open: None,
-            pending_receipt: None,
             transcript_bytes: 0,
             detached_at: None,
             not_understood_last: false,
@@ -123,6 +114,21 @@ pub struct Sessions {
     limits: DashMap<SessionKey, Arc<SessionLimits>>,
     /// Bytes of remembered text in memory, all sessions together.
     transcript_total: Arc<std::sync::atomic::AtomicUsize>,
+    /// The youth side of reports (drafts, open reports, receipts not yet shown).
+    /// Written by the chat's turns, attach, forget; outlives a session's memory.
+    reports: YouthReports,
+    /// How many times `with` ran (tests count the lock round trips of a frame).
+    #[cfg(test)]
+    with_calls: AtomicU64,
+}
+
+/// A socket just attached to a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    /// The connection number (detach with it).
+    pub connection: u64,
+    /// The session's language (a resumed session keeps its own).
+    pub lang: String,
 }
 
 /// A session being changed, inside [`Sessions::with`].
@@ -134,6 +140,14 @@ pub struct SessionCtx<'a> {
     frame_log: u64,
     failure: Option<StoreError>,
     transcript_total: &'a std::sync::atomic::AtomicUsize,
+    reports: &'a YouthReports,
+}
+
+impl<'a> SessionCtx<'a> {
+    /// The youth side of reports (its own map, locked after this session's).
+    pub fn reports(&self) -> &'a YouthReports {
+        self.reports
+    }
 }
 
 impl SessionCtx<'_> {
@@ -153,6 +167,11 @@ impl SessionCtx<'_> {
     /// any frame still held back, to keep the order).
     pub fn push(&mut self, event: &Event) -> u64 {
         let (seq, frame) = self.log(event, None);
+        if self.failure.is_some() {
+            // Not logged (or a frame before it was not): never sent, so the youth
+            // sees no frame a resume could not give again. `with` reports it.
+            return seq;
+        }
         if self.live.held.is_empty() {
             self.deliver(Outgoing::Frame(frame));
         } else {
@@ -175,6 +194,9 @@ impl SessionCtx<'_> {
     /// `push_durable`, the logged copy encrypted with a handoff's key.
     pub fn push_durable_sealed(&mut self, event: &Event, sealed_by: Option<u64>) -> u64 {
         let (seq, frame) = self.log(event, sealed_by);
+        if self.failure.is_some() {
+            return seq;
+        }
         self.live.held.push_back(Held {
             seq,
             frame,
@@ -202,9 +224,15 @@ impl SessionCtx<'_> {
         (seq, frame)
     }
 
-    /// Sends a bot message and remembers it for a future handoff.
-    pub fn push_bot(&mut self, bot: &BotMessage) -> u64 {
-        let event = Event::from(bot);
+    /// Sends a bot message and remembers it for a future handoff. `receipt`: the
+    /// text it asks for is a follow-up code (`input: "receipt"`).
+    pub fn push_bot(&mut self, bot: &BotMessage, receipt: bool) -> u64 {
+        let mut event = Event::from(bot);
+        if let Event::Bot { input, .. } = &mut event {
+            if receipt && *input == InputKind::Text {
+                *input = InputKind::Receipt;
+            }
+        }
         let not_understood = bot.line_id == NOT_UNDERSTOOD;
         if not_understood && self.live.not_understood_last {
             return self.push_unlogged(&event);
@@ -225,6 +253,9 @@ impl SessionCtx<'_> {
         };
         self.live.record.last_seq = seq;
         let frame = event.to_frame(seq);
+        if self.failure.is_some() {
+            return seq;
+        }
         if self.live.held.is_empty() {
             self.deliver(Outgoing::Frame(frame));
         } else {
@@ -275,41 +306,17 @@ impl SessionCtx<'_> {
         self.live.transcript.clear();
     }
 
-    /// Keeps an answer of the report being written (memory only).
-    pub fn add_report_answer(&mut self, field: String, value: String) {
-        self.live.report_draft.retain(|(f, _)| *f != field);
-        self.live.report_draft.push((field, value));
+    /// The flow variables, to read.
+    pub fn vars(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.live.record.vars
     }
 
-    /// The report so far: its answers and the `rapport_*` choices.
-    pub fn report_summary(&self) -> Vec<crate::protocol::ReportFieldWire> {
-        let chosen = self.live.record.vars.iter().filter_map(|(name, value)| {
-            Some((name.strip_prefix("rapport_")?.to_string(), value.clone()))
-        });
-        chosen
-            .chain(self.live.report_draft.iter().cloned())
-            .map(|(field, value)| crate::protocol::ReportFieldWire { field, value })
-            .collect()
-    }
-
-    /// Takes the report's answers (and the choices, as fields) to store them.
-    pub fn take_report_draft(&mut self) -> Vec<(String, String)> {
-        let fields = self.report_summary();
-        self.live.report_draft.clear();
-        fields.into_iter().map(|f| (f.field, f.value)).collect()
-    }
-
-    pub fn set_report_open(&mut self, id: Option<u64>) {
-        self.live.report_open = id;
-    }
-
-    pub fn report_open(&self) -> Option<u64> {
-        self.live.report_open
-    }
-
-    /// Shows a receipt once; if no socket can take it now, it waits in memory for
-    /// the next attach (never on disk).
-    pub fn send_receipt(&mut self, receipt: String) {
+    /// Sends the receipt waiting for this session, if any and if a socket can take
+    /// it now; otherwise it keeps waiting (never on disk). Whether it went.
+    pub fn deliver_pending_receipt(&mut self) -> bool {
+        let Some(receipt) = self.reports.take_receipt(self.key) else {
+            return false;
+        };
         let frame = Control::ReportReceipt {
             receipt: receipt.clone(),
         }
@@ -320,8 +327,9 @@ impl SessionCtx<'_> {
         };
         if !delivered {
             self.live.outbox = None;
-            self.live.pending_receipt = Some(receipt);
+            self.reports.keep_receipt(self.key, receipt);
         }
+        delivered
     }
 
     /// Sends a frame without a seq (an error); not logged.
@@ -350,6 +358,9 @@ impl Sessions {
             idle_expiry_secs: u64::MAX,
             limits: DashMap::new(),
             transcript_total: Default::default(),
+            reports: YouthReports::default(),
+            #[cfg(test)]
+            with_calls: AtomicU64::new(0),
         }
     }
 
@@ -435,7 +446,7 @@ impl Sessions {
         resumed: bool,
         last_seq: u64,
         tx: mpsc::Sender<Outgoing>,
-    ) -> Result<Option<u64>, StoreError> {
+    ) -> Result<Option<Attached>, StoreError> {
         let Some(mut live) = self.load(key)? else {
             return Ok(None);
         };
@@ -475,13 +486,19 @@ impl Sessions {
             };
             let _ = tx.try_send(Outgoing::Frame(frame));
         }
-        if let Some(receipt) = live.pending_receipt.take() {
-            let _ = tx.try_send(Outgoing::Frame(
-                Control::ReportReceipt { receipt }.to_frame(),
-            ));
+        if let Some(receipt) = self.reports.take_receipt(key) {
+            let frame = Control::ReportReceipt {
+                receipt: receipt.clone(),
+            }
+            .to_frame();
+            if tx.try_send(Outgoing::Frame(frame)).is_err() {
+                // The new socket is already full: the receipt waits for the next.
+                self.reports.keep_receipt(key, receipt);
+            }
         }
+        let lang = live.record.lang.clone();
         live.outbox = Some((connection, tx));
-        Ok(Some(connection))
+        Ok(Some(Attached { connection, lang }))
     }
 
     /// Sends the held frames up to `seq` (now flushed) and those after them that
@@ -524,6 +541,8 @@ impl Sessions {
         key: &SessionKey,
         change: impl FnOnce(&mut SessionCtx<'_>) -> R,
     ) -> Result<Option<R>, StoreError> {
+        #[cfg(test)]
+        self.with_calls.fetch_add(1, Ordering::Relaxed);
         let Some(mut live) = self.load(key)? else {
             return Ok(None);
         };
@@ -536,6 +555,7 @@ impl Sessions {
             frame_log: self.frame_log,
             failure: None,
             transcript_total: &self.transcript_total,
+            reports: &self.reports,
         };
         let result = change(&mut ctx);
         if let Some(error) = ctx.failure.take() {
@@ -579,25 +599,28 @@ impl Sessions {
             }
         }
         self.limits.remove(key);
+        self.reports.forget(key);
         self.store.delete_session(key)
     }
 
     /// Sessions without a socket for a while leave memory (their text for a
-    /// future intervenor with them); one holding a receipt not yet shown stays.
+    /// future intervenor with them); a receipt not yet shown waits outside them
+    /// (`YouthReports`) and stays.
     pub fn evict_detached(&self) {
         let now = self.clock.now_secs();
         let total = &self.transcript_total;
         let keys = &self.store.keys;
+        let reports = &self.reports;
         self.live.retain(|key, live| {
             let keep = live.outbox.is_some()
                 || !live.held.is_empty()
-                || live.pending_receipt.is_some()
                 || live
                     .detached_at
                     .is_none_or(|at| now.saturating_sub(at) < DETACHED_IN_MEMORY_SECS);
             if !keep {
                 total.fetch_sub(live.transcript_bytes, Ordering::Relaxed);
                 keys.uncache(&crate::store::keys::session_key(key));
+                reports.session_left_memory(key);
             }
             keep
         });
@@ -625,11 +648,12 @@ impl Sessions {
         self.store.drop_unreadable_sessions()?;
         // Sessions nobody is attached to need not stay in memory.
         let total = &self.transcript_total;
-        self.live.retain(|_, live| {
-            let keep =
-                live.outbox.is_some() || !live.held.is_empty() || live.pending_receipt.is_some();
+        let reports = &self.reports;
+        self.live.retain(|key, live| {
+            let keep = live.outbox.is_some() || !live.held.is_empty();
             if !keep {
                 total.fetch_sub(live.transcript_bytes, Ordering::Relaxed);
+                reports.session_left_memory(key);
             }
             keep
         });
@@ -648,6 +672,17 @@ impl Sessions {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The youth side of reports.
+    pub fn reports(&self) -> &YouthReports {
+        &self.reports
+    }
+
+    /// How many times `with` ran so far.
+    #[cfg(test)]
+    pub fn with_calls(&self) -> u64 {
+        self.with_calls.load(Ordering::Relaxed)
     }
 }
 

@@ -104,21 +104,33 @@ impl FlowLibrary {
 
     /// A version by its hash: from memory, else rebuilt from the sources in the store.
     pub fn version(&self, version: &str) -> Option<Arc<FlowSet>> {
+        self.find_version(version).ok().flatten()
+    }
+
+    /// [`Self::version`], telling a store that could not answer (`Err`) from a
+    /// version it does not hold (`Ok(None)`): a conversation must not move to
+    /// another version because a read failed.
+    pub fn find_version(&self, version: &str) -> Result<Option<Arc<FlowSet>>, StoreError> {
         if let Some(found) = self
             .versions
             .lock()
             .expect("flow lock poisoned")
             .get(version)
         {
-            return Some(found.clone());
+            return Ok(Some(found.clone()));
         }
-        let record = self.store.flow_version(version).ok().flatten()?;
-        let flows = Arc::new(load::build(record.sources, &self.start).flows?);
+        let Some(record) = self.store.flow_version(version)? else {
+            return Ok(None);
+        };
+        let Some(flows) = load::build(record.sources, &self.start).flows else {
+            return Ok(None);
+        };
+        let flows = Arc::new(flows);
         self.versions
             .lock()
             .expect("flow lock poisoned")
             .insert(version.to_string(), flows.clone());
-        Some(flows)
+        Ok(Some(flows))
     }
 
     /// Reads the folder again; takes the new version only when it has no error.

@@ -178,6 +178,9 @@ pub enum HandoffStatus {
 pub enum InputKind {
     None,
     Text,
+    /// An addition: the text asked for is a report's follow-up code (a page masks it
+    /// and keeps it out of its history); set when the node is a receipt lookup.
+    Receipt,
 }
 
 /// A frame of the conversation; it gets its `seq` when it is sent.

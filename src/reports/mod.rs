@@ -5,6 +5,8 @@
 //! report's content is sealed with a key of its own (see `store::keys`) and erased
 //! with it 90 days after its last activity.
 
+pub mod youth;
+
 use std::collections::BTreeMap;
 
 use argon2::{Algorithm, Argon2, Params, Version};

@@ -420,3 +420,28 @@ async fn a_report_of_danger_now_is_sent_after_the_urgent_path_and_comes_first() 
     assert_eq!(list[1]["danger"], false);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_follow_up_code_question_asks_for_a_receipt_and_an_addition_for_text() {
+    let (server, _data) = server(|_| {}).await;
+    let mut reporter = youth_from(&server, "198.51.100.60", "fr").await;
+    let (_, receipt) = report(&mut reporter, ["ici", "lui", "hier"]).await;
+
+    let mut back = youth_from(&server, "198.51.100.61", "fr").await;
+    back.choose("menu_suivi").await;
+    let question = back.until_waiting().await.pop().unwrap();
+    assert_eq!(
+        question["input"], "receipt",
+        "the page masks what is typed here: {question}"
+    );
+    back.text(&receipt).await;
+    back.until("report_status").await;
+    back.until_waiting().await;
+    back.choose("suivi_ajouter").await;
+    let question = back.until_waiting().await.pop().unwrap();
+    assert_eq!(
+        question["input"], "text",
+        "an addition to a report is not a receipt: {question}"
+    );
+    server.stop().await;
+}
