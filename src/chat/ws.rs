@@ -248,9 +248,9 @@ async fn serve(mut socket: WebSocket, app: AppState, client: ClientKey) {
     // The limits belong to the session, not to this socket: a reconnect keeps them.
     let session_limits = app.sessions.limits(&key, || {
         (
-            frame_limiter(&limits),
-            handoff_limiter(&limits),
-            crate::limits::session_report_limiter(&limits),
+            frame_limiter(&limits, app.clock),
+            handoff_limiter(&limits, app.clock),
+            crate::limits::session_report_limiter(&limits, app.clock),
         )
     });
     let frames = &session_limits.frames;
