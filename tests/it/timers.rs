@@ -4,7 +4,9 @@
 //! out of the queue, and the per-session frame limit that refuses a burst and lets
 //! the youth write again once its time has passed. Where no socket is needed the
 //! router is called directly (`app()` with `oneshot`), which paused time cannot
-//! disturb.
+//! disturb. The escalation timers (push again at 60 s, webhook at 180 s, abandoned
+//! requests) are tested the same way in `oncall.rs`, the holder's grace in `ux.rs`,
+//! the refused resume of an expired session in `security.rs`.
 
 use crate::common;
 use std::time::Duration;
