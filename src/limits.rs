@@ -1,7 +1,8 @@
 //! Limits on what one client can ask: client keys (a keyed hash of the address's
 //! network — an IPv6 /64 or /56, an IPv4 address — with a salt made at start, held
-//! in memory only and rotated daily), rate limiters built on governor, ceilings for
-//! everyone together on what costs, and the count of open youth sockets.
+//! in memory only and rotated daily), rate limiters built on governor and read on
+//! the server's one [`Clock`] (so paused tests move them), ceilings for everyone
+//! together on what costs, and the count of open youth sockets.
 
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
@@ -12,12 +13,25 @@ use std::time::Duration;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock as _;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::config::LimitsConfig;
+
+/// A rate limiter for one thing (a session's frames, everyone's logins), on the
+/// server's clock.
+pub type DirectLimiter = RateLimiter<NotKeyed, InMemoryState, Clock, NoOpMiddleware<Duration>>;
+
+/// A rate limiter with one budget per key (a client key, a token), on the server's
+/// clock.
+pub type KeyedLimiter<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, Clock, NoOpMiddleware<Duration>>;
 
 /// A client, as the limits know it: a short keyed hash of its address. Never
 /// stored, never logged; the salt changes every day, so it cannot follow anyone.
@@ -34,29 +48,39 @@ pub struct Limits {
     config: LimitsConfig,
     salt: Mutex<Salt>,
     /// New sessions per client key, and for everyone together.
-    pub sessions: DefaultKeyedRateLimiter<ClientKey>,
-    pub sessions_global: governor::DefaultDirectRateLimiter,
+    pub sessions: KeyedLimiter<ClientKey>,
+    pub sessions_global: DirectLimiter,
     /// Login attempts per client key, and for everyone together.
-    pub logins: DefaultKeyedRateLimiter<ClientKey>,
-    pub logins_global: governor::DefaultDirectRateLimiter,
+    pub logins: KeyedLimiter<ClientKey>,
+    pub logins_global: DirectLimiter,
     /// Reports per client key, and for everyone together.
-    pub reports: DefaultKeyedRateLimiter<ClientKey>,
-    pub reports_global: governor::DefaultDirectRateLimiter,
+    pub reports: KeyedLimiter<ClientKey>,
+    pub reports_global: DirectLimiter,
     /// Requests for a person (not urgent) for everyone together.
-    pub handoffs_global: governor::DefaultDirectRateLimiter,
+    pub handoffs_global: DirectLimiter,
     /// Receipt look-ups by keys that already made one this hour: a pool of their
     /// own, so they cannot take the room of keys that have not.
-    pub receipts_again: governor::DefaultDirectRateLimiter,
-    receipts_seen: DefaultKeyedRateLimiter<ClientKey>,
+    pub receipts_again: DirectLimiter,
+    receipts_seen: KeyedLimiter<ClientKey>,
     /// Console API calls per token key.
-    pub api_calls: DefaultKeyedRateLimiter<[u8; 32]>,
+    pub api_calls: KeyedLimiter<[u8; 32]>,
     /// Receipt look-ups per client key, and for everyone together.
-    pub receipts: DefaultKeyedRateLimiter<ClientKey>,
-    pub receipts_global: governor::DefaultDirectRateLimiter,
+    pub receipts: KeyedLimiter<ClientKey>,
+    pub receipts_global: DirectLimiter,
     /// Open sockets per client key.
     sockets: Mutex<std::collections::HashMap<ClientKey, usize>>,
     /// Places for console sockets, for everyone together.
     pub console_sockets: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// A limiter for one thing on `clock`.
+fn direct(clock: Clock, quota: Quota) -> DirectLimiter {
+    RateLimiter::direct_with_clock(quota, clock)
+}
+
+/// A limiter with one budget per key on `clock`.
+fn keyed<K: Hash + Eq + Clone>(clock: Clock, quota: Quota) -> KeyedLimiter<K> {
+    RateLimiter::dashmap_with_clock(quota, clock)
 }
 
 fn per_minute(count: u32) -> Quota {
@@ -64,7 +88,9 @@ fn per_minute(count: u32) -> Quota {
 }
 
 impl Limits {
-    pub fn new(config: LimitsConfig, now_secs: u64) -> Self {
+    /// Every limiter, empty, on `clock`.
+    pub fn new(config: LimitsConfig, clock: Clock) -> Self {
+        let now_secs = clock.now_secs();
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let per_hour = |count: u32| {
@@ -72,23 +98,22 @@ impl Limits {
             Quota::per_hour(count).allow_burst(count)
         };
         Self {
-            sessions: RateLimiter::keyed(per_minute(config.sessions_per_minute)),
-            sessions_global: RateLimiter::direct(per_minute(config.sessions_per_minute_all)),
-            logins: RateLimiter::keyed(per_minute(30)),
-            logins_global: RateLimiter::direct(per_minute(config.logins_per_minute_all)),
-            reports: RateLimiter::keyed(per_hour(config.reports_per_hour)),
-            reports_global: RateLimiter::direct(per_hour(config.reports_per_hour_all)),
-            handoffs_global: RateLimiter::direct(per_minute(config.handoffs_per_minute_all)),
-            receipts_again: RateLimiter::direct(per_minute(30)),
-            receipts_seen: RateLimiter::keyed(Quota::per_hour(
-                NonZeroU32::new(1).expect("nonzero"),
-            )),
-            api_calls: RateLimiter::keyed(per_minute(config.api_calls_per_minute)),
-            receipts: RateLimiter::keyed(
+            sessions: keyed(clock, per_minute(config.sessions_per_minute)),
+            sessions_global: direct(clock, per_minute(config.sessions_per_minute_all)),
+            logins: keyed(clock, per_minute(30)),
+            logins_global: direct(clock, per_minute(config.logins_per_minute_all)),
+            reports: keyed(clock, per_hour(config.reports_per_hour)),
+            reports_global: direct(clock, per_hour(config.reports_per_hour_all)),
+            handoffs_global: direct(clock, per_minute(config.handoffs_per_minute_all)),
+            receipts_again: direct(clock, per_minute(30)),
+            receipts_seen: keyed(clock, Quota::per_hour(NonZeroU32::new(1).expect("nonzero"))),
+            api_calls: keyed(clock, per_minute(config.api_calls_per_minute)),
+            receipts: keyed(
+                clock,
                 Quota::per_hour(NonZeroU32::new(10).expect("nonzero"))
                     .allow_burst(NonZeroU32::new(5).expect("nonzero")),
             ),
-            receipts_global: RateLimiter::direct(per_minute(60)),
+            receipts_global: direct(clock, per_minute(60)),
             salt: Mutex::new(Salt {
                 bytes,
                 day: now_secs / 86_400,
@@ -218,9 +243,9 @@ pub fn network_of(address: IpAddr, prefix: u8) -> String {
 }
 
 /// Reports a session may send: `reports_per_hour`.
-pub fn session_report_limiter(config: &LimitsConfig) -> governor::DefaultDirectRateLimiter {
+pub fn session_report_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
     let per_hour = NonZeroU32::new(config.reports_per_hour.max(1)).expect("nonzero");
-    RateLimiter::direct(Quota::per_hour(per_hour).allow_burst(per_hour))
+    direct(clock, Quota::per_hour(per_hour).allow_burst(per_hour))
 }
 
 /// At most this many argon2id hashes at once (logins, receipts, reports), each on
@@ -245,12 +270,12 @@ pub async fn argon2_permit() -> tokio::sync::OwnedSemaphorePermit {
 
 /// Checks a keyed limiter; on refusal, how long to wait.
 pub fn check_keyed<K: Hash + Eq + Clone>(
-    limiter: &DefaultKeyedRateLimiter<K>,
+    limiter: &KeyedLimiter<K>,
     key: &K,
 ) -> Result<(), Duration> {
     limiter
         .check_key(key)
-        .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
 }
 
 /// The client key of a request, as an extractor.
@@ -274,22 +299,95 @@ where
 }
 
 /// A per-session frame limiter: about `per_sec` frames a second with a burst.
-pub fn frame_limiter(config: &LimitsConfig) -> governor::DefaultDirectRateLimiter {
+pub fn frame_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
     let quota = Quota::per_second(NonZeroU32::new(config.frames_per_sec.max(1)).expect("nonzero"))
         .allow_burst(NonZeroU32::new(config.frames_burst.max(1)).expect("nonzero"));
-    RateLimiter::direct(quota)
+    direct(clock, quota)
 }
 
 /// A per-session limiter of requests for a human.
-pub fn handoff_limiter(config: &LimitsConfig) -> governor::DefaultDirectRateLimiter {
+pub fn handoff_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
     let per_hour = NonZeroU32::new(config.handoffs_per_hour.max(1)).expect("nonzero");
-    RateLimiter::direct(Quota::per_hour(per_hour).allow_burst(per_hour))
+    direct(clock, Quota::per_hour(per_hour).allow_burst(per_hour))
 }
 
 /// How long a direct limiter asks to wait, or `None` when it lets the frame through.
-pub fn check_direct(limiter: &governor::DefaultDirectRateLimiter) -> Option<Duration> {
+pub fn check_direct(limiter: &DirectLimiter) -> Option<Duration> {
     limiter
         .check()
         .err()
-        .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        .map(|not_until| not_until.wait_time_from(limiter.clock().now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> LimitsConfig {
+        LimitsConfig {
+            frames_per_sec: 5,
+            frames_burst: 10,
+            sessions_per_minute: 3,
+            ..LimitsConfig::default()
+        }
+    }
+
+    /// The limiters read the server's clock: a paused test moves them with
+    /// `advance`, and the wait they ask for is the time that really frees a place.
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_is_refused_then_allowed_once_time_moves() {
+        let clock = Clock::system();
+        let frames = frame_limiter(&config(), clock);
+        for _ in 0..10 {
+            assert_eq!(check_direct(&frames), None, "the burst goes through");
+        }
+        let wait = check_direct(&frames).expect("the eleventh frame is refused");
+        assert_eq!(wait, Duration::from_millis(200), "one frame every 200 ms");
+        tokio::time::advance(wait - Duration::from_millis(1)).await;
+        assert!(check_direct(&frames).is_some(), "not before its time");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(check_direct(&frames), None, "allowed once the wait is over");
+        assert!(check_direct(&frames).is_some(), "and only one");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_key_has_its_own_budget_that_comes_back_with_time() {
+        let clock = Clock::system();
+        let limits = Limits::new(config(), clock);
+        let one = limits.client_key(IpAddr::from([198, 51, 100, 1]), clock.now_secs());
+        let other = limits.client_key(IpAddr::from([198, 51, 100, 2]), clock.now_secs());
+        for _ in 0..3 {
+            assert_eq!(check_keyed(&limits.sessions, &one), Ok(()));
+        }
+        let wait = check_keyed(&limits.sessions, &one).expect_err("a fourth session");
+        assert_eq!(wait, Duration::from_secs(20), "three a minute");
+        assert_eq!(
+            check_keyed(&limits.sessions, &other),
+            Ok(()),
+            "others still may"
+        );
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(check_keyed(&limits.sessions, &one), Ok(()));
+        // A key quiet for long enough is forgotten, and starts again with its burst.
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        limits.evict_old_keys();
+        assert!(limits.sessions.is_empty());
+        for _ in 0..3 {
+            assert_eq!(check_keyed(&limits.sessions, &one), Ok(()));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn receipt_look_ups_are_five_then_one_every_six_minutes() {
+        let clock = Clock::system();
+        let limits = Limits::new(config(), clock);
+        let client = limits.client_key(IpAddr::from([203, 0, 113, 9]), clock.now_secs());
+        for _ in 0..5 {
+            assert_eq!(limits.check_receipt(&client), None);
+        }
+        let wait = limits.check_receipt(&client).expect("the sixth is refused");
+        assert_eq!(wait, Duration::from_secs(360), "ten an hour");
+        tokio::time::advance(wait).await;
+        assert_eq!(limits.check_receipt(&client), None);
+    }
 }

@@ -149,7 +149,7 @@ impl AppState {
             enrolments,
             blocks,
             reports,
-            limits: Arc::new(Limits::new(config.limits.clone(), clock.now_secs())),
+            limits: Arc::new(Limits::new(config.limits.clone(), clock)),
             youth_sockets: Arc::new(Semaphore::new(config.limits.max_youth_sockets)),
             stats,
             config: Arc::new(config),

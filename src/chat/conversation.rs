@@ -222,9 +222,9 @@ pub async fn begin(
     // The limits belong to the session, not to this socket: a reconnect keeps them.
     let limits = app.sessions.limits(&key, || {
         (
-            frame_limiter(config),
-            handoff_limiter(config),
-            crate::limits::session_report_limiter(config),
+            frame_limiter(config, app.clock),
+            handoff_limiter(config, app.clock),
+            crate::limits::session_report_limiter(config, app.clock),
         )
     });
     let mut conversation = Conversation {

@@ -88,9 +88,9 @@ impl Live {
 /// The limits of one session, kept across its sockets (a reconnect does not reset
 /// them) until the session ends or has been quiet for an hour.
 pub struct SessionLimits {
-    pub frames: governor::DefaultDirectRateLimiter,
-    pub handoffs: governor::DefaultDirectRateLimiter,
-    pub reports: governor::DefaultDirectRateLimiter,
+    pub frames: crate::limits::DirectLimiter,
+    pub handoffs: crate::limits::DirectLimiter,
+    pub reports: crate::limits::DirectLimiter,
     last_used: AtomicU64,
 }
 
@@ -379,9 +379,9 @@ impl Sessions {
         &self,
         key: &SessionKey,
         make: impl FnOnce() -> (
-            governor::DefaultDirectRateLimiter,
-            governor::DefaultDirectRateLimiter,
-            governor::DefaultDirectRateLimiter,
+            crate::limits::DirectLimiter,
+            crate::limits::DirectLimiter,
+            crate::limits::DirectLimiter,
         ),
     ) -> Arc<SessionLimits> {
         let limits = self

@@ -341,10 +341,14 @@ async fn bad_input_gets_the_right_error_and_the_socket_keeps_working() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let (server, _data) = server().await;
-    for path in ["/", "/healthz", "/readyz", "/api/handoffs"] {
-        let response = reqwest::get(server.http_url(path)).await.unwrap();
-        let headers = response.headers();
+    // Through the router alone (`app()` with `oneshot`): no socket is needed.
+    let data = tempfile::tempdir().unwrap();
+    let state = common::app_state(
+        test_config(data.path(), &fixture_flows()),
+        relais::clock::Clock::system(),
+    );
+    for path in ["/", "/healthz", "/readyz", "/api/handoffs", "/pas-une-page"] {
+        let (_, headers, _) = common::request_app(&state, "GET", path, None, None).await;
         assert_eq!(
             headers["content-security-policy"]
                 .to_str()
@@ -367,9 +371,8 @@ async fn every_response_carries_the_security_headers() {
             .unwrap()
             .contains("camera=()"));
     }
-    let ready = reqwest::get(server.http_url("/readyz")).await.unwrap();
-    assert_eq!(ready.status(), 200);
-    server.stop().await;
+    let (ready, _) = common::call_app(&state, "GET", "/readyz", None, None).await;
+    assert_eq!(ready, 200);
 }
 
 #[tokio::test]

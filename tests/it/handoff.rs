@@ -3,7 +3,7 @@
 //! youth text that must arrive as plain text.
 
 use crate::common;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use common::{choice_id, fixture_flows, test_config, Api, Console, TestServer, Youth};
 use relais::store::records::Role;
@@ -370,7 +370,8 @@ async fn logins_permissions_and_logout() {
     server.stop().await;
 }
 
-#[tokio::test]
+/// In virtual time: the server's one-second wait passes without waiting a second.
+#[tokio::test(start_paused = true)]
 async fn the_sixth_rapid_failure_is_delayed() {
     let (server, _data) = server_with_accounts(0).await;
     let client = reqwest::Client::new();

@@ -25,6 +25,7 @@ mod scripts;
 mod security;
 mod shipped_flows;
 mod themes;
+mod timers;
 mod triggers;
 mod urgent;
 mod ux;

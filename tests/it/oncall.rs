@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::{fixture_flows, test_config, Api, Console, TestServer, Youth, PATIENCE};
+use common::{fixture_flows, settle, test_config, Api, Console, TestServer, Youth, PATIENCE};
 use p256::ecdsa::signature::Verifier;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use relais::clock::Clock;
@@ -317,13 +317,6 @@ async fn handoff_status(youth: &mut Youth, status: &str) -> Value {
         if told["status"] == status {
             return told;
         }
-    }
-}
-
-/// Lets the server's tasks run what is due now (a few round trips on loopback).
-async fn settle() {
-    for _ in 0..50 {
-        tokio::task::yield_now().await;
     }
 }
 

@@ -203,10 +203,12 @@ async fn a_report_goes_in_with_a_receipt_and_the_answer_comes_back_with_it() {
     server.stop().await;
 }
 
-#[tokio::test]
+/// In virtual time: the limiters run on the server's clock, so the global bound
+/// below is exact (the seconds that passed are tokio's, not the machine's).
+#[tokio::test(start_paused = true)]
 async fn a_wrong_receipt_reveals_nothing_and_guessing_is_throttled() {
     let (server, _data) = server(|_| {}).await;
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let mut reporter = youth_from(&server, "198.51.100.20", "fr").await;
     let (_, receipt) = report(&mut reporter, ["ici", "lui", "hier"]).await;
 
@@ -340,9 +342,11 @@ fn found_in(dir: &Path, markers: &[&str]) -> Vec<String> {
     markers_in(&files(dir), markers)
 }
 
+/// Retention is one day here, and the day passes in virtual time: no purge (the one
+/// at start included) can take the report before the test has looked at it.
 #[tokio::test]
 async fn a_reports_words_are_sealed_on_disk_and_gone_after_retention() {
-    let (server, data) = server(|config| config.reports.retention_days = 0).await;
+    let (server, data) = server(|config| config.reports.retention_days = 1).await;
     let mut youth = youth_from(&server, "198.51.100.50", "fr").await;
     report(&mut youth, [WHERE, WHO, "depuis lundi"]).await;
     let api = Api::login(&server.http_url(""), "sam", PASSWORD).await;
@@ -357,11 +361,25 @@ async fn a_reports_words_are_sealed_on_disk_and_gone_after_retention() {
     let found = found_in(data.path(), &markers);
     assert!(found.is_empty(), "readable on disk: {found:#?}");
 
-    // The retention ends (0 days here): the purge erases the report and its key.
+    // Kept until its retention ends, erased with its key once it has.
     let state = server.state.clone();
     tokio::task::spawn_blocking(move || relais::server::purge(&state))
         .await
         .unwrap();
+    let (_, list) = api.call(Method::GET, "/api/signalements", None).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "kept within its retention"
+    );
+    tokio::time::pause();
+    tokio::time::advance(std::time::Duration::from_secs(86_400)).await;
+    let state = server.state.clone();
+    tokio::task::spawn_blocking(move || relais::server::purge(&state))
+        .await
+        .unwrap();
+    // A console token lives 12 hours at most: a day later, sign in again.
+    let api = Api::login(&server.http_url(""), "sam", PASSWORD).await;
     let (_, list) = api.call(Method::GET, "/api/signalements", None).await;
     assert!(list.as_array().unwrap().is_empty());
     let keys: Vec<_> = files(&data.path().join("keys"));

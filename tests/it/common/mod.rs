@@ -31,6 +31,14 @@ pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// Lets the server's tasks run what is due now in a paused test (timers that
+/// `advance` made due, a few round trips on loopback), without moving time.
+pub async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
 /// A configuration for tests: fixture flows, a data folder, port 0.
 pub fn test_config(data_dir: &Path, flows_dir: &Path) -> Config {
     Config {
@@ -40,6 +48,58 @@ pub fn test_config(data_dir: &Path, flows_dir: &Path) -> Config {
         web_dir: repo_path("web"),
         ..Config::default()
     }
+}
+
+/// A server's state on a store in `config.data_dir`, not serving: for calls through
+/// the router alone ([`call_app`]).
+pub fn app_state(config: Config, clock: Clock) -> AppState {
+    let store = Store::open(&config.data_dir).expect("store opens");
+    let (_stop, stopped) = watch::channel(false);
+    AppState::with_store(config, store, clock, stopped).expect("state")
+}
+
+/// One request through `app()` with `oneshot`, no socket (so paused time cannot
+/// disturb it): the status and the JSON body (null when there is none).
+pub async fn call_app(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (axum::http::StatusCode, Value) {
+    let (status, _, body) = request_app(state, method, path, token, body).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// One request through `app()` with `oneshot`: status, headers and body bytes.
+pub async fn request_app(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string())),
+        None => request.body(axum::body::Body::empty()),
+    }
+    .expect("a valid request");
+    let response = relais::server::app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .expect("a body that fits");
+    (parts.status, parts.headers, bytes.to_vec())
 }
 
 /// A server running in this process.
