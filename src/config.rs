@@ -160,16 +160,6 @@ impl ConfigError {
             }
         }
     }
-
-    /// Where the mistaken value came from, when it is one setting's.
-    pub fn origin(&self) -> Option<&Origin> {
-        match self {
-            ConfigError::Unknown { origin, .. } | ConfigError::Invalid { origin, .. } => {
-                Some(origin)
-            }
-            _ => None,
-        }
-    }
 }
 
 impl std::fmt::Display for Origin {
@@ -678,64 +668,10 @@ impl Config {
         vars: impl IntoIterator<Item = (String, String)>,
         flags: &Flags,
     ) -> Result<Self, ConfigError> {
-        let figment = Self::figment(file, vars, flags)?;
+        let figment = layers(file, vars, flags)?;
         figment
             .extract::<Config>()
             .map_err(|error| explain(&figment, error))
-    }
-
-    /// The layers, merged, each value tagged with the layer it came from; keys and
-    /// variables that name no setting are refused here, before any value is read.
-    pub fn figment(
-        file: Option<&Path>,
-        vars: impl IntoIterator<Item = (String, String)>,
-        flags: &Flags,
-    ) -> Result<Figment, ConfigError> {
-        let defaults = defaults();
-        let mut figment = Figment::new().merge(Layer {
-            metadata: Metadata::named(DEFAULTS),
-            dict: defaults.clone(),
-        });
-        if let Some(path) = file {
-            let dict = read_file(path)?;
-            if let Some(key) = first_unknown(&dict, &defaults, &mut Vec::new()) {
-                let nearest = nearest_key(&key, &defaults).map(|k| k.join("."));
-                return Err(ConfigError::Unknown {
-                    origin: Origin::File {
-                        path: path.to_path_buf(),
-                        key: key.join("."),
-                    },
-                    nearest,
-                });
-            }
-            figment = figment.merge(Layer {
-                metadata: Metadata::from(FILE, path),
-                dict,
-            });
-        }
-        figment = figment.merge(Layer {
-            metadata: Metadata::named(ENVIRONMENT)
-                .interpolater(|_: &Profile, keys: &[&str]| env_name(keys)),
-            dict: read_vars(vars, &defaults)?,
-        });
-        let mut dict = Dict::new();
-        let mut flag = |key: &str, value: Option<Value>| {
-            if let Some(value) = value {
-                dict.insert(key.to_string(), value);
-            }
-        };
-        let text = |p: &Option<PathBuf>| p.as_ref().map(|p| Value::from(p.display().to_string()));
-        flag("listen", flags.listen.map(|l| Value::from(l.to_string())));
-        flag("data_dir", text(&flags.data_dir));
-        flag("flows_dir", text(&flags.flows_dir));
-        flag("web_dir", text(&flags.web_dir));
-        flag("start_node", flags.start_node.clone().map(Value::from));
-        Ok(figment.merge(Layer {
-            metadata: Metadata::named(COMMAND_LINE).interpolater(|_: &Profile, keys: &[&str]| {
-                format!("--{}", keys.join("-").replace('_', "-"))
-            }),
-            dict,
-        }))
     }
 
     /// The example configuration: every setting with what it does and its default;
@@ -753,6 +689,60 @@ impl Config {
         write_section(&mut out, &defaults(), &[]);
         out
     }
+}
+
+/// The layers, merged, each value tagged with the layer it came from; keys and
+/// variables that name no setting are refused here, before any value is read.
+fn layers(
+    file: Option<&Path>,
+    vars: impl IntoIterator<Item = (String, String)>,
+    flags: &Flags,
+) -> Result<Figment, ConfigError> {
+    let defaults = defaults();
+    let mut figment = Figment::new().merge(Layer {
+        metadata: Metadata::named(DEFAULTS),
+        dict: defaults.clone(),
+    });
+    if let Some(path) = file {
+        let dict = read_file(path)?;
+        if let Some(key) = first_unknown(&dict, &defaults, &mut Vec::new()) {
+            let nearest = nearest_key(&key, &defaults).map(|k| k.join("."));
+            return Err(ConfigError::Unknown {
+                origin: Origin::File {
+                    path: path.to_path_buf(),
+                    key: key.join("."),
+                },
+                nearest,
+            });
+        }
+        figment = figment.merge(Layer {
+            metadata: Metadata::from(FILE, path),
+            dict,
+        });
+    }
+    figment = figment.merge(Layer {
+        metadata: Metadata::named(ENVIRONMENT)
+            .interpolater(|_: &Profile, keys: &[&str]| env_name(keys)),
+        dict: read_vars(vars, &defaults)?,
+    });
+    let mut dict = Dict::new();
+    let mut flag = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            dict.insert(key.to_string(), value);
+        }
+    };
+    let text = |p: &Option<PathBuf>| p.as_ref().map(|p| Value::from(p.display().to_string()));
+    flag("listen", flags.listen.map(|l| Value::from(l.to_string())));
+    flag("data_dir", text(&flags.data_dir));
+    flag("flows_dir", text(&flags.flows_dir));
+    flag("web_dir", text(&flags.web_dir));
+    flag("start_node", flags.start_node.clone().map(Value::from));
+    Ok(figment.merge(Layer {
+        metadata: Metadata::named(COMMAND_LINE).interpolater(|_: &Profile, keys: &[&str]| {
+            format!("--{}", keys.join("-").replace('_', "-"))
+        }),
+        dict,
+    }))
 }
 
 /// One layer of the configuration, as figment reads it.
