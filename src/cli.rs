@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
+use crate::config::{Config, Flags};
 use crate::flow::load;
 use crate::store::records::Role;
 
+mod settings;
 mod ws;
 
 #[derive(Parser)]
@@ -67,6 +68,8 @@ enum Command {
     },
     /// Tools for flow authors.
     Flows {
+        #[command(flatten)]
+        common: Common,
         #[command(subcommand)]
         command: FlowsCommand,
     },
@@ -197,25 +200,20 @@ enum FlowsCommand {
         /// Le dossier des flux (par défaut ./flows) / the flows folder.
         #[arg(value_name = "DIR")]
         dir_positional: Option<PathBuf>,
-        /// Le dossier des flux / the flows folder.
-        #[arg(long, visible_alias = "flows-dir")]
-        dir: Option<PathBuf>,
         /// Langue des messages / language of the messages.
         #[arg(long, value_enum, default_value = "fr")]
         lang: Lang,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Le nœud de départ / the start node.
-        #[arg(long, default_value = "accueil")]
-        start: String,
+        #[arg(long)]
+        start: Option<String>,
         /// Seulement les erreurs / errors only.
         #[arg(long)]
         errors_only: bool,
     },
     /// Écrit les « #id: » qui manquent / writes the missing line ids.
     Ids {
-        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
-        dir: PathBuf,
         /// Écrit les identifiants dans les fichiers (sinon, les liste) / write them.
         #[arg(long)]
         add: bool,
@@ -224,8 +222,6 @@ enum FlowsCommand {
     /// compte à créer; elle se met à jour à chaque enregistrement.
     /// Serves the authors' page locally for a copy of the flows, no account to create.
     Preview {
-        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
-        dir: PathBuf,
         /// L'adresse / the address (default 127.0.0.1:8090).
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: std::net::SocketAddr,
@@ -234,16 +230,11 @@ enum FlowsCommand {
         web_dir: Option<PathBuf>,
     },
     /// Serveur de langage (LSP) pour les éditeurs, sur stdin/stdout / language server.
-    Lsp {
-        #[arg(long, visible_alias = "flows-dir")]
-        dir: Option<PathBuf>,
-    },
+    Lsp,
     /// Plays a conversation in the terminal, reading what the youth does from stdin:
     /// a number picks a choice, `#id` a choice by id, `/recommencer` starts again,
     /// anything else is free text.
     Try {
-        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
-        dir: PathBuf,
         /// The conversation's language.
         #[arg(long, default_value = "fr")]
         lang: String,
@@ -253,8 +244,6 @@ enum FlowsCommand {
     },
     /// The flow as a graph (Mermaid or Graphviz dot).
     Graph {
-        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
-        dir: PathBuf,
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
         /// Seulement les nœuds de ce fichier / only this file's nodes (rencontre.flow).
@@ -271,14 +260,9 @@ enum FlowsCommand {
         hide: Vec<String>,
     },
     /// Every version the server loaded, oldest first.
-    History {
-        #[command(flatten)]
-        common: Common,
-    },
+    History,
     /// Puts an earlier version back in the flows folder; a running server reloads it.
     Rollback {
-        #[command(flatten)]
-        common: Common,
         /// The version (its hash, or the start of it).
         version: String,
     },
@@ -307,8 +291,6 @@ enum ThemesCommand {
     Test {
         /// The corpus (default: tests/data/themes).
         file: Option<PathBuf>,
-        #[arg(long, default_value = "flows")]
-        dir: PathBuf,
     },
 }
 
@@ -320,15 +302,9 @@ enum TriggersCommand {
     Test {
         /// The corpus (default: tests/data/triggers).
         file: Option<PathBuf>,
-        #[arg(long, default_value = "flows")]
-        dir: PathBuf,
     },
     /// Shows a phrase after normalisation, and every pattern that matches it.
-    Why {
-        phrase: String,
-        #[arg(long, default_value = "flows")]
-        dir: PathBuf,
-    },
+    Why { phrase: String },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -344,9 +320,6 @@ enum TranslationsCommand {
         /// The language to translate into (en, iu, cr, …).
         #[arg(long)]
         lang: String,
-        /// The flows folder.
-        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
-        dir: PathBuf,
         /// Where to write the CSV (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -360,8 +333,6 @@ enum TranslationsCommand {
         lang: String,
         /// The filled CSV.
         file: PathBuf,
-        #[arg(long, visible_alias = "flows-dir", default_value = "flows")]
-        dir: PathBuf,
     },
 }
 
@@ -418,14 +389,7 @@ fn quiet_on_closed_pipe() {
 }
 
 fn load_config(common: &Common) -> anyhow::Result<Config> {
-    let mut config = Config::load(common.config.as_deref(), std::env::vars())?;
-    if let Some(dir) = &common.data_dir {
-        config.data_dir = dir.clone();
-    }
-    if let Some(dir) = &common.flows_dir {
-        config.flows_dir = dir.clone();
-    }
-    Ok(config)
+    settings::load(common, Flags::default())
 }
 
 /// A panic is logged with its place only: its message could carry data.
@@ -458,14 +422,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             init_tracing();
             quiet_panics();
-            let mut config = load_config(&common)?;
-            if let Some(listen) = listen {
-                config.listen = listen;
-            }
-            if let Some(dir) = web_dir {
-                config.web_dir = dir;
-            }
-            serve(config)?;
+            let flags = Flags {
+                listen,
+                web_dir,
+                ..Flags::default()
+            };
+            serve(settings::load(&common, flags)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config {
@@ -479,7 +441,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             intervenor(&config, command)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Flows { command } => flows(command),
+        Command::Flows { common, command } => flows(&common, command),
         Command::Ws { url } => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -704,21 +666,24 @@ fn intervenor(config: &Config, command: IntervenorCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
+fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
     match command {
         FlowsCommand::Check {
             dir_positional,
-            dir,
             lang,
             format,
             start,
             errors_only,
         } => {
-            let dir = dir
-                .or(dir_positional)
-                .unwrap_or_else(|| Config::default().flows_dir);
+            let flags = Flags {
+                flows_dir: common.flows_dir.clone().or(dir_positional),
+                start_node: start,
+                ..Flags::default()
+            };
+            let config = settings::load(common, flags)?;
+            let dir = config.flows_dir;
             let mut report = match load::read_folder(&dir) {
-                Ok(sources) => load::build(sources, &start),
+                Ok(sources) => load::build(sources, &config.start_node),
                 Err(diagnostic) => load::LoadReport {
                     flows: None,
                     diagnostics: vec![diagnostic],
@@ -751,7 +716,8 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        FlowsCommand::Ids { dir, add } => {
+        FlowsCommand::Ids { add } => {
+            let dir = load_config(common)?.flows_dir;
             let sources = load::read_folder(&dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
             let changes = crate::flow::ids::add_ids(&sources);
             let mut count = 0;
@@ -770,23 +736,19 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        FlowsCommand::Preview {
-            dir,
-            listen,
-            web_dir,
-        } => {
-            // Refuse a broken folder at once, with the checker's words.
-            load_valid(&dir)?;
-            let data = tempfile_dir()?;
-            let mut config = Config {
-                data_dir: data.clone(),
-                flows_dir: dir.clone(),
-                listen,
-                ..Default::default()
+        FlowsCommand::Preview { listen, web_dir } => {
+            let flags = Flags {
+                listen: Some(listen),
+                web_dir,
+                ..Flags::default()
             };
-            if let Some(web) = web_dir {
-                config.web_dir = web;
-            }
+            let mut config = settings::load(common, flags)?;
+            let dir = config.flows_dir.clone();
+            // Refuse a broken folder at once, with the checker's words.
+            load_valid(&config)?;
+            // The preview's store is a throwaway, whatever the settings say.
+            let data = tempfile_dir()?;
+            config.data_dir = data.clone();
             // A throwaway author account in a throwaway store: nothing to set up.
             let password = {
                 use rand::RngCore;
@@ -815,16 +777,17 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             result?;
             Ok(ExitCode::SUCCESS)
         }
-        FlowsCommand::Lsp { dir } => {
-            crate::flow::lsp::run(dir)?;
+        FlowsCommand::Lsp => {
+            // The editor's workspace tells the folder unless a flag does.
+            crate::flow::lsp::run(common.flows_dir.clone())?;
             Ok(ExitCode::SUCCESS)
         }
-        FlowsCommand::Translations { command } => translations(command),
-        FlowsCommand::Triggers { command } => triggers(command),
-        FlowsCommand::Themes { command } => themes(command),
-        FlowsCommand::Try { dir, lang, from } => {
+        FlowsCommand::Translations { command } => translations(&load_config(common)?, command),
+        FlowsCommand::Triggers { command } => triggers(&load_config(common)?, command),
+        FlowsCommand::Themes { command } => themes(&load_config(common)?, command),
+        FlowsCommand::Try { lang, from } => {
             use crate::flow::play;
-            let flows = load_valid(&dir)?;
+            let flows = load_valid(&load_config(common)?)?;
             let lang = if flows.has_language(&lang) {
                 lang
             } else {
@@ -898,14 +861,13 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         FlowsCommand::Graph {
-            dir,
             format,
             file,
             from,
             depth,
             hide,
         } => {
-            let flows = load_valid(&dir)?;
+            let flows = load_valid(&load_config(common)?)?;
             let mut graph = crate::flow::graph::Graph::of(&flows);
             let filtered = file.is_some() || from.is_some() || !hide.is_empty();
             if let Some(node) = &from {
@@ -925,8 +887,8 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        FlowsCommand::History { common } => {
-            let config = load_config(&common)?;
+        FlowsCommand::History => {
+            let config = load_config(common)?;
             let serving = load::read_folder(&config.flows_dir)
                 .ok()
                 .map(|sources| load::version_of(&sources));
@@ -952,8 +914,8 @@ fn flows(command: FlowsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        FlowsCommand::Rollback { common, version } => {
-            let config = load_config(&common)?;
+        FlowsCommand::Rollback { version } => {
+            let config = load_config(common)?;
             let versions = crate::store::archived_flow_versions(&config.data_dir)?;
             let matching: Vec<_> = versions
                 .iter()
@@ -996,10 +958,12 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Loads a flows folder that must be free of errors (for the tools that need it).
-fn load_valid(dir: &std::path::Path) -> anyhow::Result<crate::flow::FlowSet> {
-    let sources = load::read_folder(dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
-    let report = load::build(sources, &Config::default().start_node);
+/// Loads the settings' flows folder, which must be free of errors (for the tools that
+/// need it).
+fn load_valid(config: &Config) -> anyhow::Result<crate::flow::FlowSet> {
+    let sources =
+        load::read_folder(&config.flows_dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
+    let report = load::build(sources, &config.start_node);
     match report.flows {
         Some(flows) => Ok(flows),
         None => {
@@ -1011,10 +975,10 @@ fn load_valid(dir: &std::path::Path) -> anyhow::Result<crate::flow::FlowSet> {
     }
 }
 
-fn themes(command: ThemesCommand) -> anyhow::Result<ExitCode> {
+fn themes(config: &Config, command: ThemesCommand) -> anyhow::Result<ExitCode> {
     use crate::flow::theme_corpus;
-    let ThemesCommand::Test { file, dir } = command;
-    let flows = load_valid(&dir)?;
+    let ThemesCommand::Test { file } = command;
+    let flows = load_valid(config)?;
     let path = file.unwrap_or_else(|| PathBuf::from("tests/data/themes"));
     let lines = theme_corpus::read(&path).map_err(|e| anyhow::anyhow!(e))?;
     let report = theme_corpus::Report::run(&flows, lines);
@@ -1026,11 +990,11 @@ fn themes(command: ThemesCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn triggers(command: TriggersCommand) -> anyhow::Result<ExitCode> {
+fn triggers(config: &Config, command: TriggersCommand) -> anyhow::Result<ExitCode> {
     use crate::flow::corpus;
     match command {
-        TriggersCommand::Test { file, dir } => {
-            let flows = load_valid(&dir)?;
+        TriggersCommand::Test { file } => {
+            let flows = load_valid(config)?;
             let path = file.unwrap_or_else(|| PathBuf::from("tests/data/triggers"));
             let lines = corpus::read(&path).map_err(|e| anyhow::anyhow!(e))?;
             let count = lines.len().max(1);
@@ -1049,8 +1013,8 @@ fn triggers(command: TriggersCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        TriggersCommand::Why { phrase, dir } => {
-            let flows = load_valid(&dir)?;
+        TriggersCommand::Why { phrase } => {
+            let flows = load_valid(config)?;
             let (normalised, hits) = flows.triggers.explain(&phrase);
             println!("normalised: {}", normalised.words.join(" "));
             if hits.is_empty() {
@@ -1096,21 +1060,14 @@ fn triggers(command: TriggersCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn translations(command: TranslationsCommand) -> anyhow::Result<ExitCode> {
+fn translations(config: &Config, command: TranslationsCommand) -> anyhow::Result<ExitCode> {
     use crate::flow::translate;
     match command {
-        TranslationsCommand::Export {
-            lang,
-            dir,
-            out,
-            only,
-        } => {
-            let flows = load_valid(&dir)?;
+        TranslationsCommand::Export { lang, out, only } => {
+            let flows = load_valid(config)?;
             // The French of earlier versions, so a stale row shows what changed.
-            let data_dir = Config::load(None, std::env::vars())
-                .map(|c| c.data_dir)
-                .unwrap_or_else(|_| Config::default().data_dir);
-            let versions = crate::store::archived_flow_versions(&data_dir).unwrap_or_default();
+            let versions =
+                crate::store::archived_flow_versions(&config.data_dir).unwrap_or_default();
             let history = translate::history_of(versions.iter().map(|v| &v.sources));
             let rows: Vec<_> = translate::export(&flows, &lang, &history)
                 .into_iter()
@@ -1124,11 +1081,12 @@ fn translations(command: TranslationsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        TranslationsCommand::Import { lang, file, dir } => {
+        TranslationsCommand::Import { lang, file } => {
+            let dir = &config.flows_dir;
             if !crate::flow::parse::valid_id(&lang) || lang.contains('.') {
                 bail!("une langue s'écrit en code court, comme en, iu ou cr");
             }
-            let flows = load_valid(&dir)?;
+            let flows = load_valid(config)?;
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("je n'arrive pas à lire {}", file.display()))?;
             let decoded = translate::decode(&bytes);

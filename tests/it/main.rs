@@ -8,6 +8,7 @@ mod authors;
 mod bench_smoke;
 mod chat;
 mod common;
+mod config;
 mod content;
 mod handoff;
 mod hostile;
