@@ -213,6 +213,8 @@ pub enum HandoffStatus {
 pub enum InputKind {
     None,
     Text,
+    /// Free text that is a report's receipt: the page masks it on screen.
+    Receipt,
 }
 
 /// A frame of the conversation; it gets its `seq` when it is sent.
@@ -275,7 +277,9 @@ impl From<&crate::flow::engine::BotMessage> for Event {
                     label: c.label.to_string(),
                 })
                 .collect(),
-            input: if bot.asks_text {
+            input: if bot.asks_receipt {
+                InputKind::Receipt
+            } else if bot.asks_text {
                 InputKind::Text
             } else {
                 InputKind::None

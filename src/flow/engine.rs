@@ -51,6 +51,8 @@ pub struct BotMessage {
     pub html: Arc<str>,
     pub choices: Vec<ChoiceOut>,
     pub asks_text: bool,
+    /// The text asked for is a report's receipt (the node looks one up).
+    pub asks_receipt: bool,
     pub resources: Vec<ResourceCard>,
 }
 
@@ -399,9 +401,13 @@ impl<'a> Turn<'a> {
             choices.push(builtin_choice(&lang, CHOICE_TALK, Text::TalkToSomeone));
         }
         let asks_text = self.current().is_some_and(Node::asks_text);
+        let asks_receipt = self
+            .current()
+            .is_some_and(|node| node.receipt_lookup().is_some());
         let mut message = builtin_message(&lang, "relais.not_understood", Text::NotUnderstood);
         message.choices = choices;
         message.asks_text = asks_text;
+        message.asks_receipt = asks_receipt;
         self.step.outputs.push(Output::Bot(message));
     }
 
@@ -504,6 +510,7 @@ impl<'a> Turn<'a> {
                                 html,
                                 choices: Vec::new(),
                                 asks_text: false,
+                                asks_receipt: false,
                                 resources: std::mem::take(&mut pending),
                             }));
                         }
@@ -564,6 +571,7 @@ impl<'a> Turn<'a> {
             }
             let choices = self.choices_out(node);
             let asks_text = node.asks_text();
+            let asks_receipt = node.receipt_lookup().is_some();
             if choices.is_empty() && !asks_text {
                 if node.handoff().is_none() {
                     self.end();
@@ -575,11 +583,13 @@ impl<'a> Turn<'a> {
                 Some(bot) => {
                     bot.choices = choices;
                     bot.asks_text = asks_text;
+                    bot.asks_receipt = asks_receipt;
                 }
                 None => {
                     let mut message = builtin_message(&lang, "relais.choose", Text::ChooseBelow);
                     message.choices = choices;
                     message.asks_text = asks_text;
+                    message.asks_receipt = asks_receipt;
                     self.step.outputs.push(Output::Bot(message));
                 }
             }
@@ -634,6 +644,7 @@ pub fn builtin_message(lang: &str, line_id: &str, text: Text) -> BotMessage {
         html: Arc::from(escape_text(plain)),
         choices: Vec::new(),
         asks_text: false,
+        asks_receipt: false,
         resources: Vec::new(),
     }
 }
