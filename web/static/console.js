@@ -713,6 +713,8 @@ view.lang.addEventListener('click', () => {
 // ------------------------------------------------------------------ sound
 
 let audio = null;
+/** A pointer is pressed (the page does not change its layout under it meanwhile). */
+let pointerHeld = false;
 
 /** The audio context is made during a click or key press (browsers' autoplay rule). */
 function unlockAudio() {
@@ -760,7 +762,10 @@ function renderMute() {
   view.mute.textContent = state.muted ? t('soundOff') : t('soundOn');
   view.mute.setAttribute('aria-pressed', String(state.muted));
   view.mute.classList.toggle('is-off', state.muted);
-  view.soundUnlock.hidden = !soundBlocked();
+  // "Allow sound" goes once the press that allowed it is over: gone at pointerdown, it
+  // moved the page under the pointer and the click landed elsewhere (a tab, say).
+  if (soundBlocked()) view.soundUnlock.hidden = false;
+  else if (!pointerHeld) view.soundUnlock.hidden = true;
 }
 
 view.mute.addEventListener('click', () => {
@@ -776,9 +781,18 @@ view.soundUnlock.addEventListener('click', () => {
 });
 
 document.addEventListener('pointerdown', () => {
+  pointerHeld = true;
   state.lastActivity = Date.now();
   if (state.session) unlockAudio();
 }, { capture: true });
+for (const type of ['pointerup', 'pointercancel']) {
+  document.addEventListener(type, () => {
+    if (!pointerHeld) return;
+    pointerHeld = false;
+    // After the click this press makes (dispatched in the same task).
+    setTimeout(renderMute, 0);
+  }, { capture: true });
+}
 document.addEventListener('keydown', () => {
   state.lastActivity = Date.now();
   if (state.session) unlockAudio();
