@@ -23,6 +23,9 @@ pub struct Stats {
     clock: Clock,
     /// Counts not yet written. Written by the hot path, drained by `flush`.
     pending: Mutex<HashMap<Counter, u64>>,
+    /// Held by `flush` from the drain to the write, so a report that flushes first
+    /// reads what a concurrent periodic flush had already drained (blocking code only).
+    writing: Mutex<()>,
 }
 
 impl Stats {
@@ -31,6 +34,7 @@ impl Stats {
             metrics: Default::default(),
             clock,
             pending: Mutex::new(HashMap::new()),
+            writing: Mutex::new(()),
         }
     }
 
@@ -112,6 +116,7 @@ impl Stats {
     /// Writes pending counts to the store (called periodically and at shutdown;
     /// blocking IO). Today's counts are sealed (see `Store::add_counts`).
     pub fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let _writing = self.writing.lock().expect("stats flush lock poisoned");
         let pending = std::mem::take(&mut *self.pending.lock().expect("stats lock poisoned"));
         let batch = pending
             .into_iter()

@@ -34,8 +34,16 @@ after(async () => {
   if (flows) await rm(flows, { recursive: true, force: true });
 });
 
+/**
+ * How long an edit may take to show: the server reloads and checks the whole folder
+ * (about 1.2 s of CPU in the debug build, measured at 5 s of wall time on a machine
+ * with a load of 14 on 2 cores, and more under more load), then the page asks every
+ * 2 s. Twenty seconds was not always enough there.
+ */
+const EDIT_SHOWN = { timeout: 60_000 };
+
 describe('the authors’ page tells what happened to an edit', () => {
-  test('a refused edit shows its diagnostics, then the accepted fix', { timeout: 60_000 }, async () => {
+  test('a refused edit shows its diagnostics, then the accepted fix', { timeout: 180_000 }, async () => {
     const context = await browser.newContext({ locale: 'fr-CA', viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(20_000);
     const page = await context.newPage();
@@ -54,7 +62,7 @@ describe('the authors’ page tells what happened to an edit', () => {
     assert.ok(original.includes('-> menu\n'));
     await writeFile(file, original.replace('-> menu\n', '-> menuu\n'));
     const refused = page.locator('#edit-banner.refused');
-    await refused.waitFor();
+    await refused.waitFor(EDIT_SHOWN);
     const text = await refused.textContent();
     assert.match(text, /Ta dernière modification \(\d\d:\d\d\) a été refusée/);
     assert.match(text, /accueil\.flow:\d+:\d+: erreur: Le nœud « menuu » n'existe dans aucun fichier/);
@@ -64,7 +72,7 @@ describe('the authors’ page tells what happened to an edit', () => {
     // The fix brings back the version already served: the page says it was taken.
     await writeFile(file, original);
     const accepted = page.locator('#edit-banner.accepted');
-    await accepted.waitFor();
+    await accepted.waitFor(EDIT_SHOWN);
     assert.match(await accepted.textContent(), /Ta dernière modification \(\d\d:\d\d\) a été acceptée : retour à la version déjà servie\./);
     assert.equal(await page.locator('#edit-banner li').count(), 0, 'no error left on the page');
     assert.deepEqual(pageErrors, [], 'the page threw');

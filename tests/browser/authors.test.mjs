@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { addIntervenor, artifactsDir, freshDataDir, launch } from './lib/server.mjs';
 import { choicePath, choiceThatSetsVariable, copyOfFlows, readFlows, routeWord, startFlowsServer } from './lib/authors.mjs';
 import { axeFindings } from './lib/axe.mjs';
+import { assertStayedHome, watchedContext } from './lib/watch.mjs';
 
 const AUTHOR = { login: 'aude', name: 'Aude Autrice', password: 'une phrase de passe assez longue', role: 'author' };
 const INTERVENOR = { login: 'ines', name: 'Inès Intervenante', password: 'un autre mot de passe long', role: 'intervenor' };
@@ -98,38 +99,12 @@ after(async () => {
 
 // ------------------------------------------------------------------ helpers
 
-/** Opens /auteurs in a fresh 1280×800 context and watches requests, errors and CSP. */
+/** Opens /auteurs in a fresh 1280×800 context, watched (lib/watch.mjs): requests, errors and CSP. */
 async function openAuthors({ bypassCSP = false, colorScheme = 'light', locale = 'fr-CA' } = {}) {
-  const context = await browser.newContext({
-    locale,
-    bypassCSP,
-    colorScheme,
-    reducedMotion: 'reduce',
-    serviceWorkers: 'block',
-    viewport: { width: 1280, height: 800 },
-  });
-  context.setDefaultTimeout(15_000);
-  const watch = { requests: [], outside: [], consoleErrors: [], pageErrors: [] };
-  const origin = new URL(server.url).origin;
-  await context.route((url) => url.origin !== origin, async (routed) => {
-    watch.outside.push(routed.request().url());
-    await routed.abort();
-  });
-  await context.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (event) => {
-      window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-  });
-  const page = await context.newPage();
-  page.on('request', (request) => watch.requests.push(request.url()));
-  page.on('console', (message) => {
-    if (message.type() === 'error') watch.consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => watch.pageErrors.push(String(error)));
-  await page.goto(`${server.url}/auteurs`);
-  await page.locator('#login-form').waitFor();
-  return { context, page, watch };
+  const watched = await watchedContext(browser, server, { locale, bypassCSP, colorScheme, viewport: { width: 1280, height: 800 } });
+  await watched.page.goto(`${server.url}/auteurs`);
+  await watched.page.locator('#login-form').waitFor();
+  return watched;
 }
 
 async function logIn(page, account) {
@@ -172,14 +147,9 @@ function shownVars(page) {
     .map((row) => [row.dataset.var, row.querySelector('.var-value').textContent])));
 }
 
-async function assertStayedHome(page, watch) {
-  const origin = new URL(server.url).origin;
-  assert.deepEqual(watch.requests.filter((url) => !url.startsWith(origin)), [], 'the page asked another host for something');
-  assert.deepEqual(watch.outside, [], 'a request left for another host');
-  assert.deepEqual(watch.pageErrors, [], 'the page threw');
-  const csp = watch.consoleErrors.filter((text) => /Content.Security.Policy|Refused to/i.test(text));
-  assert.deepEqual(csp, [], 'the console reported a CSP violation');
-  assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'a CSP violation happened');
+/** Nothing left for another host, nothing thrown, no CSP violation (lib/watch.mjs), and no inline style. */
+async function assertStayedHomeUnstyled(page, watch) {
+  await assertStayedHome(page, watch, server);
   // (Playwright's screenshots leave an empty style="" on inputs: only a style that says something counts.)
   const styled = await page.$$eval('[style]:not([style=""])', (els) => els.map((e) => e.outerHTML.slice(0, 120)));
   assert.deepEqual(styled, [], 'an element carries a style attribute');
@@ -325,7 +295,7 @@ describe('the authors’ preview page', () => {
       await page.locator('#conversation .msg-author', { hasText: englishChoice.label }).waitFor();
     }
 
-    await assertStayedHome(page, watch);
+    await assertStayedHomeUnstyled(page, watch);
     await context.close();
   });
 
@@ -358,7 +328,7 @@ describe('the authors’ preview page', () => {
     await page.fill('#password', 'pas le bon mot de passe');
     await page.click('#login-submit');
     await page.locator('#login-error', { hasText: 'incorrect' }).waitFor();
-    await assertStayedHome(page, watch);
+    await assertStayedHomeUnstyled(page, watch);
     await context.close();
   });
 

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { addIntervenor, artifactsDir, freshDataDir, launch, startServer } from './lib/server.mjs';
 import { enableTotp, openYouth, totpAtStep, totpNow, totpStep } from './lib/console.mjs';
 import { axeFindings } from './lib/axe.mjs';
+import { assertStayedHome, watchedContext } from './lib/watch.mjs';
 
 const PASSWORD = 'un mot de passe assez long';
 
@@ -56,47 +57,15 @@ async function serverWith(people) {
 }
 
 /**
- * Opens the console in a fresh laptop-sized context and watches it: requests to any
- * other host (refused here), console errors, page errors, CSP violations, and every
- * tone the page starts (Web Audio oscillators are counted in `window.__tones`).
+ * Opens the console in a fresh laptop-sized context and watches it (lib/watch.mjs:
+ * requests to any other host refused, console errors, page errors, CSP violations,
+ * and every tone the page starts counted in `window.__tones`).
  */
 async function openConsole(server, { colorScheme = 'dark', locale = 'fr-CA', bypassCSP = false, viewport } = {}) {
-  const context = await browser.newContext({
-    locale,
-    colorScheme,
-    bypassCSP,
-    reducedMotion: 'reduce',
-    serviceWorkers: 'block',
-    viewport: viewport ?? { width: 1280, height: 800 },
-  });
-  context.setDefaultTimeout(15_000);
-  const watch = { requests: [], outside: [], consoleErrors: [], pageErrors: [] };
-  const origin = new URL(server.url).origin;
-  await context.route((url) => url.origin !== origin, async (route) => {
-    watch.outside.push(route.request().url());
-    await route.abort();
-  });
-  await context.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (event) => {
-      window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-    window.__tones = 0;
-    const start = OscillatorNode.prototype.start;
-    OscillatorNode.prototype.start = function countedStart(...args) {
-      window.__tones += 1;
-      return start.apply(this, args);
-    };
-  });
-  const page = await context.newPage();
-  page.on('request', (request) => watch.requests.push(request.url()));
-  page.on('console', (message) => {
-    if (message.type() === 'error') watch.consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => watch.pageErrors.push(String(error)));
-  await page.goto(`${server.url}/intervenants`);
-  await page.locator('#login-form').waitFor();
-  return { context, page, watch };
+  const watched = await watchedContext(browser, server, { locale, colorScheme, bypassCSP, viewport: viewport ?? { width: 1280, height: 800 } });
+  await watched.page.goto(`${server.url}/intervenants`);
+  await watched.page.locator('#login-form').waitFor();
+  return watched;
 }
 
 /** Fills the login form and sends it; resolves with the status of the login call. */
@@ -139,17 +108,6 @@ function wrongCode(secret) {
 /** The page's session token (to act on the server from outside, as another tab would). */
 function tokenOf(page) {
   return page.evaluate(() => JSON.parse(sessionStorage.getItem('relais.console.session')).token);
-}
-
-/** No request left for another host, nothing thrown, no CSP violation. */
-async function assertStayedHome(page, watch, server) {
-  const origin = new URL(server.url).origin;
-  assert.deepEqual(watch.requests.filter((url) => !url.startsWith(origin)), [], 'the page asked another host for something');
-  assert.deepEqual(watch.outside, [], 'a request left for another host');
-  assert.deepEqual(watch.pageErrors, [], 'the page threw');
-  const csp = watch.consoleErrors.filter((text) => /Content.Security.Policy|Refused to/i.test(text));
-  assert.deepEqual(csp, [], 'the console reported a CSP violation');
-  if (!page.isClosed()) assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'a CSP violation happened');
 }
 
 /** The texts of the transcript entries of the open conversation, by speaker. */

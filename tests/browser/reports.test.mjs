@@ -283,6 +283,28 @@ describe('a report and its answer', () => {
       await dispose();
     }
   });
+
+  test('what is typed at the receipt question is masked on screen, even mistyped (the frame says input: receipt)', { timeout: 60_000 }, async () => {
+    const { server, dispose } = await serverWith([]);
+    try {
+      const youth = await openChat(server);
+      const { page } = youth;
+      await pick(page, 'menu_suivi');
+      await page.locator('#composer.asking').waitFor();
+      // Twelve digits: not the shape of a receipt, so only the protocol can tell the page.
+      const typed = '1234 5678 9012';
+      await page.fill('#message', typed);
+      await page.press('#message', 'Enter');
+      const mine = page.locator('.msg-youth .bubble').last();
+      await mine.waitFor();
+      assert.match(await mine.textContent(), /^•••• •••• •••• ••••/);
+      assert.ok(!(await page.textContent('#transcript')).includes(typed), 'the typed code shows');
+      await assertStayedHome(page, youth.watch, server);
+      await youth.context.close();
+    } finally {
+      await dispose();
+    }
+  });
 });
 
 // ------------------------------------------------------------------ hostile text
@@ -548,6 +570,11 @@ describe('look and accessibility', () => {
         // A status taller than the screen is shown from its start, so whether its buttons are
         // in view depends on how the frames were batched; the youth scrolls down to them.
         await back.page.locator('.choice[data-id="suivi_ajouter"]').evaluate((button) => button.scrollIntoView({ block: 'end' }));
+        // What is scrolled into view ends above the sticky message box, not under it
+        // (the page's scroll padding follows the box's measured height).
+        const hidden = await back.page.evaluate(() => document.querySelector('.choice[data-id="suivi_ajouter"]').getBoundingClientRect().bottom
+          - document.querySelector('#composer').getBoundingClientRect().top);
+        assert.ok(hidden <= 0, `the button is ${hidden}px under the message box`);
         assert.deepEqual(await axeFindings(back.page), [], 'the status, scrolled to its buttons');
         await back.context.close();
 

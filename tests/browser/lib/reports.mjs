@@ -1,15 +1,18 @@
 // What this is for: helpers of the anonymous-report page tests (reports.test.mjs). A
 // relais server on a data folder whose accounts exist before it starts (no two-factor
 // login, so the console's form needs only a password), optionally on a copy of the
-// flows changed by the test; a console page logged in by its form; and a page watcher
-// (requests to other hosts refused, page errors, CSP violations) shared by the youth's
-// page and the console.
+// flows changed by the test; a console page logged in by its form (watched by
+// lib/watch.mjs, which this module re-exports).
 
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { addIntervenor, flowsDir, freshDataDir, RelaisServer } from './server.mjs';
+import { assertStayedHome, watchedContext } from './watch.mjs';
+
+// The page watcher lives in watch.mjs; the report tests import it from here too.
+export { assertStayedHome, watchedContext };
 
 export const PASSWORD = 'un mot de passe assez long';
 
@@ -59,54 +62,6 @@ export async function serverWith(people, { flows } = {}) {
       if (flows) await rm(flows, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * A fresh browser context watched for what must never happen: a request to another
- * host (refused), a page error, a CSP violation. `window.__cspViolations` is filled
- * from the start of every page.
- */
-export async function watchedContext(browser, server, options = {}) {
-  const context = await browser.newContext({ reducedMotion: 'reduce', serviceWorkers: 'block', ...options });
-  context.setDefaultTimeout(15_000);
-  const watch = { requests: [], outside: [], consoleErrors: [], pageErrors: [] };
-  const origin = new URL(server.url).origin;
-  await context.route((url) => url.origin !== origin, async (route) => {
-    watch.outside.push(route.request().url());
-    await route.abort();
-  });
-  await context.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (event) => {
-      window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
-    });
-    window.__tones = 0;
-    const start = OscillatorNode.prototype.start;
-    OscillatorNode.prototype.start = function countedStart(...args) {
-      window.__tones += 1;
-      return start.apply(this, args);
-    };
-  });
-  const page = await context.newPage();
-  page.on('request', (request) => watch.requests.push(request.url()));
-  page.on('console', (message) => {
-    if (message.type() === 'error') watch.consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => watch.pageErrors.push(String(error)));
-  return { context, page, watch };
-}
-
-/** No request left for another host, nothing thrown, no CSP violation. */
-export async function assertStayedHome(page, watch, server) {
-  const origin = new URL(server.url).origin;
-  assert.deepEqual(watch.requests.filter((url) => !url.startsWith(origin)), [], 'the page asked another host for something');
-  assert.deepEqual(watch.outside, [], 'a request left for another host');
-  assert.deepEqual(watch.pageErrors, [], 'the page threw');
-  const csp = watch.consoleErrors.filter((text) => /Content.Security.Policy|Refused to/i.test(text));
-  assert.deepEqual(csp, [], 'the console reported a CSP violation');
-  if (!page.isClosed() && page.url().startsWith(origin)) {
-    assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'a CSP violation happened');
-  }
 }
 
 /** Opens the console, logs in with the form (password only) and waits for its socket. */

@@ -133,7 +133,34 @@ export class RelaisServer {
       child.stdout.on('data', onData);
       child.once('exit', onExit);
     });
+    await this.ready();
     return this;
+  }
+
+  /**
+   * Waits until the server answers /readyz with 200. The "listening" line comes as
+   * soon as the port is bound, before the store is opened and the flows are loaded
+   * (src/cli.rs), and on a busy machine that takes seconds: a page opened at once
+   * waited in the listen queue and ran out its 15 s. Each try waits for the answer
+   * itself; only a refused try (the server not there yet) waits a moment to try again.
+   */
+  async ready(timeoutMs = 120_000) {
+    const child = this.process;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`relais exited before it was ready (${child.exitCode ?? child.signalCode}):\n${this.log.join('\n')}`);
+      }
+      try {
+        const response = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+        await response.arrayBuffer();
+        if (response.ok) return;
+      } catch {
+        // Not accepting yet, or the deadline passed: said below.
+      }
+      if (Date.now() >= deadline) throw new Error(`relais was not ready after ${timeoutMs} ms:\n${this.log.join('\n')}`);
+      await new Promise((retry) => setTimeout(retry, 50));
+    }
   }
 
   /** SIGTERM, then waits for the exit: the sockets were closed with 1001. */
