@@ -7,14 +7,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, Flags};
 use crate::flow::load;
 use crate::store::records::Role;
 
+mod help;
 mod settings;
 mod ws;
+
+use help::say;
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +26,9 @@ mod ws;
     about = "An anonymous help chat for youths facing sexual exploitation."
 )]
 struct Cli {
+    /// The language of the help and messages (also RELAIS_LANG); read by `help`.
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
     #[command(subcommand)]
     command: Command,
 }
@@ -337,7 +343,14 @@ enum TranslationsCommand {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let ui = help::ui_lang(&args, std::env::var("RELAIS_LANG").ok().as_deref());
+    help::set(ui);
+    let matches = help::localized(Cli::command(), ui).get_matches_from(args);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     if !matches!(cli.command, Command::Serve { .. }) {
         quiet_on_closed_pipe();
     }
@@ -718,21 +731,44 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
         }
         FlowsCommand::Ids { add } => {
             let dir = load_config(common)?.flows_dir;
-            let sources = load::read_folder(&dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
+            let sources = load::read_folder(&dir)
+                .map_err(|d| anyhow::anyhow!(d.render(help::ui().code())))?;
             let changes = crate::flow::ids::add_ids(&sources);
             let mut count = 0;
             for (file, content, added) in &changes {
                 count += added;
                 if add {
-                    std::fs::write(dir.join(file), content)
-                        .with_context(|| format!("je n'arrive pas à écrire {file}"))?;
-                    println!("{file} : {added} identifiant(s) ajouté(s)");
+                    std::fs::write(dir.join(file), content).with_context(|| {
+                        say(
+                            &format!("je n'arrive pas à écrire {file}"),
+                            &format!("cannot write {file}"),
+                        )
+                    })?;
+                    println!(
+                        "{}",
+                        say(
+                            &format!("{file} : {added} identifiant(s) ajouté(s)"),
+                            &format!("{file}: {added} id(s) added"),
+                        )
+                    );
                 } else {
-                    println!("{file} : {added} ligne(s) sans identifiant");
+                    println!(
+                        "{}",
+                        say(
+                            &format!("{file} : {added} ligne(s) sans identifiant"),
+                            &format!("{file}: {added} line(s) without an id"),
+                        )
+                    );
                 }
             }
             if !add && count > 0 {
-                println!("lance « relais flows ids --add » pour les écrire");
+                println!(
+                    "{}",
+                    say(
+                        "lance « relais flows ids --add » pour les écrire",
+                        "run \"relais flows ids --add\" to write them",
+                    )
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -767,10 +803,19 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
                 store.flush_blocking()?;
             }
             println!(
-                "Aperçu de {} : ouvre http://{listen}/auteurs — identifiant « auteur », mot de passe « {password} ».",
-                dir.display()
+                "{}",
+                say(
+                    &format!("Aperçu de {} : ouvre http://{listen}/auteurs — identifiant « auteur », mot de passe « {password} ».", dir.display()),
+                    &format!("Preview of {}: open http://{listen}/auteurs — login \"auteur\", password \"{password}\".", dir.display()),
+                )
             );
-            println!("La page se met à jour à chaque enregistrement; une modification refusée y est expliquée. Ctrl-C pour arrêter.");
+            println!(
+                "{}",
+                say(
+                    "La page se met à jour à chaque enregistrement; une modification refusée y est expliquée. Ctrl-C pour arrêter.",
+                    "The page updates on every save; a refused edit is explained there. Ctrl-C to stop.",
+                )
+            );
             init_tracing();
             let result = serve(config);
             let _ = std::fs::remove_dir_all(&data);
@@ -792,7 +837,11 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
                 lang
             } else {
                 eprintln!(
-                    "Il n'y a pas de traduction « {lang} » : la conversation sera en français."
+                    "{}",
+                    say(
+                        &format!("Il n'y a pas de traduction « {lang} » : la conversation sera en français."),
+                        &format!("There is no \"{lang}\" translation: the conversation will be in French."),
+                    )
                 );
                 "fr".into()
             };
@@ -806,10 +855,18 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
                     let near =
                         crate::flow::rules::nearest(node, flows.order.iter().map(String::as_str));
                     match near {
-                        Some(near) => {
-                            bail!("le nœud « {node} » n'existe pas. Voulais-tu dire « {near} » ?")
-                        }
-                        None => bail!("le nœud « {node} » n'existe pas"),
+                        Some(near) => bail!(
+                            "{}",
+                            say(
+                                &format!(
+                                    "le nœud « {node} » n'existe pas. Voulais-tu dire « {near} » ?"
+                                ),
+                                &format!(
+                                    "the node \"{node}\" does not exist. Did you mean \"{near}\"?"
+                                ),
+                            )
+                        ),
+                        None => bail!("{}", no_such_node(node)),
                     }
                 }
             }
@@ -872,7 +929,7 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
             let filtered = file.is_some() || from.is_some() || !hide.is_empty();
             if let Some(node) = &from {
                 if !flows.nodes.contains_key(node) {
-                    bail!("le nœud « {node} » n'existe pas");
+                    bail!("{}", no_such_node(node));
                 }
             }
             if filtered {
@@ -906,11 +963,15 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
                     .filter(|k| k.ends_with(".flow"))
                     .count();
                 let mark = if serving.as_deref() == Some(record.version.as_str()) {
-                    "  <- dans le dossier / in the folder"
+                    say("  <- dans le dossier", "  <- in the folder")
                 } else {
-                    ""
+                    String::new()
                 };
-                println!("{}  {when}  {files} fichier(s) .flow{mark}", record.version);
+                let files = say(
+                    &format!("{files} fichier(s) .flow"),
+                    &format!("{files} .flow file(s)"),
+                );
+                println!("{}  {when}  {files}{mark}", record.version);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -923,8 +984,20 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
                 .collect();
             let record = match matching.as_slice() {
                 [one] => *one,
-                [] => bail!("no version starts with {version} (see `relais flows history`)"),
-                _ => bail!("several versions start with {version}: give more of it"),
+                [] => bail!(
+                    "{}",
+                    say(
+                        &format!("aucune version ne commence par {version} (voir « relais flows history »)"),
+                        &format!("no version starts with {version} (see `relais flows history`)"),
+                    )
+                ),
+                _ => bail!(
+                    "{}",
+                    say(
+                        &format!("plusieurs versions commencent par {version} : donnes-en plus"),
+                        &format!("several versions start with {version}: give more of it"),
+                    )
+                ),
             };
             match crate::flow::library::rollback(&config.flows_dir, &config.start_node, record) {
                 Ok(()) => {
@@ -937,9 +1010,15 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
                 }
                 Err(crate::flow::library::LibraryError::Invalid(diagnostics)) => {
                     for diagnostic in diagnostics.iter().filter(|d| d.is_error()) {
-                        eprintln!("{}", diagnostic.render("fr"));
+                        eprintln!("{}", diagnostic.render(help::ui().code()));
                     }
-                    bail!("this version does not pass the checks; nothing was changed")
+                    bail!(
+                        "{}",
+                        say(
+                            "cette version ne passe pas les vérifications; rien n'a changé",
+                            "this version does not pass the checks; nothing was changed",
+                        )
+                    )
                 }
                 Err(e) => Err(e.into()),
             }
@@ -958,19 +1037,34 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// "The node … does not exist", in the command's language.
+fn no_such_node(node: &str) -> String {
+    say(
+        &format!("le nœud « {node} » n'existe pas"),
+        &format!("the node \"{node}\" does not exist"),
+    )
+}
+
 /// Loads the settings' flows folder, which must be free of errors (for the tools that
 /// need it).
 fn load_valid(config: &Config) -> anyhow::Result<crate::flow::FlowSet> {
+    let lang = help::ui().code();
     let sources =
-        load::read_folder(&config.flows_dir).map_err(|d| anyhow::anyhow!(d.render("fr")))?;
+        load::read_folder(&config.flows_dir).map_err(|d| anyhow::anyhow!(d.render(lang)))?;
     let report = load::build(sources, &config.start_node);
     match report.flows {
         Some(flows) => Ok(flows),
         None => {
             for diagnostic in report.errors() {
-                eprintln!("{}", diagnostic.render("fr"));
+                eprintln!("{}", diagnostic.render(lang));
             }
-            bail!("the flows have errors: run `relais flows check` first")
+            bail!(
+                "{}",
+                say(
+                    "les flux ont des erreurs : lance d'abord « relais flows check »",
+                    "the flows have errors: run `relais flows check` first",
+                )
+            )
         }
     }
 }
@@ -1060,6 +1154,13 @@ fn triggers(config: &Config, command: TriggersCommand) -> anyhow::Result<ExitCod
     }
 }
 
+fn cannot_write(path: &std::path::Path) -> String {
+    say(
+        &format!("je n'arrive pas à écrire {}", path.display()),
+        &format!("cannot write {}", path.display()),
+    )
+}
+
 fn translations(config: &Config, command: TranslationsCommand) -> anyhow::Result<ExitCode> {
     use crate::flow::translate;
     match command {
@@ -1075,8 +1176,7 @@ fn translations(config: &Config, command: TranslationsCommand) -> anyhow::Result
                 .collect();
             let csv = translate::to_csv(&rows)?;
             match out {
-                Some(path) => std::fs::write(&path, csv)
-                    .with_context(|| format!("je n'arrive pas à écrire {}", path.display()))?,
+                Some(path) => std::fs::write(&path, csv).with_context(|| cannot_write(&path))?,
                 None => print!("{csv}"),
             }
             Ok(ExitCode::SUCCESS)
@@ -1084,36 +1184,65 @@ fn translations(config: &Config, command: TranslationsCommand) -> anyhow::Result
         TranslationsCommand::Import { lang, file } => {
             let dir = &config.flows_dir;
             if !crate::flow::parse::valid_id(&lang) || lang.contains('.') {
-                bail!("une langue s'écrit en code court, comme en, iu ou cr");
+                bail!(
+                    "{}",
+                    say(
+                        "une langue s'écrit en code court, comme en, iu ou cr",
+                        "a language is written as a short code, such as en, iu or cr",
+                    )
+                );
             }
+            let ui = help::ui().code();
             let flows = load_valid(config)?;
-            let bytes = std::fs::read(&file)
-                .with_context(|| format!("je n'arrive pas à lire {}", file.display()))?;
+            let bytes = std::fs::read(&file).with_context(|| {
+                say(
+                    &format!("je n'arrive pas à lire {}", file.display()),
+                    &format!("cannot read {}", file.display()),
+                )
+            })?;
             let decoded = translate::decode(&bytes);
             if decoded.windows_1252 {
-                println!("Ce fichier était en Windows-1252 (ancien Excel) : je l'ai lu comme tel.");
+                println!(
+                    "{}",
+                    say(
+                        "Ce fichier était en Windows-1252 (ancien Excel) : je l'ai lu comme tel.",
+                        "This file was in Windows-1252 (older Excel): I read it as such.",
+                    )
+                );
             }
             if decoded.semicolons {
-                println!("Ce fichier est séparé par des points-virgules (Excel en français) : je l'ai lu comme tel.");
+                println!(
+                    "{}",
+                    say(
+                        "Ce fichier est séparé par des points-virgules (Excel en français) : je l'ai lu comme tel.",
+                        "This file is separated by semicolons (French Excel): I read it as such.",
+                    )
+                );
             }
-            let rows =
-                translate::rows_of(&decoded).map_err(|e| anyhow::anyhow!(e.message("fr")))?;
+            let rows = translate::rows_of(&decoded).map_err(|e| anyhow::anyhow!(e.message(ui)))?;
             let imported = translate::import(&flows, &lang, &rows);
             let path = dir.join(translate::table_path(&lang));
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, &imported.table)
-                .with_context(|| format!("je n'arrive pas à écrire {}", path.display()))?;
+            std::fs::write(&path, &imported.table).with_context(|| cannot_write(&path))?;
             for conflict in &imported.conflicts {
-                println!("{}", conflict.message("fr"));
+                println!("{}", conflict.message(ui));
             }
+            let (added, changed, conflicts) =
+                (imported.added, imported.changed, imported.conflicts.len());
             println!(
-                "{} : {} ligne(s) ajoutée(s), {} modifiée(s), {} conflit(s)",
-                path.display(),
-                imported.added,
-                imported.changed,
-                imported.conflicts.len()
+                "{}",
+                say(
+                    &format!(
+                        "{} : {added} ligne(s) ajoutée(s), {changed} modifiée(s), {conflicts} conflit(s)",
+                        path.display()
+                    ),
+                    &format!(
+                        "{}: {added} line(s) added, {changed} changed, {conflicts} conflict(s)",
+                        path.display()
+                    ),
+                )
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -73,6 +73,10 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
         }
         for line in node.text_lines() {
             if let Some(first) = first_line_id.get(line.id.as_str()) {
+                if **first == line.pos {
+                    // A block's line, in another node that includes it.
+                    continue;
+                }
                 out.push(Diagnostic::new(
                     line.pos.clone(),
                     Problem::DuplicateLineId {
@@ -95,7 +99,8 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
         let headers = super::rules::forgotten_headers(set, node);
         for choice in &node.exit.choices {
             // Choices shown under different conditions may share a label.
-            let segment = headers.iter().filter(|l| **l < choice.pos.line).count();
+            let place = choice.place();
+            let segment = headers.iter().filter(|l| **l < place.line).count();
             let key = (
                 text::fold(&choice.label.source),
                 choice.condition.as_ref().map(|c| format!("{c:?}")),
@@ -104,7 +109,7 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
             if let Some(first) = labels.get(&key) {
                 out.push(
                     Diagnostic::new(
-                        choice.pos.clone(),
+                        place.clone(),
                         Problem::DuplicateChoiceLabel {
                             label: choice.label.source.clone(),
                         },
@@ -115,7 +120,7 @@ pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
                     })),
                 );
             } else {
-                labels.insert(key, &choice.pos);
+                labels.insert(key, place);
             }
         }
         let has_exit = !node.exit.choices.is_empty()

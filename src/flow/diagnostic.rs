@@ -162,6 +162,29 @@ pub enum Problem {
     BadEssai {
         detail: String,
     },
+    // Blocks of buttons (`=== @bloc nom`, `@inclure nom`).
+    BlockContent,
+    BadBlockName {
+        name: String,
+    },
+    IncludeWithoutName,
+    UnknownBlock {
+        name: String,
+    },
+    DuplicateBlock {
+        name: String,
+        first: Pos,
+    },
+    UnusedBlock {
+        name: String,
+    },
+    /// The blocks of a loop of `@inclure`, the first one again at the end.
+    BlockCycle {
+        chain: Vec<String>,
+    },
+    EmptyBlock {
+        name: String,
+    },
     Trigger(super::triggers::TriggerIssue),
 }
 
@@ -180,7 +203,9 @@ impl Problem {
             | Problem::UnindentedAssignment { .. }
             | Problem::UnknownConditionValue { .. }
             | Problem::UnknownConditionVar { .. }
-            | Problem::MissingLineId => Severity::Warning,
+            | Problem::MissingLineId
+            | Problem::UnusedBlock { .. }
+            | Problem::EmptyBlock { .. } => Severity::Warning,
             Problem::Trigger(issue) => issue.severity(),
             _ => Severity::Error,
         }
@@ -248,6 +273,14 @@ impl Problem {
             Problem::MissingLineId => "missing_line_id",
             Problem::EssaiFailed { .. } => "essai_failed",
             Problem::BadEssai { .. } => "bad_essai",
+            Problem::BlockContent => "block_content",
+            Problem::BadBlockName { .. } => "bad_block_name",
+            Problem::IncludeWithoutName => "include_without_name",
+            Problem::UnknownBlock { .. } => "unknown_block",
+            Problem::DuplicateBlock { .. } => "duplicate_block",
+            Problem::UnusedBlock { .. } => "unused_block",
+            Problem::BlockCycle { .. } => "block_cycle",
+            Problem::EmptyBlock { .. } => "empty_block",
             Problem::Trigger(issue) => issue.code(),
         }
     }
@@ -288,9 +321,9 @@ impl Problem {
                 format!("The id \"{id}\" is not valid: letters, digits, \"_\", \"-\" or \".\" only.")
             },
             Problem::UnknownInstruction { word } => if fr {
-                format!("Je ne connais pas l'instruction « @{word} ». Les instructions sont : @ressource, @personne, @quand, @sinon, @fin, @signalement, @resume, @envoyer_signalement, @code_de_suivi, @ajout_signalement.")
+                format!("Je ne connais pas l'instruction « @{word} ». Les instructions sont : @ressource, @personne, @quand, @sinon, @fin, @signalement, @resume, @envoyer_signalement, @code_de_suivi, @ajout_signalement, @inclure.")
             } else {
-                format!("Unknown instruction \"@{word}\". The instructions are: @ressource, @personne, @quand, @sinon, @fin, @signalement, @resume, @envoyer_signalement, @code_de_suivi, @ajout_signalement.")
+                format!("Unknown instruction \"@{word}\". The instructions are: @ressource, @personne, @quand, @sinon, @fin, @signalement, @resume, @envoyer_signalement, @code_de_suivi, @ajout_signalement, @inclure.")
             },
             Problem::ChoiceWithoutTarget => if fr {
                 "Ce choix ne dit pas où il mène. Ajoute « -> nom_du_noeud » à la fin de la ligne. (Une ligne qui commence par « * » est un bouton; pour une liste dans un message, commence par « - ».)".into()
@@ -555,6 +588,51 @@ impl Problem {
             } else {
                 format!("This test is malformed: {detail}")
             },
+            Problem::BlockContent => if fr {
+                "Un bloc ne contient que des boutons (« * texte -> noeud », avec leurs « ~ » en retrait) et des « @inclure autre_bloc ». Mets cette ligne dans un nœud, ou commence un nœud avant elle avec « === nom ».".into()
+            } else {
+                "A block holds only buttons (\"* text -> node\", with their indented \"~\") and \"@inclure other_block\". Put this line in a node, or start a node before it with \"=== name\".".into()
+            },
+            Problem::BadBlockName { name } if name.is_empty() => if fr {
+                "Il manque le nom du bloc après « === @bloc ».".into()
+            } else {
+                "The block's name is missing after \"=== @bloc\".".into()
+            },
+            Problem::BadBlockName { name } => if fr {
+                format!("Le nom de bloc « {name} » n'est pas valide : utilise seulement des lettres minuscules sans accent, des chiffres, « _ » ou « - ».")
+            } else {
+                format!("The block name \"{name}\" is not valid: use only lowercase letters without accents, digits, \"_\" or \"-\".")
+            },
+            Problem::IncludeWithoutName => if fr {
+                "Il manque le nom du bloc après « @inclure » (un bloc s'écrit « === @bloc nom »).".into()
+            } else {
+                "The block's name is missing after \"@inclure\" (a block is written \"=== @bloc name\").".into()
+            },
+            Problem::UnknownBlock { name } => if fr {
+                format!("Le bloc « {name} » n'existe dans aucun fichier. Écris-le une fois avec « === @bloc {name} » suivi de ses boutons, ou vérifie l'orthographe.")
+            } else {
+                format!("The block \"{name}\" does not exist in any file. Write it once with \"=== @bloc {name}\" followed by its buttons, or check the spelling.")
+            },
+            Problem::DuplicateBlock { name, first } => if fr {
+                format!("Le bloc « {name} » existe déjà ({}:{}). Chaque bloc doit avoir un nom unique.", first.file, first.line)
+            } else {
+                format!("The block \"{name}\" already exists ({}:{}). Each block needs a unique name.", first.file, first.line)
+            },
+            Problem::UnusedBlock { name } => if fr {
+                format!("Le bloc « {name} » n'est inclus nulle part : ajoute « @inclure {name} » dans un nœud, ou enlève le bloc.")
+            } else {
+                format!("The block \"{name}\" is included nowhere: add \"@inclure {name}\" to a node, or remove the block.")
+            },
+            Problem::BlockCycle { chain } => if fr {
+                format!("Ces blocs s'incluent en rond ({}) : la liste de boutons ne finirait jamais. Enlève un des « @inclure ».", chain.join(" → "))
+            } else {
+                format!("These blocks include each other in a circle ({}): the list of buttons would never end. Remove one of the \"@inclure\".", chain.join(" → "))
+            },
+            Problem::EmptyBlock { name } => if fr {
+                format!("Le bloc « {name} » n'a aucun bouton : ajoute des lignes « * texte -> noeud » sous « === @bloc {name} ».")
+            } else {
+                format!("The block \"{name}\" has no button: add \"* text -> node\" lines under \"=== @bloc {name}\".")
+            },
         }
     }
 }
@@ -575,6 +653,8 @@ pub enum Hint {
     HeaderMissingAt { at: Pos },
     /// A translation's French line, where the edit was made.
     FrenchAt { at: Pos },
+    /// The blocks that exist, when none is close to the name written.
+    KnownBlocks { names: Vec<String> },
 }
 
 impl Hint {
@@ -619,6 +699,14 @@ impl Hint {
                 format!("La phrase française est à {}:{}.", at.file, at.line)
             }
             Hint::FrenchAt { at } => format!("The French line is at {}:{}.", at.file, at.line),
+            Hint::KnownBlocks { names } if names.is_empty() && fr => {
+                "Aucun bloc n'existe encore.".into()
+            }
+            Hint::KnownBlocks { names } if names.is_empty() => "No block exists yet.".into(),
+            Hint::KnownBlocks { names } if fr => {
+                format!("Les blocs existants : {}.", names.join(", "))
+            }
+            Hint::KnownBlocks { names } => format!("The existing blocks: {}.", names.join(", ")),
         }
     }
 }

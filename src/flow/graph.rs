@@ -26,6 +26,9 @@ pub struct GraphNode {
     /// Exits to hidden nodes (`--hide menu,parler`), shown as badges (`↩ menu`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hidden_exits: Vec<String>,
+    /// Blocks of buttons folded (`--hide boutons_fin`), shown as badges (`+ boutons_fin`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hidden_blocks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +38,9 @@ pub struct GraphEdge {
     /// `choice`, `route`, `otherwise`, `jump`, `trigger`.
     pub kind: &'static str,
     pub label: String,
+    /// For a choice a block gives (`@inclure nom`): the block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<String>,
 }
 
 const END: &str = "fin";
@@ -86,6 +92,7 @@ impl Graph {
                 says,
                 resources,
                 hidden_exits: Vec::new(),
+                hidden_blocks: Vec::new(),
             });
             for choice in &node.exit.choices {
                 edges.push(GraphEdge {
@@ -93,6 +100,7 @@ impl Graph {
                     to: target(&choice.target, &mut ends),
                     kind: "choice",
                     label: choice.label.source.clone(),
+                    block: choice.included.as_ref().map(|i| i.block.clone()),
                 });
             }
             for route in &node.exit.routes {
@@ -106,6 +114,7 @@ impl Graph {
                         .map(|p| p.written.clone())
                         .collect::<Vec<_>>()
                         .join(", "),
+                    block: None,
                 });
             }
             if let Some((otherwise, _, _)) = &node.exit.otherwise {
@@ -114,6 +123,7 @@ impl Graph {
                     to: target(otherwise, &mut ends),
                     kind: "otherwise",
                     label: "sinon".into(),
+                    block: None,
                 });
             }
             if let Some(jump) = &node.exit.jump {
@@ -122,6 +132,7 @@ impl Graph {
                     to: target(jump, &mut ends),
                     kind: "jump",
                     label: String::new(),
+                    block: None,
                 });
             }
         }
@@ -132,6 +143,7 @@ impl Graph {
                     to: triggers.node.clone(),
                     kind: "trigger",
                     label: label.into(),
+                    block: None,
                 });
             }
         }
@@ -144,6 +156,7 @@ impl Graph {
                 says: String::new(),
                 resources: Vec::new(),
                 hidden_exits: Vec::new(),
+                hidden_blocks: Vec::new(),
             });
         }
         Self {
@@ -154,7 +167,8 @@ impl Graph {
     }
 
     /// A part of the graph, for a reader: the nodes of one file, those within
-    /// `depth` links of a node, and exits to hidden nodes folded into badges.
+    /// `depth` links of a node, and exits to hidden nodes folded into badges. A
+    /// name in `hide` may also be a block: the buttons it gives become one badge.
     pub fn filtered(
         &self,
         file: Option<&str>,
@@ -163,6 +177,7 @@ impl Graph {
         hide: &[String],
     ) -> Graph {
         use std::collections::{HashSet, VecDeque};
+        let hidden_block = |edge: &GraphEdge| edge.block.as_ref().is_some_and(|b| hide.contains(b));
         let mut keep: HashSet<&str> = self
             .nodes
             .iter()
@@ -177,7 +192,7 @@ impl Graph {
                     continue;
                 }
                 for edge in self.edges.iter().filter(|e| e.from == id) {
-                    if !hide.contains(&edge.to) {
+                    if !hide.contains(&edge.to) && !hidden_block(edge) {
                         queue.push_back((edge.to.as_str(), d + 1));
                     }
                 }
@@ -198,7 +213,13 @@ impl Graph {
             if !keep.contains(edge.from.as_str()) {
                 continue;
             }
-            if hide.contains(&edge.to) {
+            if let Some(block) = edge.block.as_ref().filter(|_| hidden_block(edge)) {
+                if let Some(node) = nodes.iter_mut().find(|n| n.id == edge.from) {
+                    if !node.hidden_blocks.contains(block) {
+                        node.hidden_blocks.push(block.clone());
+                    }
+                }
+            } else if hide.contains(&edge.to) {
                 if let Some(node) = nodes.iter_mut().find(|n| n.id == edge.from) {
                     if !node.hidden_exits.contains(&edge.to) {
                         node.hidden_exits.push(edge.to.clone());
@@ -235,9 +256,13 @@ impl Graph {
                 };
                 name = format!("{name}<br/><small>{}{more}</small>", quote(&says));
             }
-            if !node.hidden_exits.is_empty() {
-                let badges: Vec<String> =
-                    node.hidden_exits.iter().map(|e| format!("↩ {e}")).collect();
+            if !node.hidden_exits.is_empty() || !node.hidden_blocks.is_empty() {
+                let badges: Vec<String> = node
+                    .hidden_blocks
+                    .iter()
+                    .map(|b| format!("+ {b}"))
+                    .chain(node.hidden_exits.iter().map(|e| format!("↩ {e}")))
+                    .collect();
                 name = format!("{name}<br/>{}", badges.join(" · "));
             }
             let line = match node.kind {

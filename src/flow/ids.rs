@@ -16,11 +16,18 @@ pub fn add_ids(sources: &BTreeMap<String, String>) -> Vec<(String, String, usize
         }
         let parsed = parse::parse_file(name, content);
         let mut missing: BTreeMap<u32, String> = BTreeMap::new();
-        for node in &parsed.nodes {
-            for line in node.text_lines() {
-                if !line.explicit_id {
-                    missing.insert(line.pos.line, line.id.clone());
-                }
+        let block_lines = parsed
+            .blocks
+            .iter()
+            .flat_map(|b| b.choices.iter().map(|c| &c.label));
+        for line in parsed
+            .nodes
+            .iter()
+            .flat_map(|n| n.text_lines())
+            .chain(block_lines)
+        {
+            if !line.explicit_id {
+                missing.insert(line.pos.line, line.id.clone());
             }
         }
         if missing.is_empty() {

@@ -122,11 +122,13 @@ fn hex(bytes: &[u8]) -> String {
 pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
     let mut diagnostics = Vec::new();
     let mut nodes: Vec<Node> = Vec::new();
+    let mut blocks = Vec::new();
     for (name, content) in &sources {
         if name.ends_with(".flow") {
             let parsed = parse::parse_file(name, content);
             diagnostics.extend(parsed.diagnostics);
             nodes.extend(parsed.nodes);
+            blocks.extend(parsed.blocks);
         }
     }
     if nodes.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
@@ -205,6 +207,9 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
             order_unique.push(name);
         }
     }
+    // The blocks' buttons become ordinary choices of the nodes that include them.
+    let blocks = super::blocks::collect(blocks, &mut diagnostics);
+    super::blocks::expand(&mut by_name, &blocks, &mut diagnostics);
 
     // The translated words of each route (`node.quand.N` in a table) are words that
     // route also knows: a youth is understood in every language.
@@ -229,13 +234,13 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         help,
         triggers,
         themes,
+        blocks,
         translations,
         rendered: HashMap::new(),
         sources,
     };
     diagnostics.extend(check::check(&set));
-    diagnostics.sort_by(|a, b| a.pos.cmp(&b.pos));
-    diagnostics.dedup();
+    let diagnostics = sorted_unique(diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         return LoadReport {
             flows: None,
@@ -247,6 +252,24 @@ pub fn build(sources: BTreeMap<String, String>, start: &str) -> LoadReport {
         flows: Some(set),
         diagnostics,
     }
+}
+
+/// Diagnostics by place, each once: a block's line is checked in every node that
+/// includes it, and its problem is said once.
+fn sorted_unique(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by(|a, b| a.pos.cmp(&b.pos));
+    let mut unique: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for diagnostic in diagnostics {
+        let seen = unique
+            .iter()
+            .rev()
+            .take_while(|d| d.pos == diagnostic.pos)
+            .any(|d| *d == diagnostic);
+        if !seen {
+            unique.push(diagnostic);
+        }
+    }
+    unique
 }
 
 /// Renders every line in every language once, so a turn never formats or sanitizes.
@@ -518,7 +541,8 @@ fn parse_translations(
     table
 }
 
-/// Every text line of a set with its node, in source order (for tools).
+/// Every text line of a set with its node, in source order (for tools), each once: a
+/// block's line comes with the first node that includes it.
 pub fn lines_in_order(set: &FlowSet) -> Vec<(&Node, &super::model::TextLine)> {
     let mut lines = Vec::new();
     for name in &set.order {
@@ -534,5 +558,6 @@ pub fn lines_in_order(set: &FlowSet) -> Vec<(&Node, &super::model::TextLine)> {
         }
     }
     lines.sort_by(|a, b| a.1.pos.cmp(&b.1.pos));
+    lines.dedup_by(|a, b| a.1.pos == b.1.pos && a.1.id == b.1.id);
     lines
 }

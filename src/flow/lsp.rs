@@ -1,8 +1,9 @@
 //! `relais flows lsp`: a language server for `.flow` files over stdin/stdout, so
 //! any editor (the VS Code extension in `editors/vscode/`, or any LSP client) shows
 //! the `flows check` diagnostics as the author types, completes node names,
-//! resource keys, variables and their values, jumps from a target to its node, and
-//! shows a node's first line on hover.
+//! resource keys, block names, variables and their values, jumps from a target to
+//! its node (or from an `@inclure` to its block), and shows a node's first line (or
+//! a block's buttons) on hover.
 //!
 //! Built on `lsp-server` + `lsp-types` (rust-analyzer's own crates): synchronous,
 //! no async runtime needed, and the checker is pure and fast, so each change simply
@@ -23,7 +24,7 @@ use lsp_types::{
 
 use super::diagnostic::{Diagnostic, Severity};
 use super::load::{self, RESOURCES_FILE};
-use super::model::{Item, Node};
+use super::model::{Block, Item, Node};
 use super::parse;
 
 #[derive(Debug, thiserror::Error)]
@@ -118,11 +119,16 @@ struct Index {
     dir: PathBuf,
     sources: BTreeMap<String, String>,
     nodes: Vec<Node>,
+    blocks: Vec<Block>,
 }
 
 impl Index {
     fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
+    }
+
+    fn block(&self, name: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.name == name)
     }
 
     fn resource_keys(&self) -> Vec<String> {
@@ -159,15 +165,17 @@ impl Server {
                 }
             }
         }
-        let nodes = sources
-            .iter()
-            .filter(|(name, _)| name.ends_with(".flow"))
-            .flat_map(|(name, text)| parse::parse_file(name, text).nodes)
-            .collect();
+        let (mut nodes, mut blocks) = (Vec::new(), Vec::new());
+        for (name, text) in sources.iter().filter(|(name, _)| name.ends_with(".flow")) {
+            let parsed = parse::parse_file(name, text);
+            nodes.extend(parsed.nodes);
+            blocks.extend(parsed.blocks);
+        }
         Index {
             dir,
             sources,
             nodes,
+            blocks,
         }
     }
 
@@ -341,6 +349,13 @@ impl Server {
             }
         }
         let trimmed = before.trim_start();
+        if is_include(trimmed) {
+            return index
+                .blocks
+                .iter()
+                .map(|b| item(b.name.clone(), CompletionItemKind::SNIPPET, buttons(b)))
+                .collect();
+        }
         if trimmed.starts_with("@ressource")
             || trimmed.starts_with("@resource")
             || before.contains("ressources=")
@@ -390,12 +405,31 @@ impl Server {
         (start < end).then(|| chars[start..end].iter().collect())
     }
 
+    /// Whether the cursor's line names a block (`@inclure nom`, `=== @bloc nom`).
+    fn on_block_line(&self, path: &Path, position: Position) -> bool {
+        let text = self.text_of(path);
+        let line = text
+            .lines()
+            .nth(position.line as usize)
+            .unwrap_or("")
+            .trim();
+        is_include(line)
+            || line
+                .trim_start_matches('=')
+                .trim_start()
+                .starts_with("@bloc")
+    }
+
     fn definition(&self, path: &Path, position: Position) -> Option<GotoDefinitionResponse> {
         let word = self.word_at(path, position)?;
         let index = self.index(path);
-        let node = index.node(&word)?;
-        let uri = path_to_uri(&index.dir.join(&node.pos.file))?;
-        let start = Position::new(node.pos.line.saturating_sub(1), 0);
+        let pos = if self.on_block_line(path, position) {
+            &index.block(&word)?.pos
+        } else {
+            &index.node(&word)?.pos
+        };
+        let uri = path_to_uri(&index.dir.join(&pos.file))?;
+        let start = Position::new(pos.line.saturating_sub(1), 0);
         Some(GotoDefinitionResponse::Scalar(Location {
             uri,
             range: Range::new(start, start),
@@ -405,6 +439,24 @@ impl Server {
     fn hover(&self, path: &Path, position: Position) -> Option<Hover> {
         let word = self.word_at(path, position)?;
         let index = self.index(path);
+        if self.on_block_line(path, position) {
+            let block = index.block(&word)?;
+            let mut value = format!(
+                "**@bloc {}** ({}:{})",
+                block.name, block.pos.file, block.pos.line
+            );
+            if let Some(buttons) = buttons(block) {
+                value.push_str("\n\n");
+                value.push_str(&buttons);
+            }
+            return Some(Hover {
+                contents: HoverContents::Markup(MarkupContent {
+                    kind: MarkupKind::Markdown,
+                    value,
+                }),
+                range: None,
+            });
+        }
         let node = index.node(&word)?;
         let mut value = format!("**{}** ({}:{})", node.name, node.pos.file, node.pos.line);
         if let Some(line) = first_line(node) {
@@ -426,6 +478,32 @@ fn first_line(node: &Node) -> Option<String> {
         Item::Say { line, .. } => Some(super::format::to_plain(&line.source)),
         _ => None,
     })
+}
+
+/// A block's buttons, one a line (`* label -> target`), and the blocks it includes.
+fn buttons(block: &Block) -> Option<String> {
+    let mut lines: Vec<String> = block
+        .choices
+        .iter()
+        .map(|c| {
+            let target = match &c.target {
+                super::model::Target::Node { name, .. } => name.as_str(),
+                super::model::Target::End { .. } => "fin",
+            };
+            format!("* {} -> {target}", super::format::to_plain(&c.label.source))
+        })
+        .collect();
+    lines.extend(
+        block
+            .includes
+            .iter()
+            .map(|i| format!("@inclure {}", i.block)),
+    );
+    (!lines.is_empty()).then(|| lines.join("  \n"))
+}
+
+fn is_include(line: &str) -> bool {
+    line.starts_with("@inclure") || line.starts_with("@include")
 }
 
 fn is_name_char(c: char) -> bool {

@@ -2,9 +2,10 @@
 //! library of loaded versions with live reload.
 //!
 //! Reading order: `model` (what a flow is), `parse` (one file), `load` (a whole
-//! folder into a `FlowSet`), `check` (problems across files), `engine` (a turn),
+//! folder into a `FlowSet`, with `blocks` copied into the nodes that include them), `check` (problems across files), `engine` (a turn),
 //! `library` (versions and reload).
 
+pub mod blocks;
 pub mod check;
 pub mod corpus;
 pub mod diagnostic;

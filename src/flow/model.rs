@@ -145,7 +145,46 @@ pub struct Choice {
     pub condition: Option<Condition>,
     pub target: Target,
     pub sets: Vec<Assignment>,
+    /// Where the choice is written (in its block, for a choice a block gives).
     pub pos: Pos,
+    /// The block that gave this choice to the node, and where the node includes it.
+    pub included: Option<Included>,
+}
+
+impl Choice {
+    /// Where the choice stands in its node: its own line, or the node's `@inclure`.
+    pub fn place(&self) -> &Pos {
+        self.included.as_ref().map_or(&self.pos, |i| &i.at)
+    }
+}
+
+/// A choice a node has from a block: the block named in the node's `@inclure`,
+/// and the place of that line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Included {
+    pub block: String,
+    pub at: Pos,
+}
+
+/// `@inclure nom`, in a node or a block: the buttons of the block go there.
+#[derive(Debug, Clone)]
+pub struct Include {
+    pub block: String,
+    /// The place of the block's name on the line.
+    pub pos: Pos,
+    /// How many choices were written before it (where its buttons go).
+    pub at: usize,
+}
+
+/// `=== @bloc nom`: buttons written (and translated) once, that many nodes include
+/// with `@inclure nom`. The loader copies them into each node, so the engine only
+/// ever sees ordinary choices.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub name: String,
+    pub pos: Pos,
+    pub choices: Vec<Choice>,
+    pub includes: Vec<Include>,
 }
 
 /// One word of a route pattern, normalized; `prefix` when written with a final `*`.
@@ -189,6 +228,9 @@ pub struct Node {
     pub pos: Pos,
     pub items: Vec<Item>,
     pub exit: Exit,
+    /// The blocks this node includes (their choices are already in `exit.choices`
+    /// once loaded; kept for the authors' tools).
+    pub includes: Vec<Include>,
 }
 
 impl Node {
@@ -321,6 +363,8 @@ pub struct FlowSet {
     pub triggers: super::triggers::Matcher,
     /// The themes free text leads to (`sujets.toml`), read the same way.
     pub themes: super::triggers::Matcher,
+    /// The blocks of buttons (`=== @bloc nom`), by name.
+    pub blocks: BTreeMap<String, Block>,
     /// Translations per language, then per line id.
     pub translations: BTreeMap<String, HashMap<String, Translation>>,
     /// Rendered text per language, then per line id (only for usable lines).

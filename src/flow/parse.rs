@@ -18,12 +18,17 @@
 //! @personne urgent sujet=sextorsion ressources=urgence,tel_jeunes
 //! -> next_node
 //! @fin
+//!
+//! === @bloc boutons_fin
+//! * Parler à une personne -> parler #id:bloc_parler
+//! // in a node: the block's buttons go here
+//! @inclure boutons_fin
 //! ```
 
 use super::diagnostic::{Diagnostic, Problem};
 use super::model::{
-    Assignment, Choice, Condition, HandoffSpec, Item, Node, Pos, Route, Target, TextLine,
-    END_TARGETS,
+    Assignment, Block, Choice, Condition, HandoffSpec, Include, Item, Node, Pos, Route, Target,
+    TextLine, END_TARGETS,
 };
 use super::text;
 
@@ -31,6 +36,8 @@ use super::text;
 #[derive(Debug, Default)]
 pub struct ParsedFile {
     pub nodes: Vec<Node>,
+    /// The blocks of buttons (`=== @bloc nom`), not yet included anywhere.
+    pub blocks: Vec<Block>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -40,6 +47,7 @@ pub fn parse_file(file: &str, source: &str) -> ParsedFile {
         file,
         out: ParsedFile::default(),
         current: None,
+        in_block: false,
         closed_at: None,
         last_attachable: Attachable::None,
     };
@@ -64,6 +72,8 @@ struct Parser<'a> {
     file: &'a str,
     out: ParsedFile,
     current: Option<Node>,
+    /// Whether `current` is a block (`=== @bloc nom`), which holds only buttons.
+    in_block: bool,
     /// Where the current node was ended by a jump or `@fin`.
     closed_at: Option<u32>,
     last_attachable: Attachable,
@@ -84,8 +94,18 @@ impl Parser<'_> {
 
     fn finish_node(&mut self) {
         if let Some(node) = self.current.take() {
-            self.out.nodes.push(node);
+            if self.in_block {
+                self.out.blocks.push(Block {
+                    name: node.name,
+                    pos: node.pos,
+                    choices: node.exit.choices,
+                    includes: node.includes,
+                });
+            } else {
+                self.out.nodes.push(node);
+            }
         }
+        self.in_block = false;
         self.closed_at = None;
         self.last_attachable = Attachable::None;
     }
@@ -129,6 +149,14 @@ impl Parser<'_> {
             return;
         }
         let indented_assignment = indent > 0 && content.starts_with('~');
+        if self.in_block {
+            let include = content.starts_with("@inclure") || content.starts_with("@include");
+            let choice = content.starts_with('*') && !content.starts_with("**");
+            if !(choice || include || indented_assignment) {
+                self.report(self.pos(number, col), Problem::BlockContent);
+                return;
+            }
+        }
         if let Some(closed) = self.closed_at {
             if !indented_assignment || self.last_attachable == Attachable::None {
                 let _ = closed;
@@ -165,6 +193,13 @@ impl Parser<'_> {
         self.finish_node();
         let name = rest.trim().trim_end_matches('=').trim();
         let pos = self.pos(number, col);
+        if let Some(block) = name
+            .strip_prefix("@bloc")
+            .or_else(|| name.strip_prefix("@block"))
+            .filter(|after| after.is_empty() || after.starts_with(char::is_whitespace))
+        {
+            return self.block_header(pos, block.trim());
+        }
         if name.is_empty() {
             self.report(pos.clone(), Problem::EmptyNodeName);
         } else if !valid_name(name) {
@@ -188,6 +223,58 @@ impl Parser<'_> {
             pos,
             items: Vec::new(),
             exit: Default::default(),
+            includes: Vec::new(),
+        });
+    }
+
+    /// `=== @bloc nom`: what follows, up to the next `===`, is buttons to include.
+    fn block_header(&mut self, pos: Pos, name: &str) {
+        if name.is_empty() || !valid_name(name) {
+            let folded = super::rules::fold_name(name);
+            let hint = (!name.is_empty() && valid_name(&folded)).then_some(
+                super::diagnostic::Hint::DidYouMean {
+                    name: folded,
+                    at: None,
+                },
+            );
+            self.out.diagnostics.push(
+                Diagnostic::new(
+                    pos.clone(),
+                    Problem::BadBlockName {
+                        name: name.to_string(),
+                    },
+                )
+                .with_hint(hint),
+            );
+        }
+        self.in_block = true;
+        self.current = Some(Node {
+            name: name.to_string(),
+            pos,
+            items: Vec::new(),
+            exit: Default::default(),
+            includes: Vec::new(),
+        });
+    }
+
+    /// `@inclure nom`: the buttons of the block `nom` go here.
+    fn include(&mut self, number: u32, col: usize, args_col: usize, args: &str) {
+        let name = args.trim();
+        if name.is_empty() {
+            self.report(self.pos(number, col), Problem::IncludeWithoutName);
+            return;
+        }
+        let name_col = args_col + (args.len() - args.trim_start().len());
+        let pos = self.pos(number, name_col);
+        if self.node().exit.jump.is_some() {
+            self.report(self.pos(number, col), Problem::JumpAndChoices);
+        }
+        let node = self.node();
+        let at = node.exit.choices.len();
+        node.includes.push(Include {
+            block: name.to_string(),
+            pos,
+            at,
         });
     }
 
@@ -269,10 +356,15 @@ impl Parser<'_> {
             None => (content.trim_end(), None),
         };
         let explicit_id = id.is_some();
-        let node = self.node();
+        let in_block = self.in_block;
+        let node = self.current.as_mut().expect("checked by the caller");
         let id = id.unwrap_or_else(|| {
             let count = node.text_lines().count() + 1;
-            format!("{}.{count}", node.name)
+            if in_block {
+                format!("bloc.{}.{count}", node.name)
+            } else {
+                format!("{}.{count}", node.name)
+            }
         });
         Some(TextLine {
             id,
@@ -361,6 +453,7 @@ impl Parser<'_> {
     fn set_jump(&mut self, number: u32, col: usize, target: Target) {
         let node = self.node();
         let conflicting = !node.exit.choices.is_empty()
+            || !node.includes.is_empty()
             || !node.exit.routes.is_empty()
             || node.exit.otherwise.is_some();
         node.exit.jump = Some(target);
@@ -406,6 +499,7 @@ impl Parser<'_> {
             target,
             sets: Vec::new(),
             pos,
+            included: None,
         });
         self.last_attachable = Attachable::Choice;
     }
@@ -456,6 +550,7 @@ impl Parser<'_> {
                 self.node().items.push(Item::ReportAppend { pos });
             }
             "code_de_suivi" | "receipt" => self.receipt(number, col, args_col, args),
+            "inclure" | "include" => self.include(number, col, args_col, args),
             "fin" | "end" => {
                 let pos = self.pos(number, col);
                 self.set_jump(number, col, Target::End { pos });

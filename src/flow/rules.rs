@@ -358,7 +358,7 @@ fn check_menu(set: &FlowSet, out: &mut Vec<Diagnostic>) {
         let count = menu.exit.choices.len();
         if count > MENU_MAX {
             out.push(Diagnostic::new(
-                menu.exit.choices[MENU_MAX].pos.clone(),
+                menu.exit.choices[MENU_MAX].place().clone(),
                 Problem::MenuTooLong { count },
             ));
         }

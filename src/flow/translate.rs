@@ -34,20 +34,29 @@ pub struct Source<'s> {
     pub id: String,
     pub text: String,
     pub file: &'s str,
-    pub node: &'s str,
+    /// The node, or `@bloc name` for a block's button (translated once).
+    pub node: String,
     pub line: u32,
 }
 
 /// Every translatable line of a set, in source order: text lines, then the words
 /// of each `@quand` (`node.quand.N`).
 pub fn sources(set: &FlowSet) -> Vec<Source<'_>> {
+    let block_of: HashMap<&super::model::Pos, &str> = set
+        .blocks
+        .values()
+        .flat_map(|b| b.choices.iter().map(|c| (&c.label.pos, b.name.as_str())))
+        .collect();
     let mut out: Vec<Source<'_>> = load::lines_in_order(set)
         .into_iter()
         .map(|(node, line)| Source {
             id: line.id.clone(),
             text: line.source.clone(),
             file: &line.pos.file,
-            node: &node.name,
+            node: match block_of.get(&line.pos) {
+                Some(block) => format!("@bloc {block}"),
+                None => node.name.clone(),
+            },
             line: line.pos.line,
         })
         .collect();
@@ -60,7 +69,7 @@ pub fn sources(set: &FlowSet) -> Vec<Source<'_>> {
                 id: route_id(name, index),
                 text: route_words(set, route),
                 file: &route.pos.file,
-                node: &node.name,
+                node: node.name.clone(),
                 line: route.pos.line,
             });
         }
@@ -152,13 +161,21 @@ pub fn history_of<'a>(
             if !name.ends_with(".flow") {
                 continue;
             }
-            for node in super::parse::parse_file(name, content).nodes {
-                for line in node.text_lines() {
-                    out.insert(
-                        (line.id.clone(), line_hash(&line.source)),
-                        line.source.clone(),
-                    );
-                }
+            let parsed = super::parse::parse_file(name, content);
+            let block_lines = parsed
+                .blocks
+                .iter()
+                .flat_map(|b| b.choices.iter().map(|c| &c.label));
+            for line in parsed
+                .nodes
+                .iter()
+                .flat_map(|n| n.text_lines())
+                .chain(block_lines)
+            {
+                out.insert(
+                    (line.id.clone(), line_hash(&line.source)),
+                    line.source.clone(),
+                );
             }
         }
     }

@@ -2,9 +2,12 @@
 //! real `relais` command: the review's new theme as its author wrote it gets every
 //! problem from `flows check`; the authors' essais pass (and a failing one fails
 //! `check`); the language server, driven over stdio, gives a typo's diagnostic with
-//! its range, completes node names after `-> ` and jumps to a node; translations
+//! its range, completes node names after `-> ` and jumps to a node (and block names
+//! after `@inclure `, to their block); translations
 //! survive a French-locale Excel file (`;`, Windows-1252) and an older CSV imported
-//! over a newer translation.
+//! over a newer translation; the shipped blocks of buttons are ordinary buttons for
+//! `flows try` and `flows graph` and one translation row each; the help is French,
+//! English with `--lang en`.
 
 use crate::common;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -338,6 +341,92 @@ fn the_language_server_diagnoses_completes_and_jumps_as_the_author_types() {
     lsp.notify("exit", serde_json::Value::Null);
 }
 
+#[test]
+fn the_language_server_completes_block_names_and_jumps_to_a_block() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_flows(), dir.path());
+    let dir_path = dir.path().canonicalize().unwrap();
+    let blocks = dir_path.join("boutons.flow");
+    std::fs::write(
+        &blocks,
+        "// Les boutons de fin de thème.\n=== @bloc boutons_fin\n* Parler à une personne -> parler #id:bloc_parler\n* Retour au menu -> menu #id:bloc_menu\n",
+    )
+    .unwrap();
+    let file = dir_path.join("essai.flow");
+    let uri = uri_of(&file);
+    let mut lsp = Lsp::start(&dir_path);
+
+    // A typo in the block's name: the diagnostic names the block that exists.
+    let typo = "=== essai_blocs\nUn essai. #id:essai_1\n@inclure boutons_fni\n";
+    lsp.notify(
+        "textDocument/didOpen",
+        serde_json::json!({ "textDocument": { "uri": uri, "languageId": "relais-flow", "version": 1, "text": typo } }),
+    );
+    let diagnostics = lsp.diagnostics(&uri);
+    let unknown = diagnostics
+        .iter()
+        .find(|d| d["code"] == "unknown_block")
+        .unwrap_or_else(|| panic!("{diagnostics:#?}"));
+    assert_eq!(
+        unknown["range"],
+        serde_json::json!({ "start": { "line": 2, "character": 9 }, "end": { "line": 2, "character": 20 } })
+    );
+    let message = unknown["message"].as_str().unwrap();
+    assert!(
+        message.contains("Voulais-tu dire « boutons_fin » (boutons.flow:2) ?"),
+        "{message}"
+    );
+
+    // Completion after `@inclure ` lists the blocks, with their buttons.
+    let typing = "=== essai_blocs\nUn essai. #id:essai_1\n@inclure \n";
+    lsp.notify(
+        "textDocument/didChange",
+        serde_json::json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": typing }] }),
+    );
+    let _ = lsp.diagnostics(&uri);
+    let items = lsp.request(
+        "textDocument/completion",
+        serde_json::json!({ "textDocument": { "uri": uri }, "position": { "line": 2, "character": 9 } }),
+    );
+    let item = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["label"] == "boutons_fin")
+        .unwrap_or_else(|| panic!("boutons_fin not in {items:#}"));
+    assert!(
+        item["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Retour au menu -> menu"),
+        "{item}"
+    );
+
+    // Go to definition from the include to the block, and its buttons on hover.
+    let fixed = "=== essai_blocs\nUn essai. #id:essai_1\n@inclure boutons_fin\n";
+    lsp.notify(
+        "textDocument/didChange",
+        serde_json::json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    let diagnostics = lsp.diagnostics(&uri);
+    assert!(
+        diagnostics.iter().all(|d| d["severity"] != 1),
+        "{diagnostics:#?}"
+    );
+    let at = serde_json::json!({ "textDocument": { "uri": uri }, "position": { "line": 2, "character": 12 } });
+    let definition = lsp.request("textDocument/definition", at.clone());
+    assert_eq!(definition["uri"], uri_of(&blocks));
+    assert_eq!(definition["range"]["start"]["line"], 1);
+    let hover = lsp.request("textDocument/hover", at);
+    let shown = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        shown.contains("@bloc boutons_fin") && shown.contains("Parler à une personne -> parler"),
+        "{hover}"
+    );
+    let _ = lsp.request("shutdown", serde_json::Value::Null);
+    lsp.notify("exit", serde_json::Value::Null);
+}
+
 fn export_csv(dir: &str) -> String {
     let (ok, csv, err) = relais(&[
         "flows",
@@ -537,4 +626,240 @@ fn identical_french_is_suggested_and_route_words_are_translatable() {
         .unwrap();
     let transcript = String::from_utf8(output.stdout).unwrap();
     assert!(transcript.contains("[sextorsion]"), "{transcript}");
+}
+
+/// `relais` with some standard input and environment.
+fn relais_with(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(args)
+        .env_remove("RELAIS_LANG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_help_is_in_french_and_in_english_with_lang_en() {
+    let help = |args: &[&str], env: &[(&str, &str)]| {
+        let (ok, out, err) = relais_with(args, "", env);
+        assert!(ok, "{args:?}: {err}");
+        out
+    };
+    let french = help(&["--help"], &[]);
+    for words in [
+        "Un clavardage d'aide anonyme",
+        "Utilisation : relais",
+        "Commandes",
+        "Les outils des auteur·e·s de flux.",
+        "Affiche l'aide",
+    ] {
+        assert!(french.contains(words), "{words} not in:\n{french}");
+    }
+    assert!(!french.contains("Print help"), "{french}");
+    let english = help(&["--lang", "en", "--help"], &[]);
+    for words in [
+        "Usage: relais",
+        "Commands:",
+        "Tools for flow authors.",
+        "Print help",
+    ] {
+        assert!(english.contains(words), "{words} not in:\n{english}");
+    }
+    assert_eq!(help(&["--help"], &[("RELAIS_LANG", "en")]), english);
+
+    // Every `flows` command, in both languages.
+    let commands: [(&str, &str, &str); 11] = [
+        (
+            "check",
+            "Vérifie les flux et leurs essais",
+            "Checks the flows and their essais",
+        ),
+        (
+            "ids",
+            "Trouve les lignes sans « #id: »",
+            "Finds the lines without \"#id:\"",
+        ),
+        (
+            "preview",
+            "Sert la page des auteur·e·s",
+            "Serves the authors' page",
+        ),
+        ("lsp", "Le serveur de langage", "The language server"),
+        (
+            "try",
+            "Joue une conversation dans le terminal",
+            "Plays a conversation in the terminal",
+        ),
+        ("graph", "Le flux en graphe", "The flow as a graph"),
+        (
+            "history",
+            "Chaque version que le serveur a chargée",
+            "Every version the server loaded",
+        ),
+        (
+            "rollback",
+            "Remet une version précédente",
+            "Puts an earlier version back",
+        ),
+        (
+            "translations",
+            "Les tableaux de traduction",
+            "Translation tables",
+        ),
+        (
+            "triggers",
+            "Les déclencheurs urgents",
+            "The urgent triggers",
+        ),
+        (
+            "themes",
+            "Les thèmes du texte libre",
+            "The themes free text leads to",
+        ),
+    ];
+    for (command, fr, en) in commands {
+        let french = help(&["flows", command, "--help"], &[]);
+        assert!(french.contains(fr), "flows {command}:\n{french}");
+        assert!(
+            french.contains("Affiche l'aide") && !french.contains("Print help"),
+            "flows {command}:\n{french}"
+        );
+        let english = help(&["--lang", "en", "flows", command, "--help"], &[]);
+        assert!(english.contains(en), "flows {command} (en):\n{english}");
+        assert!(
+            english.contains("Print help"),
+            "flows {command} (en):\n{english}"
+        );
+    }
+    let check = help(&["flows", "check", "--help"], &[]);
+    assert!(
+        check.contains("Le dossier des flux. [aussi : --flows-dir]"),
+        "{check}"
+    );
+    assert!(
+        check.contains("[par défaut : fr] [valeurs : fr, en]"),
+        "{check}"
+    );
+    let check = help(&["flows", "check", "--lang", "en", "--help"], &[]);
+    assert!(check.contains("[alias: --flows-dir]"), "{check}");
+
+    // The command's own error sentences follow the language; the old option names
+    // still work.
+    let flows = repo_path("flows").display().to_string();
+    let (ok, _, err) = relais_with(
+        &["flows", "graph", "--dir", &flows, "--from", "nulle_part"],
+        "",
+        &[],
+    );
+    assert!(
+        !ok && err.contains("le nœud « nulle_part » n'existe pas"),
+        "{err}"
+    );
+    let (ok, _, err) = relais_with(
+        &[
+            "--lang",
+            "en",
+            "flows",
+            "graph",
+            "--flows-dir",
+            &flows,
+            "--from",
+            "nulle_part",
+        ],
+        "",
+        &[],
+    );
+    assert!(
+        !ok && err.contains("the node \"nulle_part\" does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_shipped_blocks_are_ordinary_buttons_for_try_graph_and_translations() {
+    let flows = repo_path("flows").display().to_string();
+    // `flows try`: a node that includes `boutons_fin` shows its three buttons, and
+    // they lead where the block says.
+    let (ok, out, err) = relais_with(
+        &["flows", "try", "--dir", &flows, "--from", "leu_signes"],
+        "3\n",
+        &[],
+    );
+    assert!(ok, "{err}");
+    for button in [
+        "1) Quoi faire maintenant #leu_signes_quoi_faire",
+        "2) Je suis en danger maintenant #bouton_danger",
+        "3) Parler à une personne #bouton_parler",
+        "4) Retour au menu #bouton_menu",
+    ] {
+        assert!(out.contains(button), "{button} not in:\n{out}");
+    }
+    assert!(out.contains("> 3\n[parler]"), "{out}");
+    let (_, out, _) = relais_with(
+        &[
+            "flows",
+            "try",
+            "--dir",
+            &flows,
+            "--from",
+            "leu_signes",
+            "--lang",
+            "en",
+        ],
+        "",
+        &[],
+    );
+    assert!(out.contains("4) Back to the menu #bouton_menu"), "{out}");
+
+    // `flows graph`: the block's buttons are edges of each node, or one badge.
+    let (ok, out, err) = relais_with(&["flows", "graph", "--dir", &flows], "", &[]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("leu_signes -->|\"Retour au menu\"| menu"),
+        "{out}"
+    );
+    let (_, out, _) = relais_with(
+        &[
+            "flows",
+            "graph",
+            "--dir",
+            &flows,
+            "--file",
+            "leurre.flow",
+            "--hide",
+            "boutons_fin",
+        ],
+        "",
+        &[],
+    );
+    assert!(out.contains("+ boutons_fin"), "{out}");
+    assert!(!out.contains("leu_signes -->|\"Retour au menu\"|"), "{out}");
+
+    // Translations: one row per line of a block, however many nodes include it.
+    let csv = export_csv(&flows);
+    let rows: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.starts_with("bouton_menu,"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].contains("Back to the menu,ok,boutons.flow,@bloc parler_menu"),
+        "{}",
+        rows[0]
+    );
 }
