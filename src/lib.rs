@@ -17,8 +17,10 @@
 //! - [`cli`]: the `relais` command;
 //! - [`admin`], [`audit`], [`backup`], [`abuse`]: running it without stopping it (the
 //!   admin socket, the staff audit trail, backups, blocks after abuse);
-//! - [`messages`], [`error`], [`clock`]: what relais says, API errors, the one clock;
-//! - [`bench`]: the load generator behind `relais-bench` (not used by the server).
+//! - [`messages`], [`error`], [`clock`]: what relais says, API errors, the one clock.
+//!
+//! The load generator, `relais-bench`, is a crate of its own in the workspace
+//! (`relais-bench/`); it depends on this one, never the other way.
 
 pub mod abuse;
 pub mod admin;
@@ -26,7 +28,6 @@ pub mod audit;
 pub mod auth;
 pub mod authors;
 pub mod backup;
-pub mod bench;
 pub mod chat;
 pub mod cli;
 pub mod clock;

@@ -1,15 +1,18 @@
-//! A smoke run of the bench (issue 10): the same code `relais-bench` runs, on a few
-//! dozen sessions for a few seconds, against the relais binary and the floor. It
-//! checks that nothing is lost, repeated, refused or left unanswered, not speed.
+//! A smoke run of the bench (issue 10): the same code `relais-bench` runs (the
+//! `relais-bench` crate, a dev-dependency), on a few dozen sessions for a few seconds,
+//! against the relais binary and the floor. It checks that nothing is lost, repeated,
+//! refused or left unanswered, not speed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use relais::bench::floor::FloorOptions;
-use relais::bench::http::wait_serving;
-use relais::bench::process::{start_floor, start_relais, RelaisSetup, ScratchDir};
-use relais::bench::scenario::{
+use relais_bench::floor::FloorOptions;
+use relais_bench::http::wait_serving;
+use relais_bench::process::{scratch_dir, start_floor_in_process, start_relais, RelaisSetup};
+use relais_bench::run::ASK_FOR_A_PERSON;
+use relais_bench::scenario::{
     run_handoffs, run_idle, run_start, run_turns, run_urgent, HandoffPlan, TurnPlan, UrgentPlan,
+    URGENT_PHRASE,
 };
 
 const SESSIONS: usize = 30;
@@ -68,7 +71,7 @@ async fn relais_answers_every_turn_in_order() {
         &UrgentPlan {
             count: 6,
             concurrency: 2,
-            phrase: "je veux mourir".into(),
+            phrase: URGENT_PHRASE.into(),
         },
     )
     .await
@@ -87,9 +90,9 @@ async fn the_floor_echoes_every_frame_in_order() {
         echo_frames: 2,
         ..FloorOptions::default()
     };
-    let floor = start_floor(Path::new(env!("CARGO_BIN_EXE_relais-bench")), &options)
-        .await
-        .unwrap();
+    // In this process: the `relais-bench` binary belongs to another package, so this
+    // crate cannot spawn it; `relais-bench floor` runs the same `floor::serve`.
+    let floor = start_floor_in_process(&options).await.unwrap();
     let report = run_turns(
         &floor,
         &TurnPlan {
@@ -110,9 +113,9 @@ async fn the_floor_echoes_every_frame_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_generated_scripts_check_clean_and_start() {
-    let scratch = ScratchDir::new(&std::env::temp_dir(), "smoke-flows").unwrap();
+    let scratch = scratch_dir(&std::env::temp_dir(), "smoke-flows").unwrap();
     let flows = scratch.path().join("flows");
-    let generated = relais::bench::flows::generate(&workspace("flows"), &flows, 100).unwrap();
+    let generated = relais_bench::flows::generate(&workspace("flows"), &flows, 100).unwrap();
     assert!(generated > 0);
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
         .args(["flows", "check"])
@@ -145,7 +148,7 @@ async fn an_intervenor_answers_every_request() {
             youths: 4,
             concurrency: 2,
             intervenors: vec![("smoke".into(), password.into())],
-            choice: "menu_parler".into(),
+            choice: ASK_FOR_A_PERSON.into(),
         },
     )
     .await

@@ -1,6 +1,7 @@
 //! Starts a real relais for integration tests — in this process on `127.0.0.1:0`
-//! (`TestServer`), or as the `relais` binary (`ServerProcess`) for restarts and
-//! kills — and talks to it over real sockets (`Youth`, `Console`, `Api`).
+//! (`TestServer`), or as the `relais` binary (`ServerProcess`, with the bench's process
+//! code from the `relais-bench` crate) for restarts and kills — and talks to it over
+//! real sockets (`Youth`, `Console`, `Api`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,7 +9,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,6 +18,7 @@ use relais::clock::Clock;
 use relais::config::Config;
 use relais::server::AppState;
 use relais::store::Store;
+use relais_bench::process::{serve_command, Listening};
 
 /// How long a test waits for a frame before it fails (a guard, not a timing).
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -173,10 +174,12 @@ impl TestServer {
     }
 }
 
-/// The `relais` binary, started on port 0 with a data folder.
+/// The `relais` binary, started on port 0 with a data folder: spawned, read and stopped
+/// by the bench's own process code (`relais_bench::process`), so there is one way to
+/// do it.
 pub struct ServerProcess {
     pub addr: String,
-    child: tokio::process::Child,
+    process: Listening,
 }
 
 impl ServerProcess {
@@ -191,35 +194,22 @@ impl ServerProcess {
         env: &[(&str, &str)],
         log: Option<std::fs::File>,
     ) -> Self {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_relais"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--flows-dir")
-            .arg(flows_dir)
-            .arg("--web-dir")
-            .arg(repo_path("web"))
+        let mut command = serve_command(
+            Path::new(env!("CARGO_BIN_EXE_relais")),
+            data_dir,
+            flows_dir,
+            &repo_path("web"),
+        );
+        command
             .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(log.map_or_else(Stdio::inherit, Stdio::from))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("relais starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(PATIENCE, lines.next_line())
+            .stderr(log.map_or_else(Stdio::inherit, Stdio::from));
+        let process = Listening::spawn(command, "relais")
             .await
-            .expect("relais says where it listens")
-            .unwrap()
-            .expect("a line");
-        let addr = line
-            .rsplit("http://")
-            .next()
-            .expect("an address")
-            .trim()
-            .to_string();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { addr, child }
+            .expect("relais starts and says where it listens");
+        Self {
+            addr: process.addr.to_string(),
+            process,
+        }
     }
 
     pub fn ws_url(&self, path: &str) -> String {
@@ -232,41 +222,29 @@ impl ServerProcess {
 
     /// Ends the process at once (SIGKILL): nothing is flushed on the way out.
     pub async fn kill(mut self) {
-        self.child.kill().await.unwrap();
+        self.process.kill().await.unwrap();
     }
 
     /// Asks the process to stop (SIGTERM) and waits for it.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("running") as i32;
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap();
-        tokio::time::timeout(PATIENCE, self.child.wait())
+        self.process
+            .terminate()
             .await
             .expect("stops within a few seconds")
-            .unwrap()
     }
 }
 
 /// Adds an intervenor account with the binary (the server must be stopped).
 pub fn add_intervenor(data_dir: &Path, login: &str, name: &str, supervisor: bool, password: &str) {
-    use std::io::Write;
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_relais"));
-    command
-        .args(["intervenor", "add", login, "--name", name])
-        .arg("--data-dir")
-        .arg(data_dir);
-    if supervisor {
-        command.args(["--role", "supervisor"]);
-    }
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success(), "intervenor add succeeds");
+    relais_bench::process::add_intervenor(
+        Path::new(env!("CARGO_BIN_EXE_relais")),
+        data_dir,
+        login,
+        name,
+        supervisor.then_some("supervisor"),
+        password,
+    )
+    .expect("intervenor add succeeds");
 }
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -1,9 +1,12 @@
-//! The load generator behind `relais-bench`, kept in the library so the smoke test
-//! (`tests/it/bench_smoke.rs`) runs the very code the benchmarks run.
+//! The load generator behind `relais-bench`, a crate of its own so the server ships
+//! none of it; a library so the smoke test (`tests/it/bench_smoke.rs`, in the server's
+//! integration tests) runs the very code the benchmarks run, and so those tests start
+//! the `relais` binary with the same code the bench does ([`process`]).
 //!
 //! In reading order:
 //! - [`process`]: the servers under test as child processes (relais, and the echo
-//!   floor), and what `/proc` says about them (RSS, CPU time);
+//!   floor), and what `/proc` says about them (RSS, CPU time); also what the
+//!   integration tests use to start and stop the binary;
 //! - [`floor`]: the floor, a bare axum WebSocket echo server with relais's socket
 //!   settings (`relais-bench floor`, a hidden subcommand);
 //! - [`client`]: one session over a real socket: a youth walking the shipped flows, or
@@ -12,9 +15,12 @@
 //! - [`console`]: a simulated intervenor on the console (login, claim, reply, close);
 //! - [`scenario`]: the phases: turns (flat out or at a rate), idle sessions, urgent
 //!   requests, requests answered by intervenors, start time; each returns a report;
+//! - [`run`]: what the commands do: where relais and the flows are, a fresh server per
+//!   phase, and the whole suite;
+//! - [`render`]: the reports as the Markdown tables of BENCHMARKS.md, and the targets;
 //! - [`measure`]: latency summaries;
 //! - [`flows`]: generated flow folders for the start-time test;
-//! - [`http`]: a tiny HTTP/1.1 client for `/readyz`.
+//! - [`http`]: a tiny HTTP/1.1 client for `/readyz` and the console's JSON calls.
 //!
 //! Everything is bounded: every wait has a deadline, every loop a count or an end.
 
@@ -25,6 +31,8 @@ pub mod flows;
 pub mod http;
 pub mod measure;
 pub mod process;
+pub mod render;
+pub mod run;
 pub mod scenario;
 
 use std::time::Duration;
@@ -49,7 +57,7 @@ pub enum BenchError {
 }
 
 /// Which server a phase drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     /// The relais binary with the shipped flows.
     Relais,
@@ -77,7 +85,7 @@ pub struct SocketSettings {
 
 impl Default for SocketSettings {
     fn default() -> Self {
-        let limits = crate::config::LimitsConfig::default();
+        let limits = relais::config::LimitsConfig::default();
         Self {
             read_buffer: limits.socket_read_buffer,
             write_buffer: limits.socket_write_buffer,

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::client::{Echo, Session, Tally, Youth};
 use super::measure::{micros, Summary};
-use super::process::{own_cpu_time, start_relais, RelaisSetup, ServerChild};
+use super::process::{own_cpu_time, start_relais, RelaisSetup, Server};
 use super::{BenchError, Target};
 
 /// Handshakes in flight at once while sessions open.
@@ -73,7 +73,7 @@ impl TurnReport {
 /// Opens `count` sessions on the server (youths on relais, echo clients on the
 /// floor), `CONNECT_CONCURRENCY` at a time.
 pub async fn open_sessions(
-    server: &ServerChild,
+    server: &Server,
     count: usize,
     echo_frames: usize,
 ) -> Result<Vec<Session>, BenchError> {
@@ -106,7 +106,7 @@ pub async fn open_sessions(
 }
 
 /// Runs turns on `plan.sessions` fresh sessions for `plan.duration`.
-pub async fn run_turns(server: &ServerChild, plan: &TurnPlan) -> Result<TurnReport, BenchError> {
+pub async fn run_turns(server: &Server, plan: &TurnPlan) -> Result<TurnReport, BenchError> {
     let sessions = open_sessions(server, plan.sessions, plan.echo_frames).await?;
     let count = sessions.len().max(1);
     let interval = plan
@@ -224,7 +224,7 @@ impl IdleReport {
 
 /// Opens `sessions` sessions that then stay silent, and reads the server's RSS
 /// before and after (after a short settle each time).
-pub async fn run_idle(server: &ServerChild, sessions: usize) -> Result<IdleReport, BenchError> {
+pub async fn run_idle(server: &Server, sessions: usize) -> Result<IdleReport, BenchError> {
     let settle = Duration::from_secs(1);
     tokio::time::sleep(settle).await;
     let rss_before = server.rss_bytes()?;
@@ -248,6 +248,10 @@ pub async fn run_idle(server: &ServerChild, sessions: usize) -> Result<IdleRepor
         tally,
     })
 }
+
+/// What the bench's youths write to ask for help urgently: an urgent trigger of the
+/// shipped `flows/declencheurs.toml`.
+pub const URGENT_PHRASE: &str = "je veux mourir";
 
 /// How an urgent phase runs.
 #[derive(Debug, Clone)]
@@ -275,10 +279,7 @@ pub struct UrgentReport {
 }
 
 /// Urgent requests, `concurrency` youths at a time.
-pub async fn run_urgent(
-    server: &ServerChild,
-    plan: &UrgentPlan,
-) -> Result<UrgentReport, BenchError> {
+pub async fn run_urgent(server: &Server, plan: &UrgentPlan) -> Result<UrgentReport, BenchError> {
     let url = server.ws_url("/chat");
     let workers = plan.concurrency.clamp(1, plan.count.max(1));
     let mut running = JoinSet::new();
@@ -415,7 +416,7 @@ pub struct HandoffReport {
 
 /// Youths ask for a person; the intervenors claim, reply and close.
 pub async fn run_handoffs(
-    server: &ServerChild,
+    server: &Server,
     plan: &HandoffPlan,
 ) -> Result<HandoffReport, BenchError> {
     use super::console::{age_of, intervenor, stamped};

@@ -68,7 +68,7 @@ pub async fn wait_ready(addr: SocketAddr, since: Instant) -> Result<Duration, Be
 
 /// Waits until a freshly started server serves: relais once `/readyz` says so, the
 /// floor at once (it serves as soon as it listens).
-pub async fn wait_serving(server: &super::process::ServerChild) -> Result<(), BenchError> {
+pub async fn wait_serving(server: &super::process::Server) -> Result<(), BenchError> {
     if server.target == super::Target::Relais {
         wait_ready(server.addr, server.spawned_at).await?;
     }

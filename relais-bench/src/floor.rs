@@ -93,3 +93,16 @@ async fn echo(mut socket: WebSocket, copies: usize) {
         }
     }
 }
+
+/// `relais-bench floor`: binds `listen`, says where on standard output (the line
+/// [`super::process::Listening`] reads, as the tests read relais's), and serves until
+/// SIGTERM.
+pub async fn run(listen: std::net::SocketAddr, options: FloorOptions) -> std::io::Result<()> {
+    let listener = TcpListener::bind(listen).await?;
+    println!("floor listening on http://{}", listener.local_addr()?);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    serve(listener, options, async move {
+        terminate.recv().await;
+    })
+    .await
+}
