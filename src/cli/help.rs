@@ -360,7 +360,7 @@ mod tests {
             french.contains("[par défaut : fr] [valeurs : fr, en]"),
             "{french}"
         );
-        assert!(french.contains("[aussi : --flows-dir]"), "{french}");
+        assert!(french.contains("[aussi : --dir]"), "{french}");
         assert!(french.contains("Affiche l'aide"), "{french}");
         assert!(!french.contains("Print help"), "{french}");
         let english = render(Lang::En);
