@@ -748,7 +748,7 @@ fn the_help_is_in_french_and_in_english_with_lang_en() {
     }
     let check = help(&["flows", "check", "--help"], &[]);
     assert!(
-        check.contains("Le dossier des flux. [aussi : --flows-dir]"),
+        check.contains("Le dossier des flux. [aussi : --dir]"),
         "{check}"
     );
     assert!(
@@ -756,7 +756,7 @@ fn the_help_is_in_french_and_in_english_with_lang_en() {
         "{check}"
     );
     let check = help(&["flows", "check", "--lang", "en", "--help"], &[]);
-    assert!(check.contains("[alias: --flows-dir]"), "{check}");
+    assert!(check.contains("[alias: --dir]"), "{check}");
 
     // The command's own error sentences follow the language; the old option names
     // still work.
