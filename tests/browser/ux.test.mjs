@@ -18,13 +18,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { axeFindings } from './lib/axe.mjs';
 import { addIntervenor, freshDataDir, launch, RelaisServer, repoRoot } from './lib/server.mjs';
 
-const require = createRequire(import.meta.url);
-const axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 const PASSWORD = 'un mot de passe assez long';
 const PHONE = { width: 360, height: 740 };
 const SHOTS = resolve(repoRoot, '../g-ux-shots');
+const require = createRequire(import.meta.url);
+// Evaluated through the DevTools protocol, so the page's CSP stays on.
+const axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 let browser;
 /** The server of the test running now (each test has its own: no request left over). */
@@ -111,16 +113,10 @@ async function openConsole(login, name) {
   return { context, page, errors };
 }
 
-/** axe-core, run through the DevTools protocol (the page's CSP stays on). */
+/** axe-core on the page at rest (the one helper: it waits for animations and scrolling). */
 async function axe(page, when) {
   await page.evaluate(axeSource);
-  const results = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-  }));
-  const serious = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(serious, [], `axe, ${when}`);
+  assert.deepEqual(await axeFindings(page), [], `axe, ${when}`);
 }
 
 /** The page scrolls nowhere sideways. */
