@@ -44,5 +44,6 @@ pub mod metrics;
 pub mod protocol;
 pub mod reports;
 pub mod server;
+pub mod session;
 pub mod stats;
 pub mod store;

@@ -16,7 +16,7 @@ use tokio::sync::{watch, Semaphore};
 use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::chat::session::Sessions;
+use crate::session::Sessions;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::flow::library::{self, LibraryError};

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::session::{key_of, Outgoing, SessionCtx, SessionLimits};
+use crate::session::{key_of, Outgoing, SessionCtx, SessionLimits};
 use crate::flow::engine::{self, HandoffRequest, Input, Output};
 use crate::flow::model::{FlowSet, Target, SOURCE_LANG};
 use crate::limits::{check_direct, check_keyed, frame_limiter, handoff_limiter, ClientKey};
@@ -263,7 +263,7 @@ fn start(
 ) -> Result<
     (
         SessionKey,
-        super::session::Attached,
+        crate::session::Attached,
         Result<TurnOutcome, LookFailed>,
     ),
     StoreError,
@@ -273,7 +273,7 @@ fn start(
     let attached = app
         .sessions
         .attach(&key, &token, false, 0, tx)?
-        .unwrap_or_else(|| super::session::Attached {
+        .unwrap_or_else(|| crate::session::Attached {
             connection: 0,
             lang: lang.to_string(),
         });

@@ -27,7 +27,7 @@ use super::presence::Presence;
 use super::queue::Queue;
 use super::schedule::Schedule;
 use super::{check_holder, entry_of, hex, line_from, line_of, message_frame, unhex, HandoffError};
-use crate::chat::session::Sessions;
+use crate::session::Sessions;
 use crate::clock::Clock;
 use crate::config::HandoffConfig;
 use crate::flow::engine::HandoffRequest;

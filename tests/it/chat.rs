@@ -267,7 +267,7 @@ async fn forget_leaves_nothing_of_the_session_in_the_store() {
     let menu = youth.until_waiting().await.pop().unwrap();
     youth.choose(&choice_id(&menu, "Comprendre")).await;
     youth.until_waiting().await;
-    let key = relais::chat::session::key_of(&youth.token);
+    let key = relais::session::key_of(&youth.token);
     let store = server.state.store.clone();
     assert!(
         store.keys_of_session(&key).unwrap() > 1,

@@ -166,7 +166,7 @@ async fn the_statistics_hold_no_session_id() {
     let keys: Vec<String> = tokens
         .iter()
         .map(|t| {
-            relais::chat::session::key_of(t)
+            relais::session::key_of(t)
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect()
