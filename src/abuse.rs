@@ -143,13 +143,14 @@ impl Blocks {
 /// Tells a blocked youth, neutrally, that nobody can answer here now, with the
 /// resources of the request: what they would see with nobody on call.
 pub fn refuse(
-    app: &crate::server::AppState,
+    stats: &crate::stats::Stats,
+    sessions: &crate::session::Sessions,
     key: &SessionKey,
     request: &crate::flow::engine::HandoffRequest,
     lang: &str,
 ) -> Option<crate::protocol::Control> {
     use crate::protocol::{Event, HandoffStatus, ResourceWire};
-    app.stats.add("handoffs_refused", "abusive", 1);
+    stats.add("handoffs_refused", "abusive", 1);
     let resources = request.resources.iter().map(ResourceWire::from).collect();
     let event = Event::Handoff {
         status: HandoffStatus::Unavailable,
@@ -159,41 +160,8 @@ pub fn refuse(
         name: None,
         message: Some(crate::messages::say(lang, crate::messages::Text::HandoffUnavailable).into()),
     };
-    if let Err(e) = app.sessions.with(key, |ctx| ctx.push(&event)) {
+    if let Err(e) = sessions.with(key, |ctx| ctx.push(&event)) {
         tracing::error!(error = %e, "could not answer a blocked request");
     }
     None
-}
-
-/// Ends a conversation (API or console socket); `abusive` also blocks its session.
-pub async fn close(
-    app: &crate::server::AppState,
-    id: u64,
-    who: &crate::handoff::accounts::Intervenor,
-    outcome: crate::protocol::Outcome,
-) -> Result<(), crate::handoff::HandoffError> {
-    let session = if outcome == crate::protocol::Outcome::Abusive {
-        app.handoffs
-            .record(id)?
-            .and_then(|r| crate::handoff::unhex(&r.session))
-    } else {
-        None
-    };
-    // Blocked before the youth hears the end, so a request right after is refused.
-    if let Some(key) = &session {
-        app.blocks.block(key, id, &who.login)?;
-    }
-    if let Err(e) = app.handoffs.close(id, who, outcome).await {
-        if session.is_some() {
-            app.blocks.lift(id)?;
-        }
-        return Err(e);
-    }
-    app.audit.record(
-        &who.login,
-        crate::audit::Action::Close,
-        format!("handoff:{id}"),
-        outcome.as_str(),
-    );
-    Ok(())
 }

@@ -255,7 +255,7 @@ impl AdminSocket {
 
 /// Opens `DATA/admin.sock` (mode 0600) and serves it. A socket file left by a
 /// server that died is replaced: the store is locked, so no other server runs here.
-pub fn listen(state: crate::server::AppState) -> std::io::Result<AdminSocket> {
+pub fn listen(state: crate::handoff::HandoffApp) -> std::io::Result<AdminSocket> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let path = state.config.data_dir.join(SOCKET);
     let _ = std::fs::remove_file(&path);
@@ -293,7 +293,7 @@ pub fn listen(state: crate::server::AppState) -> std::io::Result<AdminSocket> {
 }
 
 fn serve_one(
-    state: &crate::server::AppState,
+    state: &crate::handoff::HandoffApp,
     stream: std::os::unix::net::UnixStream,
 ) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,7 +16,6 @@ use tokio::sync::{watch, Semaphore};
 use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::session::Sessions;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::flow::library::{self, LibraryError};
@@ -24,6 +23,7 @@ use crate::flow::FlowLibrary;
 use crate::handoff::accounts::Accounts;
 use crate::handoff::Handoffs;
 use crate::limits::Limits;
+use crate::session::Sessions;
 use crate::stats::Stats;
 use crate::store::{Store, StoreError};
 
@@ -81,6 +81,25 @@ pub struct AppState {
     pub blocks: Arc<crate::abuse::Blocks>,
 }
 
+impl axum::extract::FromRef<AppState> for crate::handoff::HandoffApp {
+    fn from_ref(app: &AppState) -> Self {
+        Self {
+            config: app.config.clone(),
+            store: app.store.clone(),
+            clock: app.clock,
+            accounts: app.accounts.clone(),
+            handoffs: app.handoffs.clone(),
+            limits: app.limits.clone(),
+            stats: app.stats.clone(),
+            oncall: app.oncall.clone(),
+            audit: app.audit.clone(),
+            enrolments: app.enrolments.clone(),
+            blocks: app.blocks.clone(),
+            shutdown: app.shutdown.clone(),
+        }
+    }
+}
+
 impl AppState {
     /// Opens the store and loads the flows.
     pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<Self, StartError> {
@@ -129,6 +148,14 @@ impl AppState {
             clock,
             config.reports.retention_days,
         )?);
+        // The consoles hear of every report made or changed (weak handles: the
+        // reports must not keep the queue alive, nor the other way round).
+        let (hub, told) = (Arc::downgrade(&handoffs), Arc::downgrade(&reports));
+        reports.on_change(move |id, new| {
+            if let (Some(hub), Some(reports)) = (hub.upgrade(), told.upgrade()) {
+                hub.report_changed(&reports, id, new);
+            }
+        });
         let oncall = Arc::new(crate::handoff::escalation::Oncall::open(
             &config, &store, clock,
         )?);
@@ -180,17 +207,17 @@ pub fn app(state: AppState) -> Router {
             "camera=(), microphone=(), geolocation=()",
         ),
     ];
+    let handoff = crate::handoff::HandoffApp::from_ref(&state);
     let mut router = Router::new()
         .route("/chat", get(crate::chat::ws::upgrade))
         .route("/console", get(crate::handoff::console::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/chat-config", get(chat_config))
-        .merge(crate::handoff::api::routes())
+        .merge(crate::handoff::api::routes().with_state(handoff.clone()))
         .merge(
             crate::reports::api::routes().with_state(crate::reports::api::ReportsApiState {
                 reports: state.reports.clone(),
-                handoffs: state.handoffs.clone(),
                 audit: state.audit.clone(),
                 stats: state.stats.clone(),
                 accounts: state.accounts.clone(),
@@ -198,8 +225,8 @@ pub fn app(state: AppState) -> Router {
                 config: state.config.clone(),
             }),
         )
-        .merge(crate::handoff::staff::routes())
-        .merge(crate::handoff::supervision::routes())
+        .merge(crate::handoff::staff::routes().with_state(handoff.clone()))
+        .merge(crate::handoff::supervision::routes().with_state(handoff.clone()))
         .merge(
             crate::authors::routes().with_state(crate::authors::AuthorsState {
                 flows: state.flows.clone(),
@@ -208,7 +235,7 @@ pub fn app(state: AppState) -> Router {
                 limits: state.limits.clone(),
             }),
         )
-        .merge(crate::handoff::push::routes())
+        .merge(crate::handoff::push::routes().with_state(handoff))
         .route_layer(axum::middleware::from_fn(access_log))
         .route_service("/", ServeFile::new(web.join("index.html")))
         .route_service("/intervenants", ServeFile::new(web.join("console.html")))
@@ -326,7 +353,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     let (watcher, watching) = library::watch_folder(state.flows.clone(), state.clock)?;
     let background = spawn_background(state.clone());
-    let following = crate::handoff::escalation::spawn(state.clone());
+    let following = crate::handoff::escalation::spawn(crate::handoff::HandoffApp::from_ref(&state));
     let metrics_server = match state.config.metrics_listen {
         Some(address) => Some(serve_metrics(address, state.clone(), stop_tx.subscribe()).await?),
         None => None,
@@ -335,7 +362,7 @@ pub async fn serve(
     let address = listener.local_addr()?;
     // Without the admin socket (a data folder path too long for one, say) the server
     // still serves; the command line then says the store is in use.
-    let admin = crate::admin::listen(state.clone())
+    let admin = crate::admin::listen(crate::handoff::HandoffApp::from_ref(&state))
         .map_err(|e| tracing::warn!(error = %e, "no admin socket in the data folder"))
         .ok();
     // "listening" is said once the admin socket is there too: a command run right

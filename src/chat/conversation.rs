@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::session::{key_of, Outgoing, SessionCtx, SessionLimits};
 use crate::flow::engine::{self, HandoffRequest, Input, Output};
 use crate::flow::model::{FlowSet, Target, SOURCE_LANG};
 use crate::limits::{check_direct, check_keyed, frame_limiter, handoff_limiter, ClientKey};
@@ -24,6 +23,7 @@ use crate::protocol::{Control, ErrorCode, Event, InputKind, Resume, Speaker};
 use crate::reports::youth;
 use crate::reports::ReportError;
 use crate::server::AppState;
+use crate::session::{key_of, Outgoing, SessionCtx, SessionLimits};
 use crate::store::{SessionKey, StoreError};
 
 /// Close codes the conversation may ask the transport for.
@@ -563,7 +563,13 @@ impl Conversation {
         }
         if !request.urgent && app.blocks.refuses(&self.key, &self.client) {
             // Ended as abusive not long ago: the neutral answer (crate::abuse).
-            return crate::abuse::refuse(app, &self.key, &request, &outcome.lang);
+            return crate::abuse::refuse(
+                &app.stats,
+                &app.sessions,
+                &self.key,
+                &request,
+                &outcome.lang,
+            );
         }
         app.blocks.note_client(&self.key, &self.client);
         app.stats.handoff_requested(request.urgent);
@@ -619,7 +625,7 @@ impl Conversation {
                 }
             };
         app.stats.add("reports", "submitted", 1);
-        app.handoffs.report_changed(&app.reports, id, true);
+        app.reports.changed(id, true);
         desks.set_open(&self.key, id);
         // Kept first: whatever fails next, the receipt waits for a socket.
         desks.keep_receipt(&self.key, receipt);
@@ -707,7 +713,7 @@ impl Conversation {
                 return Some(Control::internal(&self.lang, Text::ReportAddFailed));
             }
         }
-        app.handoffs.report_changed(&app.reports, id, false);
+        app.reports.changed(id, false);
         let shown = youth::status_frame(&app.reports, id)
             .map_err(|e| e.to_string())
             .and_then(|status| {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::accounts::{Intervenor, LoginOutcome};
 pub use crate::http::extract::{ApiJson, Authed};
 
+use super::HandoffApp;
 use super::HandoffError;
 use crate::audit::Action;
 use crate::error::ApiError;
@@ -20,9 +21,8 @@ use crate::protocol::{
     AssignRequest, CannedReply, CloseRequest, ErrorCode, HandoffItem, ImpactQuery, IntervenorItem,
     LoginRequest, LoginResponse, OnCallRequest,
 };
-use crate::server::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<HandoffApp> {
     Router::new()
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
@@ -62,7 +62,7 @@ struct CannedFile {
 
 /// Canned replies for the console (`flows/reponses-types.toml`), read at each call
 /// so an edit shows at once: `[{title, fr, en}]`.
-async fn canned(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn canned(State(app): State<HandoffApp>, Authed(who): Authed) -> Result<Response, ApiError> {
     intervening(&who)?;
     let path = app.config.flows_dir.join(CANNED_FILE);
     let text = match tokio::fs::read_to_string(&path).await {
@@ -85,7 +85,7 @@ async fn canned(State(app): State<AppState>, Authed(who): Authed) -> Result<Resp
 
 /// Accounts a supervisor can give a conversation to: `[{login, name, role, on_call}]`.
 async fn intervenors(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
 ) -> Result<Response, ApiError> {
     if !who.is_supervisor() {
@@ -109,7 +109,7 @@ async fn intervenors(
 /// `?from=YYYY-MM-DD&to=…&period=month&format=json&lang=fr`. The range covers whole
 /// periods; the previous period of the same length is beside each figure.
 async fn reports(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     axum::extract::Query(query): axum::extract::Query<ImpactQuery>,
 ) -> Result<Response, ApiError> {
@@ -161,7 +161,7 @@ pub(crate) fn intervening(who: &Intervenor) -> Result<(), ApiError> {
 }
 
 async fn login(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Client(client): Client,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
@@ -212,7 +212,10 @@ async fn login(
     }
 }
 
-async fn logout(State(app): State<AppState>, Authed(who): Authed) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(app): State<HandoffApp>,
+    Authed(who): Authed,
+) -> Result<StatusCode, ApiError> {
     app.accounts.logout(&who.token_key)?;
     app.handoffs.close_consoles_of_token(&who.token_key);
     // This device's push subscription goes with its login.
@@ -225,7 +228,7 @@ async fn logout(State(app): State<AppState>, Authed(who): Authed) -> Result<Stat
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me(State(app): State<AppState>, Authed(who): Authed) -> Response {
+async fn me(State(app): State<HandoffApp>, Authed(who): Authed) -> Response {
     Json(IntervenorItem {
         on_call: app.handoffs.is_on_call(&who.login),
         role: who.role.as_str().into(),
@@ -236,7 +239,7 @@ async fn me(State(app): State<AppState>, Authed(who): Authed) -> Response {
 }
 
 async fn on_call(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     ApiJson(body): ApiJson<OnCallRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -246,7 +249,7 @@ async fn on_call(
 }
 
 async fn list(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
 ) -> Result<Json<Vec<HandoffItem>>, ApiError> {
     intervening(&who)?;
@@ -254,7 +257,7 @@ async fn list(
 }
 
 async fn claim(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(id): Path<u64>,
 ) -> Result<Response, ApiError> {
@@ -266,7 +269,7 @@ async fn claim(
 }
 
 async fn release(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(id): Path<u64>,
 ) -> Result<StatusCode, ApiError> {
@@ -278,18 +281,18 @@ async fn release(
 }
 
 async fn close(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<CloseRequest>,
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
-    crate::abuse::close(&app, id, &who, body.outcome).await?;
+    super::close(&app, id, &who, body.outcome).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn assign(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<AssignRequest>,

@@ -12,14 +12,14 @@ use tokio::sync::mpsc;
 
 use super::accounts::Intervenor;
 use super::ConsoleOut;
+use super::HandoffApp;
 use crate::messages::{say, Text};
 use crate::protocol::{ConsoleClientFrame, ConsoleServerFrame, ErrorCode};
-use crate::server::AppState;
 
 const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub async fn upgrade(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     crate::limits::Client(client): crate::limits::Client,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -54,7 +54,7 @@ fn error(code: ErrorCode, text: Text, handoff: Option<u64>) -> ConsoleServerFram
     }
 }
 
-async fn authenticate(socket: &mut WebSocket, app: &AppState) -> Option<Intervenor> {
+async fn authenticate(socket: &mut WebSocket, app: &HandoffApp) -> Option<Intervenor> {
     let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(AUTH_TIMEOUT, socket.recv()).await
     else {
         return None;
@@ -65,7 +65,7 @@ async fn authenticate(socket: &mut WebSocket, app: &AppState) -> Option<Interven
     app.accounts.authenticate(&token).ok().flatten()
 }
 
-async fn serve(mut socket: WebSocket, app: AppState, client: crate::limits::ClientKey) {
+async fn serve(mut socket: WebSocket, app: HandoffApp, client: crate::limits::ClientKey) {
     // A place per client key (counted apart from youth sockets) and for everyone:
     // an unauthenticated socket is held up to the auth timeout.
     let console_key = crate::limits::ClientKey(format!("console:{}", client.0));
@@ -141,7 +141,7 @@ async fn serve(mut socket: WebSocket, app: AppState, client: crate::limits::Clie
 
 /// Carries out a console frame; returns what to answer, if anything.
 async fn act(
-    app: &AppState,
+    app: &HandoffApp,
     who: &Intervenor,
     frame: ConsoleClientFrame,
 ) -> Option<ConsoleServerFrame> {
@@ -202,11 +202,9 @@ async fn act(
             .agent_typing(handoff, who)
             .err()
             .and_then(|e| failed(handoff, e)),
-        ConsoleClientFrame::Close { handoff, outcome } => {
-            crate::abuse::close(app, handoff, who, outcome)
-                .await
-                .err()
-                .and_then(|e| failed(handoff, e))
-        }
+        ConsoleClientFrame::Close { handoff, outcome } => super::close(app, handoff, who, outcome)
+            .await
+            .err()
+            .and_then(|e| failed(handoff, e)),
     }
 }

@@ -25,12 +25,12 @@ use std::time::Duration;
 use super::push::{Notice, Push, PushError};
 use super::schedule::{Schedule, ScheduleError};
 use super::webhook::{Webhook, WebhookEvent, WebhookKind};
+use super::HandoffApp;
 use super::{unhex, Handoffs};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::messages::Text;
 use crate::protocol::ConsoleServerFrame;
-use crate::server::AppState;
 use crate::store::records::{HandoffState, Role};
 use crate::store::{Store, StoreError};
 
@@ -164,7 +164,7 @@ impl Handoffs {
 }
 
 /// Starts the follower; it runs until aborted.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn(state: HandoffApp) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut follower = Follower::new(state);
         loop {
@@ -178,7 +178,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 struct Follower {
-    state: AppState,
+    state: HandoffApp,
     done: HashSet<(u64, Step)>,
     gone_since: HashMap<u64, u64>,
     /// `nobody_on_call` was sent and nobody came on call since.
@@ -195,7 +195,7 @@ struct Follower {
 const MAX_WAIT: Duration = Duration::from_secs(5);
 
 impl Follower {
-    fn new(state: AppState) -> Self {
+    fn new(state: HandoffApp) -> Self {
         let checked_ms = state.clock.now_ms() as i64;
         Self {
             state,

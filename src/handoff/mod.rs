@@ -28,6 +28,59 @@ pub use crate::auth::{accounts, totp};
 pub use consoles::{ConsoleHub, ConsoleOut};
 pub use service::{HandoffParts, Handoffs};
 
+use std::sync::Arc;
+
+/// What the handoff's handlers and tasks use of the server: the console socket and
+/// API, staff administration, supervision, push and escalation. The server makes it
+/// from its own state (`FromRef`), so nothing here depends on `server`.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct HandoffApp {
+    pub config: Arc<crate::config::Config>,
+    pub store: crate::store::Store,
+    pub clock: crate::clock::Clock,
+    pub accounts: Arc<accounts::Accounts>,
+    pub handoffs: Arc<Handoffs>,
+    pub limits: Arc<crate::limits::Limits>,
+    pub stats: Arc<crate::stats::Stats>,
+    pub oncall: Arc<escalation::Oncall>,
+    pub audit: Arc<crate::audit::Audit>,
+    pub enrolments: Arc<staff::Enrolments>,
+    pub blocks: Arc<crate::abuse::Blocks>,
+    /// Turns true when the server stops; console sockets close with 1001.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Ends a conversation (API or console socket); `abusive` also blocks its session.
+pub async fn close(
+    app: &HandoffApp,
+    id: u64,
+    who: &Intervenor,
+    outcome: crate::protocol::Outcome,
+) -> Result<(), HandoffError> {
+    let session = if outcome == crate::protocol::Outcome::Abusive {
+        app.handoffs.record(id)?.and_then(|r| unhex(&r.session))
+    } else {
+        None
+    };
+    // Blocked before the youth hears the end, so a request right after is refused.
+    if let Some(key) = &session {
+        app.blocks.block(key, id, &who.login)?;
+    }
+    if let Err(e) = app.handoffs.close(id, who, outcome).await {
+        if session.is_some() {
+            app.blocks.lift(id)?;
+        }
+        return Err(e);
+    }
+    app.audit.record(
+        &who.login,
+        crate::audit::Action::Close,
+        format!("handoff:{id}"),
+        outcome.as_str(),
+    );
+    Ok(())
+}
+
 use crate::protocol::{ConsoleServerFrame, Speaker, TranscriptEntry};
 use crate::store::handoffs::{LineFrom, TranscriptLine};
 use crate::store::records::{HandoffRecord, HandoffState};

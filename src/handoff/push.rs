@@ -30,11 +30,11 @@ use p256::elliptic_curve::sec1::ToEncodedPoint;
 use serde::{Deserialize, Serialize};
 
 use super::api::{ApiJson, Authed};
+use super::HandoffApp;
 use crate::clock::Clock;
 use crate::config::PushConfig;
 use crate::error::ApiError;
 use crate::messages::{say, Text};
-use crate::server::AppState;
 use crate::store::{Store, StoreError};
 
 /// Where a tap on a notification leads: the console's queue.
@@ -407,7 +407,7 @@ fn hex(bytes: &[u8]) -> String {
 
 // ---------------------------------------------------------------- the API
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<HandoffApp> {
     Router::new()
         .route("/api/push", get(status))
         .route("/api/push/subscription", put(subscribe).delete(unsubscribe))
@@ -415,12 +415,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/oncall", get(oncall))
 }
 
-fn push_of(app: &AppState) -> Result<&Arc<Push>, ApiError> {
+fn push_of(app: &HandoffApp) -> Result<&Arc<Push>, ApiError> {
     app.oncall.push.as_ref().ok_or(ApiError::NotFound)
 }
 
 /// `{enabled, public_key, devices}`: whether push is on and this account's devices.
-async fn status(State(app): State<AppState>, Authed(who): Authed) -> Response {
+async fn status(State(app): State<HandoffApp>, Authed(who): Authed) -> Response {
     match app.oncall.push.as_ref() {
         Some(push) => Json(serde_json::json!({
             "enabled": true,
@@ -433,7 +433,7 @@ async fn status(State(app): State<AppState>, Authed(who): Authed) -> Response {
 }
 
 async fn subscribe(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     ApiJson(body): ApiJson<SubscribeRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -454,7 +454,7 @@ async fn subscribe(
 }
 
 async fn unsubscribe(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     ApiJson(body): ApiJson<UnsubscribeRequest>,
 ) -> Result<StatusCode, ApiError> {
@@ -465,7 +465,7 @@ async fn unsubscribe(
 }
 
 /// Sends a test notification to this account's devices: `{devices}`.
-async fn test(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn test(State(app): State<HandoffApp>, Authed(who): Authed) -> Result<Response, ApiError> {
     let push = push_of(&app)?;
     let waiting = app
         .handoffs
@@ -493,7 +493,7 @@ struct LangQuery {
 /// The schedule and who is on call, for the console (`?lang=en` for English):
 /// `{time_zone, open_now, next, week: [{day, hours}], exceptions: [{date, hours}], on_call: [name], auto_on_call}`.
 async fn oncall(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     axum::extract::Query(query): axum::extract::Query<LangQuery>,
 ) -> Result<Response, ApiError> {

@@ -17,6 +17,7 @@ use rand::RngCore;
 
 use super::accounts::{hash_password, valid_login, Intervenor};
 use super::api::{ApiJson, Authed};
+use super::HandoffApp;
 use crate::audit::{Action, Filter};
 use crate::error::ApiError;
 use crate::limits::{check_keyed, Client};
@@ -24,11 +25,10 @@ use crate::protocol::{
     AuditEntry, AuditQuery, EnrolRequest, EnrolmentCode, EnrolmentPage, ErrorBody, ErrorCode,
     InviteRequest, PendingEnrolment, RoleRequest, StaffAccount, StaffList,
 };
-use crate::server::AppState;
 use crate::store::records::{AccountRecord, EnrolmentRecord, Role};
 use crate::store::{Store, StoreError};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<HandoffApp> {
     Router::new()
         .route("/api/staff", get(list))
         .route("/api/staff/invite", post(invite))
@@ -139,7 +139,7 @@ impl Enrolments {
 }
 
 /// Ends an account's logins and closes its consoles at once.
-fn cut_off(app: &AppState, login: &str) -> Result<(), ApiError> {
+fn cut_off(app: &HandoffApp, login: &str) -> Result<(), ApiError> {
     app.accounts.revoke_all(login)?;
     app.handoffs.close_consoles_of_login(login);
     Ok(())
@@ -147,7 +147,7 @@ fn cut_off(app: &AppState, login: &str) -> Result<(), ApiError> {
 
 /// The conversations a disabled or removed account held go back to the queue at their
 /// place, so no youth waits on someone who can no longer answer.
-async fn release_held(app: &AppState, who: &Intervenor, login: &str) -> Result<(), ApiError> {
+async fn release_held(app: &HandoffApp, who: &Intervenor, login: &str) -> Result<(), ApiError> {
     let held: Vec<u64> = app
         .handoffs
         .list()
@@ -163,7 +163,7 @@ async fn release_held(app: &AppState, who: &Intervenor, login: &str) -> Result<(
     Ok(())
 }
 
-async fn list(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn list(State(app): State<HandoffApp>, Authed(who): Authed) -> Result<Response, ApiError> {
     supervisor(&who)?;
     let accounts: Vec<StaffAccount> = app
         .accounts
@@ -196,7 +196,7 @@ async fn list(State(app): State<AppState>, Authed(who): Authed) -> Result<Respon
 
 /// A new enrolment code and the link that carries it (in the fragment, so it never
 /// reaches a log or a referrer).
-fn code_answer(app: &AppState, login: &str, code: &str, expires_ms: u64) -> Response {
+fn code_answer(app: &HandoffApp, login: &str, code: &str, expires_ms: u64) -> Response {
     (
         StatusCode::CREATED,
         Json(EnrolmentCode {
@@ -211,7 +211,7 @@ fn code_answer(app: &AppState, login: &str, code: &str, expires_ms: u64) -> Resp
 }
 
 fn new_code(
-    app: &AppState,
+    app: &HandoffApp,
     who: &Intervenor,
     login: &str,
     name: &str,
@@ -234,7 +234,7 @@ fn new_code(
 }
 
 async fn invite(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<Response, ApiError> {
@@ -266,7 +266,7 @@ async fn invite(
     Ok(code_answer(&app, &body.login, &code, expires_ms))
 }
 
-fn account(app: &AppState, login: &str) -> Result<AccountRecord, ApiError> {
+fn account(app: &HandoffApp, login: &str) -> Result<AccountRecord, ApiError> {
     app.accounts.get(login)?.ok_or(ApiError::NotFound)
 }
 
@@ -280,7 +280,7 @@ fn not_self(who: &Intervenor, login: &str) -> Result<(), ApiError> {
 }
 
 async fn disable(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(login): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -314,7 +314,7 @@ fn as_intervenor(record: &AccountRecord) -> Intervenor {
 }
 
 async fn enable(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(login): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -333,7 +333,7 @@ async fn enable(
 }
 
 async fn remove(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(login): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -384,7 +384,7 @@ async fn remove(
 /// A new password link: the old password stops working at once (it may be known to
 /// someone else), and the account's logins end.
 async fn reset_password(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(login): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -412,7 +412,7 @@ async fn reset_password(
 /// A lost phone: the TOTP secret is erased at once, the logins end, and a link lets
 /// the person enrol a new app.
 async fn reset_totp(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(login): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -433,7 +433,7 @@ async fn reset_totp(
 }
 
 async fn change_role(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(login): Path<String>,
     ApiJson(body): ApiJson<RoleRequest>,
@@ -469,7 +469,7 @@ pub fn qr_svg(uri: &str) -> Option<String> {
     )
 }
 
-fn enrol_limited(app: &AppState, client: &crate::limits::ClientKey) -> Result<(), ApiError> {
+fn enrol_limited(app: &HandoffApp, client: &crate::limits::ClientKey) -> Result<(), ApiError> {
     check_keyed(&app.limits.logins, client).map_err(|wait| ApiError::RateLimited {
         retry_after_ms: wait.as_millis() as u64,
     })
@@ -477,7 +477,7 @@ fn enrol_limited(app: &AppState, client: &crate::limits::ClientKey) -> Result<()
 
 /// What the enrolment page shows: who, what to set, and the TOTP to scan.
 async fn enrol_page(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Client(client): Client,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -513,7 +513,7 @@ async fn enrol_page(
 /// Sets the password (invite, password reset) and the TOTP the person just scanned,
 /// proven by a code; the enrolment code is then spent.
 async fn enrol(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Client(client): Client,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<EnrolRequest>,
@@ -597,7 +597,7 @@ fn nonempty(value: Option<String>) -> Option<String> {
 }
 
 async fn audit(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
@@ -645,13 +645,13 @@ async fn audit(
 
 // ------------------------------------------------------------ blocks
 
-async fn blocks(State(app): State<AppState>, Authed(who): Authed) -> Result<Response, ApiError> {
+async fn blocks(State(app): State<HandoffApp>, Authed(who): Authed) -> Result<Response, ApiError> {
     supervisor(&who)?;
     Ok(Json(app.blocks.list()?).into_response())
 }
 
 async fn lift_block(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(handoff): Path<u64>,
 ) -> Result<StatusCode, ApiError> {

@@ -17,13 +17,13 @@ use serde::Deserialize;
 use super::accounts::Intervenor;
 use super::api::{ApiJson, Authed};
 use super::service::Core;
+use super::HandoffApp;
 use super::HandoffError;
 use crate::audit::Action;
 use crate::error::ApiError;
 use crate::protocol::{ConsoleServerFrame, TranscriptEntry};
-use crate::server::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<HandoffApp> {
     Router::new()
         .route(
             "/api/handoffs/{id}/monitor",
@@ -185,7 +185,7 @@ impl Core {
 }
 
 async fn monitor(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(id): Path<u64>,
 ) -> Result<Response, ApiError> {
@@ -201,7 +201,7 @@ async fn monitor(
 }
 
 async fn unmonitor(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(id): Path<u64>,
 ) -> Result<StatusCode, ApiError> {
@@ -217,7 +217,7 @@ struct WhisperRequest {
 }
 
 async fn whisper(
-    State(app): State<AppState>,
+    State(app): State<HandoffApp>,
     Authed(who): Authed,
     Path(id): Path<u64>,
     ApiJson(body): ApiJson<WhisperRequest>,

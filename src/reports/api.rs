@@ -25,9 +25,8 @@ use crate::store::records::{ReportRecord, ReportStatus};
 /// What the reports' console API uses of the server.
 #[derive(Clone, axum::extract::FromRef)]
 pub struct ReportsApiState {
+    /// The reports; each change is told to the consoles through `Reports::changed`.
     pub reports: Arc<super::Reports>,
-    /// Tells the consoles a report changed.
-    pub handoffs: Arc<crate::handoff::Handoffs>,
     pub audit: Arc<crate::audit::Audit>,
     pub stats: Arc<crate::stats::Stats>,
     pub accounts: Arc<crate::auth::Accounts>,
@@ -142,7 +141,7 @@ async fn change_content(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    app.handoffs.report_changed(&app.reports, id, false);
+    app.reports.changed(id, false);
     Ok(())
 }
 

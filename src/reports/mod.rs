@@ -61,7 +61,12 @@ pub struct Reports {
     retention_days: u64,
     /// The salt of receipt hashes (made once, kept in the store).
     salt: [u8; 16],
+    /// Who is told that a report was made or changed (the consoles); set once at start.
+    listener: std::sync::OnceLock<ChangeListener>,
 }
+
+/// Told a report's id, and whether it is new, after each change.
+type ChangeListener = Box<dyn Fn(u64, bool) + Send + Sync>;
 
 /// A new receipt: 16 digits in groups of 4.
 pub fn new_receipt() -> String {
@@ -87,6 +92,18 @@ fn receipt_digits(typed: &str) -> Option<String> {
 }
 
 impl Reports {
+    /// Sets who is told of each change (once; a second call is ignored).
+    pub fn on_change(&self, listener: impl Fn(u64, bool) + Send + Sync + 'static) {
+        let _ = self.listener.set(Box::new(listener));
+    }
+
+    /// Tells the listener that report `id` was made (`new`) or changed.
+    pub fn changed(&self, id: u64, new: bool) {
+        if let Some(listener) = self.listener.get() {
+            listener(id, new);
+        }
+    }
+
     pub fn open(store: Store, clock: Clock, retention_days: u64) -> Result<Self, StoreError> {
         let salt = match store.meta("receipt_salt")? {
             Some(bytes) if bytes.len() == 16 => bytes.try_into().unwrap_or([0; 16]),
@@ -102,6 +119,7 @@ impl Reports {
             clock,
             retention_days,
             salt,
+            listener: std::sync::OnceLock::new(),
         };
         // Reports from before the lookup index: index them once.
         reports.store.index_receipts_once()?;

@@ -17,17 +17,8 @@ use std::path::{Path, PathBuf};
 
 /// Two-way dependencies that remain, as (a, b) with a < b.
 const KNOWN_CYCLES: &[(&str, &str)] = &[
-    // `abuse::close` takes the whole `AppState` and calls into `handoff`, which calls it.
-    ("abuse", "handoff"),
-    ("abuse", "server"),
-    // The admin socket is handed the whole `AppState`.
-    ("admin", "server"),
     // `chat::ws` and `chat::conversation` take the whole `AppState` (a `ChatState` would end it).
     ("chat", "server"),
-    // Reports are told to the consoles through `Handoffs` (Q's console hub takes it).
-    ("handoff", "reports"),
-    // The console socket, supervision, push and escalation take `AppState` (Q).
-    ("handoff", "server"),
 ];
 
 /// Files outside `src/store/` that still touch sled.
