@@ -15,13 +15,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::audit::{Action, Audit};
 use crate::config::Config;
 use crate::handoff::accounts::{AccountError, Accounts};
 use crate::handoff::Handoffs;
-use crate::store::records::Role;
 use crate::store::{Store, StoreError};
 
 /// The socket's name in the data folder.
@@ -29,54 +26,7 @@ pub const SOCKET: &str = "admin.sock";
 /// The longest request line.
 const MAX_LINE: u64 = 64 * 1024;
 
-/// What the command line asks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
-pub enum Request {
-    Ping,
-    IntervenorAdd {
-        login: String,
-        name: String,
-        role: Role,
-        password: String,
-    },
-    IntervenorList,
-    IntervenorRemove {
-        login: String,
-    },
-    IntervenorResetPassword {
-        login: String,
-        password: String,
-    },
-    TotpEnable {
-        login: String,
-    },
-    TotpDisable {
-        login: String,
-    },
-    Report {
-        from: String,
-        to: String,
-        period: String,
-        format: String,
-        lang: String,
-        /// The whole period before the one that holds `to` (`relais report --last`).
-        last: bool,
-    },
-    Backup,
-}
-
-/// What the server answers.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Answer {
-    pub ok: bool,
-    /// What the command prints (standard output).
-    #[serde(default)]
-    pub output: String,
-    /// The sentence of a failure (standard error).
-    #[serde(default)]
-    pub error: String,
-}
+pub use crate::protocol::admin::{Answer, Request};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -301,9 +251,9 @@ fn serve_one(
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut writer = std::io::BufWriter::new(&stream);
-    let request: Request = match serde_json::from_str(&line) {
-        Ok(request) => request,
-        Err(_) => {
+    let request = match Request::from_line(&line) {
+        Some(request) => request,
+        None => {
             return answer(
                 &mut writer,
                 Err(AdminError::Invalid("the request is not understood".into())),
@@ -344,9 +294,7 @@ fn answer(out: &mut impl Write, result: Result<String, AdminError>) -> std::io::
             error: e.to_string(),
         },
     };
-    let mut line = serde_json::to_vec(&answer).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    out.write_all(&line)?;
+    out.write_all(&answer.to_line())?;
     out.flush()
 }
 
@@ -366,14 +314,12 @@ pub fn send(
 ) -> Option<Result<Answer, AdminError>> {
     let stream = connect(data_dir)?;
     Some((|| {
-        let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        (&stream).write_all(&line)?;
+        (&stream).write_all(&request.to_line())?;
         let mut reader = BufReader::new(&stream);
         let mut first = String::new();
         reader.read_line(&mut first)?;
-        let answer: Answer = serde_json::from_str(&first)
-            .map_err(|_| AdminError::Invalid("the server's answer is not understood".into()))?;
+        let answer = Answer::from_line(&first)
+            .ok_or_else(|| AdminError::Invalid("the server's answer is not understood".into()))?;
         if answer.ok && matches!(request, Request::Backup) {
             std::io::copy(&mut reader, out)?;
         }

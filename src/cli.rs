@@ -716,7 +716,7 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
                     .filter(|d| !errors_only || d.is_error())
                     .map(|d| d.to_json(lang))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                println!("{}", crate::protocol::to_pretty(&list));
             } else {
                 print!(
                     "{}",
@@ -824,7 +824,7 @@ fn flows(common: &Common, command: FlowsCommand) -> anyhow::Result<ExitCode> {
         }
         FlowsCommand::Lsp => {
             // The editor's workspace tells the folder unless a flag does.
-            crate::flow::lsp::run(common.flows_dir.clone())?;
+            crate::lsp::run(common.flows_dir.clone())?;
             Ok(ExitCode::SUCCESS)
         }
         FlowsCommand::Translations { command } => translations(&load_config(common)?, command),

@@ -39,6 +39,7 @@ pub mod http;
 pub mod impact;
 pub mod limits;
 pub mod logs;
+pub mod lsp;
 pub mod messages;
 pub mod metrics;
 pub mod protocol;

@@ -16,7 +16,6 @@ pub mod graph;
 pub mod ids;
 pub mod library;
 pub mod load;
-pub mod lsp;
 pub mod model;
 pub mod parse;
 pub mod play;

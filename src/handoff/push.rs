@@ -27,7 +27,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use p256::ecdsa::signature::Signer;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::api::{ApiJson, Authed};
 use super::HandoffApp;
@@ -86,16 +86,6 @@ pub struct Notice {
     pub text: Text,
     pub waiting: usize,
     pub urgent: bool,
-}
-
-/// The payload a device decrypts (no youth content).
-#[derive(Debug, Serialize)]
-struct Payload<'a> {
-    title: &'a str,
-    body: String,
-    url: &'a str,
-    tag: &'a str,
-    urgent: bool,
 }
 
 /// What a push service answered.
@@ -312,14 +302,14 @@ impl Push {
         }
         let auth = web_push_native::Auth::clone_from_slice(&auth);
         let lang = subscription.lang.as_str();
-        let payload = Payload {
-            title: "relais",
+        let payload = crate::protocol::PushPayload {
+            title: "relais".into(),
             body: say(lang, notice.text).replace("{n}", &notice.waiting.to_string()),
-            url: QUEUE_URL,
-            tag: "relais-queue",
+            url: QUEUE_URL.into(),
+            tag: "relais-queue".into(),
             urgent: notice.urgent,
         };
-        let body = serde_json::to_vec(&payload).ok()?;
+        let body = crate::protocol::to_bytes(&payload);
         let encrypted = web_push_native::encrypt(body, &public, &auth).ok()?;
         let jwt = self.vapid_jwt(&url)?;
         Some(
@@ -343,12 +333,12 @@ impl Push {
     fn vapid_jwt(&self, endpoint: &reqwest::Url) -> Option<String> {
         let origin = endpoint.origin().ascii_serialization();
         let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
-        let claims = serde_json::json!({
-            "aud": origin,
-            "exp": self.clock.now_secs() + 12 * 3600,
-            "sub": self.config.contact,
-        });
-        let claims = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).ok()?);
+        let claims = crate::protocol::VapidClaims {
+            aud: origin,
+            exp: self.clock.now_secs() + 12 * 3600,
+            sub: self.config.contact.clone(),
+        };
+        let claims = URL_SAFE_NO_PAD.encode(crate::protocol::to_bytes(&claims));
         let signing = format!("{header}.{claims}");
         let key = p256::ecdsa::SigningKey::from(&self.secret);
         let signature: p256::ecdsa::Signature = key.sign(signing.as_bytes());
@@ -422,13 +412,18 @@ fn push_of(app: &HandoffApp) -> Result<&Arc<Push>, ApiError> {
 /// `{enabled, public_key, devices}`: whether push is on and this account's devices.
 async fn status(State(app): State<HandoffApp>, Authed(who): Authed) -> Response {
     match app.oncall.push.as_ref() {
-        Some(push) => Json(serde_json::json!({
-            "enabled": true,
-            "public_key": push.public_key(),
-            "devices": push.devices_of(&who.login),
-        }))
+        Some(push) => Json(crate::protocol::PushStatus {
+            devices: Some(push.devices_of(&who.login)),
+            enabled: true,
+            public_key: Some(push.public_key().to_owned()),
+        })
         .into_response(),
-        None => Json(serde_json::json!({"enabled": false})).into_response(),
+        None => Json(crate::protocol::PushStatus {
+            devices: None,
+            enabled: false,
+            public_key: None,
+        })
+        .into_response(),
     }
 }
 
@@ -481,7 +476,7 @@ async fn test(State(app): State<HandoffApp>, Authed(who): Authed) -> Result<Resp
             urgent: false,
         },
     );
-    Ok(Json(serde_json::json!({ "devices": devices })).into_response())
+    Ok(Json(crate::protocol::PushTested { devices }).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -509,15 +504,23 @@ async fn oncall(
     let schedule = &app.oncall.schedule;
     let (week, exceptions) = schedule.describe(lang, now);
     let on_call = app.handoffs.on_call_names()?;
-    Ok(Json(serde_json::json!({
-        "time_zone": schedule.time_zone(),
-        "scheduled": !schedule.is_empty(),
-        "open_now": schedule.open_at(now),
-        "next": (!schedule.open_at(now)).then(|| schedule.sentence(lang, now)).flatten(),
-        "week": week.into_iter().map(|(day, hours)| serde_json::json!({"day": day, "hours": hours})).collect::<Vec<_>>(),
-        "exceptions": exceptions.into_iter().map(|(date, hours)| serde_json::json!({"date": date, "hours": hours})).collect::<Vec<_>>(),
-        "on_call": on_call,
-        "auto_on_call": !app.config.handoff.schedule.auto_on_call.is_empty(),
-    }))
+    Ok(Json(crate::protocol::OncallView {
+        auto_on_call: !app.config.handoff.schedule.auto_on_call.is_empty(),
+        exceptions: exceptions
+            .into_iter()
+            .map(|(date, hours)| crate::protocol::ScheduleException { date, hours })
+            .collect(),
+        next: (!schedule.open_at(now))
+            .then(|| schedule.sentence(lang, now))
+            .flatten(),
+        on_call,
+        open_now: schedule.open_at(now),
+        scheduled: !schedule.is_empty(),
+        time_zone: schedule.time_zone().to_owned(),
+        week: week
+            .into_iter()
+            .map(|(day, hours)| crate::protocol::ScheduleDay { day, hours })
+            .collect(),
+    })
     .into_response())
 }

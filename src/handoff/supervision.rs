@@ -192,11 +192,11 @@ async fn monitor(
     let (transcript, holder) = app.handoffs.monitor(id, &who)?;
     app.audit
         .record(&who.login, Action::Monitor, format!("handoff:{id}"), "");
-    Ok(Json(serde_json::json!({
-        "handoff": id,
-        "holder": holder,
-        "transcript": transcript,
-    }))
+    Ok(Json(crate::protocol::MonitorView {
+        handoff: id,
+        holder,
+        transcript,
+    })
     .into_response())
 }
 
@@ -229,5 +229,5 @@ async fn whisper(
     let delivered = app.handoffs.whisper(id, &who, text)?;
     app.audit
         .record(&who.login, Action::Whisper, format!("handoff:{id}"), "");
-    Ok(Json(serde_json::json!({"delivered": delivered})).into_response())
+    Ok(Json(crate::protocol::Whispered { delivered }).into_response())
 }

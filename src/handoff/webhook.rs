@@ -120,10 +120,7 @@ impl Webhook {
 
     /// Delivers one event; true once the receiver took it.
     pub async fn deliver(&self, event: WebhookEvent) -> bool {
-        let body = match serde_json::to_vec(&event) {
-            Ok(body) => body,
-            Err(_) => return false,
-        };
+        let body = crate::protocol::to_bytes(&event);
         let mut wait = Duration::from_secs(1);
         for attempt in 1..=ATTEMPTS {
             let timestamp = self.clock.now_secs();

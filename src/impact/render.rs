@@ -61,7 +61,7 @@ impl Report {
         match format {
             Format::Md => self.markdown(),
             Format::Csv => self.csv(),
-            Format::Json => serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into()),
+            Format::Json => crate::protocol::to_pretty(self),
             Format::Html => self.html(),
             Format::Fragment => self.body(),
         }

@@ -479,3 +479,82 @@ pub struct PlayResponse {
     pub transcript: String,
     pub not_expected: bool,
 }
+
+// ---------------------------------------------------------------- on call and supervision
+
+/// `GET /api/push`: whether push is on, and this account's devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<usize>,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+/// `POST /api/push/test`: how many devices were sent the test notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushTested {
+    pub devices: usize,
+}
+
+/// One day of the week in the on-call schedule, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleDay {
+    pub day: String,
+    pub hours: String,
+}
+
+/// One exception to the weekly schedule (a holiday, a special opening).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleException {
+    pub date: String,
+    pub hours: String,
+}
+
+/// `GET /api/oncall`: the schedule and who is on call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OncallView {
+    pub auto_on_call: bool,
+    pub exceptions: Vec<ScheduleException>,
+    /// The next opening, in a sentence, when closed now.
+    pub next: Option<String>,
+    pub on_call: Vec<String>,
+    pub open_now: bool,
+    pub scheduled: bool,
+    pub time_zone: String,
+    pub week: Vec<ScheduleDay>,
+}
+
+/// `POST /api/handoffs/{id}/monitor`: a supervisor watches a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitorView {
+    pub handoff: u64,
+    pub holder: Option<String>,
+    pub transcript: Vec<super::TranscriptEntry>,
+}
+
+/// `POST /api/handoffs/{id}/whisper`: how many of the holder's consoles got it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Whispered {
+    pub delivered: usize,
+}
+
+/// The body of a Web Push notification, read by the console's service worker
+/// (encrypted before it leaves; no youth content).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushPayload {
+    pub title: String,
+    pub body: String,
+    pub url: String,
+    pub tag: String,
+    pub urgent: bool,
+}
+
+/// The claims of a VAPID token (RFC 8292).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VapidClaims {
+    pub aud: String,
+    pub exp: u64,
+    pub sub: String,
+}

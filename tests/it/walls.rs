@@ -25,20 +25,7 @@ const KNOWN_CYCLES: &[(&str, &str)] = &[
 const SLED_EXCEPTIONS: &[&str] = &[];
 
 /// Files outside `src/store/` and `src/protocol/` that still use serde_json.
-const SERDE_JSON_EXCEPTIONS: &[&str] = &[
-    // The admin socket's JSON lines (its Request/Answer belong in `protocol`).
-    "admin.rs",
-    // `flows history --json`.
-    "cli.rs",
-    // The language server's JSON-RPC.
-    "flow/lsp.rs",
-    // Push payloads and VAPID claims, supervision bodies, the pager webhook.
-    "handoff/push.rs",
-    "handoff/supervision.rs",
-    "handoff/webhook.rs",
-    // The impact report's JSON format (a file format, not a wire body).
-    "impact/render.rs",
-];
+const SERDE_JSON_EXCEPTIONS: &[&str] = &[];
 
 /// Every `.rs` file under `src/`, as (path relative to `src/`, text).
 fn sources() -> Vec<(String, String)> {

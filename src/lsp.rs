@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::protocol::lsp;
 use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionOptions, Diagnostic as LspDiagnostic,
@@ -22,17 +23,17 @@ use lsp_types::{
     TextDocumentSyncKind, Uri,
 };
 
-use super::diagnostic::{Diagnostic, Severity};
-use super::load::{self, RESOURCES_FILE};
-use super::model::{Block, Item, Node};
-use super::parse;
+use crate::flow::diagnostic::{Diagnostic, Severity};
+use crate::flow::load::{self, RESOURCES_FILE};
+use crate::flow::model::{Block, Item, Node};
+use crate::flow::parse;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LspError {
     #[error("the editor connection failed: {0}")]
     Protocol(#[from] lsp_server::ProtocolError),
-    #[error("a message could not be read: {0}")]
-    Json(#[from] serde_json::Error),
+    #[error("the editor's first message could not be read")]
+    Initialize,
     #[error("the editor connection closed: {0}")]
     Closed(String),
 }
@@ -63,8 +64,8 @@ fn capabilities() -> ServerCapabilities {
 
 /// The server over any connection (stdio in use, memory in tests).
 pub fn serve(connection: &Connection, dir: Option<PathBuf>) -> Result<(), LspError> {
-    let params = connection.initialize(serde_json::to_value(capabilities())?)?;
-    let params: InitializeParams = serde_json::from_value(params)?;
+    let params = connection.initialize(lsp::value(&capabilities()))?;
+    let params: InitializeParams = lsp::params(params).ok_or(LspError::Initialize)?;
     #[allow(deprecated)]
     let root = dir.or_else(|| {
         params
@@ -140,7 +141,7 @@ impl Index {
     }
 
     fn variables(&self) -> BTreeMap<String, BTreeSet<String>> {
-        super::rules::values_set_by(self.nodes.iter(), &[])
+        crate::flow::rules::values_set_by(self.nodes.iter(), &[])
     }
 }
 
@@ -183,8 +184,7 @@ impl Server {
         let params = notification.params;
         let changed = match notification.method.as_str() {
             "textDocument/didOpen" => {
-                let Ok(p) = serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(params)
-                else {
+                let Some(p) = lsp::params::<lsp_types::DidOpenTextDocumentParams>(params) else {
                     return Vec::new();
                 };
                 let path = uri_to_path(&p.text_document.uri);
@@ -192,9 +192,7 @@ impl Server {
                 path
             }
             "textDocument/didChange" => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(params)
-                else {
+                let Some(p) = lsp::params::<lsp_types::DidChangeTextDocumentParams>(params) else {
                     return Vec::new();
                 };
                 let path = uri_to_path(&p.text_document.uri);
@@ -204,15 +202,13 @@ impl Server {
                 path
             }
             "textDocument/didSave" => {
-                let Ok(p) = serde_json::from_value::<lsp_types::DidSaveTextDocumentParams>(params)
-                else {
+                let Some(p) = lsp::params::<lsp_types::DidSaveTextDocumentParams>(params) else {
                     return Vec::new();
                 };
                 uri_to_path(&p.text_document.uri)
             }
             "textDocument/didClose" => {
-                let Ok(p) = serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(params)
-                else {
+                let Some(p) = lsp::params::<lsp_types::DidCloseTextDocumentParams>(params) else {
                     return Vec::new();
                 };
                 let path = uri_to_path(&p.text_document.uri);
@@ -272,44 +268,33 @@ impl Server {
 
     fn request(&self, request: Request) -> Response {
         let id = request.id.clone();
-        let result =
-            match request.method.as_str() {
-                "textDocument/completion" => serde_json::from_value(request.params).ok().map(
-                    |p: lsp_types::CompletionParams| {
-                        let at = p.text_document_position;
-                        serde_json::to_value(
-                            self.complete(&uri_to_path(&at.text_document.uri), at.position),
-                        )
-                    },
-                ),
-                "textDocument/definition" => serde_json::from_value(request.params).ok().map(
-                    |p: lsp_types::GotoDefinitionParams| {
-                        let at = p.text_document_position_params;
-                        serde_json::to_value(
-                            self.definition(&uri_to_path(&at.text_document.uri), at.position),
-                        )
-                    },
-                ),
-                "textDocument/hover" => {
-                    serde_json::from_value(request.params)
-                        .ok()
-                        .map(|p: lsp_types::HoverParams| {
-                            let at = p.text_document_position_params;
-                            serde_json::to_value(
-                                self.hover(&uri_to_path(&at.text_document.uri), at.position),
-                            )
-                        })
-                }
-                _ => {
-                    return Response::new_err(
-                        id,
-                        lsp_server::ErrorCode::MethodNotFound as i32,
-                        format!("unknown method {}", request.method),
-                    )
-                }
-            };
+        let result = match request.method.as_str() {
+            "textDocument/completion" => {
+                lsp::params(request.params).map(|p: lsp_types::CompletionParams| {
+                    let at = p.text_document_position;
+                    lsp::value(&self.complete(&uri_to_path(&at.text_document.uri), at.position))
+                })
+            }
+            "textDocument/definition" => {
+                lsp::params(request.params).map(|p: lsp_types::GotoDefinitionParams| {
+                    let at = p.text_document_position_params;
+                    lsp::value(&self.definition(&uri_to_path(&at.text_document.uri), at.position))
+                })
+            }
+            "textDocument/hover" => lsp::params(request.params).map(|p: lsp_types::HoverParams| {
+                let at = p.text_document_position_params;
+                lsp::value(&self.hover(&uri_to_path(&at.text_document.uri), at.position))
+            }),
+            _ => {
+                return Response::new_err(
+                    id,
+                    lsp_server::ErrorCode::MethodNotFound as i32,
+                    format!("unknown method {}", request.method),
+                )
+            }
+        };
         match result {
-            Some(Ok(value)) => Response::new_ok(id, value),
+            Some(value) => Response::new_ok(id, value),
             _ => Response::new_err(
                 id,
                 lsp_server::ErrorCode::InvalidParams as i32,
@@ -475,7 +460,7 @@ impl Server {
 
 fn first_line(node: &Node) -> Option<String> {
     node.items.iter().find_map(|item| match item {
-        Item::Say { line, .. } => Some(super::format::to_plain(&line.source)),
+        Item::Say { line, .. } => Some(crate::flow::format::to_plain(&line.source)),
         _ => None,
     })
 }
@@ -487,10 +472,13 @@ fn buttons(block: &Block) -> Option<String> {
         .iter()
         .map(|c| {
             let target = match &c.target {
-                super::model::Target::Node { name, .. } => name.as_str(),
-                super::model::Target::End { .. } => "fin",
+                crate::flow::model::Target::Node { name, .. } => name.as_str(),
+                crate::flow::model::Target::End { .. } => "fin",
             };
-            format!("* {} -> {target}", super::format::to_plain(&c.label.source))
+            format!(
+                "* {} -> {target}",
+                crate::flow::format::to_plain(&c.label.source)
+            )
         })
         .collect();
     lines.extend(
