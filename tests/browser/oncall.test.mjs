@@ -78,6 +78,9 @@ describe('push notifications on the console', () => {
     await page.click('#view-reports');
     await page.locator('#conversations-view').waitFor({ state: 'hidden' });
 
+    // A push delivered to a worker that is still installing can be dropped: wait until
+    // the console's worker is the active one (on a loaded machine it can take a while).
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
     const registration = registrations.find((r) => r.scopeURL === `${server.url}/intervenants` && !r.isDeleted);
     assert.ok(registration, `a registration for the console: ${JSON.stringify(registrations)}`);
     const payload = {

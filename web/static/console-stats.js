@@ -210,22 +210,28 @@
 
   // ------------------------------------------------------------------ the report
 
+  // Each load is numbered: only the latest one is shown, so a slow answer to an
+  // earlier question (the default period, the other language) never replaces it.
+  let loads = 0;
+
   async function load() {
+    const mine = ++loads;
     const asked = lang();
     status.textContent = t('loading');
     report.setAttribute('aria-busy', 'true');
     try {
       const response = await fetchReport('fragment');
       const html = await response.text();
+      if (mine !== loads) return;
       // The server's own rendering (every value escaped there), parsed, never executed.
       const parsed = new DOMParser().parseFromString(html, 'text/html');
       report.replaceChildren(...Array.from(parsed.body.childNodes).map((node) => document.adoptNode(node)));
       loaded = { lang: asked };
       status.textContent = t('loaded');
     } catch (error) {
-      status.textContent = t(error.reason || 'failed');
+      if (mine === loads) status.textContent = t(error.reason || 'failed');
     } finally {
-      report.removeAttribute('aria-busy');
+      if (mine === loads) report.removeAttribute('aria-busy');
     }
   }
 
