@@ -25,7 +25,7 @@ use crate::store::{SessionKey, Store, StoreError};
 /// Most session → client links kept in memory (the oldest go first).
 const MAX_LINKS: usize = 50_000;
 
-pub use crate::protocol::BlockItem;
+pub(crate) use crate::protocol::BlockItem;
 
 pub struct Blocks {
     store: Store,
@@ -38,7 +38,7 @@ pub struct Blocks {
 }
 
 impl Blocks {
-    pub fn open(store: &Store, clock: Clock, hours: u64) -> Result<Self, StoreError> {
+    pub(crate) fn open(store: &Store, clock: Clock, hours: u64) -> Result<Self, StoreError> {
         Ok(Self {
             store: store.clone(),
             clock,
@@ -49,7 +49,7 @@ impl Blocks {
     }
 
     /// Remembers, in memory, which client key a session asks from.
-    pub fn note_client(&self, session: &SessionKey, client: &ClientKey) {
+    pub(crate) fn note_client(&self, session: &SessionKey, client: &ClientKey) {
         let now = self.clock.now_ms();
         let mut links = self.links.lock().expect("links lock poisoned");
         if links.len() >= MAX_LINKS {
@@ -61,7 +61,7 @@ impl Blocks {
     }
 
     /// Whether a session, or the client it asks from, is refused a person now.
-    pub fn refuses(&self, session: &SessionKey, client: &ClientKey) -> bool {
+    pub(crate) fn refuses(&self, session: &SessionKey, client: &ClientKey) -> bool {
         let now = self.clock.now_ms();
         let by_client = self
             .clients
@@ -82,7 +82,12 @@ impl Blocks {
     }
 
     /// Blocks the session of a conversation ended as abusive, and its client key.
-    pub fn block(&self, session: &SessionKey, handoff: u64, by: &str) -> Result<(), StoreError> {
+    pub(crate) fn block(
+        &self,
+        session: &SessionKey,
+        handoff: u64,
+        by: &str,
+    ) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
         let until = now + self.hours.max(1) * 3_600_000;
         self.store.put_block(
@@ -109,7 +114,7 @@ impl Blocks {
     }
 
     /// The blocks in force, soonest to end first; expired ones are dropped.
-    pub fn list(&self) -> Result<Vec<BlockItem>, StoreError> {
+    pub(crate) fn list(&self) -> Result<Vec<BlockItem>, StoreError> {
         let now = self.clock.now_ms();
         let mut out: Vec<BlockItem> = self
             .store
@@ -131,7 +136,7 @@ impl Blocks {
     }
 
     /// Lifts the block a conversation caused (session and client key); whether one was.
-    pub fn lift(&self, handoff: u64) -> Result<bool, StoreError> {
+    pub(crate) fn lift(&self, handoff: u64) -> Result<bool, StoreError> {
         let found = self.store.remove_blocks_of(handoff)?;
         let mut clients = self.clients.lock().expect("blocks lock poisoned");
         let before = clients.len();
@@ -142,7 +147,7 @@ impl Blocks {
 
 /// Tells a blocked youth, neutrally, that nobody can answer here now, with the
 /// resources of the request: what they would see with nobody on call.
-pub fn refuse(
+pub(crate) fn refuse(
     stats: &crate::stats::Stats,
     sessions: &crate::session::Sessions,
     key: &SessionKey,

@@ -22,14 +22,14 @@ use crate::handoff::Handoffs;
 use crate::store::{Store, StoreError};
 
 /// The socket's name in the data folder.
-pub const SOCKET: &str = "admin.sock";
+pub(crate) const SOCKET: &str = "admin.sock";
 /// The longest request line.
 const MAX_LINE: u64 = 64 * 1024;
 
-pub use crate::protocol::admin::{Answer, Request};
+pub(crate) use crate::protocol::admin::{Answer, Request};
 
 #[derive(Debug, thiserror::Error)]
-pub enum AdminError {
+pub(crate) enum AdminError {
     #[error(transparent)]
     Account(#[from] AccountError),
     #[error(transparent)]
@@ -45,7 +45,7 @@ pub enum AdminError {
 }
 
 /// What a request is carried out with: the server's parts, or the command's own.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub store: &'a Store,
     pub data_dir: &'a Path,
     pub accounts: &'a Accounts,
@@ -58,7 +58,7 @@ pub struct Context<'a> {
 
 /// Carries out a request (blocking: hashes passwords, reads the store). A backup
 /// writes its payload to `out`.
-pub fn execute(
+pub(crate) fn execute(
     ctx: &Context<'_>,
     request: Request,
     out: &mut dyn Write,
@@ -191,13 +191,13 @@ pub fn execute(
 // ------------------------------------------------------------ the server side
 
 /// The listening socket; removed when the server stops.
-pub struct AdminSocket {
+pub(crate) struct AdminSocket {
     path: PathBuf,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl AdminSocket {
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         self.task.abort();
         let _ = std::fs::remove_file(&self.path);
     }
@@ -205,7 +205,7 @@ impl AdminSocket {
 
 /// Opens `DATA/admin.sock` (mode 0600) and serves it. A socket file left by a
 /// server that died is replaced: the store is locked, so no other server runs here.
-pub fn listen(state: crate::handoff::HandoffApp) -> std::io::Result<AdminSocket> {
+pub(crate) fn listen(state: crate::handoff::HandoffApp) -> std::io::Result<AdminSocket> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let path = state.config.data_dir.join(SOCKET);
     let _ = std::fs::remove_file(&path);
@@ -301,13 +301,13 @@ fn answer(out: &mut impl Write, result: Result<String, AdminError>) -> std::io::
 // ------------------------------------------------------------ the command side
 
 /// The running server's admin socket, if one answers.
-pub fn connect(data_dir: &Path) -> Option<std::os::unix::net::UnixStream> {
+pub(crate) fn connect(data_dir: &Path) -> Option<std::os::unix::net::UnixStream> {
     std::os::unix::net::UnixStream::connect(data_dir.join(SOCKET)).ok()
 }
 
 /// Sends a request to a running server; `None` when no server runs there.
 /// A backup's payload is copied into `out`.
-pub fn send(
+pub(crate) fn send(
     data_dir: &Path,
     request: &Request,
     out: &mut dyn Write,
@@ -328,7 +328,7 @@ pub fn send(
 }
 
 /// Carries a request out on the store opened here (no server runs).
-pub fn run_local(
+pub(crate) fn run_local(
     config: &Config,
     request: Request,
     out: &mut dyn Write,
@@ -358,7 +358,11 @@ pub fn run_local(
 }
 
 /// Through the running server if there is one, else on the store directly.
-pub fn run(config: &Config, request: Request, out: &mut dyn Write) -> anyhow::Result<String> {
+pub(crate) fn run(
+    config: &Config,
+    request: Request,
+    out: &mut dyn Write,
+) -> anyhow::Result<String> {
     match send(&config.data_dir, &request, out) {
         Some(Ok(answer)) if answer.ok => Ok(answer.output),
         Some(Ok(answer)) => anyhow::bail!("{}", answer.error),

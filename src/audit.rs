@@ -14,12 +14,12 @@ use crate::store::records::AuditRecord;
 use crate::store::{Store, StoreError};
 
 /// The most entries one listing returns.
-pub const MAX_LIST: usize = 5_000;
+pub(crate) const MAX_LIST: usize = 5_000;
 
 /// What the trail records. The names are the `action` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub(crate) enum Action {
     Login,
     LoginFailed,
     Logout,
@@ -27,7 +27,6 @@ pub enum Action {
     Release,
     Close,
     Assign,
-    TranscriptRead,
     ReportRead,
     ReportStatus,
     ReportAssign,
@@ -54,7 +53,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Login => "login",
             Action::LoginFailed => "login_failed",
@@ -63,7 +62,6 @@ impl Action {
             Action::Release => "release",
             Action::Close => "close",
             Action::Assign => "assign",
-            Action::TranscriptRead => "transcript_read",
             Action::ReportRead => "report_read",
             Action::ReportStatus => "report_status",
             Action::ReportAssign => "report_assign",
@@ -134,7 +132,13 @@ impl Audit {
 
     /// Records an action. A failure to write is logged, never shown to the user:
     /// the action itself already happened.
-    pub fn record(&self, actor: &str, action: Action, target: impl Into<String>, detail: &str) {
+    pub(crate) fn record(
+        &self,
+        actor: &str,
+        action: Action,
+        target: impl Into<String>,
+        detail: &str,
+    ) {
         let record = AuditRecord {
             at: self.clock.now_ms(),
             actor: actor.to_string(),
@@ -173,7 +177,7 @@ impl Audit {
     }
 
     /// Deletes entries older than the retention (blocking IO).
-    pub fn purge(&self) -> Result<usize, StoreError> {
+    pub(crate) fn purge(&self) -> Result<usize, StoreError> {
         let keep_ms = self.retention_days.saturating_mul(86_400_000);
         let cutoff = self.clock.now_ms().saturating_sub(keep_ms);
         self.store.purge_audit_before(cutoff)
@@ -181,7 +185,7 @@ impl Audit {
 }
 
 /// The entries as CSV (`at,actor,action,target,detail`, times in UTC, RFC 3339).
-pub fn to_csv(records: &[AuditRecord]) -> Result<String, csv::Error> {
+pub(crate) fn to_csv(records: &[AuditRecord]) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["at", "actor", "action", "target", "detail"])?;
     for record in records {

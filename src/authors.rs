@@ -14,21 +14,21 @@ use crate::flow::graph::Graph;
 use crate::flow::play::{self, Typed};
 use crate::http::{ApiJson, Authed};
 use crate::protocol::{FlowStatus, GraphResponse, ResourceWire, VersionItem};
-pub use crate::protocol::{
+pub(crate) use crate::protocol::{
     PlayFrame, PlayInput, PlayRequest, PlayResponse, PlayState, PreviewFrame,
 };
 
 /// What the authors' API uses of the server: the flows, the configuration, and
 /// the accounts and limits behind [`Authed`].
 #[derive(Clone, axum::extract::FromRef)]
-pub struct AuthorsState {
+pub(crate) struct AuthorsState {
     pub flows: std::sync::Arc<crate::flow::FlowLibrary>,
     pub config: std::sync::Arc<crate::config::Config>,
     pub accounts: std::sync::Arc<crate::auth::Accounts>,
     pub limits: std::sync::Arc<crate::limits::Limits>,
 }
 
-pub fn routes() -> Router<AuthorsState> {
+pub(crate) fn routes() -> Router<AuthorsState> {
     Router::new()
         .route("/api/flows/graph", get(graph))
         .route("/api/flows/play", post(play))

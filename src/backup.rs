@@ -43,7 +43,7 @@ const TAG_IDS: u8 = 5;
 const PAYLOAD_MAGIC: &[u8] = b"relais-backup-payload-1\n";
 
 #[derive(Debug, thiserror::Error)]
-pub enum BackupError {
+pub(crate) enum BackupError {
     #[error("the passphrase is empty or shorter than 12 characters")]
     WeakPassphrase,
     #[error("this is not a relais backup, or a newer format")]
@@ -80,7 +80,7 @@ fn read_field(input: &mut impl Read) -> Result<Vec<u8>, BackupError> {
 }
 
 /// Writes the plain payload of a store: trees, then keys and flow versions (blocking).
-pub fn write_payload(
+pub(crate) fn write_payload(
     store: &Store,
     data_dir: &Path,
     out: &mut (impl Write + ?Sized),
@@ -142,13 +142,13 @@ pub fn write_payload(
 const PAYLOAD_END: &[u8] = b"\nrelais-backup-end\n";
 
 /// Reads through, remembering the last bytes, to tell a whole payload from a cut one.
-pub struct Whole<R> {
+pub(crate) struct Whole<R> {
     inner: R,
     tail: Vec<u8>,
 }
 
 impl<R: Read> Whole<R> {
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
             tail: Vec::new(),
@@ -156,7 +156,7 @@ impl<R: Read> Whole<R> {
     }
 
     /// Whether what was read ends like a whole payload.
-    pub fn is_whole(&self) -> bool {
+    pub(crate) fn is_whole(&self) -> bool {
         self.tail.ends_with(PAYLOAD_END)
     }
 }
@@ -195,7 +195,7 @@ fn nonce(counter: u64, last: bool) -> [u8; 12] {
 }
 
 /// Encrypts everything `input` gives into `out` with a passphrase.
-pub fn encrypt(
+pub(crate) fn encrypt(
     passphrase: &str,
     input: &mut impl Read,
     out: &mut impl Write,
@@ -249,7 +249,7 @@ fn read_chunk(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
 }
 
 /// Decrypts a backup whole into memory, checking every chunk and the end.
-pub fn decrypt(passphrase: &str, input: &mut impl Read) -> Result<Vec<u8>, BackupError> {
+pub(crate) fn decrypt(passphrase: &str, input: &mut impl Read) -> Result<Vec<u8>, BackupError> {
     let mut header = [0u8; 8 + 1 + 4 + 4 + 16];
     input
         .read_exact(&mut header)
@@ -290,7 +290,10 @@ pub fn decrypt(passphrase: &str, input: &mut impl Read) -> Result<Vec<u8>, Backu
 }
 
 /// Restores a decrypted payload into an empty (or absent) data folder (blocking).
-pub fn restore_payload(payload: &[u8], data_dir: &Path) -> Result<RestoreSummary, BackupError> {
+pub(crate) fn restore_payload(
+    payload: &[u8],
+    data_dir: &Path,
+) -> Result<RestoreSummary, BackupError> {
     if data_dir.exists() && std::fs::read_dir(data_dir)?.next().is_some() {
         return Err(BackupError::NotEmpty(data_dir.display().to_string()));
     }
@@ -369,14 +372,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// What a restore put back.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RestoreSummary {
+pub(crate) struct RestoreSummary {
     pub trees: usize,
     pub records: usize,
     pub keys: usize,
 }
 
 /// Restores a backup file into an empty data folder.
-pub fn restore_file(
+pub(crate) fn restore_file(
     file: &Path,
     passphrase: &str,
     data_dir: &Path,

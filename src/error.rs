@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("unauthorized")]
     Unauthorized,
     #[error("login failed")]
@@ -33,7 +33,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// The stable code a client sees for this error.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         self.parts().1
     }
 
@@ -114,7 +114,7 @@ impl From<StoreError> for ApiError {
 /// Any refusal on `/api` that is not already the JSON error body (axum's own
 /// plain-text rejections of a bad path, query or body, a wrong method) becomes it,
 /// with the same status.
-pub async fn json_rejections(response: Response) -> Response {
+pub(crate) async fn json_rejections(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

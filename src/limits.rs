@@ -26,11 +26,12 @@ use crate::config::LimitsConfig;
 
 /// A rate limiter for one thing (a session's frames, everyone's logins), on the
 /// server's clock.
-pub type DirectLimiter = RateLimiter<NotKeyed, InMemoryState, Clock, NoOpMiddleware<Duration>>;
+pub(crate) type DirectLimiter =
+    RateLimiter<NotKeyed, InMemoryState, Clock, NoOpMiddleware<Duration>>;
 
 /// A rate limiter with one budget per key (a client key, a token), on the server's
 /// clock.
-pub type KeyedLimiter<K> =
+pub(crate) type KeyedLimiter<K> =
     RateLimiter<K, DefaultKeyedStateStore<K>, Clock, NoOpMiddleware<Duration>>;
 
 /// A client, as the limits know it: a short keyed hash of its address. Never
@@ -89,7 +90,7 @@ fn per_minute(count: u32) -> Quota {
 
 impl Limits {
     /// Every limiter, empty, on `clock`.
-    pub fn new(config: LimitsConfig, clock: Clock) -> Self {
+    pub(crate) fn new(config: LimitsConfig, clock: Clock) -> Self {
         let now_secs = clock.now_secs();
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
@@ -124,12 +125,8 @@ impl Limits {
         }
     }
 
-    pub fn config(&self) -> &LimitsConfig {
-        &self.config
-    }
-
     /// The key of an address; the salt is renewed when the day changes.
-    pub fn client_key(&self, address: IpAddr, now_secs: u64) -> ClientKey {
+    pub(crate) fn client_key(&self, address: IpAddr, now_secs: u64) -> ClientKey {
         let mut salt = self.salt.lock().expect("salt lock poisoned");
         if salt.day != now_secs / 86_400 {
             rand::rng().fill_bytes(&mut salt.bytes);
@@ -144,7 +141,7 @@ impl Limits {
 
     /// The client's address: the peer, or the forwarded one when the peer is a
     /// trusted proxy.
-    pub fn client_address(&self, parts: &Parts) -> IpAddr {
+    pub(crate) fn client_address(&self, parts: &Parts) -> IpAddr {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -163,7 +160,7 @@ impl Limits {
     }
 
     /// Takes a socket place for a client; `None` when it has too many open.
-    pub fn open_socket(&self, client: &ClientKey) -> Option<SocketPlace<'_>> {
+    pub(crate) fn open_socket(&self, client: &ClientKey) -> Option<SocketPlace<'_>> {
         let mut sockets = self.sockets.lock().expect("socket lock poisoned");
         let count = sockets.entry(client.clone()).or_insert(0);
         if *count >= self.config.sockets_per_client {
@@ -179,7 +176,7 @@ impl Limits {
     /// Checks a receipt look-up: the client's own limit, then the pool for everyone
     /// — or, for a client that already looked one up this hour, a pool of its own,
     /// so repeated look-ups cannot use up the room of those who have not.
-    pub fn check_receipt(&self, client: &ClientKey) -> Option<Duration> {
+    pub(crate) fn check_receipt(&self, client: &ClientKey) -> Option<Duration> {
         if let Err(wait) = check_keyed(&self.receipts, client) {
             return Some(wait);
         }
@@ -191,7 +188,7 @@ impl Limits {
     }
 
     /// Forgets keys not seen lately (called periodically).
-    pub fn evict_old_keys(&self) {
+    pub(crate) fn evict_old_keys(&self) {
         for limiter in [
             &self.sessions,
             &self.logins,
@@ -208,7 +205,7 @@ impl Limits {
 }
 
 /// A socket's place in its client's count; given back when dropped.
-pub struct SocketPlace<'a> {
+pub(crate) struct SocketPlace<'a> {
     limits: &'a Limits,
     client: ClientKey,
 }
@@ -227,7 +224,7 @@ impl Drop for SocketPlace<'_> {
 
 /// The network an address is counted as: an IPv4 address (or an IPv4-mapped IPv6
 /// one) as itself, an IPv6 address as its first `prefix` bits.
-pub fn network_of(address: IpAddr, prefix: u8) -> String {
+pub(crate) fn network_of(address: IpAddr, prefix: u8) -> String {
     match address {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -243,7 +240,7 @@ pub fn network_of(address: IpAddr, prefix: u8) -> String {
 }
 
 /// Reports a session may send: `reports_per_hour`.
-pub fn session_report_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
+pub(crate) fn session_report_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
     let per_hour = NonZeroU32::new(config.reports_per_hour.max(1)).expect("nonzero");
     direct(clock, Quota::per_hour(per_hour).allow_burst(per_hour))
 }
@@ -251,13 +248,13 @@ pub fn session_report_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimi
 /// At most this many argon2id hashes at once (logins, receipts, reports), each on
 /// a blocking thread with 19 MiB: a flood waits here instead of taking the
 /// blocking pool the store's flushes need.
-pub const ARGON2_AT_ONCE: usize = 2;
+pub(crate) const ARGON2_AT_ONCE: usize = 2;
 
 /// Console sockets open at once, for everyone together.
-pub const MAX_CONSOLE_SOCKETS: usize = 256;
+pub(crate) const MAX_CONSOLE_SOCKETS: usize = 256;
 
 /// A place to run one argon2id hash; hold it while hashing.
-pub async fn argon2_permit() -> tokio::sync::OwnedSemaphorePermit {
+pub(crate) async fn argon2_permit() -> tokio::sync::OwnedSemaphorePermit {
     static PLACES: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
         std::sync::OnceLock::new();
     PLACES
@@ -269,7 +266,7 @@ pub async fn argon2_permit() -> tokio::sync::OwnedSemaphorePermit {
 }
 
 /// Checks a keyed limiter; on refusal, how long to wait.
-pub fn check_keyed<K: Hash + Eq + Clone>(
+pub(crate) fn check_keyed<K: Hash + Eq + Clone>(
     limiter: &KeyedLimiter<K>,
     key: &K,
 ) -> Result<(), Duration> {
@@ -299,20 +296,20 @@ where
 }
 
 /// A per-session frame limiter: about `per_sec` frames a second with a burst.
-pub fn frame_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
+pub(crate) fn frame_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
     let quota = Quota::per_second(NonZeroU32::new(config.frames_per_sec.max(1)).expect("nonzero"))
         .allow_burst(NonZeroU32::new(config.frames_burst.max(1)).expect("nonzero"));
     direct(clock, quota)
 }
 
 /// A per-session limiter of requests for a human.
-pub fn handoff_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
+pub(crate) fn handoff_limiter(config: &LimitsConfig, clock: Clock) -> DirectLimiter {
     let per_hour = NonZeroU32::new(config.handoffs_per_hour.max(1)).expect("nonzero");
     direct(clock, Quota::per_hour(per_hour).allow_burst(per_hour))
 }
 
 /// How long a direct limiter asks to wait, or `None` when it lets the frame through.
-pub fn check_direct(limiter: &DirectLimiter) -> Option<Duration> {
+pub(crate) fn check_direct(limiter: &DirectLimiter) -> Option<Duration> {
     limiter
         .check()
         .err()

@@ -5,7 +5,7 @@
 use tracing_subscriber::EnvFilter;
 
 /// Targets always off (prefixes of their modules' paths).
-pub const SILENCED: &[&str] = &[
+pub(crate) const SILENCED: &[&str] = &[
     "tungstenite",
     "tokio_tungstenite",
     "hyper",
@@ -20,7 +20,7 @@ pub const SILENCED: &[&str] = &[
 
 /// The filter for a `RELAIS_LOG` value (`None`: `info`): its directives, less any
 /// that names a silenced library, then each silenced library off.
-pub fn filter(spec: Option<&str>) -> EnvFilter {
+pub(crate) fn filter(spec: Option<&str>) -> EnvFilter {
     let mut kept: Vec<&str> = spec
         .unwrap_or("info")
         .split(',')

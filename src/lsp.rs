@@ -29,7 +29,7 @@ use crate::flow::model::{Block, Item, Node};
 use crate::flow::parse;
 
 #[derive(Debug, thiserror::Error)]
-pub enum LspError {
+pub(crate) enum LspError {
     #[error("the editor connection failed: {0}")]
     Protocol(#[from] lsp_server::ProtocolError),
     #[error("the editor's first message could not be read")]
@@ -39,7 +39,7 @@ pub enum LspError {
 }
 
 /// Runs the server until the editor says `exit`.
-pub fn run(dir: Option<PathBuf>) -> Result<(), LspError> {
+pub(crate) fn run(dir: Option<PathBuf>) -> Result<(), LspError> {
     let (connection, threads) = Connection::stdio();
     serve(&connection, dir)?;
     drop(connection);
@@ -63,7 +63,7 @@ fn capabilities() -> ServerCapabilities {
 }
 
 /// The server over any connection (stdio in use, memory in tests).
-pub fn serve(connection: &Connection, dir: Option<PathBuf>) -> Result<(), LspError> {
+pub(crate) fn serve(connection: &Connection, dir: Option<PathBuf>) -> Result<(), LspError> {
     let params = connection.initialize(lsp::value(&capabilities()))?;
     let params: InitializeParams = lsp::params(params).ok_or(LspError::Initialize)?;
     #[allow(deprecated)]
@@ -500,7 +500,7 @@ fn is_name_char(c: char) -> bool {
 
 /// A diagnostic for the editor: its range covers the name at its column (or the
 /// rest of the line), in UTF-16 units as LSP counts them.
-pub fn to_lsp(diagnostic: &Diagnostic, source: &str) -> LspDiagnostic {
+pub(crate) fn to_lsp(diagnostic: &Diagnostic, source: &str) -> LspDiagnostic {
     let line_index = diagnostic.pos.line.saturating_sub(1);
     let line = source.lines().nth(line_index as usize).unwrap_or("");
     let chars: Vec<char> = line.chars().collect();

@@ -66,7 +66,7 @@ pub enum Text {
 }
 
 /// The sentence for `text` in `lang` (French for any language not translated yet).
-pub fn say(lang: &str, text: Text) -> &'static str {
+pub(crate) fn say(lang: &str, text: Text) -> &'static str {
     if lang == "en" {
         english(text)
     } else {

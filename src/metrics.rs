@@ -38,7 +38,7 @@ pub struct Metrics {
 }
 
 /// What is read at scrape time.
-pub struct Gauges {
+pub(crate) struct Gauges {
     pub youth_sockets: u64,
     pub consoles: u64,
     pub queue_urgent: u64,
@@ -47,19 +47,19 @@ pub struct Gauges {
 }
 
 impl Metrics {
-    pub fn session_started(&self) {
+    pub(crate) fn session_started(&self) {
         self.sessions_started.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn turn(&self) {
+    pub(crate) fn turn(&self) {
         self.turns.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn handoff_requested(&self) {
+    pub(crate) fn handoff_requested(&self) {
         self.handoffs_requested.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn error(&self, code: ErrorCode) {
+    pub(crate) fn error(&self, code: ErrorCode) {
         if let Some(index) = CODES.iter().position(|c| *c == code) {
             self.errors[index].fetch_add(1, Ordering::Relaxed);
         }
@@ -68,7 +68,7 @@ impl Metrics {
         }
     }
 
-    pub fn waited(&self, waited_ms: u64) {
+    pub(crate) fn waited(&self, waited_ms: u64) {
         let seconds = waited_ms / 1000;
         let index = WAIT_BUCKETS
             .iter()
@@ -80,7 +80,7 @@ impl Metrics {
     }
 
     /// The text exposition.
-    pub fn render(&self, gauges: &Gauges) -> String {
+    pub(crate) fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(

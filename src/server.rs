@@ -102,7 +102,10 @@ impl axum::extract::FromRef<AppState> for crate::handoff::HandoffApp {
 
 impl AppState {
     /// Opens the store and loads the flows.
-    pub fn open(config: Config, shutdown: watch::Receiver<bool>) -> Result<Self, StartError> {
+    pub(crate) fn open(
+        config: Config,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, StartError> {
         let store = Store::open(&config.data_dir).map_err(|source| StartError::Store {
             path: config.data_dir.display().to_string(),
             source,
@@ -334,7 +337,7 @@ async fn chat_config(State(app): State<AppState>) -> Response {
 
 /// Serves until `shutdown` completes; then closes every socket with 1001, waits a
 /// little for them, writes the counters and flushes the store.
-pub async fn run(
+pub(crate) async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -11,7 +11,7 @@ use crate::store::{Store, StoreError};
 
 /// A counter: what is counted, and the label it is counted under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Counter {
+pub(crate) struct Counter {
     pub day: String,
     pub metric: &'static str,
     pub label: String,
@@ -56,12 +56,12 @@ impl Stats {
             .or_insert(0) += count;
     }
 
-    pub fn session_started(&self, lang: &str) {
+    pub(crate) fn session_started(&self, lang: &str) {
         self.metrics.session_started();
         self.add("sessions_started", lang, 1);
     }
 
-    pub fn handoff_requested(&self, urgent: bool) {
+    pub(crate) fn handoff_requested(&self, urgent: bool) {
         self.metrics.handoff_requested();
         self.add("handoffs_requested", urgency(urgent), 1);
     }
@@ -70,12 +70,12 @@ impl Stats {
     /// `handoffs_escalated`, `handoffs_paged`, `handoffs_long_wait`; with other labels:
     /// `handoffs_refused` (`queue_full`, `client_cap`), `handoffs_nobody_on_call`
     /// (`all`), `webhook_sent` (the event), and `outcomes` `abandoned`.
-    pub fn handoff_event(&self, metric: &'static str, urgent: bool) {
+    pub(crate) fn handoff_event(&self, metric: &'static str, urgent: bool) {
         self.add(metric, urgency(urgent), 1);
     }
 
     /// Counts a wait for a person in a coarse bucket (never the exact time).
-    pub fn wait_time(&self, urgent: bool, waited_ms: u64) {
+    pub(crate) fn wait_time(&self, urgent: bool, waited_ms: u64) {
         self.metrics.waited(waited_ms);
         let minutes = waited_ms / 60_000;
         let bucket = match minutes {

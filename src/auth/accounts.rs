@@ -21,13 +21,13 @@ use crate::store::records::{AccountRecord, Role, TokenRecord};
 use crate::store::{Store, StoreError};
 
 /// Failures allowed before each attempt is delayed.
-pub const FREE_FAILURES: u32 = 5;
+pub(crate) const FREE_FAILURES: u32 = 5;
 /// Failures older than this are forgotten.
 const FAILURE_MEMORY_MS: u64 = 15 * 60 * 1000;
 /// Wrong two-factor codes (after a right password) that lock an account.
-pub const TOTP_FAILURES_TO_LOCK: u32 = 5;
+pub(crate) const TOTP_FAILURES_TO_LOCK: u32 = 5;
 /// How long such a lock lasts.
-pub const TOTP_LOCK_MS: u64 = 15 * 60 * 1000;
+pub(crate) const TOTP_LOCK_MS: u64 = 15 * 60 * 1000;
 /// Attempts on one account waiting for their turn; more are told to wait.
 const MAX_WAITING: usize = 32;
 /// The longest an attempt waits for its turn before it is told to come back.
@@ -60,17 +60,17 @@ pub struct Intervenor {
 }
 
 impl Intervenor {
-    pub fn is_supervisor(&self) -> bool {
+    pub(crate) fn is_supervisor(&self) -> bool {
         self.role == Role::Supervisor
     }
 
     /// Intervenors and supervisors take conversations; authors do not.
-    pub fn takes_conversations(&self) -> bool {
+    pub(crate) fn takes_conversations(&self) -> bool {
         self.role != Role::Author
     }
 
     /// Authors and supervisors may preview and inspect flows.
-    pub fn writes_flows(&self) -> bool {
+    pub(crate) fn writes_flows(&self) -> bool {
         matches!(self.role, Role::Author | Role::Supervisor)
     }
 }
@@ -85,7 +85,7 @@ fn hasher() -> Argon2<'static> {
 }
 
 /// Hashes a password to a PHC string. Slow on purpose: call it off the runtime.
-pub fn hash_password(password: &str) -> Result<String, AccountError> {
+pub(crate) fn hash_password(password: &str) -> Result<String, AccountError> {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let salt = SaltString::encode_b64(&bytes).map_err(|_| AccountError::Hash)?;
@@ -96,7 +96,7 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
 }
 
 /// Checks a password against a PHC string. Slow on purpose: call it off the runtime.
-pub fn verify_password(password: &str, phc: &str) -> bool {
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|parsed| {
             hasher()
@@ -137,7 +137,7 @@ pub struct Accounts {
 }
 
 /// What a login gave.
-pub enum LoginOutcome {
+pub(crate) enum LoginOutcome {
     Success {
         token: String,
         expires_at: u64,
@@ -149,7 +149,7 @@ pub enum LoginOutcome {
 }
 
 impl Accounts {
-    pub fn new(store: Store, clock: Clock, config: ConsoleConfig) -> Self {
+    pub(crate) fn new(store: Store, clock: Clock, config: ConsoleConfig) -> Self {
         Self {
             store,
             clock,
@@ -221,7 +221,7 @@ impl Accounts {
         self.store.put_account(account)
     }
 
-    pub fn list(&self) -> Result<Vec<AccountRecord>, StoreError> {
+    pub(crate) fn list(&self) -> Result<Vec<AccountRecord>, StoreError> {
         self.store.list_accounts()
     }
 
@@ -257,7 +257,7 @@ impl Accounts {
         Ok(())
     }
 
-    pub fn remove(&self, login: &str) -> Result<(), AccountError> {
+    pub(crate) fn remove(&self, login: &str) -> Result<(), AccountError> {
         if !self.store.remove_account(login)? {
             return Err(AccountError::Missing(login.into()));
         }
@@ -267,7 +267,7 @@ impl Accounts {
     }
 
     /// Sets a new password and ends every open login of the account (blocking).
-    pub fn reset_password(&self, login: &str, password: &str) -> Result<(), AccountError> {
+    pub(crate) fn reset_password(&self, login: &str, password: &str) -> Result<(), AccountError> {
         if password.chars().count() < 12 {
             return Err(AccountError::WeakPassword);
         }
@@ -282,14 +282,14 @@ impl Accounts {
     }
 
     /// Ends every open login of an account (its consoles are closed by the caller).
-    pub fn revoke_all(&self, login: &str) -> Result<(), StoreError> {
+    pub(crate) fn revoke_all(&self, login: &str) -> Result<(), StoreError> {
         self.store
             .remove_tokens_where(|record| record.login == login)?;
         Ok(())
     }
 
     /// How long to wait before answering a login for this account from this client.
-    pub fn delay_for(&self, login: &str, client: &str) -> Duration {
+    pub(crate) fn delay_for(&self, login: &str, client: &str) -> Duration {
         let now = self.clock.now_ms();
         let failures = self.failures.lock().expect("failures lock poisoned");
         let count = [format!("a:{login}"), format!("c:{client}")]
@@ -330,7 +330,7 @@ impl Accounts {
     /// Checks a login, in the account's turn: it waits for the attempts before it
     /// on the same account, then for `delay_for`. The same answer whatever was
     /// wrong; the password check runs even for an unknown account.
-    pub async fn login(
+    pub(crate) async fn login(
         &self,
         login: &str,
         password: &str,
@@ -414,12 +414,12 @@ impl Accounts {
     }
 
     /// The intervenor behind a token, if it is alive; refreshes its idle timer.
-    pub fn authenticate(&self, token: &str) -> Result<Option<Intervenor>, StoreError> {
+    pub(crate) fn authenticate(&self, token: &str) -> Result<Option<Intervenor>, StoreError> {
         self.authenticate_by_key(token_key(token))
     }
 
     /// Whether a token (by its key) is alive; refreshes its idle timer.
-    pub fn authenticate_key(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
+    pub(crate) fn authenticate_key(&self, key: &[u8; 32]) -> Result<bool, StoreError> {
         Ok(self.authenticate_by_key(*key)?.is_some())
     }
 
@@ -449,7 +449,7 @@ impl Accounts {
     }
 
     /// Whether a token (by its key) is still alive, without refreshing it.
-    pub fn token_alive(&self, key: &[u8; 32]) -> bool {
+    pub(crate) fn token_alive(&self, key: &[u8; 32]) -> bool {
         match self.store.token(key) {
             Ok(Some(record)) => !self.expired(&record, self.clock.now_ms()),
             _ => false,
@@ -461,19 +461,19 @@ impl Accounts {
             || now.saturating_sub(record.created_ms) >= self.config.absolute_timeout_secs * 1000
     }
 
-    pub fn logout(&self, key: &[u8; 32]) -> Result<(), StoreError> {
+    pub(crate) fn logout(&self, key: &[u8; 32]) -> Result<(), StoreError> {
         self.store.remove_token(key)
     }
 
     /// Deletes expired tokens.
-    pub fn purge_tokens(&self) -> Result<(), StoreError> {
+    pub(crate) fn purge_tokens(&self) -> Result<(), StoreError> {
         let now = self.clock.now_ms();
         self.store
             .remove_tokens_where(|record| self.expired(record, now))?;
         Ok(())
     }
 
-    pub fn set_on_call(&self, login: &str, on_call: bool) -> Result<(), StoreError> {
+    pub(crate) fn set_on_call(&self, login: &str, on_call: bool) -> Result<(), StoreError> {
         if let Some(mut account) = self.get(login)? {
             account.on_call = on_call;
             self.put(&account)?;
@@ -482,7 +482,7 @@ impl Accounts {
     }
 }
 
-pub fn valid_login(login: &str) -> bool {
+pub(crate) fn valid_login(login: &str) -> bool {
     (2..=64).contains(&login.len())
         && login
             .chars()

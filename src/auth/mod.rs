@@ -7,4 +7,4 @@
 pub mod accounts;
 pub mod totp;
 
-pub use accounts::{AccountError, Accounts, Intervenor, LoginOutcome};
+pub(crate) use accounts::{Accounts, Intervenor};

@@ -19,7 +19,7 @@ pub fn new_secret() -> String {
 }
 
 /// The `otpauth://` URI an authenticator app reads (often as a QR code).
-pub fn uri(secret: &str, login: &str) -> String {
+pub(crate) fn uri(secret: &str, login: &str) -> String {
     format!("otpauth://totp/relais:{login}?secret={secret}&issuer=relais&algorithm=SHA1&digits=6&period={STEP}")
 }
 
@@ -36,7 +36,7 @@ pub fn code_at(secret: &str, step: u64) -> Option<String> {
 
 /// Accepts a code at `now_secs` if it matches a step within the window that is
 /// newer than `last_step`; returns the step to remember.
-pub fn accept(secret: &str, code: &str, now_secs: u64, last_step: u64) -> Option<u64> {
+pub(crate) fn accept(secret: &str, code: &str, now_secs: u64, last_step: u64) -> Option<u64> {
     let code = code.trim().replace(' ', "");
     let current = now_secs / STEP;
     (current.saturating_sub(WINDOW)..=current + WINDOW)

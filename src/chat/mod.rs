@@ -5,4 +5,4 @@ pub mod conversation;
 mod errors;
 pub mod ws;
 
-pub use crate::http::ws_util::{close_socket, origin_allowed};
+pub(crate) use crate::http::ws_util::origin_allowed;

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Why the client stopped before the server closed the socket.
 #[derive(Debug, thiserror::Error)]
-pub enum WsError {
+pub(crate) enum WsError {
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error("the connection was lost: {0}")]
@@ -20,7 +20,7 @@ pub enum WsError {
 }
 
 /// Talks to `url` until the server closes the socket.
-pub async fn run(url: &str) -> Result<(), WsError> {
+pub(crate) async fn run(url: &str) -> Result<(), WsError> {
     let (socket, _) =
         tokio_tungstenite::connect_async(url)
             .await

@@ -14,7 +14,7 @@ use super::diagnostic::{Diagnostic, Hint, Problem};
 use super::model::{Block, Choice, Include, Included, Node, Pos};
 
 /// The blocks of every file by name; a second block of the same name is refused.
-pub fn collect(blocks: Vec<Block>, out: &mut Vec<Diagnostic>) -> BTreeMap<String, Block> {
+pub(crate) fn collect(blocks: Vec<Block>, out: &mut Vec<Diagnostic>) -> BTreeMap<String, Block> {
     let mut by_name: BTreeMap<String, Block> = BTreeMap::new();
     for block in blocks {
         if let Some(first) = by_name.get(&block.name) {
@@ -34,7 +34,7 @@ pub fn collect(blocks: Vec<Block>, out: &mut Vec<Diagnostic>) -> BTreeMap<String
 
 /// Copies the blocks' buttons into the nodes that include them, and reports what is
 /// wrong with the blocks and the includes.
-pub fn expand(
+pub(crate) fn expand(
     nodes: &mut HashMap<String, Node>,
     blocks: &BTreeMap<String, Block>,
     out: &mut Vec<Diagnostic>,
@@ -95,7 +95,7 @@ pub fn expand(
 }
 
 /// The nearest block's name, or the list of blocks.
-pub fn unknown_block_hint(blocks: &BTreeMap<String, Block>, name: &str) -> Hint {
+pub(crate) fn unknown_block_hint(blocks: &BTreeMap<String, Block>, name: &str) -> Hint {
     match super::rules::nearest(name, blocks.keys().map(String::as_str)) {
         Some(near) => Hint::DidYouMean {
             name: near.to_string(),

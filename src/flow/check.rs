@@ -12,9 +12,9 @@ use super::text;
 /// Above this many characters a message is hard to read on a phone.
 pub const LONG_MESSAGE: usize = 280;
 /// Above this many visible characters a button overflows on a phone.
-pub const LONG_BUTTON: usize = 60;
+pub(crate) const LONG_BUTTON: usize = 60;
 
-pub fn check(set: &FlowSet) -> Vec<Diagnostic> {
+pub(crate) fn check(set: &FlowSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let exists =
         |name: &str| set.nodes.contains_key(name) || name == super::triggers::RETURN_TARGET;

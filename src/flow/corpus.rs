@@ -43,7 +43,7 @@ pub struct Line {
 }
 
 /// Reads one corpus file; a line it cannot read is an error with its number.
-pub fn parse(lang: &str, content: &str) -> Result<Vec<Line>, String> {
+pub(crate) fn parse(lang: &str, content: &str) -> Result<Vec<Line>, String> {
     let mut lines = Vec::new();
     for (index, raw) in content.lines().enumerate() {
         let trimmed = raw.trim();
@@ -82,7 +82,7 @@ pub struct Outcome {
 impl Outcome {
     /// Whether the message got what it should: urgent at least for urgent, a
     /// trigger for verify, nothing for benign.
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         match self.line.expected {
             Expected::Urgent => self.got == Some(Level::Urgent),
             Expected::Verify => self.got.is_some(),
@@ -129,7 +129,7 @@ impl Report {
         Report { outcomes }
     }
 
-    pub fn count(&self, lang: &str, expected: Expected, category: Option<&str>) -> Count {
+    pub(crate) fn count(&self, lang: &str, expected: Expected, category: Option<&str>) -> Count {
         let mut count = Count::default();
         for outcome in &self.outcomes {
             if outcome.line.lang == lang

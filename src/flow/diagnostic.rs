@@ -189,7 +189,7 @@ pub enum Problem {
 }
 
 impl Problem {
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match self {
             Problem::UnreachableNode { .. }
             | Problem::LongMessage { .. }
@@ -212,7 +212,7 @@ impl Problem {
     }
 
     /// A short stable name for editors and tests (`--format json`).
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Problem::TextOutsideNode => "text_outside_node",
             Problem::BadNodeName { .. } => "bad_node_name",
@@ -658,7 +658,7 @@ pub enum Hint {
 }
 
 impl Hint {
-    pub fn message(&self, lang: &str) -> String {
+    pub(crate) fn message(&self, lang: &str) -> String {
         let fr = lang == "fr";
         match self {
             Hint::DidYouMean { name, at: Some(at) } if fr => {
@@ -720,7 +720,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(pos: Pos, problem: Problem) -> Self {
+    pub(crate) fn new(pos: Pos, problem: Problem) -> Self {
         Self {
             pos,
             problem,
@@ -728,21 +728,21 @@ impl Diagnostic {
         }
     }
 
-    pub fn with_hint(mut self, hint: Option<Hint>) -> Self {
+    pub(crate) fn with_hint(mut self, hint: Option<Hint>) -> Self {
         self.hint = hint.map(Box::new);
         self
     }
 
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         self.problem.severity()
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity() == Severity::Error
     }
 
     /// The sentence with its hint, if any.
-    pub fn message(&self, lang: &str) -> String {
+    pub(crate) fn message(&self, lang: &str) -> String {
         match &self.hint {
             Some(hint) => format!("{} {}", self.problem.message(lang), hint.message(lang)),
             None => self.problem.message(lang),
@@ -769,7 +769,7 @@ impl Diagnostic {
 
 /// The JSON form of a diagnostic, for editors (`relais flows check --format json`).
 #[derive(Debug, Serialize)]
-pub struct DiagnosticJson {
+pub(crate) struct DiagnosticJson {
     pub file: String,
     pub line: u32,
     pub col: u32,
@@ -779,7 +779,7 @@ pub struct DiagnosticJson {
 }
 
 impl Diagnostic {
-    pub fn to_json(&self, lang: &str) -> DiagnosticJson {
+    pub(crate) fn to_json(&self, lang: &str) -> DiagnosticJson {
         DiagnosticJson {
             file: self.pos.file.clone(),
             line: self.pos.line,

@@ -13,7 +13,7 @@ use crate::messages::{say, Text};
 
 /// Special choice ids the engine offers by itself.
 pub const CHOICE_TALK: &str = "relais:personne";
-pub const CHOICE_RESTART: &str = "relais:recommencer";
+pub(crate) const CHOICE_RESTART: &str = "relais:recommencer";
 
 /// At most this many jumps in one turn; past it the turn ends (a checked flow never
 /// gets there).
@@ -626,7 +626,7 @@ fn builtin_choice(lang: &str, id: &str, text: Text) -> ChoiceOut {
 
 /// A message in relais's own words; its text holds nothing that needs escaping
 /// beyond what `escape_text` does.
-pub fn builtin_message(lang: &str, line_id: &str, text: Text) -> BotMessage {
+pub(crate) fn builtin_message(lang: &str, line_id: &str, text: Text) -> BotMessage {
     let plain = say(lang, text);
     BotMessage {
         line_id: line_id.into(),
@@ -639,7 +639,7 @@ pub fn builtin_message(lang: &str, line_id: &str, text: Text) -> BotMessage {
 }
 
 /// Escapes text for HTML.
-pub fn escape_text(text: &str) -> String {
+pub(crate) fn escape_text(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

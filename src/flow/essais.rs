@@ -19,7 +19,7 @@ use super::engine::{self, Input, State, Trace};
 use super::model::{FlowSet, Pos, SOURCE_LANG};
 
 /// The folder of author tests, in the flows folder.
-pub const ESSAIS_DIR: &str = "essais";
+pub(crate) const ESSAIS_DIR: &str = "essais";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +30,7 @@ struct EssaiFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Essai {
+pub(crate) struct Essai {
     pub depuis: String,
     pub dire: Option<String>,
     pub choisir: Option<String>,
@@ -39,7 +39,7 @@ pub struct Essai {
 }
 
 /// What an essai led to: the first node entered, `fin`, or `non compris`.
-pub fn outcome(set: &FlowSet, essai: &Essai) -> Result<String, String> {
+pub(crate) fn outcome(set: &FlowSet, essai: &Essai) -> Result<String, String> {
     if !set.nodes.contains_key(&essai.depuis) {
         return Err(format!(
             "le nœud « {} » n'existe pas (depuis).",
@@ -75,7 +75,7 @@ pub fn outcome(set: &FlowSet, essai: &Essai) -> Result<String, String> {
 }
 
 /// Runs one file of essais; a diagnostic for each that fails or is malformed.
-pub fn run(set: &FlowSet, file: &str, content: &str) -> Vec<Diagnostic> {
+pub(crate) fn run(set: &FlowSet, file: &str, content: &str) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let parsed: EssaiFile = match toml::from_str(content) {
         Ok(parsed) => parsed,

@@ -25,7 +25,7 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
 }
 
 /// Cleans any HTML with the project's allow-list.
-pub fn sanitize(html: &str) -> String {
+pub(crate) fn sanitize(html: &str) -> String {
     cleaner().clean(html).to_string()
 }
 
@@ -104,7 +104,7 @@ fn escape(text: &str, out: &mut String) {
 }
 
 /// The HTML of a line, escaped then cleaned.
-pub fn to_html(source: &str) -> String {
+pub(crate) fn to_html(source: &str) -> String {
     let mut html = String::with_capacity(source.len() + 16);
     for span in spans(source) {
         match span {

@@ -46,7 +46,7 @@ pub struct GraphEdge {
 const END: &str = "fin";
 
 impl Graph {
-    pub fn of(set: &FlowSet) -> Self {
+    pub(crate) fn of(set: &FlowSet) -> Self {
         let mut nodes = Vec::new();
         let mut edges = Vec::new();
         let mut ends = false;
@@ -169,7 +169,7 @@ impl Graph {
     /// A part of the graph, for a reader: the nodes of one file, those within
     /// `depth` links of a node, and exits to hidden nodes folded into badges. A
     /// name in `hide` may also be a block: the buttons it gives become one badge.
-    pub fn filtered(
+    pub(crate) fn filtered(
         &self,
         file: Option<&str>,
         from: Option<&str>,
@@ -236,13 +236,7 @@ impl Graph {
         }
     }
 
-    /// Mermaid text; `detailed` also writes each box's first line and marks the
-    /// resource cards, for `flows graph` readers.
-    pub fn mermaid(&self) -> String {
-        self.mermaid_with(false)
-    }
-
-    pub fn mermaid_with(&self, detailed: bool) -> String {
+    pub(crate) fn mermaid_with(&self, detailed: bool) -> String {
         let mut out = String::from("flowchart TD\n");
         for node in &self.nodes {
             let id = mermaid_id(&node.id);
@@ -303,7 +297,7 @@ impl Graph {
         out
     }
 
-    pub fn dot(&self) -> String {
+    pub(crate) fn dot(&self) -> String {
         let mut out =
             String::from("digraph flows {\n  rankdir=TB;\n  node [fontname=\"sans-serif\"];\n");
         for node in &self.nodes {

@@ -8,7 +8,7 @@ use super::parse;
 
 /// For each `.flow` file with lines lacking an id: its new content and how many ids
 /// were added.
-pub fn add_ids(sources: &BTreeMap<String, String>) -> Vec<(String, String, usize)> {
+pub(crate) fn add_ids(sources: &BTreeMap<String, String>) -> Vec<(String, String, usize)> {
     let mut changes = Vec::new();
     for (name, content) in sources {
         if !name.ends_with(".flow") {

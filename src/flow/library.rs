@@ -67,7 +67,7 @@ pub struct FlowLibrary {
 impl FlowLibrary {
     /// Loads the flows folder; fails when it has errors (the server cannot start on a
     /// broken set: there is no last good version yet).
-    pub fn load(
+    pub(crate) fn load(
         dir: &Path,
         start: &str,
         store: Store,
@@ -103,14 +103,14 @@ impl FlowLibrary {
     }
 
     /// A version by its hash: from memory, else rebuilt from the sources in the store.
-    pub fn version(&self, version: &str) -> Option<Arc<FlowSet>> {
+    pub(crate) fn version(&self, version: &str) -> Option<Arc<FlowSet>> {
         self.find_version(version).ok().flatten()
     }
 
     /// [`Self::version`], telling a store that could not answer (`Err`) from a
     /// version it does not hold (`Ok(None)`): a conversation must not move to
     /// another version because a read failed.
-    pub fn find_version(&self, version: &str) -> Result<Option<Arc<FlowSet>>, StoreError> {
+    pub(crate) fn find_version(&self, version: &str) -> Result<Option<Arc<FlowSet>>, StoreError> {
         if let Some(found) = self
             .versions
             .lock()
@@ -135,18 +135,9 @@ impl FlowLibrary {
 
     /// Reads the folder again; takes the new version only when it has no error.
     /// Blocking IO: call it from `spawn_blocking` in the server.
-    pub fn reload(&self, now_secs: u64) -> ReloadOutcome {
+    pub(crate) fn reload(&self, now_secs: u64) -> ReloadOutcome {
         let report = read_and_build(&self.dir, &self.start);
         self.take(report, now_secs)
-    }
-
-    /// Serves a given set of sources (a rollback), after the same checks as a reload.
-    pub fn serve_sources(
-        &self,
-        sources: std::collections::BTreeMap<String, String>,
-        now_secs: u64,
-    ) -> ReloadOutcome {
-        self.take(load::build(sources, &self.start), now_secs)
     }
 
     fn take(&self, report: LoadReport, now_secs: u64) -> ReloadOutcome {
@@ -213,7 +204,7 @@ impl FlowLibrary {
     }
 
     /// What happened to the last edit (accepted or refused), if any since start.
-    pub fn last_edit(&self) -> Option<EditNote> {
+    pub(crate) fn last_edit(&self) -> Option<EditNote> {
         self.last_edit
             .lock()
             .expect("edit note lock poisoned")
@@ -228,7 +219,7 @@ impl FlowLibrary {
         self.reloads.subscribe()
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 }
@@ -236,7 +227,7 @@ impl FlowLibrary {
 /// Writes a version's sources back into the flows folder (the running server's
 /// watcher then reloads it). Refused, with the diagnostics, if the version does not
 /// pass the checks. Files the version does not have are removed.
-pub fn rollback(
+pub(crate) fn rollback(
     flows_dir: &Path,
     start: &str,
     record: &FlowVersionRecord,
@@ -285,7 +276,7 @@ fn remember(store: &Store, flows: &FlowSet, now_secs: u64) -> Result<(), StoreEr
 
 /// Watches the flows folder and reloads after each burst of changes. Keep the
 /// watcher alive; abort the task to stop.
-pub fn watch_folder(
+pub(crate) fn watch_folder(
     library: Arc<FlowLibrary>,
     clock: crate::clock::Clock,
 ) -> notify::Result<(notify::RecommendedWatcher, tokio::task::JoinHandle<()>)> {

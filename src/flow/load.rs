@@ -19,11 +19,11 @@ use super::parse;
 use super::text;
 
 /// The resources file, in the flows folder.
-pub const RESOURCES_FILE: &str = "ressources.toml";
+pub(crate) const RESOURCES_FILE: &str = "ressources.toml";
 /// The urgent and help triggers file, in the flows folder.
-pub const TRIGGERS_FILE: &str = "declencheurs.toml";
+pub(crate) const TRIGGERS_FILE: &str = "declencheurs.toml";
 /// The folder of translation tables (`en.txt`, `iu.txt`, …), in the flows folder.
-pub const TRANSLATIONS_DIR: &str = "traductions";
+pub(crate) const TRANSLATIONS_DIR: &str = "traductions";
 
 /// What building a flow set gave: the set when there is no error, and every
 /// diagnostic (errors and warnings) either way.
@@ -89,7 +89,7 @@ pub fn read_folder(dir: &Path) -> Result<BTreeMap<String, String>, Diagnostic> {
 }
 
 /// Whether a path (relative to the flows folder) is one the flows are built from.
-pub fn is_flow_input(name: &str) -> bool {
+pub(crate) fn is_flow_input(name: &str) -> bool {
     name.ends_with(".flow") && !name.contains('/') && !name.starts_with('.')
         || name == RESOURCES_FILE
         || name == TRIGGERS_FILE
@@ -98,7 +98,7 @@ pub fn is_flow_input(name: &str) -> bool {
 }
 
 /// The version of a set of sources: a short hash of every file's name and content.
-pub fn version_of(sources: &BTreeMap<String, String>) -> String {
+pub(crate) fn version_of(sources: &BTreeMap<String, String>) -> String {
     let mut hasher = Sha256::new();
     for (name, content) in sources {
         hasher.update((name.len() as u64).to_be_bytes());

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The name of the source language. Every other language is a translation of it.
-pub const SOURCE_LANG: &str = "fr";
+pub(crate) const SOURCE_LANG: &str = "fr";
 
 /// The reserved target that ends a conversation (`-> fin`).
-pub const END_TARGETS: [&str; 2] = ["fin", "end"];
+pub(crate) const END_TARGETS: [&str; 2] = ["fin", "end"];
 
 /// A place in a source file, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -32,7 +32,7 @@ pub enum Condition {
 
 impl Condition {
     /// Whether the condition holds for these variables.
-    pub fn holds(&self, vars: &BTreeMap<String, String>) -> bool {
+    pub(crate) fn holds(&self, vars: &BTreeMap<String, String>) -> bool {
         match self {
             Condition::Equals { var, value } => vars.get(var) == Some(value),
             Condition::NotEquals { var, value } => vars.get(var) != Some(value),
@@ -41,7 +41,7 @@ impl Condition {
         }
     }
 
-    pub fn var(&self) -> &str {
+    pub(crate) fn var(&self) -> &str {
         match self {
             Condition::Equals { var, .. }
             | Condition::NotEquals { var, .. }
@@ -64,14 +64,6 @@ pub struct Assignment {
 pub enum Target {
     Node { name: String, pos: Pos },
     End { pos: Pos },
-}
-
-impl Target {
-    pub fn pos(&self) -> &Pos {
-        match self {
-            Target::Node { pos, .. } | Target::End { pos } => pos,
-        }
-    }
 }
 
 /// A line of text that a youth reads: a bot line, a question or a choice label.
@@ -153,7 +145,7 @@ pub struct Choice {
 
 impl Choice {
     /// Where the choice stands in its node: its own line, or the node's `@inclure`.
-    pub fn place(&self) -> &Pos {
+    pub(crate) fn place(&self) -> &Pos {
         self.included.as_ref().map_or(&self.pos, |i| &i.at)
     }
 }
@@ -252,14 +244,14 @@ impl Node {
         })
     }
 
-    pub fn shows_resource(&self) -> bool {
+    pub(crate) fn shows_resource(&self) -> bool {
         self.items
             .iter()
             .any(|item| matches!(item, Item::Resources { .. }))
     }
 
     /// Every text line of the node, bot lines and choice labels, in source order.
-    pub fn text_lines(&self) -> impl Iterator<Item = &TextLine> {
+    pub(crate) fn text_lines(&self) -> impl Iterator<Item = &TextLine> {
         self.items
             .iter()
             .filter_map(|item| match item {
@@ -270,7 +262,7 @@ impl Node {
     }
 
     /// The report field free text answers at this node, if any.
-    pub fn report_field(&self) -> Option<&str> {
+    pub(crate) fn report_field(&self) -> Option<&str> {
         self.items.iter().find_map(|item| match item {
             Item::ReportField { field, .. } => Some(field.as_str()),
             _ => None,
@@ -278,21 +270,21 @@ impl Node {
     }
 
     /// Whether text typed at this node is a receipt, or an addition to a report.
-    pub fn receipt_lookup(&self) -> Option<(&Target, &Target)> {
+    pub(crate) fn receipt_lookup(&self) -> Option<(&Target, &Target)> {
         self.items.iter().find_map(|item| match item {
             Item::ReceiptLookup { found, missing, .. } => Some((found, missing)),
             _ => None,
         })
     }
 
-    pub fn appends_to_report(&self) -> bool {
+    pub(crate) fn appends_to_report(&self) -> bool {
         self.items
             .iter()
             .any(|item| matches!(item, Item::ReportAppend { .. }))
     }
 
     /// Every target this node can lead to.
-    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+    pub(crate) fn targets(&self) -> impl Iterator<Item = &Target> {
         self.items
             .iter()
             .flat_map(|item| match item {
@@ -375,19 +367,19 @@ pub struct FlowSet {
 
 impl FlowSet {
     /// The languages a session may choose: the source and every translated one.
-    pub fn languages(&self) -> Vec<String> {
+    pub(crate) fn languages(&self) -> Vec<String> {
         let mut langs = vec![SOURCE_LANG.to_string()];
         langs.extend(self.translations.keys().cloned());
         langs
     }
 
-    pub fn has_language(&self, lang: &str) -> bool {
+    pub(crate) fn has_language(&self, lang: &str) -> bool {
         lang == SOURCE_LANG || self.translations.contains_key(lang)
     }
 
     /// The rendered text of a line in a language, falling back to French when the
     /// translation is missing or stale.
-    pub fn line(&self, lang: &str, id: &str) -> Option<&Rendered> {
+    pub(crate) fn line(&self, lang: &str, id: &str) -> Option<&Rendered> {
         self.rendered
             .get(lang)
             .and_then(|lines| lines.get(id))

@@ -741,7 +741,7 @@ fn handoff_words(args: &str) -> Vec<(usize, String)> {
 
 /// The patterns of a list of route words (`mot, "une phrase", début*`), as a
 /// translation of a route's words gives them.
-pub fn route_patterns(list: &str) -> Vec<super::model::Pattern> {
+pub(crate) fn route_patterns(list: &str) -> Vec<super::model::Pattern> {
     split_patterns(list)
         .iter()
         .filter_map(|w| text::pattern(w))
@@ -819,7 +819,7 @@ fn malformed_id(content: &str) -> Option<(usize, String)> {
 }
 
 /// Node and variable names: lowercase ASCII letters, digits, `_` and `-`.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
@@ -827,7 +827,7 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Line ids: ASCII letters, digits, `_`, `-` and `.`.
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()

@@ -9,13 +9,13 @@ use super::model::FlowSet;
 /// What an author typed, read as the engine's input: a number picks the Nth choice
 /// shown, `#id` a choice by id, `/recommencer` (or `/restart`) starts again,
 /// anything else is free text.
-pub enum Typed {
+pub(crate) enum Typed {
     Input(String),
     Choice(String),
     Restart,
 }
 
-pub fn read(line: &str, set: &FlowSet, state: &State) -> Typed {
+pub(crate) fn read(line: &str, set: &FlowSet, state: &State) -> Typed {
     let line = line.trim();
     if line == "/recommencer" || line == "/restart" {
         return Typed::Restart;
@@ -38,7 +38,12 @@ pub fn read(line: &str, set: &FlowSet, state: &State) -> Typed {
 }
 
 /// Runs one typed line; returns the step and its transcript.
-pub fn play(set: &FlowSet, state: &mut State, typed: &Typed, ui: &str) -> (engine::Step, String) {
+pub(crate) fn play(
+    set: &FlowSet,
+    state: &mut State,
+    typed: &Typed,
+    ui: &str,
+) -> (engine::Step, String) {
     let step = match typed {
         Typed::Input(text) => engine::step(set, state, Input::Text(text)),
         Typed::Choice(id) => engine::step(set, state, Input::Choose(id)),
@@ -50,7 +55,7 @@ pub fn play(set: &FlowSet, state: &mut State, typed: &Typed, ui: &str) -> (engin
 
 /// Starts a conversation (at the start node, or at `from`); returns the step and
 /// its transcript.
-pub fn start(
+pub(crate) fn start(
     set: &FlowSet,
     state: &mut State,
     from: Option<&str>,
@@ -262,7 +267,7 @@ fn write_output(out: &mut String, output: &Output, fr: bool) {
 }
 
 /// What `/help` prints in `flows try`.
-pub fn help(ui: &str) -> &'static str {
+pub(crate) fn help(ui: &str) -> &'static str {
     if ui == "fr" {
         "  1, 2, … : choisit le bouton de ce numéro\n  #id : choisit le bouton de cet identifiant\n  /recommencer : recommence au début\n  /quitter : sort\n  autre chose : ce que le ou la jeune écrit (les mots urgents passent avant tout)\n  [fr] devant une ligne : elle n'est pas traduite dans cette langue"
     } else {
@@ -272,7 +277,7 @@ pub fn help(ui: &str) -> &'static str {
 
 /// Marks with `[fr]` the bot lines and buttons of a transcript that are shown in
 /// French in another language (their translation is missing or stale).
-pub fn mark_untranslated(set: &FlowSet, lang: &str, transcript: &str) -> String {
+pub(crate) fn mark_untranslated(set: &FlowSet, lang: &str, transcript: &str) -> String {
     if lang == super::model::SOURCE_LANG {
         return transcript.to_string();
     }

@@ -10,7 +10,7 @@ use super::diagnostic::{Diagnostic, Problem};
 const GROUP_FROM: usize = 4;
 
 /// The text `flows check` prints.
-pub fn present(diagnostics: &[Diagnostic], lang: &str, errors_only: bool) -> String {
+pub(crate) fn present(diagnostics: &[Diagnostic], lang: &str, errors_only: bool) -> String {
     let fr = lang == "fr";
     let mut out = String::new();
     let mut errors: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).collect();

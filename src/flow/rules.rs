@@ -14,11 +14,14 @@ use super::model::{Condition, FlowSet, Item, Node, Pos, Target, SOURCE_LANG};
 /// At most this many choices in the menu: youths also pick by number.
 pub const MENU_MAX: usize = 9;
 /// Two taps at most to a person, from anywhere.
-pub const PERSON_MAX_TAPS: usize = 2;
+pub(crate) const PERSON_MAX_TAPS: usize = 2;
 
 /// The closest name: an edit distance of 2 at most (a swap counts 1), or the same
 /// name once accents and case are removed.
-pub fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let folded = fold_name(name);
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
@@ -38,7 +41,7 @@ pub fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
 }
 
 /// A name as it should have been written: lowercase, no accents, `_` for spaces.
-pub fn fold_name(name: &str) -> String {
+pub(crate) fn fold_name(name: &str) -> String {
     name.split(['_', ' '])
         .map(super::text::fold)
         .collect::<Vec<_>>()
@@ -48,7 +51,7 @@ pub fn fold_name(name: &str) -> String {
 
 /// The hint for a target that names no node: its `===` is missing (a text line says
 /// exactly its name), or the closest node.
-pub fn unknown_node_hint(set: &FlowSet, name: &str) -> Option<Hint> {
+pub(crate) fn unknown_node_hint(set: &FlowSet, name: &str) -> Option<Hint> {
     if let Some(pos) = header_written_as_text(set, name) {
         return Some(Hint::HeaderMissingAt { at: pos });
     }
@@ -70,7 +73,7 @@ fn header_written_as_text(set: &FlowSet, name: &str) -> Option<Pos> {
 
 /// The lines of a node written as a node name its `===` forgot: the choices after
 /// one belong to that other node, so they are not duplicates of the ones above.
-pub fn forgotten_headers(set: &FlowSet, node: &Node) -> Vec<u32> {
+pub(crate) fn forgotten_headers(set: &FlowSet, node: &Node) -> Vec<u32> {
     node.items
         .iter()
         .filter_map(|item| match item {
@@ -86,7 +89,7 @@ pub fn forgotten_headers(set: &FlowSet, node: &Node) -> Vec<u32> {
 }
 
 /// The ids of the route words a translator translates: `node.quand.N`.
-pub fn route_ids(set: &FlowSet) -> Vec<String> {
+pub(crate) fn route_ids(set: &FlowSet) -> Vec<String> {
     set.nodes
         .values()
         .flat_map(|node| {
@@ -96,7 +99,7 @@ pub fn route_ids(set: &FlowSet) -> Vec<String> {
 }
 
 /// The node the welcome leads to, following its jumps: the menu.
-pub fn menu(set: &FlowSet) -> Option<&Node> {
+pub(crate) fn menu(set: &FlowSet) -> Option<&Node> {
     let mut node = set.nodes.get(&set.start)?;
     let mut hops = 0;
     while let Some(Target::Node { name, .. }) = &node.exit.jump {
@@ -129,7 +132,7 @@ pub fn has_phone_number(text: &str) -> bool {
 /// The theme nodes: the nodes a youth reaches from a menu choice without going back
 /// through the menu, that show buttons, and that are neither the urgent node, the
 /// help node, a request for a person nor a step of a report.
-pub fn theme_nodes(set: &FlowSet) -> Vec<&Node> {
+pub(crate) fn theme_nodes(set: &FlowSet) -> Vec<&Node> {
     let Some(menu) = menu(set) else {
         return Vec::new();
     };
@@ -187,12 +190,12 @@ pub fn theme_nodes(set: &FlowSet) -> Vec<&Node> {
 
 /// Every value each variable can take: what `~ var = value` sets anywhere, and the
 /// languages for `langue`.
-pub fn known_values(set: &FlowSet) -> BTreeMap<String, BTreeSet<String>> {
+pub(crate) fn known_values(set: &FlowSet) -> BTreeMap<String, BTreeSet<String>> {
     values_set_by(set.nodes.values(), &set.languages())
 }
 
 /// The values these nodes give each variable, and `langue` its languages.
-pub fn values_set_by<'n>(
+pub(crate) fn values_set_by<'n>(
     nodes: impl Iterator<Item = &'n Node>,
     languages: &[String],
 ) -> BTreeMap<String, BTreeSet<String>> {
@@ -222,7 +225,7 @@ pub fn values_set_by<'n>(
     known
 }
 
-pub fn check_content(set: &FlowSet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_content(set: &FlowSet, out: &mut Vec<Diagnostic>) {
     let structural_errors = out.iter().any(Diagnostic::is_error);
     check_lines(set, out);
     check_menu(set, out);

@@ -52,13 +52,13 @@ pub fn words(text: &str) -> Vec<String> {
 }
 
 /// The folded form of a whole text, words joined by one space.
-pub fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     words(text).join(" ")
 }
 
 /// Builds a pattern from what an author wrote: words, and a final `*` on a word for
 /// "any word that starts with this". `None` when nothing is left to match.
-pub fn pattern(written: &str) -> Option<Pattern> {
+pub(crate) fn pattern(written: &str) -> Option<Pattern> {
     let mut result = Vec::new();
     for raw in written.split_whitespace() {
         let prefix = raw.ends_with('*');
@@ -82,7 +82,7 @@ pub fn pattern(written: &str) -> Option<Pattern> {
 
 impl Pattern {
     /// Whether the pattern's words appear together, in order, in these words.
-    pub fn matches(&self, words: &[String]) -> bool {
+    pub(crate) fn matches(&self, words: &[String]) -> bool {
         let needed = self.words.len();
         if needed == 0 || needed > words.len() {
             return false;

@@ -16,7 +16,7 @@ use super::model::FlowSet;
 pub const MIN_ROUTED_RIGHT: f64 = 0.85;
 
 /// What a message should get when nothing fits.
-pub const NOT_UNDERSTOOD: &str = "-";
+pub(crate) const NOT_UNDERSTOOD: &str = "-";
 
 #[derive(Debug, Clone)]
 pub struct Line {
@@ -27,7 +27,7 @@ pub struct Line {
 }
 
 /// Reads one corpus file; a line it cannot read is an error with its number.
-pub fn parse(lang: &str, content: &str) -> Result<Vec<Line>, String> {
+pub(crate) fn parse(lang: &str, content: &str) -> Result<Vec<Line>, String> {
     let mut lines = Vec::new();
     for (index, raw) in content.lines().enumerate() {
         let trimmed = raw.trim();
@@ -77,7 +77,7 @@ pub fn read(path: &std::path::Path) -> Result<Vec<Line>, String> {
 }
 
 /// Where a message typed at the menu lands: the first node entered, or `-`.
-pub fn landing(set: &FlowSet, lang: &str, text: &str) -> String {
+pub(crate) fn landing(set: &FlowSet, lang: &str, text: &str) -> String {
     let mut state = State {
         lang: lang.to_string(),
         ..State::default()

@@ -13,7 +13,7 @@ use super::model::Pos;
 use super::triggers::Matcher;
 
 /// The themes file, in the flows folder.
-pub const THEMES_FILE: &str = "sujets.toml";
+pub(crate) const THEMES_FILE: &str = "sujets.toml";
 
 #[derive(Debug, Deserialize)]
 struct Entry {
@@ -42,7 +42,7 @@ fn pos(source: &str, at: usize) -> Pos {
 
 /// Reads `sujets.toml` into a matcher that shares the triggers' normalisation.
 /// The lists are tried in the file's order: the most precise first.
-pub fn from_toml(triggers: &Matcher, source: &str) -> Result<Matcher, toml::de::Error> {
+pub(crate) fn from_toml(triggers: &Matcher, source: &str) -> Result<Matcher, toml::de::Error> {
     let file: File = toml::from_str(source)?;
     let starts: Vec<usize> = source
         .match_indices("[[sujet]]")
@@ -78,7 +78,7 @@ pub fn from_toml(triggers: &Matcher, source: &str) -> Result<Matcher, toml::de::
 
 /// The checks `flows check` runs on the themes: a target node that does not
 /// exist, a phrase that never matches, a phrase the urgent triggers always take.
-pub fn check(
+pub(crate) fn check(
     themes: &Matcher,
     triggers: &Matcher,
     node_exists: &dyn Fn(&str) -> bool,

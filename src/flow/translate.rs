@@ -14,7 +14,7 @@ use super::load::{self, line_hash, TRANSLATIONS_DIR};
 use super::model::FlowSet;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub id: String,
     pub source: String,
     pub translation: String,
@@ -30,7 +30,7 @@ pub struct Row {
 }
 
 /// A line a translator translates: a text line, or the words of a route.
-pub struct Source<'s> {
+pub(crate) struct Source<'s> {
     pub id: String,
     pub text: String,
     pub file: &'s str,
@@ -41,7 +41,7 @@ pub struct Source<'s> {
 
 /// Every translatable line of a set, in source order: text lines, then the words
 /// of each `@quand` (`node.quand.N`).
-pub fn sources(set: &FlowSet) -> Vec<Source<'_>> {
+pub(crate) fn sources(set: &FlowSet) -> Vec<Source<'_>> {
     let block_of: HashMap<&super::model::Pos, &str> = set
         .blocks
         .values()
@@ -79,13 +79,13 @@ pub fn sources(set: &FlowSet) -> Vec<Source<'_>> {
 }
 
 /// The id of a route's words: `node.quand.N`, from 1.
-pub fn route_id(node: &str, index: usize) -> String {
+pub(crate) fn route_id(node: &str, index: usize) -> String {
     format!("{node}.quand.{}", index + 1)
 }
 
 /// A route's words as the author wrote them in the `.flow` file (the words its
 /// translations add at load time are not in the file).
-pub fn route_words(set: &FlowSet, route: &super::model::Route) -> String {
+pub(crate) fn route_words(set: &FlowSet, route: &super::model::Route) -> String {
     let line = set
         .sources
         .get(&route.pos.file)
@@ -103,7 +103,11 @@ pub fn route_words(set: &FlowSet, route: &super::model::Route) -> String {
 
 /// The rows of every line of a set for a language. `history` gives, for a line id
 /// and the hash its translation was made from, the French of that time.
-pub fn export(set: &FlowSet, lang: &str, history: &HashMap<(String, String), String>) -> Vec<Row> {
+pub(crate) fn export(
+    set: &FlowSet,
+    lang: &str,
+    history: &HashMap<(String, String), String>,
+) -> Vec<Row> {
     let table = set.translations.get(lang);
     let sources = sources(set);
     // French already translated, for suggestions: source text → translation.
@@ -152,7 +156,7 @@ pub fn export(set: &FlowSet, lang: &str, history: &HashMap<(String, String), Str
 
 /// The French of earlier versions by (line id, hash), from the flow history, so a
 /// stale row can show what changed.
-pub fn history_of<'a>(
+pub(crate) fn history_of<'a>(
     versions: impl Iterator<Item = &'a BTreeMap<String, String>>,
 ) -> HashMap<(String, String), String> {
     let mut out = HashMap::new();
@@ -182,7 +186,7 @@ pub fn history_of<'a>(
     out
 }
 
-pub fn to_csv(rows: &[Row]) -> Result<String, csv::Error> {
+pub(crate) fn to_csv(rows: &[Row]) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.serialize(row)?;
@@ -193,13 +197,13 @@ pub fn to_csv(rows: &[Row]) -> Result<String, csv::Error> {
 
 /// What reading a translator's file found.
 #[derive(Debug, thiserror::Error)]
-pub enum CsvError {
+pub(crate) enum CsvError {
     #[error("{0}")]
     Invalid(String),
 }
 
 impl CsvError {
-    pub fn message(&self, lang: &str) -> String {
+    pub(crate) fn message(&self, lang: &str) -> String {
         let CsvError::Invalid(detail) = self;
         if lang == "fr" {
             format!("Je n'arrive pas à lire ce CSV ({detail}). Dans Excel, enregistre-le en « CSV UTF-8 (délimité par des virgules) », avec la première ligne id,source,translation,….")
@@ -211,7 +215,7 @@ impl CsvError {
 
 /// How a translator's file was read, to tell them.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Decoded {
+pub(crate) struct Decoded {
     pub text: String,
     /// It was Windows-1252 (older Excel), converted.
     pub windows_1252: bool,
@@ -221,7 +225,7 @@ pub struct Decoded {
 
 /// Reads a CSV file's bytes as Excel may have saved them: UTF-8 with or without a
 /// BOM, or Windows-1252; commas or semicolons.
-pub fn decode(bytes: &[u8]) -> Decoded {
+pub(crate) fn decode(bytes: &[u8]) -> Decoded {
     let (text, windows_1252) = match std::str::from_utf8(bytes) {
         Ok(text) => (text.trim_start_matches('\u{feff}').to_string(), false),
         Err(_) => {
@@ -238,13 +242,8 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
 }
 
-pub fn from_csv(text: &str) -> Result<Vec<Row>, CsvError> {
-    let decoded = decode(text.as_bytes());
-    rows_of(&decoded)
-}
-
 /// The rows of a decoded file.
-pub fn rows_of(decoded: &Decoded) -> Result<Vec<Row>, CsvError> {
+pub(crate) fn rows_of(decoded: &Decoded) -> Result<Vec<Row>, CsvError> {
     csv::ReaderBuilder::new()
         .delimiter(if decoded.semicolons { b';' } else { b',' })
         .from_reader(decoded.text.as_bytes())
@@ -260,7 +259,7 @@ pub fn rows_of(decoded: &Decoded) -> Result<Vec<Row>, CsvError> {
 
 /// A row that could not be taken as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Conflict {
+pub(crate) enum Conflict {
     /// The id is not a line of the flows any more.
     UnknownId { id: String },
     /// The French line changed since the CSV was exported: the translation is kept
@@ -272,7 +271,7 @@ pub enum Conflict {
 }
 
 impl Conflict {
-    pub fn message(&self, lang: &str) -> String {
+    pub(crate) fn message(&self, lang: &str) -> String {
         match (self, lang) {
             (Conflict::UnknownId { id }, "fr") => format!("{id} : cette ligne n'existe plus dans les flux; traduction ignorée."),
             (Conflict::UnknownId { id }, _) => format!("{id}: this line no longer exists in the flows; translation ignored."),
@@ -286,7 +285,7 @@ impl Conflict {
 
 /// What an import did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Imported {
+pub(crate) struct Imported {
     /// The new content of `traductions/LANG.txt`.
     pub table: String,
     pub conflicts: Vec<Conflict>,
@@ -297,7 +296,7 @@ pub struct Imported {
 }
 
 /// The new content of `traductions/LANG.txt` from filled rows, with conflicts.
-pub fn import(set: &FlowSet, lang: &str, rows: &[Row]) -> Imported {
+pub(crate) fn import(set: &FlowSet, lang: &str, rows: &[Row]) -> Imported {
     let sources = sources(set);
     let current: BTreeMap<&str, &str> = sources
         .iter()
@@ -360,6 +359,6 @@ pub fn import(set: &FlowSet, lang: &str, rows: &[Row]) -> Imported {
 }
 
 /// The path of a language's table, relative to the flows folder.
-pub fn table_path(lang: &str) -> String {
+pub(crate) fn table_path(lang: &str) -> String {
     format!("{TRANSLATIONS_DIR}/{lang}.txt")
 }

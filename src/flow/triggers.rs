@@ -33,13 +33,13 @@ use super::model::Pos;
 use super::text;
 
 /// The target a choice writes to go back where the youth was before a trigger.
-pub const RETURN_TARGET: &str = "retour";
+pub(crate) const RETURN_TARGET: &str = "retour";
 /// The variable that remembers where that is.
 pub const RETURN_VAR: &str = "retour";
 /// The file the triggers are written in.
 const FILE: &str = "declencheurs.toml";
 /// Most words a lone `*` stands for.
-pub const GAP_MAX: usize = 3;
+pub(crate) const GAP_MAX: usize = 3;
 /// Letters a pattern word needs before one typo is accepted, unless the file says.
 const FUZZY_MIN: usize = 6;
 /// Passes of contraction expansion before giving up on a table that loops.
@@ -59,7 +59,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Level::Urgent => "urgent",
             Level::Verify => "verifier",
@@ -84,7 +84,7 @@ pub enum TriggerIssue {
 }
 
 impl TriggerIssue {
-    pub fn severity(&self) -> Severity {
+    pub(crate) fn severity(&self) -> Severity {
         match self {
             TriggerIssue::GapAtEdge { .. } | TriggerIssue::ContractionLoops { .. } => {
                 Severity::Error
@@ -93,7 +93,7 @@ impl TriggerIssue {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             TriggerIssue::GapAtEdge { .. } => "trigger_gap_at_edge",
             TriggerIssue::NeverMatches { .. } => "trigger_never_matches",
@@ -103,7 +103,7 @@ impl TriggerIssue {
         }
     }
 
-    pub fn message(&self, fr: bool) -> String {
+    pub(crate) fn message(&self, fr: bool) -> String {
         match self {
             TriggerIssue::GapAtEdge { written } => {
                 if fr {
@@ -233,8 +233,9 @@ impl Normaliser {
         }
     }
 
-    /// Normalised words joined by one space (for `why` and tests).
-    pub fn normalise_text(&self, text: &str) -> String {
+    /// Normalised words joined by one space (for tests).
+    #[cfg(test)]
+    pub(crate) fn normalise_text(&self, text: &str) -> String {
         self.normalise(text).words.join(" ")
     }
 
@@ -365,7 +366,7 @@ enum Part {
 
 /// A phrase list for `Matcher::sibling`: name, node, node's place, and each
 /// phrase with its language and place.
-pub type SiblingList = (String, String, Pos, Vec<(String, String, Pos)>);
+pub(crate) type SiblingList = (String, String, Pos, Vec<(String, String, Pos)>);
 
 /// One written pattern of a trigger list.
 #[derive(Debug, Clone)]
@@ -548,7 +549,7 @@ fn section_offset(source: &str, name: &str) -> usize {
 impl Matcher {
     /// Reads the triggers from `declencheurs.toml`. A file that does not parse gives
     /// an empty matcher: `load` reports the TOML problem itself.
-    pub fn from_toml(source: &str) -> Matcher {
+    pub(crate) fn from_toml(source: &str) -> Matcher {
         let Ok(file) = toml::from_str::<File>(source) else {
             return Matcher::default();
         };
@@ -709,7 +710,7 @@ impl Matcher {
     /// take the `Verify` level only so that they are matched without typo
     /// tolerance ("messages" is one letter from "massages"): the caller decides
     /// what a hit means.
-    pub fn sibling(&self, lists: Vec<SiblingList>) -> Matcher {
+    pub(crate) fn sibling(&self, lists: Vec<SiblingList>) -> Matcher {
         let mut out = Matcher {
             normaliser: self.normaliser.clone(),
             // No negation guard: it is there to hold back a false alarm ("ce jeu va
@@ -737,12 +738,12 @@ impl Matcher {
 
     /// Where a quoted phrase is in a file, searching from a byte offset (for
     /// files other than `declencheurs.toml`, whose name the caller sets).
-    pub fn find_phrase(source: &str, from: usize, value: &str) -> (usize, Pos) {
+    pub(crate) fn find_phrase(source: &str, from: usize, value: &str) -> (usize, Pos) {
         find_quoted(source, from, value)
     }
 
     /// The node of every section (for reachability).
-    pub fn nodes(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = &str> {
         self.sections.iter().map(|s| s.node.as_str())
     }
 
@@ -1041,7 +1042,7 @@ impl Matcher {
     }
 
     /// The checks `flows check` runs on the triggers file.
-    pub fn check(&self, node_exists: &dyn Fn(&str) -> bool, out: &mut Vec<Diagnostic>) {
+    pub(crate) fn check(&self, node_exists: &dyn Fn(&str) -> bool, out: &mut Vec<Diagnostic>) {
         let issue =
             |pos: &Pos, issue: TriggerIssue| Diagnostic::new(pos.clone(), Problem::Trigger(issue));
         for section in &self.sections {
@@ -1128,7 +1129,7 @@ impl Matcher {
 }
 
 /// What a youth could type for a pattern: `*` endings dropped, a gap one word.
-pub fn typed_form(written: &str) -> String {
+pub(crate) fn typed_form(written: &str) -> String {
     written
         .split('|')
         .next()
@@ -1144,12 +1145,6 @@ pub fn typed_form(written: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Normalises a message with the shipped-style table of a matcher; the same
-/// function the theme routing will use.
-pub fn normalise(matcher: &Matcher, text: &str) -> Vec<String> {
-    matcher.normaliser.normalise(text).words
 }
 
 #[cfg(test)]

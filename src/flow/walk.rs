@@ -10,7 +10,7 @@ use super::engine::{self, step, visible_choices, Input, Output, State, Step, Tra
 use super::model::FlowSet;
 
 /// A bound on the walk, far above what real flows need; past it the walk stops.
-pub const MAX_STATES: usize = 200_000;
+pub(crate) const MAX_STATES: usize = 200_000;
 
 /// What the youth does where the flow waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub fn typed(pattern: &str) -> String {
 }
 
 /// A sentence no route knows, to follow `@sinon`.
-pub const UNKNOWN_WORDS: &str = "xyzzy plugh";
+pub(crate) const UNKNOWN_WORDS: &str = "xyzzy plugh";
 
 /// Every visible choice and, at a free-text question, every pattern of its routes
 /// and a sentence no route knows.
@@ -94,11 +94,11 @@ pub struct Walk {
 
 type Key = (Option<String>, BTreeMap<String, String>, bool);
 
-pub fn handoff_requested(outputs: &[Output]) -> bool {
+pub(crate) fn handoff_requested(outputs: &[Output]) -> bool {
     outputs.iter().any(|o| matches!(o, Output::Handoff(_)))
 }
 
-pub fn resources_shown(outputs: &[Output]) -> bool {
+pub(crate) fn resources_shown(outputs: &[Output]) -> bool {
     outputs
         .iter()
         .any(|o| matches!(o, Output::Bot(bot) if !bot.resources.is_empty()))

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::accounts::{Intervenor, LoginOutcome};
-pub use crate::http::extract::{ApiJson, Authed};
+pub(crate) use crate::http::extract::{ApiJson, Authed};
 
 use super::HandoffApp;
 use super::HandoffError;
@@ -22,7 +22,7 @@ use crate::protocol::{
     LoginRequest, LoginResponse, OnCallRequest,
 };
 
-pub fn routes() -> Router<HandoffApp> {
+pub(crate) fn routes() -> Router<HandoffApp> {
     Router::new()
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
@@ -43,7 +43,7 @@ pub fn routes() -> Router<HandoffApp> {
 }
 
 /// The file of canned replies an organisation edits, in the flows folder.
-pub const CANNED_FILE: &str = "reponses-types.toml";
+pub(crate) const CANNED_FILE: &str = "reponses-types.toml";
 
 /// One entry of the canned replies' file (TOML, in French: `titre`, `fr`, `en`).
 #[derive(Deserialize)]

@@ -18,7 +18,7 @@ use crate::protocol::{ConsoleClientFrame, ConsoleServerFrame, ErrorCode};
 
 const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
 
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     State(app): State<HandoffApp>,
     crate::limits::Client(client): crate::limits::Client,
     headers: HeaderMap,

@@ -32,7 +32,7 @@ struct Console {
 /// The console sockets open now, by connection number. Written by attach and detach
 /// (the console socket task); read by every sender of console frames.
 #[derive(Default)]
-pub struct ConsoleHub {
+pub(crate) struct ConsoleHub {
     consoles: Mutex<HashMap<u64, Console>>,
     next: AtomicU64,
 }
@@ -43,38 +43,34 @@ impl ConsoleHub {
     }
 
     /// Registers a console; returns its connection number.
-    pub fn attach(&self, who: Intervenor, tx: mpsc::Sender<ConsoleOut>) -> u64 {
+    pub(crate) fn attach(&self, who: Intervenor, tx: mpsc::Sender<ConsoleOut>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         self.lock().insert(id, Console { who, tx });
         id
     }
 
     /// Forgets a console; returns who it was.
-    pub fn detach(&self, id: u64) -> Option<Intervenor> {
+    pub(crate) fn detach(&self, id: u64) -> Option<Intervenor> {
         self.lock().remove(&id).map(|console| console.who)
     }
 
     /// Console sockets open now.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
     /// Whether an account has a console open now.
-    pub fn is_connected(&self, login: &str) -> bool {
+    pub(crate) fn is_connected(&self, login: &str) -> bool {
         self.lock().values().any(|c| c.who.login == login)
     }
 
     /// The logins with a console open now.
-    pub fn logins(&self) -> HashSet<String> {
+    pub(crate) fn logins(&self) -> HashSet<String> {
         self.lock().values().map(|c| c.who.login.clone()).collect()
     }
 
     /// The names of the connected accounts among `logins`, sorted, once each.
-    pub fn names_among(&self, logins: &HashSet<String>) -> Vec<String> {
+    pub(crate) fn names_among(&self, logins: &HashSet<String>) -> Vec<String> {
         let mut names: Vec<String> = self
             .lock()
             .values()
@@ -87,7 +83,7 @@ impl ConsoleHub {
     }
 
     /// Sends a frame to every console.
-    pub fn broadcast(&self, frame: &ConsoleServerFrame) {
+    pub(crate) fn broadcast(&self, frame: &ConsoleServerFrame) {
         let text = frame.to_frame();
         for console in self.lock().values() {
             let _ = console.tx.try_send(ConsoleOut::Frame(text.clone()));
@@ -95,7 +91,7 @@ impl ConsoleHub {
     }
 
     /// Sends a frame to every console of one account; returns how many took it.
-    pub fn send_to_login(&self, login: &str, frame: &ConsoleServerFrame) -> usize {
+    pub(crate) fn send_to_login(&self, login: &str, frame: &ConsoleServerFrame) -> usize {
         let text = frame.to_frame();
         self.lock()
             .values()
@@ -105,17 +101,17 @@ impl ConsoleHub {
     }
 
     /// Closes the consoles signed in with a token (logout).
-    pub fn close_token(&self, token_key: &[u8; 32]) {
+    pub(crate) fn close_token(&self, token_key: &[u8; 32]) {
         self.close_where(|who| who.token_key == *token_key);
     }
 
     /// Closes every console of an account (disabled, removed, its role changed).
-    pub fn close_login(&self, login: &str) {
+    pub(crate) fn close_login(&self, login: &str) {
         self.close_where(|who| who.login == login);
     }
 
     /// Closes the consoles `ended` picks (their login ended).
-    pub fn close_where(&self, ended: impl Fn(&Intervenor) -> bool) {
+    pub(crate) fn close_where(&self, ended: impl Fn(&Intervenor) -> bool) {
         for console in self.lock().values() {
             if ended(&console.who) {
                 let _ = console.tx.try_send(ConsoleOut::Close(LOGIN_ENDED));
@@ -126,7 +122,7 @@ impl ConsoleHub {
     /// A report was made or changed: every console gets it (`report_changed`); with
     /// `new` and "danger now", the urgent alert too. When the store cannot read it,
     /// the cause is logged and the consoles are told something went wrong.
-    pub fn report_changed(&self, reports: &Reports, id: u64, new: bool) {
+    pub(crate) fn report_changed(&self, reports: &Reports, id: u64, new: bool) {
         let record = match reports.record(id) {
             Ok(record) => record,
             // Gone (deleted or erased meanwhile): nothing to show.

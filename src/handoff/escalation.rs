@@ -58,7 +58,7 @@ pub struct Oncall {
 }
 
 impl Oncall {
-    pub fn open(config: &Config, store: &Store, clock: Clock) -> Result<Self, OncallError> {
+    pub(crate) fn open(config: &Config, store: &Store, clock: Clock) -> Result<Self, OncallError> {
         let handoff = &config.handoff;
         let schedule = Schedule::from_config(&handoff.schedule)?;
         let client = reqwest::Client::builder()
@@ -135,12 +135,12 @@ impl Handoffs {
     }
 
     /// Logins on call now (whether or not a console is open).
-    pub fn on_call_logins(&self) -> HashSet<String> {
+    pub(crate) fn on_call_logins(&self) -> HashSet<String> {
         self.on_call.lock().expect("roster lock poisoned").clone()
     }
 
     /// Names of those on call, for the console.
-    pub fn on_call_names(&self) -> Result<Vec<String>, StoreError> {
+    pub(crate) fn on_call_names(&self) -> Result<Vec<String>, StoreError> {
         let logins = self.on_call_logins();
         let mut names: Vec<String> = self
             .accounts
@@ -164,7 +164,7 @@ impl Handoffs {
 }
 
 /// Starts the follower; it runs until aborted.
-pub fn spawn(state: HandoffApp) -> tokio::task::JoinHandle<()> {
+pub(crate) fn spawn(state: HandoffApp) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut follower = Follower::new(state);
         loop {

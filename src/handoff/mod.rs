@@ -11,22 +11,22 @@
 //! to disk before the youth is told it is waiting. Claims are taken one at a time by
 //! the task, so among concurrent claims exactly one wins.
 
-pub mod api;
-pub mod console;
-pub mod consoles;
-pub mod escalation;
-pub mod presence;
-pub mod push;
-pub mod queue;
-pub mod schedule;
-pub mod service;
-pub mod staff;
-pub mod supervision;
-pub mod webhook;
+pub(crate) mod api;
+pub(crate) mod console;
+pub(crate) mod consoles;
+pub(crate) mod escalation;
+pub(crate) mod presence;
+pub(crate) mod push;
+pub(crate) mod queue;
+pub(crate) mod schedule;
+pub(crate) mod service;
+pub(crate) mod staff;
+pub(crate) mod supervision;
+pub(crate) mod webhook;
 
 pub use crate::auth::{accounts, totp};
-pub use consoles::{ConsoleHub, ConsoleOut};
-pub use service::{HandoffParts, Handoffs};
+pub(crate) use consoles::ConsoleOut;
+pub(crate) use service::{HandoffParts, Handoffs};
 
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ use std::sync::Arc;
 /// API, staff administration, supervision, push and escalation. The server makes it
 /// from its own state (`FromRef`), so nothing here depends on `server`.
 #[derive(Clone, axum::extract::FromRef)]
-pub struct HandoffApp {
+pub(crate) struct HandoffApp {
     pub config: Arc<crate::config::Config>,
     pub store: crate::store::Store,
     pub clock: crate::clock::Clock,
@@ -51,7 +51,7 @@ pub struct HandoffApp {
 }
 
 /// Ends a conversation (API or console socket); `abusive` also blocks its session.
-pub async fn close(
+pub(crate) async fn close(
     app: &HandoffApp,
     id: u64,
     who: &Intervenor,
@@ -102,7 +102,7 @@ pub enum HandoffError {
 /// The client key a request counts against, for `handoff.max_open_per_client`: none
 /// for a loopback peer (a reverse proxy not declared in `limits.trusted_proxies`,
 /// where every youth would share one key and a cap would refuse nearly everyone).
-pub fn counted_client<'a>(
+pub(crate) fn counted_client<'a>(
     limits: &crate::limits::Limits,
     now_secs: u64,
     client: &'a crate::limits::ClientKey,

@@ -38,7 +38,7 @@ struct Away {
 /// Who among the holders has no console now. Written by attach and detach of
 /// consoles and by the presence check.
 #[derive(Default)]
-pub struct Presence {
+pub(crate) struct Presence {
     away: Mutex<HashMap<String, Away>>,
 }
 
@@ -48,7 +48,7 @@ impl Presence {
     }
 
     /// Whether this login's consoles are all gone (since a moment the check counts).
-    pub fn is_away(&self, login: &str) -> bool {
+    pub(crate) fn is_away(&self, login: &str) -> bool {
         self.lock().contains_key(login)
     }
 
@@ -66,7 +66,7 @@ impl Presence {
 }
 
 /// Runs the presence check every second until the server stops.
-pub fn spawn(handoffs: std::sync::Arc<Handoffs>) -> tokio::task::JoinHandle<()> {
+pub(crate) fn spawn(handoffs: std::sync::Arc<Handoffs>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -205,7 +205,7 @@ impl Core {
     }
 
     /// The youth's page attached or detached: consoles see whether they are there.
-    pub fn youth_presence_changed(&self, key: &SessionKey) {
+    pub(crate) fn youth_presence_changed(&self, key: &SessionKey) {
         match self.link_of(key) {
             Ok(Some(_)) => self.broadcast_queue(),
             Ok(None) => {}
@@ -214,7 +214,7 @@ impl Core {
     }
 
     /// The youth is typing: the holder's consoles are told (no content).
-    pub fn youth_typing(&self, key: &SessionKey) -> Result<(), HandoffError> {
+    pub(crate) fn youth_typing(&self, key: &SessionKey) -> Result<(), HandoffError> {
         let Some(link) = self.link_of(key)? else {
             return Ok(());
         };
@@ -225,7 +225,7 @@ impl Core {
     }
 
     /// The holder is typing: the youth's page is told (no content, not logged).
-    pub fn agent_typing(
+    pub(crate) fn agent_typing(
         &self,
         id: u64,
         who: &super::accounts::Intervenor,
@@ -246,7 +246,7 @@ impl Core {
 impl Handoffs {
     /// Tells youths whose person is away past the grace period, and puts back in the
     /// queue the requests of a person away past the longer one (the task does both).
-    pub async fn check_presence(&self) -> Result<(), HandoffError> {
+    pub(crate) async fn check_presence(&self) -> Result<(), HandoffError> {
         let now = self.clock.now_ms();
         let view = self.view();
         self.note_holders_without_console(&view, now);

@@ -38,7 +38,7 @@ use crate::messages::{say, Text};
 use crate::store::{Store, StoreError};
 
 /// Where a tap on a notification leads: the console's queue.
-pub const QUEUE_URL: &str = "/intervenants#file";
+pub(crate) const QUEUE_URL: &str = "/intervenants#file";
 /// Devices one account may have subscribed (the oldest goes beyond).
 const PER_ACCOUNT: usize = 10;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,11 +58,11 @@ pub enum PushError {
     Store(#[from] StoreError),
 }
 
-pub use crate::store::records::PushSubscription;
+pub(crate) use crate::store::records::PushSubscription;
 
 /// What the console sends to subscribe (the browser's `PushSubscription.toJSON()`).
 #[derive(Debug, Deserialize)]
-pub struct SubscribeRequest {
+pub(crate) struct SubscribeRequest {
     pub endpoint: String,
     pub keys: SubscribeKeys,
     #[serde(default)]
@@ -70,7 +70,7 @@ pub struct SubscribeRequest {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SubscribeKeys {
+pub(crate) struct SubscribeKeys {
     pub p256dh: String,
     pub auth: String,
 }
@@ -82,7 +82,7 @@ struct UnsubscribeRequest {
 
 /// What a notification says, before it is put in each device's language.
 #[derive(Debug, Clone, Copy)]
-pub struct Notice {
+pub(crate) struct Notice {
     pub text: Text,
     pub waiting: usize,
     pub urgent: bool,
@@ -90,7 +90,7 @@ pub struct Notice {
 
 /// What a push service answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sent {
+pub(crate) enum Sent {
     Delivered,
     /// 404 or 410: the subscription is gone and was removed.
     Gone,
@@ -108,7 +108,7 @@ pub struct Push {
 
 impl Push {
     /// Opens the subscriptions and the VAPID key (made on first start).
-    pub fn open(
+    pub(crate) fn open(
         data_dir: &Path,
         store: Store,
         config: PushConfig,
@@ -134,7 +134,7 @@ impl Push {
     }
 
     /// Stores a device's subscription for an account (replacing the same endpoint).
-    pub fn subscribe(
+    pub(crate) fn subscribe(
         &self,
         login: &str,
         token_key: &[u8; 32],
@@ -188,7 +188,7 @@ impl Push {
     }
 
     /// Removes one device's subscription (an account removes only its own).
-    pub fn unsubscribe(&self, login: &str, endpoint: &str) -> Result<bool, PushError> {
+    pub(crate) fn unsubscribe(&self, login: &str, endpoint: &str) -> Result<bool, PushError> {
         let Some(record) = self.store.push_subscription(endpoint)? else {
             return Ok(false);
         };
@@ -200,13 +200,16 @@ impl Push {
     }
 
     /// Removes the subscriptions made with a console login (logout).
-    pub fn forget_token(&self, token_key: &[u8; 32]) -> Result<usize, PushError> {
+    pub(crate) fn forget_token(&self, token_key: &[u8; 32]) -> Result<usize, PushError> {
         let token = hex(token_key);
         self.remove_where(|s| s.token_key == token)
     }
 
     /// Removes the subscriptions of accounts that no longer exist.
-    pub fn forget_accounts_except(&self, logins: &HashSet<String>) -> Result<usize, PushError> {
+    pub(crate) fn forget_accounts_except(
+        &self,
+        logins: &HashSet<String>,
+    ) -> Result<usize, PushError> {
         self.remove_where(|s| !logins.contains(&s.login))
     }
 
@@ -227,14 +230,14 @@ impl Push {
     }
 
     /// Devices subscribed for an account.
-    pub fn devices_of(&self, login: &str) -> usize {
+    pub(crate) fn devices_of(&self, login: &str) -> usize {
         self.all()
             .map(|all| all.iter().filter(|s| s.login == login).count())
             .unwrap_or(0)
     }
 
     /// Sends a notice to every device of these accounts, each in its own task.
-    pub fn notify(self: &Arc<Self>, logins: &HashSet<String>, notice: Notice) -> usize {
+    pub(crate) fn notify(self: &Arc<Self>, logins: &HashSet<String>, notice: Notice) -> usize {
         let targets: Vec<PushSubscription> = match self.all() {
             Ok(all) => all
                 .into_iter()
@@ -257,7 +260,7 @@ impl Push {
 
     /// Encrypts, signs and posts one notification; removes the subscription on
     /// 404 or 410.
-    pub async fn send(&self, subscription: &PushSubscription, notice: Notice) -> Sent {
+    pub(crate) async fn send(&self, subscription: &PushSubscription, notice: Notice) -> Sent {
         let Some(request) = self.build(subscription, notice) else {
             return Sent::Failed;
         };
@@ -397,7 +400,7 @@ fn hex(bytes: &[u8]) -> String {
 
 // ---------------------------------------------------------------- the API
 
-pub fn routes() -> Router<HandoffApp> {
+pub(crate) fn routes() -> Router<HandoffApp> {
     Router::new()
         .route("/api/push", get(status))
         .route("/api/push/subscription", put(subscribe).delete(unsubscribe))

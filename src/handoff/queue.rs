@@ -11,7 +11,7 @@ use crate::store::records::{HandoffRecord, HandoffState};
 
 /// Open requests (waiting or claimed), their order, and what each youth was told.
 #[derive(Debug, Default, Clone)]
-pub struct Queue {
+pub(crate) struct Queue {
     /// Open requests, by id.
     requests: BTreeMap<u64, HandoffRecord>,
     /// The client key (salted hash of the address, memory only) of each request.
@@ -26,7 +26,7 @@ pub struct Queue {
 
 impl Queue {
     /// A queue holding these open requests (closed ones are left out).
-    pub fn new(records: impl IntoIterator<Item = HandoffRecord>) -> Self {
+    pub(crate) fn new(records: impl IntoIterator<Item = HandoffRecord>) -> Self {
         let mut queue = Self::default();
         for record in records {
             if record.closed_ms.is_none() {
@@ -38,7 +38,7 @@ impl Queue {
     }
 
     /// Adds a request, with the client key it counts against.
-    pub fn insert(&mut self, record: HandoffRecord, client: Option<String>) {
+    pub(crate) fn insert(&mut self, record: HandoffRecord, client: Option<String>) {
         let id = record.id;
         self.requests.insert(id, record);
         if let Some(client) = client {
@@ -48,7 +48,7 @@ impl Queue {
     }
 
     /// Takes a request out (closed, left, abandoned); what its youth was told goes too.
-    pub fn remove(&mut self, id: u64) -> Option<HandoffRecord> {
+    pub(crate) fn remove(&mut self, id: u64) -> Option<HandoffRecord> {
         self.clients.remove(&id);
         self.told.remove(&id);
         let removed = self.requests.remove(&id);
@@ -58,12 +58,12 @@ impl Queue {
         removed
     }
 
-    pub fn get(&self, id: u64) -> Option<&HandoffRecord> {
+    pub(crate) fn get(&self, id: u64) -> Option<&HandoffRecord> {
         self.requests.get(&id)
     }
 
     /// Changes a request, then puts the queue back in order.
-    pub fn update<R>(
+    pub(crate) fn update<R>(
         &mut self,
         id: u64,
         change: impl FnOnce(&mut HandoffRecord) -> R,
@@ -80,7 +80,10 @@ impl Queue {
 
     /// Changes every request `change` picks (it returns `true` for a changed one),
     /// then puts the queue back in order once; returns the ids changed.
-    pub fn update_all(&mut self, mut change: impl FnMut(&mut HandoffRecord) -> bool) -> Vec<u64> {
+    pub(crate) fn update_all(
+        &mut self,
+        mut change: impl FnMut(&mut HandoffRecord) -> bool,
+    ) -> Vec<u64> {
         let changed: Vec<u64> = self
             .requests
             .values_mut()
@@ -93,32 +96,32 @@ impl Queue {
     }
 
     /// Where a waiting request stands (from 1); `None` once claimed or gone.
-    pub fn position(&self, id: u64) -> Option<usize> {
+    pub(crate) fn position(&self, id: u64) -> Option<usize> {
         self.positions.get(&id).copied()
     }
 
     /// Every open request, in queue order.
-    pub fn ordered(&self) -> impl Iterator<Item = &HandoffRecord> + '_ {
+    pub(crate) fn ordered(&self) -> impl Iterator<Item = &HandoffRecord> + '_ {
         self.order.iter().filter_map(|id| self.requests.get(id))
     }
 
     /// Every open request, by id.
-    pub fn records(&self) -> impl Iterator<Item = &HandoffRecord> + '_ {
+    pub(crate) fn records(&self) -> impl Iterator<Item = &HandoffRecord> + '_ {
         self.requests.values()
     }
 
     /// How many requests wait (nobody holds them).
-    pub fn waiting_count(&self) -> usize {
+    pub(crate) fn waiting_count(&self) -> usize {
         self.positions.len()
     }
 
     /// How many open requests count against this client key.
-    pub fn open_from_client(&self, client: &str) -> usize {
+    pub(crate) fn open_from_client(&self, client: &str) -> usize {
         self.clients.values().filter(|c| *c == client).count()
     }
 
     /// The requests a login holds, by id.
-    pub fn held_by(&self, login: &str) -> Vec<u64> {
+    pub(crate) fn held_by(&self, login: &str) -> Vec<u64> {
         self.requests
             .values()
             .filter(|r| holder(r) == Some(login))
@@ -127,12 +130,12 @@ impl Queue {
     }
 
     /// The login holding a request (`None` while it waits).
-    pub fn holder_of(&self, id: u64) -> Option<&str> {
+    pub(crate) fn holder_of(&self, id: u64) -> Option<&str> {
         self.requests.get(&id).and_then(holder)
     }
 
     /// The waiting requests whose position differs from what their youth was told.
-    pub fn moved(&self) -> Vec<u64> {
+    pub(crate) fn moved(&self) -> Vec<u64> {
         self.order
             .iter()
             .filter(|id| {
@@ -146,7 +149,7 @@ impl Queue {
 
     /// Notes that a youth was told their position now; returns it, or `None` when the
     /// request does not wait. With `only_if_moved`, `None` also when they knew it.
-    pub fn tell_position(&mut self, id: u64, only_if_moved: bool) -> Option<usize> {
+    pub(crate) fn tell_position(&mut self, id: u64, only_if_moved: bool) -> Option<usize> {
         let position = self.position(id)?;
         if only_if_moved && self.told.get(&id) == Some(&position) {
             return None;
@@ -156,12 +159,12 @@ impl Queue {
     }
 
     /// Forgets what a youth was told (claimed: their next position is news).
-    pub fn forget_told(&mut self, id: u64) {
+    pub(crate) fn forget_told(&mut self, id: u64) {
         self.told.remove(&id);
     }
 
     /// Forgets what every youth was told (someone came on call: all hear again).
-    pub fn forget_all_told(&mut self) {
+    pub(crate) fn forget_all_told(&mut self) {
         self.told.clear();
     }
 

@@ -26,14 +26,14 @@ pub enum ScheduleError {
 /// Opening hours on one day, in minutes after midnight; an end at or before the
 /// start runs past midnight into the next day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
+pub(crate) struct Span {
     pub start: u16,
     pub end: u16,
 }
 
 /// An opening, as instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Opening {
+pub(crate) struct Opening {
     pub start_ms: i64,
     pub end_ms: i64,
     /// The local date it starts on.
@@ -41,7 +41,7 @@ pub struct Opening {
 }
 
 /// A day (or a date) and its hours, in words.
-pub type DayHours = (String, String);
+pub(crate) type DayHours = (String, String);
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -62,7 +62,7 @@ const DAYS: [&str; 7] = [
 ];
 
 impl Schedule {
-    pub fn from_config(config: &ScheduleConfig) -> Result<Self, ScheduleError> {
+    pub(crate) fn from_config(config: &ScheduleConfig) -> Result<Self, ScheduleError> {
         let tz = TimeZone::get(&config.time_zone)
             .map_err(|_| ScheduleError::TimeZone(config.time_zone.clone()))?;
         let texts = [
@@ -104,7 +104,7 @@ impl Schedule {
     }
 
     /// No hours at all: relais then says only the free-text usual hours, if any.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.week.iter().all(Vec::is_empty) && self.exceptions.values().all(Vec::is_empty)
     }
 
@@ -138,7 +138,7 @@ impl Schedule {
     }
 
     /// Openings starting from the day before `now` to `days` days after it, in order.
-    pub fn openings(&self, now_ms: i64, days: i64) -> Vec<Opening> {
+    pub(crate) fn openings(&self, now_ms: i64, days: i64) -> Vec<Opening> {
         let today = self.local_date(now_ms);
         let mut date = today.yesterday().unwrap_or(today);
         let mut openings = Vec::new();
@@ -162,21 +162,21 @@ impl Schedule {
         openings
     }
 
-    pub fn open_at(&self, now_ms: i64) -> bool {
+    pub(crate) fn open_at(&self, now_ms: i64) -> bool {
         self.openings(now_ms, 1)
             .iter()
             .any(|o| o.start_ms <= now_ms && now_ms < o.end_ms)
     }
 
     /// The next opening that starts after `now`, within three weeks.
-    pub fn next_opening(&self, now_ms: i64) -> Option<Opening> {
+    pub(crate) fn next_opening(&self, now_ms: i64) -> Option<Opening> {
         self.openings(now_ms, 21)
             .into_iter()
             .find(|o| o.start_ms > now_ms)
     }
 
     /// Starts (`true`) and ends (`false`) of openings in `(from, to]`, in order.
-    pub fn changes_between(&self, from_ms: i64, to_ms: i64) -> Vec<(i64, bool)> {
+    pub(crate) fn changes_between(&self, from_ms: i64, to_ms: i64) -> Vec<(i64, bool)> {
         let mut changes: Vec<(i64, bool)> = self
             .openings(from_ms, 2)
             .iter()
@@ -189,7 +189,7 @@ impl Schedule {
 
     /// What a youth reads when nobody is available: when a person is usually here
     /// and when the next opening is. `None` without a schedule.
-    pub fn sentence(&self, lang: &str, now_ms: i64) -> Option<String> {
+    pub(crate) fn sentence(&self, lang: &str, now_ms: i64) -> Option<String> {
         if self.is_empty() {
             return None;
         }
@@ -238,7 +238,7 @@ impl Schedule {
 
     /// The week as the console shows it: (day, hours) in the language, Monday first,
     /// then the exceptions to come.
-    pub fn describe(&self, lang: &str, now_ms: i64) -> (Vec<DayHours>, Vec<DayHours>) {
+    pub(crate) fn describe(&self, lang: &str, now_ms: i64) -> (Vec<DayHours>, Vec<DayHours>) {
         let week = (0..7)
             .map(|i| {
                 let spans = &self.week[i];
@@ -267,7 +267,7 @@ impl Schedule {
         (week, exceptions)
     }
 
-    pub fn time_zone(&self) -> &str {
+    pub(crate) fn time_zone(&self) -> &str {
         self.tz.iana_name().unwrap_or("UTC")
     }
 }

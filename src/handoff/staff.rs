@@ -28,7 +28,7 @@ use crate::protocol::{
 use crate::store::records::{AccountRecord, EnrolmentRecord, Role};
 use crate::store::{Store, StoreError};
 
-pub fn routes() -> Router<HandoffApp> {
+pub(crate) fn routes() -> Router<HandoffApp> {
     Router::new()
         .route("/api/staff", get(list))
         .route("/api/staff/invite", post(invite))
@@ -89,14 +89,14 @@ pub struct Enrolments {
 }
 
 impl Enrolments {
-    pub fn open(store: &Store) -> Result<Self, StoreError> {
+    pub(crate) fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(Self {
             store: store.clone(),
         })
     }
 
     /// Makes a code for a login, replacing any earlier one of that login.
-    pub fn create(&self, mut record: EnrolmentRecord) -> Result<String, StoreError> {
+    pub(crate) fn create(&self, mut record: EnrolmentRecord) -> Result<String, StoreError> {
         self.remove_of(&record.login)?;
         let mut bytes = [0u8; 24];
         rand::rng().fill_bytes(&mut bytes);
@@ -106,7 +106,11 @@ impl Enrolments {
         Ok(code)
     }
 
-    pub fn get(&self, code: &str, now_ms: u64) -> Result<Option<EnrolmentRecord>, StoreError> {
+    pub(crate) fn get(
+        &self,
+        code: &str,
+        now_ms: u64,
+    ) -> Result<Option<EnrolmentRecord>, StoreError> {
         Ok(self
             .store
             .enrolment(code)?
@@ -122,14 +126,14 @@ impl Enrolments {
     }
 
     /// Removes every code of a login (a removed account, a new code).
-    pub fn remove_of(&self, login: &str) -> Result<(), StoreError> {
+    pub(crate) fn remove_of(&self, login: &str) -> Result<(), StoreError> {
         self.store
             .retain_enrolments(|record| record.login != login)?;
         Ok(())
     }
 
     /// The codes still valid (the pending invitations), and expired ones dropped.
-    pub fn pending(&self, now_ms: u64) -> Result<Vec<EnrolmentRecord>, StoreError> {
+    pub(crate) fn pending(&self, now_ms: u64) -> Result<Vec<EnrolmentRecord>, StoreError> {
         let mut out = self
             .store
             .retain_enrolments(|record| record.expires_ms > now_ms)?;
@@ -459,7 +463,7 @@ async fn change_role(
 // ------------------------------------------------------------ enrolment
 
 /// The QR code of a URI, as an SVG document.
-pub fn qr_svg(uri: &str) -> Option<String> {
+pub(crate) fn qr_svg(uri: &str) -> Option<String> {
     let code = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M).ok()?;
     Some(
         code.render::<qrcode::render::svg::Color<'_>>()
@@ -639,6 +643,13 @@ async fn audit(
         )
             .into_response());
     }
+    // Reading the trail is itself recorded (after the read, so it is not in this answer).
+    app.audit.record(
+        &who.login,
+        Action::AuditRead,
+        "",
+        &records.len().to_string(),
+    );
     let entries: Vec<AuditEntry> = records.into_iter().map(Into::into).collect();
     Ok(Json(entries).into_response())
 }

@@ -23,7 +23,7 @@ use crate::audit::Action;
 use crate::error::ApiError;
 use crate::protocol::{ConsoleServerFrame, TranscriptEntry};
 
-pub fn routes() -> Router<HandoffApp> {
+pub(crate) fn routes() -> Router<HandoffApp> {
     Router::new()
         .route(
             "/api/handoffs/{id}/monitor",
@@ -34,12 +34,12 @@ pub fn routes() -> Router<HandoffApp> {
 
 impl Core {
     /// Closes every console of an account (disabled, removed, its role changed).
-    pub fn close_consoles_of_login(&self, login: &str) {
+    pub(crate) fn close_consoles_of_login(&self, login: &str) {
         self.hub.close_login(login);
     }
 
     /// Whether an account has a console open now.
-    pub fn is_connected(&self, login: &str) -> bool {
+    pub(crate) fn is_connected(&self, login: &str) -> bool {
         self.hub.is_connected(login)
     }
 
@@ -50,7 +50,7 @@ impl Core {
     }
 
     /// A supervisor starts watching: the transcript so far; new lines follow.
-    pub fn monitor(
+    pub(crate) fn monitor(
         &self,
         id: u64,
         who: &Intervenor,
@@ -69,7 +69,7 @@ impl Core {
         Ok((self.transcript(id)?, holder))
     }
 
-    pub fn unmonitor(&self, id: u64, who: &Intervenor) -> Result<(), HandoffError> {
+    pub(crate) fn unmonitor(&self, id: u64, who: &Intervenor) -> Result<(), HandoffError> {
         {
             let mut monitors = self.monitors.lock().expect("monitor lock poisoned");
             if let Some(set) = monitors.get_mut(&id) {
@@ -86,7 +86,12 @@ impl Core {
     }
 
     /// A word for the holder only; how many of the holder's consoles got it.
-    pub fn whisper(&self, id: u64, who: &Intervenor, text: &str) -> Result<usize, HandoffError> {
+    pub(crate) fn whisper(
+        &self,
+        id: u64,
+        who: &Intervenor,
+        text: &str,
+    ) -> Result<usize, HandoffError> {
         if !who.is_supervisor() {
             return Err(HandoffError::Forbidden);
         }

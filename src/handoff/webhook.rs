@@ -15,13 +15,13 @@ use sha2::Sha256;
 use crate::clock::Clock;
 
 /// Attempts before a delivery is given up (waits 1, 2, 4, 8, 16, 32 s between).
-pub const ATTEMPTS: u32 = 7;
+pub(crate) const ATTEMPTS: u32 = 7;
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum WebhookKind {
+pub(crate) enum WebhookKind {
     /// An urgent request waits unclaimed (after `webhook_after_secs`, or at once
     /// when nobody is on call).
     UrgentWaiting,
@@ -32,7 +32,7 @@ pub enum WebhookKind {
 }
 
 impl WebhookKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::UrgentWaiting => "urgent_waiting",
             Self::LongWait => "long_wait",
@@ -43,7 +43,7 @@ impl WebhookKind {
 
 /// What is sent: no youth content, ever.
 #[derive(Debug, Clone, Serialize)]
-pub struct WebhookEvent {
+pub(crate) struct WebhookEvent {
     pub event: WebhookKind,
     /// Unique per event; every retry of one event carries the same id.
     pub id: String,
@@ -64,7 +64,7 @@ pub struct WebhookEvent {
 }
 
 impl WebhookEvent {
-    pub fn new(kind: WebhookKind, clock: &Clock) -> Self {
+    pub(crate) fn new(kind: WebhookKind, clock: &Clock) -> Self {
         let mut id = [0u8; 12];
         rand::rng().fill_bytes(&mut id);
         Self {
@@ -82,7 +82,7 @@ impl WebhookEvent {
 }
 
 /// The signature a receiver recomputes: hex HMAC-SHA256 of `timestamp.body`.
-pub fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
+pub(crate) fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.to_string().as_bytes());
@@ -101,7 +101,12 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(url: reqwest::Url, secret: String, client: reqwest::Client, clock: Clock) -> Self {
+    pub(crate) fn new(
+        url: reqwest::Url,
+        secret: String,
+        client: reqwest::Client,
+        clock: Clock,
+    ) -> Self {
         Self {
             url,
             secret,
@@ -111,7 +116,7 @@ impl Webhook {
     }
 
     /// Sends an event in its own task, retried with backoff; returns at once.
-    pub fn send(&self, event: WebhookEvent) {
+    pub(crate) fn send(&self, event: WebhookEvent) {
         let this = self.clone();
         tokio::spawn(async move {
             this.deliver(event).await;
@@ -119,7 +124,7 @@ impl Webhook {
     }
 
     /// Delivers one event; true once the receiver took it.
-    pub async fn deliver(&self, event: WebhookEvent) -> bool {
+    pub(crate) async fn deliver(&self, event: WebhookEvent) -> bool {
         let body = crate::protocol::to_bytes(&event);
         let mut wait = Duration::from_secs(1);
         for attempt in 1..=ATTEMPTS {

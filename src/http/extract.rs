@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::limits::{check_keyed, Limits};
 
 /// A JSON body whose mistakes answer `400 bad_request`, not axum's plain text.
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
@@ -30,7 +30,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 /// The staff member behind the bearer token.
-pub struct Authed(pub Intervenor);
+pub(crate) struct Authed(pub Intervenor);
 
 impl<S> FromRequestParts<S> for Authed
 where

@@ -4,7 +4,7 @@
 //! any state through `FromRef`, so it depends on no feature's state and no feature
 //! depends on `server` for it (`server` wires the features; nothing wires `server`).
 
-pub mod extract;
-pub mod ws_util;
+pub(crate) mod extract;
+pub(crate) mod ws_util;
 
-pub use extract::{ApiJson, Authed};
+pub(crate) use extract::{ApiJson, Authed};

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap};
 
 /// Whether an upgrade's `Origin` is this server (or one of `allowed`). A request
 /// without `Origin` (not a browser) passes.
-pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+pub(crate) fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -20,7 +20,7 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 
 /// Sends a close frame, then reads what the client still sends until it answers
 /// the close (briefly), so the close code reaches it instead of a reset.
-pub async fn close_socket(socket: &mut axum::extract::ws::WebSocket, code: u16) {
+pub(crate) async fn close_socket(socket: &mut axum::extract::ws::WebSocket, code: u16) {
     use axum::extract::ws::{CloseFrame, Message};
     let _ = socket
         .send(Message::Close(Some(CloseFrame {

@@ -18,7 +18,7 @@ const TOP: f64 = 50.0;
 
 /// The chart of a table (its title is the figure's caption), or nothing when no count of
 /// it can be drawn. `id` makes the element ids of the chart unique in the page.
-pub fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> String {
+pub(crate) fn bars(table: &Table, id: &str, lang: Lang, this: &str, before: &str) -> String {
     let rows: Vec<(&str, Option<u64>, Option<u64>)> = table
         .rows
         .iter()
@@ -160,7 +160,7 @@ fn nice_ceiling(value: u64) -> u64 {
     }
 }
 
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -25,14 +25,14 @@ pub enum Shown {
 }
 
 impl Shown {
-    pub fn exact(self) -> Option<u64> {
+    pub(crate) fn exact(self) -> Option<u64> {
         match self {
             Shown::Exact(value) => Some(value),
             _ => None,
         }
     }
 
-    pub fn text(self, lang: Lang) -> String {
+    pub(crate) fn text(self, lang: Lang) -> String {
         match self {
             Shown::Exact(value) => lang.number(value),
             Shown::Small => "< 5".into(),
@@ -52,7 +52,7 @@ impl Serialize for Shown {
 }
 
 /// The change from the previous period, when both counts are shown exactly.
-pub fn change(current: Shown, previous: Shown) -> Option<i64> {
+pub(crate) fn change(current: Shown, previous: Shown) -> Option<i64> {
     Some(current.exact()? as i64 - previous.exact()? as i64)
 }
 
@@ -77,7 +77,7 @@ const INDIGENOUS_THEME: &str = "autochtones";
 const INDIGENOUS_RESOURCES: &[&str] = &["espoir_mieux_etre"];
 
 /// The nodes a youth reaches by answering "Est-ce que ça t'a aidé ?", in the order shown.
-pub const FEEDBACK_NODES: &[&str] = &["fin_aide_oui", "fin_aide_un_peu", "fin_aide_non"];
+pub(crate) const FEEDBACK_NODES: &[&str] = &["fin_aide_oui", "fin_aide_un_peu", "fin_aide_non"];
 
 /// The whole report, in one language. JSON keys are stable English words (documented in
 /// docs/protocol.md); titles are in the report's language.

@@ -9,10 +9,10 @@
 //! - [`chart`]: the SVG bar chart; [`words`]: the report's words, numbers and dates.
 
 mod chart;
-pub mod figures;
-pub mod range;
-pub mod render;
-pub mod words;
+pub(crate) mod figures;
+pub(crate) mod range;
+pub(crate) mod render;
+pub(crate) mod words;
 
 pub use figures::{Report, Shown};
 pub use range::{Range, Unit};
@@ -22,7 +22,7 @@ pub use words::Lang;
 use chrono::{DateTime, Local, NaiveDate};
 
 /// Counts below this are never shown exactly.
-pub const SUPPRESS_BELOW: u64 = 5;
+pub(crate) const SUPPRESS_BELOW: u64 = 5;
 
 /// The day of a moment, in the server's time zone, as `YYYY-MM-DD` (how counters are keyed).
 pub fn day_of(unix_secs: u64) -> String {
@@ -33,7 +33,7 @@ pub fn day_of(unix_secs: u64) -> String {
 
 /// What a caller asks for, as the CLI and the API take it (text, checked here).
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     pub from: String,
     pub to: String,
     pub unit: String,
@@ -43,7 +43,7 @@ pub struct Request {
 
 /// Why a request cannot be answered: each a sentence for the person who asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum RequestError {
+pub(crate) enum RequestError {
     #[error("« {0} » n’est pas une date (AAAA-MM-JJ) / is not a date (YYYY-MM-DD)")]
     Date(String),
     #[error("la période est day, week, month, quarter ou year / the period is day, week, month, quarter or year")]
@@ -56,7 +56,7 @@ pub enum RequestError {
 
 impl Request {
     /// The range, format and language asked for, or the first thing wrong with it.
-    pub fn parse(&self) -> Result<(Range, Format, Lang), RequestError> {
+    pub(crate) fn parse(&self) -> Result<(Range, Format, Lang), RequestError> {
         let date = |text: &str| {
             NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| RequestError::Date(text.into()))
         };

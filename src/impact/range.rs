@@ -22,7 +22,7 @@ pub enum Unit {
 }
 
 impl Unit {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "day" | "jour" => Some(Unit::Day),
             "week" | "semaine" => Some(Unit::Week),
@@ -33,7 +33,7 @@ impl Unit {
         }
     }
 
-    pub fn word(self) -> Word {
+    pub(crate) fn word(self) -> Word {
         match self {
             Unit::Day => Word::Day,
             Unit::Week => Word::Week,
@@ -95,7 +95,7 @@ impl Range {
     }
 
     /// As many units just before this range.
-    pub fn previous(&self) -> Self {
+    pub(crate) fn previous(&self) -> Self {
         let count = self.units().len();
         let mut first = self.first;
         for _ in 0..count {
@@ -109,7 +109,7 @@ impl Range {
     }
 
     /// The units of the range: (first day, last day) of each.
-    pub fn units(&self) -> Vec<(NaiveDate, NaiveDate)> {
+    pub(crate) fn units(&self) -> Vec<(NaiveDate, NaiveDate)> {
         let mut out = Vec::new();
         let mut start = self.first;
         while start <= self.last && out.len() < 4000 {
@@ -121,12 +121,12 @@ impl Range {
     }
 
     /// The `YYYY-MM-DD` key of a day, as the counters store it.
-    pub fn key(day: NaiveDate) -> String {
+    pub(crate) fn key(day: NaiveDate) -> String {
         day.format("%Y-%m-%d").to_string()
     }
 
     /// "du 1er oct. 2026 au 31 déc. 2026" / "Oct 1, 2026 to Dec 31, 2026".
-    pub fn describe(&self, lang: Lang) -> String {
+    pub(crate) fn describe(&self, lang: Lang) -> String {
         if self.first == self.last {
             return lang.date(self.first);
         }
@@ -138,7 +138,7 @@ impl Range {
 
     /// The name of one unit starting on `first`: "1er déc.", "sem. du 30 nov.",
     /// "oct. 2026", "T4 2026", "2026".
-    pub fn unit_name(&self, first: NaiveDate, lang: Lang) -> String {
+    pub(crate) fn unit_name(&self, first: NaiveDate, lang: Lang) -> String {
         match self.unit {
             Unit::Day => lang.day_month(first),
             Unit::Week => match lang {

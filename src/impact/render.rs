@@ -20,7 +20,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "md" | "markdown" => Some(Format::Md),
             "csv" => Some(Format::Csv),
@@ -31,7 +31,7 @@ impl Format {
         }
     }
 
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::Md => "text/markdown; charset=utf-8",
             Format::Csv => "text/csv; charset=utf-8",
@@ -41,7 +41,7 @@ impl Format {
     }
 
     /// The file name a download gets.
-    pub fn file_name(self, report: &Report) -> String {
+    pub(crate) fn file_name(self, report: &Report) -> String {
         let extension = match self {
             Format::Md => "md",
             Format::Csv => "csv",

@@ -15,7 +15,7 @@ pub enum Lang {
 }
 
 impl Lang {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "fr" | "fr-CA" | "français" => Some(Lang::Fr),
             "en" | "en-CA" | "english" => Some(Lang::En),
@@ -31,7 +31,7 @@ impl Lang {
     }
 
     /// A fixed sentence or heading of the report.
-    pub fn t(self, key: Word) -> &'static str {
+    pub(crate) fn t(self, key: Word) -> &'static str {
         let (fr, en) = key.text();
         match self {
             Lang::Fr => fr,
@@ -40,7 +40,7 @@ impl Lang {
     }
 
     /// A whole number as the language writes it: `12 345` (no-break space) or `12,345`.
-    pub fn number(self, value: u64) -> String {
+    pub(crate) fn number(self, value: u64) -> String {
         let digits = value.to_string();
         let separator = match self {
             Lang::Fr => '\u{a0}',
@@ -57,7 +57,7 @@ impl Lang {
     }
 
     /// A signed change: `+12`, `−3` (a true minus sign), `0`.
-    pub fn change(self, value: i64) -> String {
+    pub(crate) fn change(self, value: i64) -> String {
         let magnitude = self.number(value.unsigned_abs());
         match value.signum() {
             1 => format!("+{magnitude}"),
@@ -67,7 +67,7 @@ impl Lang {
     }
 
     /// A date: `1er déc. 2026`, `15 janv. 2027`; `Dec 1, 2026`.
-    pub fn date(self, date: NaiveDate) -> String {
+    pub(crate) fn date(self, date: NaiveDate) -> String {
         let month = self.month_short(date.month());
         match self {
             Lang::Fr => {
@@ -83,7 +83,7 @@ impl Lang {
     }
 
     /// A day without its year: `1er déc.`, `Dec 1`.
-    pub fn day_month(self, date: NaiveDate) -> String {
+    pub(crate) fn day_month(self, date: NaiveDate) -> String {
         let month = self.month_short(date.month());
         match self {
             Lang::Fr if date.day() == 1 => format!("1er {month}"),
@@ -92,7 +92,7 @@ impl Lang {
         }
     }
 
-    pub fn month_short(self, month: u32) -> &'static str {
+    pub(crate) fn month_short(self, month: u32) -> &'static str {
         const FR: [&str; 12] = [
             "janv.", "févr.", "mars", "avr.", "mai", "juin", "juill.", "août", "sept.", "oct.",
             "nov.", "déc.",
@@ -208,7 +208,7 @@ impl Lang {
 
 /// Every fixed heading and sentence of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Word {
+pub(crate) enum Word {
     Title,
     Intro,
     Suppression,
@@ -221,7 +221,6 @@ pub enum Word {
     PreviousShort,
     Change,
     Figure,
-    Count,
     AxisAwareness,
     AxisHelp,
     AxisIndigenous,
@@ -250,7 +249,6 @@ pub enum Word {
     IndigenousReach,
     IndigenousResources,
     FeedbackAnswers,
-    FeedbackNone,
     ByPeriod,
     Exits,
     Node,
@@ -260,7 +258,6 @@ pub enum Word {
     Highest,
     NothingToDraw,
     Label,
-    Metric,
     Day,
     Week,
     Month,
@@ -296,7 +293,6 @@ impl Word {
             PreviousShort => ("Précédente", "Previous"),
             Change => ("Écart", "Change"),
             Figure => ("Indicateur", "Indicator"),
-            Count => ("Nombre", "Count"),
             AxisAwareness => ("Sensibilisation et prévention", "Awareness and prevention"),
             AxisHelp => ("Aide aux victimes", "Help for victims"),
             AxisIndigenous => ("Volet autochtone : Premières Nations et Inuit", "Indigenous component: First Nations and Inuit"),
@@ -337,7 +333,6 @@ impl Word {
             IndigenousReach => ("Conversations qui ont pris le parcours Premières Nations et Inuit", "Conversations that took the First Nations and Inuit path"),
             IndigenousResources => ("Ressources pour les Premières Nations et Inuit montrées", "First Nations and Inuit resources shown"),
             FeedbackAnswers => ("Réponses", "Answers"),
-            FeedbackNone => ("Aucune réponse pendant cette période.", "No answer in this period."),
             ByPeriod => ("Par période", "By period"),
             Exits => ("Où les jeunes quittent la conversation", "Where youths leave the conversation"),
             Node => ("Étape du parcours", "Step of the path"),
@@ -347,7 +342,6 @@ impl Word {
             Highest => ("Le plus élevé", "Highest"),
             NothingToDraw => ("Rien pour cette période.", "Nothing in this period."),
             Label => ("Libellé", "Label"),
-            Metric => ("Compteur", "Counter"),
             Day => ("jour", "day"),
             Week => ("semaine", "week"),
             Month => ("mois", "month"),

@@ -24,7 +24,7 @@ use crate::store::records::{ReportRecord, ReportStatus};
 
 /// What the reports' console API uses of the server.
 #[derive(Clone, axum::extract::FromRef)]
-pub struct ReportsApiState {
+pub(crate) struct ReportsApiState {
     /// The reports; each change is told to the consoles through `Reports::changed`.
     pub reports: Arc<super::Reports>,
     pub audit: Arc<crate::audit::Audit>,
@@ -43,7 +43,7 @@ fn intervening(who: &Intervenor) -> Result<(), ApiError> {
     }
 }
 
-pub fn routes() -> Router<ReportsApiState> {
+pub(crate) fn routes() -> Router<ReportsApiState> {
     Router::new()
         .route("/api/signalements", get(report_list))
         .route("/api/signalements/{id}", get(report_detail))

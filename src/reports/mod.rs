@@ -5,7 +5,7 @@
 //! report's content is sealed with a key of its own (see `store::keys`) and erased
 //! with it 90 days after its last activity.
 
-pub mod youth;
+pub(crate) mod youth;
 
 use std::collections::BTreeMap;
 
@@ -13,36 +13,34 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand::{Rng, RngCore};
 
 use crate::clock::Clock;
-pub use crate::store::records::{ReportContent as Content, ReportMessage, ReportNote};
+pub(crate) use crate::store::records::{ReportContent as Content, ReportMessage, ReportNote};
 use crate::store::records::{ReportRecord, ReportStatus};
-pub use crate::store::report_key;
+pub(crate) use crate::store::report_key;
 use crate::store::{Store, StoreError};
 
-pub mod api;
+pub(crate) mod api;
 
 /// The flow variables a report is made of, as the scripts name them (`flows/`):
 /// every `rapport_*` variable is an answer; two of them also sort the report.
-pub mod flow_vars {
-    /// Every variable whose name starts with this is one of the report's answers.
-    pub const PREFIX: &str = "rapport_";
+pub(crate) mod flow_vars {
     /// "Is someone in danger now?": [`DANGER_YES`] puts the report at the top.
-    pub const DANGER: &str = "rapport_danger";
-    pub const DANGER_YES: &str = "oui";
+    pub(crate) const DANGER: &str = "rapport_danger";
+    pub(crate) const DANGER_YES: &str = "oui";
     /// The kind of situation; [`KIND_OTHER`] when the flow did not ask.
-    pub const KIND: &str = "rapport_type";
-    pub const KIND_OTHER: &str = "autre";
+    pub(crate) const KIND: &str = "rapport_type";
+    pub(crate) const KIND_OTHER: &str = "autre";
 }
 
 /// Most messages a report holds (reporter's and team's together).
-pub const MAX_MESSAGES: usize = 60;
+pub(crate) const MAX_MESSAGES: usize = 60;
 /// Most bytes of text a report holds (answers, messages, notes): its status frame
 /// stays well under the socket's write limit, and each change stays cheap.
-pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_CONTENT_BYTES: usize = 64 * 1024;
 /// Bytes of message text a `report_status` frame carries at most.
-pub const STATUS_FRAME_TEXT_BYTES: usize = 96 * 1024;
+pub(crate) const STATUS_FRAME_TEXT_BYTES: usize = 96 * 1024;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReportError {
+pub(crate) enum ReportError {
     #[error("no such report")]
     NotFound,
     #[error("the report's key is gone")]
@@ -69,7 +67,7 @@ pub struct Reports {
 type ChangeListener = Box<dyn Fn(u64, bool) + Send + Sync>;
 
 /// A new receipt: 16 digits in groups of 4.
-pub fn new_receipt() -> String {
+pub(crate) fn new_receipt() -> String {
     let mut rng = rand::rng();
     let digits: String = (0..16)
         .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
@@ -93,18 +91,22 @@ fn receipt_digits(typed: &str) -> Option<String> {
 
 impl Reports {
     /// Sets who is told of each change (once; a second call is ignored).
-    pub fn on_change(&self, listener: impl Fn(u64, bool) + Send + Sync + 'static) {
+    pub(crate) fn on_change(&self, listener: impl Fn(u64, bool) + Send + Sync + 'static) {
         let _ = self.listener.set(Box::new(listener));
     }
 
     /// Tells the listener that report `id` was made (`new`) or changed.
-    pub fn changed(&self, id: u64, new: bool) {
+    pub(crate) fn changed(&self, id: u64, new: bool) {
         if let Some(listener) = self.listener.get() {
             listener(id, new);
         }
     }
 
-    pub fn open(store: Store, clock: Clock, retention_days: u64) -> Result<Self, StoreError> {
+    pub(crate) fn open(
+        store: Store,
+        clock: Clock,
+        retention_days: u64,
+    ) -> Result<Self, StoreError> {
         let salt = match store.meta("receipt_salt")? {
             Some(bytes) if bytes.len() == 16 => bytes.try_into().unwrap_or([0; 16]),
             _ => {
@@ -143,7 +145,7 @@ impl Reports {
     }
 
     /// Stores a report; returns its id and the receipt (to show once). Blocking.
-    pub fn submit(
+    pub(crate) fn submit(
         &self,
         answers: Vec<(String, String)>,
         vars: &BTreeMap<String, String>,
@@ -199,7 +201,7 @@ impl Reports {
 
     /// The report a receipt opens; `None` for a wrong one and a missing one alike
     /// (the same work is done either way). Blocking.
-    pub fn lookup(&self, typed: &str) -> Result<Option<u64>, ReportError> {
+    pub(crate) fn lookup(&self, typed: &str) -> Result<Option<u64>, ReportError> {
         // A malformed receipt costs the same hash as a well-formed one.
         let digits = receipt_digits(typed).unwrap_or_else(|| "x".repeat(16));
         let lookup = self.lookup_key(&digits)?;
@@ -210,7 +212,7 @@ impl Reports {
         Ok(found.filter(|id| self.record(*id).is_ok()))
     }
 
-    pub fn record(&self, id: u64) -> Result<ReportRecord, ReportError> {
+    pub(crate) fn record(&self, id: u64) -> Result<ReportRecord, ReportError> {
         self.store.report(id)?.ok_or(ReportError::NotFound)
     }
 
@@ -218,14 +220,14 @@ impl Reports {
         self.store.put_report(record)
     }
 
-    pub fn content(&self, record: &ReportRecord) -> Result<Content, ReportError> {
+    pub(crate) fn content(&self, record: &ReportRecord) -> Result<Content, ReportError> {
         self.store
             .report_content(record)?
             .ok_or(ReportError::Erased)
     }
 
     /// Changes a report's content and metadata, resealed; counts as activity.
-    pub fn change(
+    pub(crate) fn change(
         &self,
         id: u64,
         change: impl FnOnce(&mut ReportRecord, &mut Content),
@@ -250,12 +252,12 @@ impl Reports {
         Ok(record)
     }
 
-    pub fn now_ms(&self) -> u64 {
+    pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
     }
 
     /// Every report, newest activity first, "danger now" at the top.
-    pub fn list(&self) -> Result<Vec<ReportRecord>, ReportError> {
+    pub(crate) fn list(&self) -> Result<Vec<ReportRecord>, ReportError> {
         let mut list = self.store.list_reports()?;
         list.sort_by_key(|r| {
             (
@@ -267,7 +269,7 @@ impl Reports {
     }
 
     /// Erases reports without activity for the retention period (blocking).
-    pub fn purge(&self) -> Result<usize, ReportError> {
+    pub(crate) fn purge(&self) -> Result<usize, ReportError> {
         let keep = self.retention_days * 86_400_000;
         let now = self.clock.now_ms();
         let mut erased = 0;

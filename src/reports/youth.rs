@@ -20,11 +20,11 @@ use crate::store::SessionKey;
 
 /// The prefix of the flow variables that are a report's choices (`rapport_danger`,
 /// `rapport_type`…): they become fields of the report and leave the session with it.
-pub const REPORT_VAR_PREFIX: &str = "rapport_";
+pub(crate) const REPORT_VAR_PREFIX: &str = "rapport_";
 
 /// What went wrong with a youth's report step; the cause is for the log only.
 #[derive(Debug, thiserror::Error)]
-pub enum YouthReportError {
+pub(crate) enum YouthReportError {
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error("a report task stopped: {0}")]
@@ -58,14 +58,14 @@ pub struct YouthReports {
 
 impl YouthReports {
     /// Keeps an answer of the report being written (one per field, the last wins).
-    pub fn add_answer(&self, key: &SessionKey, field: String, value: String) {
+    pub(crate) fn add_answer(&self, key: &SessionKey, field: String, value: String) {
         let mut desk = self.desks.entry(*key).or_default();
         desk.draft.retain(|(f, _)| *f != field);
         desk.draft.push((field, value));
     }
 
     /// The report so far, as the youth sees it before confirming.
-    pub fn summary(
+    pub(crate) fn summary(
         &self,
         key: &SessionKey,
         vars: &BTreeMap<String, String>,
@@ -79,7 +79,7 @@ impl YouthReports {
     /// The report's fields: the `rapport_*` choices (without the prefix), then the
     /// answers. The draft stays until [`Self::clear_draft`] (a report that could
     /// not be stored can be sent again).
-    pub fn fields(
+    pub(crate) fn fields(
         &self,
         key: &SessionKey,
         vars: &BTreeMap<String, String>,
@@ -102,7 +102,7 @@ impl YouthReports {
 
     /// The report is stored: its answers, and its choices in `vars`, leave the
     /// session.
-    pub fn clear_draft(&self, key: &SessionKey, vars: &mut BTreeMap<String, String>) {
+    pub(crate) fn clear_draft(&self, key: &SessionKey, vars: &mut BTreeMap<String, String>) {
         if let Some(mut desk) = self.desks.get_mut(key) {
             desk.draft.clear();
         }
@@ -110,28 +110,28 @@ impl YouthReports {
     }
 
     /// The report this youth has open now.
-    pub fn set_open(&self, key: &SessionKey, id: u64) {
+    pub(crate) fn set_open(&self, key: &SessionKey, id: u64) {
         self.desks.entry(*key).or_default().open = Some(id);
     }
 
-    pub fn opened(&self, key: &SessionKey) -> Option<u64> {
+    pub(crate) fn opened(&self, key: &SessionKey) -> Option<u64> {
         self.desks.get(key).and_then(|desk| desk.open)
     }
 
     /// Keeps a receipt until a socket takes it.
-    pub fn keep_receipt(&self, key: &SessionKey, receipt: String) {
+    pub(crate) fn keep_receipt(&self, key: &SessionKey, receipt: String) {
         self.desks.entry(*key).or_default().pending_receipt = Some(receipt);
     }
 
     /// The receipt waiting for this session, taken (it is shown once).
-    pub fn take_receipt(&self, key: &SessionKey) -> Option<String> {
+    pub(crate) fn take_receipt(&self, key: &SessionKey) -> Option<String> {
         let mut desk = self.desks.get_mut(key)?;
         desk.pending_receipt.take()
     }
 
     /// The session left memory: its draft and open report go with it; a receipt
     /// not yet shown stays.
-    pub fn session_left_memory(&self, key: &SessionKey) {
+    pub(crate) fn session_left_memory(&self, key: &SessionKey) {
         self.desks.remove_if_mut(key, |_, desk| {
             desk.draft.clear();
             desk.open = None;
@@ -141,21 +141,14 @@ impl YouthReports {
 
     /// The session is erased or expired: everything goes, a pending receipt too (no
     /// socket can ever take it).
-    pub fn forget(&self, key: &SessionKey) {
+    pub(crate) fn forget(&self, key: &SessionKey) {
         self.desks.remove(key);
-    }
-
-    /// Whether a receipt waits for this session.
-    pub fn has_pending_receipt(&self, key: &SessionKey) -> bool {
-        self.desks
-            .get(key)
-            .is_some_and(|desk| desk.pending_receipt.is_some())
     }
 }
 
 /// Stores a report off the runtime (argon2id, a key file, a flush); returns its id
 /// and receipt.
-pub async fn submit(
+pub(crate) async fn submit(
     reports: Arc<Reports>,
     answers: Vec<(String, String)>,
     vars: BTreeMap<String, String>,
@@ -172,7 +165,10 @@ pub async fn submit(
 
 /// The report a typed code opens; `Ok(None)` for a wrong or a missing code alike,
 /// `Err` when the store could not answer (which is not "no such report").
-pub async fn lookup(reports: Arc<Reports>, typed: String) -> Result<Option<u64>, YouthReportError> {
+pub(crate) async fn lookup(
+    reports: Arc<Reports>,
+    typed: String,
+) -> Result<Option<u64>, YouthReportError> {
     let permit = crate::limits::argon2_permit().await;
     let found = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -183,7 +179,11 @@ pub async fn lookup(reports: Arc<Reports>, typed: String) -> Result<Option<u64>,
 }
 
 /// Adds what the reporter wrote to their report (`ReportError::Full` past its caps).
-pub async fn append(reports: Arc<Reports>, id: u64, text: String) -> Result<(), YouthReportError> {
+pub(crate) async fn append(
+    reports: Arc<Reports>,
+    id: u64,
+    text: String,
+) -> Result<(), YouthReportError> {
     tokio::task::spawn_blocking(move || {
         let at = reports.now_ms();
         reports.change(id, |_, content| {
@@ -202,7 +202,7 @@ pub async fn append(reports: Arc<Reports>, id: u64, text: String) -> Result<(), 
 /// The reporter's view of a report: its status and the messages (no notes), the
 /// newest that fit in one frame (the socket refuses larger ones; a report's caps
 /// keep them all in it, this is the guard).
-pub fn status_frame(reports: &Reports, id: u64) -> Result<Control, ReportError> {
+pub(crate) fn status_frame(reports: &Reports, id: u64) -> Result<Control, ReportError> {
     let record = reports.record(id)?;
     let content = reports.content(&record)?;
     let mut room = super::STATUS_FRAME_TEXT_BYTES;
@@ -264,7 +264,11 @@ mod tests {
         let desks = YouthReports::default();
         desks.keep_receipt(&KEY, "1234 5678 9012 3456".into());
         desks.forget(&KEY);
-        assert!(!desks.has_pending_receipt(&KEY));
+        assert_eq!(
+            desks.take_receipt(&KEY),
+            None,
+            "the receipt left with the session"
+        );
     }
 
     #[test]

@@ -5,16 +5,16 @@ use super::records::{AccountRecord, TokenRecord};
 use super::{get_json, put_json, Store, StoreError};
 
 impl Store {
-    pub fn account(&self, login: &str) -> Result<Option<AccountRecord>, StoreError> {
+    pub(crate) fn account(&self, login: &str) -> Result<Option<AccountRecord>, StoreError> {
         get_json(&self.accounts, login.as_bytes())
     }
 
-    pub fn put_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_account(&self, account: &AccountRecord) -> Result<(), StoreError> {
         put_json(&self.accounts, account.login.as_bytes(), account)
     }
 
     /// Every account, in login order.
-    pub fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
+    pub(crate) fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
         let mut accounts = Vec::new();
         for entry in self.accounts.iter() {
             let (_, value) = entry?;
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Removes an account; whether there was one.
-    pub fn remove_account(&self, login: &str) -> Result<bool, StoreError> {
+    pub(crate) fn remove_account(&self, login: &str) -> Result<bool, StoreError> {
         Ok(self.accounts.remove(login.as_bytes())?.is_some())
     }
 
@@ -32,7 +32,7 @@ impl Store {
     /// the stored record): among concurrent logins with one code exactly one wins,
     /// and nothing else in the record is overwritten. False when the step (or a
     /// later one) was already taken, or when there is no such account.
-    pub fn take_totp_step(&self, login: &str, step: u64) -> Result<bool, StoreError> {
+    pub(crate) fn take_totp_step(&self, login: &str, step: u64) -> Result<bool, StoreError> {
         loop {
             let Some(current) = self.accounts.get(login.as_bytes())? else {
                 return Ok(false);
@@ -54,21 +54,21 @@ impl Store {
     }
 
     /// The console login behind a token's SHA-256.
-    pub fn token(&self, key: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
+    pub(crate) fn token(&self, key: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
         get_json(&self.tokens, key)
     }
 
-    pub fn put_token(&self, key: &[u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_token(&self, key: &[u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
         put_json(&self.tokens, key, record)
     }
 
-    pub fn remove_token(&self, key: &[u8; 32]) -> Result<(), StoreError> {
+    pub(crate) fn remove_token(&self, key: &[u8; 32]) -> Result<(), StoreError> {
         self.tokens.remove(key)?;
         Ok(())
     }
 
     /// Removes every console login for which `test` holds; how many.
-    pub fn remove_tokens_where(
+    pub(crate) fn remove_tokens_where(
         &self,
         test: impl Fn(&TokenRecord) -> bool,
     ) -> Result<usize, StoreError> {

@@ -6,7 +6,7 @@ use super::{Store, StoreError};
 
 impl Store {
     /// Appends an entry to the trail.
-    pub fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+    pub(crate) fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         let id = self.generate_id()?;
         let mut key = [0u8; 16];
         key[..8].copy_from_slice(&record.at.to_be_bytes());
@@ -16,7 +16,7 @@ impl Store {
     }
 
     /// The trail newest first, for as long as `visit` answers true.
-    pub fn audit_newest_first(
+    pub(crate) fn audit_newest_first(
         &self,
         mut visit: impl FnMut(AuditRecord) -> bool,
     ) -> Result<(), StoreError> {
@@ -30,7 +30,7 @@ impl Store {
     }
 
     /// Deletes the entries made before `cutoff_ms`; how many.
-    pub fn purge_audit_before(&self, cutoff_ms: u64) -> Result<usize, StoreError> {
+    pub(crate) fn purge_audit_before(&self, cutoff_ms: u64) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut count = 0;
         for entry in self.audit.range(..cutoff_ms.to_be_bytes().to_vec()) {

@@ -12,7 +12,7 @@ pub enum RawEntry<'a> {
 
 impl Store {
     /// The id counter's next value (a restored store never gives an id twice).
-    pub fn next_id_raw(&self) -> Result<u64, StoreError> {
+    pub(crate) fn next_id_raw(&self) -> Result<u64, StoreError> {
         Ok(self.db.generate_id()?)
     }
 
@@ -33,13 +33,18 @@ impl Store {
     }
 
     /// Writes one entry back, as it was stored, into the named tree.
-    pub fn import_raw(&self, tree: &[u8], key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+    pub(crate) fn import_raw(
+        &self,
+        tree: &[u8],
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), StoreError> {
         self.db.open_tree(tree)?.insert(key, value)?;
         Ok(())
     }
 
     /// Moves the id counter past `ids`, then writes everything to disk.
-    pub fn finish_import(&self, ids: u64) -> Result<(), StoreError> {
+    pub(crate) fn finish_import(&self, ids: u64) -> Result<(), StoreError> {
         while self.db.generate_id()? < ids {}
         self.db.flush()?;
         Ok(())

@@ -5,16 +5,20 @@ use super::records::BlockRecord;
 use super::{get_json, put_json, SessionKey, Store, StoreError};
 
 impl Store {
-    pub fn block(&self, session: &SessionKey) -> Result<Option<BlockRecord>, StoreError> {
+    pub(crate) fn block(&self, session: &SessionKey) -> Result<Option<BlockRecord>, StoreError> {
         get_json(&self.blocks, session)
     }
 
-    pub fn put_block(&self, session: &SessionKey, record: &BlockRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_block(
+        &self,
+        session: &SessionKey,
+        record: &BlockRecord,
+    ) -> Result<(), StoreError> {
         put_json(&self.blocks, session, record)
     }
 
     /// Every block for which `keep` holds; the others are deleted.
-    pub fn retain_blocks(
+    pub(crate) fn retain_blocks(
         &self,
         keep: impl Fn(&BlockRecord) -> bool,
     ) -> Result<Vec<BlockRecord>, StoreError> {
@@ -32,7 +36,7 @@ impl Store {
     }
 
     /// Removes the blocks a conversation caused; whether there was one.
-    pub fn remove_blocks_of(&self, handoff: u64) -> Result<bool, StoreError> {
+    pub(crate) fn remove_blocks_of(&self, handoff: u64) -> Result<bool, StoreError> {
         let mut found = false;
         for entry in self.blocks.iter() {
             let (key, value) = entry?;

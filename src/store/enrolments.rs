@@ -10,21 +10,25 @@ fn code_key(code: &str) -> [u8; 32] {
 }
 
 impl Store {
-    pub fn enrolment(&self, code: &str) -> Result<Option<EnrolmentRecord>, StoreError> {
+    pub(crate) fn enrolment(&self, code: &str) -> Result<Option<EnrolmentRecord>, StoreError> {
         get_json(&self.enrolments, code_key(code))
     }
 
-    pub fn put_enrolment(&self, code: &str, record: &EnrolmentRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_enrolment(
+        &self,
+        code: &str,
+        record: &EnrolmentRecord,
+    ) -> Result<(), StoreError> {
         put_json(&self.enrolments, code_key(code), record)
     }
 
-    pub fn remove_enrolment(&self, code: &str) -> Result<(), StoreError> {
+    pub(crate) fn remove_enrolment(&self, code: &str) -> Result<(), StoreError> {
         self.enrolments.remove(code_key(code))?;
         Ok(())
     }
 
     /// Every code's record for which `keep` holds; the others are deleted.
-    pub fn retain_enrolments(
+    pub(crate) fn retain_enrolments(
         &self,
         keep: impl Fn(&EnrolmentRecord) -> bool,
     ) -> Result<Vec<EnrolmentRecord>, StoreError> {

@@ -7,7 +7,10 @@ use super::{get_json, put_json, FlowVersionRecord, Store, StoreError};
 
 impl Store {
     /// A flow version with its sources (read from its file in `flow-versions/`).
-    pub fn flow_version(&self, version: &str) -> Result<Option<FlowVersionRecord>, StoreError> {
+    pub(crate) fn flow_version(
+        &self,
+        version: &str,
+    ) -> Result<Option<FlowVersionRecord>, StoreError> {
         let Some(mut record) =
             get_json::<FlowVersionRecord>(&self.flow_versions, version.as_bytes())?
         else {
@@ -24,7 +27,7 @@ impl Store {
 
     /// Archives a flow version: its sources in a file of `flow-versions/`, only its
     /// time in sled (the scripts' words are not repeated in the database).
-    pub fn put_flow_version(&self, record: &FlowVersionRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_flow_version(&self, record: &FlowVersionRecord) -> Result<(), StoreError> {
         if self.flow_versions.contains_key(record.version.as_bytes())? {
             return Ok(());
         }
@@ -35,20 +38,6 @@ impl Store {
             ..record.clone()
         };
         put_json(&self.flow_versions, record.version.as_bytes(), &bare)
-    }
-
-    pub fn flow_versions(&self) -> Result<Vec<FlowVersionRecord>, StoreError> {
-        let mut versions = Vec::new();
-        for entry in self.flow_versions.iter() {
-            let (_, v) = entry?;
-            let record = serde_json::from_slice::<FlowVersionRecord>(&v)?;
-            versions.push(match self.flow_version(&record.version)? {
-                Some(full) => full,
-                None => record,
-            });
-        }
-        versions.sort_by_key(|v| v.loaded_at);
-        Ok(versions)
     }
 }
 

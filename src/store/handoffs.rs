@@ -14,7 +14,7 @@ use super::{get_json, put_json, Store, StoreError};
 
 /// One line of a conversation with a person, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TranscriptLine {
+pub(crate) struct TranscriptLine {
     pub seq: u64,
     pub from: LineFrom,
     pub text: String,
@@ -25,7 +25,7 @@ pub struct TranscriptLine {
 /// Who wrote a stored line (the same names as on the wire, so older lines read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LineFrom {
+pub(crate) enum LineFrom {
     Bot,
     Youth,
     Agent,
@@ -35,7 +35,7 @@ impl Store {
     /// Makes the key of a new conversation, synced by the next flush (which syncs
     /// keys before sled, so a request is never durable without its key). Small
     /// blocking IO: a write and a rename, no fsync.
-    pub fn create_conversation_key(&self, id: u64) -> Result<(), StoreError> {
+    pub(crate) fn create_conversation_key(&self, id: u64) -> Result<(), StoreError> {
         match self.keys.create_unsynced(&handoff_key(id))? {
             Some(_) => Ok(()),
             None => Err(StoreError::Keys(std::io::Error::other(
@@ -46,12 +46,12 @@ impl Store {
 
     /// Destroys a conversation's key: unusable at once, its file overwritten and
     /// removed off the async runtime. Everything it sealed reads as erased.
-    pub fn destroy_conversation_key(&self, id: u64) {
+    pub(crate) fn destroy_conversation_key(&self, id: u64) {
         self.keys.destroy_soon(&handoff_key(id));
     }
 
     /// Every request not closed yet (read once at start).
-    pub fn open_requests(&self) -> Result<Vec<HandoffRecord>, StoreError> {
+    pub(crate) fn open_requests(&self) -> Result<Vec<HandoffRecord>, StoreError> {
         let mut open = Vec::new();
         for record in self.requests() {
             let record = record?;
@@ -64,7 +64,11 @@ impl Store {
 
     /// The closed conversations kept for continuity of care whose retention ended
     /// at `now_ms` (`keep_ms` after they closed).
-    pub fn expired_requests(&self, now_ms: u64, keep_ms: u64) -> Result<Vec<u64>, StoreError> {
+    pub(crate) fn expired_requests(
+        &self,
+        now_ms: u64,
+        keep_ms: u64,
+    ) -> Result<Vec<u64>, StoreError> {
         let mut expired = Vec::new();
         for record in self.requests() {
             let record = record?;
@@ -86,17 +90,21 @@ impl Store {
     }
 
     /// A request by id (open or kept after its close).
-    pub fn request(&self, id: u64) -> Result<Option<HandoffRecord>, StoreError> {
+    pub(crate) fn request(&self, id: u64) -> Result<Option<HandoffRecord>, StoreError> {
         get_json(&self.handoffs, id.to_be_bytes())
     }
 
     /// Writes a request (its key must exist).
-    pub fn put_request(&self, record: &HandoffRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_request(&self, record: &HandoffRecord) -> Result<(), StoreError> {
         put_json(&self.handoffs, record.id.to_be_bytes(), record)
     }
 
     /// Writes a line of a conversation, sealed with its key.
-    pub fn put_transcript_line(&self, id: u64, line: &TranscriptLine) -> Result<(), StoreError> {
+    pub(crate) fn put_transcript_line(
+        &self,
+        id: u64,
+        line: &TranscriptLine,
+    ) -> Result<(), StoreError> {
         let secret = self.keys.get(&handoff_key(id)).ok_or_else(|| {
             StoreError::Keys(std::io::Error::other("the conversation's key is gone"))
         })?;
@@ -108,7 +116,7 @@ impl Store {
     }
 
     /// A conversation's lines in order, opened with its key (none once erased).
-    pub fn transcript(&self, id: u64) -> Result<Vec<TranscriptLine>, StoreError> {
+    pub(crate) fn transcript(&self, id: u64) -> Result<Vec<TranscriptLine>, StoreError> {
         let Some(secret) = self.keys.get(&handoff_key(id)) else {
             return Ok(Vec::new());
         };
@@ -124,7 +132,7 @@ impl Store {
 
     /// Deletes a request and every line of its transcript (its key is apart:
     /// [`Store::destroy_conversation_key`]).
-    pub fn delete_request(&self, id: u64) -> Result<(), StoreError> {
+    pub(crate) fn delete_request(&self, id: u64) -> Result<(), StoreError> {
         self.handoffs.remove(id.to_be_bytes())?;
         let mut batch = sled::Batch::default();
         for entry in self.transcripts.scan_prefix(id.to_be_bytes()) {

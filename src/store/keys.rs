@@ -17,7 +17,7 @@ use rand::RngCore;
 
 /// A 256-bit key for ChaCha20-Poly1305.
 #[derive(Clone)]
-pub struct Key(Arc<ChaCha20Poly1305>);
+pub(crate) struct Key(Arc<ChaCha20Poly1305>);
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,7 +31,7 @@ impl Key {
     }
 
     /// Encrypts: a random 96-bit nonce, then the ciphertext with its tag.
-    pub fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
@@ -44,7 +44,7 @@ impl Key {
     }
 
     /// Decrypts what `seal` made; `None` if it was altered or sealed by another key.
-    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < 12 {
             return None;
         }
@@ -66,7 +66,7 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub fn open(dir: &Path) -> std::io::Result<Self> {
+    pub(crate) fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -81,7 +81,7 @@ impl Keys {
     }
 
     /// Makes a key and writes it durably (blocking IO: call it off the runtime).
-    pub fn create(&self, name: &str) -> std::io::Result<Key> {
+    pub(crate) fn create(&self, name: &str) -> std::io::Result<Key> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let temporary = self.dir.join(format!("{name}.key.tmp"));
@@ -103,7 +103,7 @@ impl Keys {
     /// Makes a key without syncing it (cheap enough for the hot path: one small
     /// write and a rename, no fsync). [`Keys::sync_pending`], run by every store
     /// flush, makes it durable. `None` when the name is being destroyed.
-    pub fn create_unsynced(&self, name: &str) -> std::io::Result<Option<Key>> {
+    pub(crate) fn create_unsynced(&self, name: &str) -> std::io::Result<Option<Key>> {
         if self
             .doomed
             .lock()
@@ -131,7 +131,7 @@ impl Keys {
 
     /// Syncs the keys made by `create_unsynced` since the last call, and the folder
     /// (blocking IO).
-    pub fn sync_pending(&self) -> std::io::Result<()> {
+    pub(crate) fn sync_pending(&self) -> std::io::Result<()> {
         let pending = std::mem::take(&mut *self.unsynced.lock().expect("key lock poisoned"));
         if pending.is_empty() {
             return Ok(());
@@ -146,7 +146,7 @@ impl Keys {
 
     /// Destroys a key: unusable at once, its file overwritten and removed off the
     /// async runtime when there is one (inline otherwise).
-    pub fn destroy_soon(self: &Arc<Self>, name: &str) {
+    pub(crate) fn destroy_soon(self: &Arc<Self>, name: &str) {
         self.doomed
             .lock()
             .expect("key lock poisoned")
@@ -170,7 +170,7 @@ impl Keys {
 
     /// Whether a key surely no longer exists (its file is absent, not merely
     /// unreadable now): only then is what it sealed deleted.
-    pub fn is_gone(&self, name: &str) -> bool {
+    pub(crate) fn is_gone(&self, name: &str) -> bool {
         !self
             .cache
             .lock()
@@ -180,12 +180,12 @@ impl Keys {
     }
 
     /// Forgets a key from memory only (its file stays; read again when needed).
-    pub fn uncache(&self, name: &str) {
+    pub(crate) fn uncache(&self, name: &str) {
         self.cache.lock().expect("key cache poisoned").remove(name);
     }
 
     /// A key by name, from memory or from its file; `None` once destroyed.
-    pub fn get(&self, name: &str) -> Option<Key> {
+    pub(crate) fn get(&self, name: &str) -> Option<Key> {
         if let Some(key) = self.cache.lock().expect("key cache poisoned").get(name) {
             return Some(key.clone());
         }
@@ -216,7 +216,7 @@ impl Keys {
     }
 
     /// Overwrites the key's file with zeros, then removes it (blocking IO).
-    pub fn destroy(&self, name: &str) -> std::io::Result<()> {
+    pub(crate) fn destroy(&self, name: &str) -> std::io::Result<()> {
         self.cache.lock().expect("key cache poisoned").remove(name);
         let path = self.path(name);
         match std::fs::OpenOptions::new().write(true).open(&path) {
@@ -234,13 +234,13 @@ impl Keys {
 }
 
 /// The name of a session's key (the hex of its token's hash).
-pub fn session_key(key: &[u8; 32]) -> String {
+pub(crate) fn session_key(key: &[u8; 32]) -> String {
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
     format!("session-{hex}")
 }
 
 /// The name of a handoff's key.
-pub fn handoff_key(id: u64) -> String {
+pub(crate) fn handoff_key(id: u64) -> String {
     format!("handoff-{id}")
 }
 

@@ -36,12 +36,12 @@ mod backup;
 mod blocks;
 mod enrolments;
 mod flow_versions;
-pub mod handoffs;
-pub mod keys;
+pub(crate) mod handoffs;
+pub(crate) mod keys;
 mod push;
 pub mod records;
 mod reports;
-pub mod sealed;
+pub(crate) mod sealed;
 mod sessions;
 mod stats;
 
@@ -53,11 +53,10 @@ use serde::Serialize;
 
 pub use backup::RawEntry;
 pub use flow_versions::{archived_flow_versions, VERSIONS_DIR};
-pub use records::{FlowVersionRecord, SessionHandoff, SessionRecord};
-pub use reports::report_key;
-pub use sealed::{JsonTree, SealedTree};
-pub use sessions::StoredFrame;
-pub use stats::{Count, OPEN_STATS};
+pub(crate) use records::{FlowVersionRecord, SessionHandoff, SessionRecord};
+pub(crate) use reports::report_key;
+pub(crate) use sealed::{JsonTree, SealedTree};
+pub(crate) use sessions::StoredFrame;
 
 /// Every sled tree the store opens (PRIVACY.md lists each one).
 pub const TREES: &[&str] = &[
@@ -80,7 +79,7 @@ pub const TREES: &[&str] = &[
 
 /// A session's key in the store: the SHA-256 of its token. The token itself is
 /// never stored.
-pub type SessionKey = [u8; 32];
+pub(crate) type SessionKey = [u8; 32];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -227,14 +226,14 @@ impl Store {
     /// Writes everything to disk, blocking; for shutdown and tools. The keys made
     /// since the last flush are synced first: a record is never durable without
     /// the key that opens it.
-    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+    pub(crate) fn flush_blocking(&self) -> Result<(), StoreError> {
         self.keys.sync_pending()?;
         self.db.flush()?;
         Ok(())
     }
 
     /// A new unique id (for handoff requests).
-    pub fn generate_id(&self) -> Result<u64, StoreError> {
+    pub(crate) fn generate_id(&self) -> Result<u64, StoreError> {
         Ok(self.db.generate_id()? + 1)
     }
 
@@ -248,17 +247,17 @@ impl Store {
             .collect()
     }
 
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.db.was_recovered() || self.db.size_on_disk().is_ok()
     }
 
     // ---- server settings made once (`meta`) ----
 
-    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(crate) fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.meta.get(name)?.map(|v| v.to_vec()))
     }
 
-    pub fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+    pub(crate) fn set_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
         self.meta.insert(name, value)?;
         Ok(())
     }

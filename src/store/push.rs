@@ -12,7 +12,10 @@ fn endpoint_key(endpoint: &str) -> [u8; 32] {
 
 impl Store {
     /// Stores a subscription, replacing one of the same endpoint.
-    pub fn put_push_subscription(&self, record: &PushSubscription) -> Result<(), StoreError> {
+    pub(crate) fn put_push_subscription(
+        &self,
+        record: &PushSubscription,
+    ) -> Result<(), StoreError> {
         put_json(
             &self.push_subscriptions,
             endpoint_key(&record.endpoint),
@@ -20,20 +23,20 @@ impl Store {
         )
     }
 
-    pub fn push_subscription(
+    pub(crate) fn push_subscription(
         &self,
         endpoint: &str,
     ) -> Result<Option<PushSubscription>, StoreError> {
         get_json(&self.push_subscriptions, endpoint_key(endpoint))
     }
 
-    pub fn remove_push_subscription(&self, endpoint: &str) -> Result<(), StoreError> {
+    pub(crate) fn remove_push_subscription(&self, endpoint: &str) -> Result<(), StoreError> {
         self.push_subscriptions.remove(endpoint_key(endpoint))?;
         Ok(())
     }
 
     /// Every subscription; one that cannot be read is logged and left out.
-    pub fn push_subscriptions(&self) -> Result<Vec<PushSubscription>, StoreError> {
+    pub(crate) fn push_subscriptions(&self) -> Result<Vec<PushSubscription>, StoreError> {
         let mut list = Vec::new();
         for entry in self.push_subscriptions.iter() {
             let (_, value) = entry?;

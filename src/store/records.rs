@@ -54,7 +54,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Intervenor => "intervenor",
             Role::Supervisor => "supervisor",
@@ -86,7 +86,7 @@ pub struct AccountRecord {
 
 /// A console login. Stored under the SHA-256 of the token; the token is never stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TokenRecord {
+pub(crate) struct TokenRecord {
     pub login: String,
     pub created_ms: u64,
     pub last_seen_ms: u64,
@@ -143,7 +143,7 @@ pub enum ReportStatus {
 }
 
 impl ReportStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ReportStatus::New => "new",
             ReportStatus::InReview => "in_review",
@@ -182,7 +182,7 @@ mod bytes_as_base64 {
     use base64::Engine as _;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 
@@ -193,7 +193,9 @@ mod bytes_as_base64 {
         Numbers(Vec<u8>),
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
         match Either::deserialize(deserializer)? {
             Either::Text(text) => base64::engine::general_purpose::STANDARD
                 .decode(text)
@@ -224,7 +226,7 @@ pub struct AuditRecord {
 /// A one-time enrolment code (invite, password reset, TOTP reset), stored under the
 /// SHA-256 of the code; the code itself is shown once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EnrolmentRecord {
+pub(crate) struct EnrolmentRecord {
     pub login: String,
     pub name: String,
     pub role: Role,
@@ -241,7 +243,7 @@ pub struct EnrolmentRecord {
 
 /// A session refused a person for a while after a conversation ended as abusive.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BlockRecord {
+pub(crate) struct BlockRecord {
     /// The conversation that was ended as abusive (how a supervisor names the block).
     pub handoff: u64,
     pub since_ms: u64,

@@ -8,21 +8,21 @@ use super::records::{ReportContent, ReportRecord};
 use super::{get_json, put_json, Store, StoreError};
 
 /// The name of a report's key.
-pub fn report_key(id: u64) -> String {
+pub(crate) fn report_key(id: u64) -> String {
     format!("report-{id}")
 }
 
 impl Store {
-    pub fn report(&self, id: u64) -> Result<Option<ReportRecord>, StoreError> {
+    pub(crate) fn report(&self, id: u64) -> Result<Option<ReportRecord>, StoreError> {
         get_json(&self.reports, id.to_be_bytes())
     }
 
-    pub fn put_report(&self, record: &ReportRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_report(&self, record: &ReportRecord) -> Result<(), StoreError> {
         put_json(&self.reports, record.id.to_be_bytes(), record)
     }
 
     /// Every readable report, in id order.
-    pub fn list_reports(&self) -> Result<Vec<ReportRecord>, StoreError> {
+    pub(crate) fn list_reports(&self) -> Result<Vec<ReportRecord>, StoreError> {
         let mut list = Vec::new();
         for entry in self.reports.iter() {
             let (_, value) = entry?;
@@ -32,14 +32,14 @@ impl Store {
     }
 
     /// Indexes a receipt's lookup hash to its report.
-    pub fn index_receipt(&self, lookup: &str, id: u64) -> Result<(), StoreError> {
+    pub(crate) fn index_receipt(&self, lookup: &str, id: u64) -> Result<(), StoreError> {
         self.report_lookups
             .insert(lookup.as_bytes(), &id.to_be_bytes())?;
         Ok(())
     }
 
     /// The report a receipt's lookup hash opens, if any.
-    pub fn report_of_receipt(&self, lookup: &str) -> Result<Option<u64>, StoreError> {
+    pub(crate) fn report_of_receipt(&self, lookup: &str) -> Result<Option<u64>, StoreError> {
         match self.report_lookups.get(lookup.as_bytes())? {
             None => Ok(None),
             Some(id) => {
@@ -53,7 +53,7 @@ impl Store {
     }
 
     /// Reports from before the receipt index are indexed once (at open).
-    pub fn index_receipts_once(&self) -> Result<(), StoreError> {
+    pub(crate) fn index_receipts_once(&self) -> Result<(), StoreError> {
         if self.report_lookups.is_empty() && !self.reports.is_empty() {
             for record in self.list_reports()? {
                 self.index_receipt(&record.lookup, record.id)?;
@@ -63,7 +63,7 @@ impl Store {
     }
 
     /// Erases a report: its record, its receipt's index entry and its key.
-    pub fn delete_report(&self, record: &ReportRecord) -> Result<(), StoreError> {
+    pub(crate) fn delete_report(&self, record: &ReportRecord) -> Result<(), StoreError> {
         self.reports.remove(record.id.to_be_bytes())?;
         self.report_lookups.remove(record.lookup.as_bytes())?;
         self.keys.destroy(&report_key(record.id))?;
@@ -71,12 +71,15 @@ impl Store {
     }
 
     /// A report's content sealed with its key.
-    pub fn seal_report_content(key: &Key, content: &ReportContent) -> Result<Vec<u8>, StoreError> {
+    pub(crate) fn seal_report_content(
+        key: &Key,
+        content: &ReportContent,
+    ) -> Result<Vec<u8>, StoreError> {
         Ok(key.seal(&serde_json::to_vec(content)?))
     }
 
     /// A report's content; `None` once its key is destroyed.
-    pub fn report_content(
+    pub(crate) fn report_content(
         &self,
         record: &ReportRecord,
     ) -> Result<Option<ReportContent>, StoreError> {

@@ -15,10 +15,10 @@ use super::StoreError;
 const SEALED: u8 = 1;
 
 /// The name of the key that seals a value, from the value's key in the tree.
-pub type KeyName = fn(&[u8]) -> Option<String>;
+pub(crate) type KeyName = fn(&[u8]) -> Option<String>;
 
 #[derive(Clone)]
-pub struct SealedTree {
+pub(crate) struct SealedTree {
     tree: sled::Tree,
     keys: Arc<Keys>,
     name: KeyName,
@@ -27,7 +27,7 @@ pub struct SealedTree {
 }
 
 impl SealedTree {
-    pub fn new(tree: sled::Tree, keys: Arc<Keys>, name: KeyName, create: bool) -> Self {
+    pub(crate) fn new(tree: sled::Tree, keys: Arc<Keys>, name: KeyName, create: bool) -> Self {
         Self {
             tree,
             keys,
@@ -60,14 +60,14 @@ impl SealedTree {
     }
 
     /// The value in clear; `None` when absent or when its key is gone.
-    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>, sled::Error> {
+    pub(crate) fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>, sled::Error> {
         let key = key.as_ref();
         Ok(self.tree.get(key)?.and_then(|v| self.open(key, &v)))
     }
 
     /// Seals and writes a value. Refused when its key is gone: nothing is ever
     /// written in clear.
-    pub fn insert(&self, key: impl AsRef<[u8]>, plain: &[u8]) -> Result<(), StoreError> {
+    pub(crate) fn insert(&self, key: impl AsRef<[u8]>, plain: &[u8]) -> Result<(), StoreError> {
         let key = key.as_ref();
         let secret = self
             .key_for(key, self.create)?
@@ -79,17 +79,19 @@ impl SealedTree {
         Ok(())
     }
 
-    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, sled::Error> {
+    pub(crate) fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, sled::Error> {
         self.tree.remove(key)
     }
 
-    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool, sled::Error> {
+    pub(crate) fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool, sled::Error> {
         self.tree.contains_key(key)
     }
 
     /// Every readable value in clear, in key order (values whose key is gone are
     /// left out; see [`SealedTree::unreadable`]).
-    pub fn iter(&self) -> impl Iterator<Item = Result<(sled::IVec, Vec<u8>), sled::Error>> + '_ {
+    pub(crate) fn iter(
+        &self,
+    ) -> impl Iterator<Item = Result<(sled::IVec, Vec<u8>), sled::Error>> + '_ {
         self.tree.iter().filter_map(|entry| match entry {
             Ok((k, v)) => self.open(&k, &v).map(|plain| Ok((k, plain))),
             Err(e) => Some(Err(e)),
@@ -98,7 +100,7 @@ impl SealedTree {
 
     /// The tree keys whose value can no longer be opened because their key was
     /// destroyed (a key file that cannot be read just now does not count).
-    pub fn unreadable(&self) -> Result<Vec<sled::IVec>, sled::Error> {
+    pub(crate) fn unreadable(&self) -> Result<Vec<sled::IVec>, sled::Error> {
         let mut gone = Vec::new();
         for entry in self.tree.iter() {
             let (k, v) = entry?;
@@ -112,7 +114,7 @@ impl SealedTree {
 
     /// Seals the values written in clear before sealing existed (at open).
     /// Returns how many.
-    pub fn reseal_legacy(&self) -> Result<usize, StoreError> {
+    pub(crate) fn reseal_legacy(&self) -> Result<usize, StoreError> {
         let mut count = 0;
         for entry in self.tree.iter() {
             let (k, v) = entry?;
@@ -124,13 +126,13 @@ impl SealedTree {
         Ok(count)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.tree.is_empty()
     }
 }
 
 /// Reads and writes JSON values, in clear (`sled::Tree`) or sealed.
-pub trait JsonTree {
+pub(crate) trait JsonTree {
     fn get_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     fn put_value(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
 }
@@ -157,20 +159,20 @@ impl JsonTree for SealedTree {
 }
 
 /// The key of a value keyed by a u64 id (big-endian): `prefix-ID`.
-pub fn by_id(prefix: &str, tree_key: &[u8]) -> Option<String> {
+pub(crate) fn by_id(prefix: &str, tree_key: &[u8]) -> Option<String> {
     let id = u64::from_be_bytes(tree_key.get(..8)?.try_into().ok()?);
     Some(format!("{prefix}-{id}"))
 }
 
-pub fn handoff_name(tree_key: &[u8]) -> Option<String> {
+pub(crate) fn handoff_name(tree_key: &[u8]) -> Option<String> {
     by_id("handoff", tree_key)
 }
 
-pub fn report_name(tree_key: &[u8]) -> Option<String> {
+pub(crate) fn report_name(tree_key: &[u8]) -> Option<String> {
     by_id("report", tree_key)
 }
 
-pub fn session_name(tree_key: &[u8]) -> Option<String> {
+pub(crate) fn session_name(tree_key: &[u8]) -> Option<String> {
     let key: [u8; 32] = tree_key.get(..32)?.try_into().ok()?;
     Some(super::keys::session_key(&key))
 }

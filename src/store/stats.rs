@@ -6,7 +6,7 @@ use super::{keys, Store, StoreError};
 
 /// The key, in the `stats` tree, of today's counts (sealed). It sorts after every
 /// day, so ranges of days never meet it.
-pub const OPEN_STATS: &[u8] = b"~open";
+pub(crate) const OPEN_STATS: &[u8] = b"~open";
 
 impl Store {
     /// Adds a batch of counts (blocking IO: off the runtime). Today's go into the
@@ -111,7 +111,7 @@ impl Store {
 }
 
 /// A counter row: day, metric, label, count.
-pub type Count = (String, String, String, u64);
+pub(crate) type Count = (String, String, String, u64);
 
 /// Today's counts, as last written under [`OPEN_STATS`].
 #[derive(Default)]

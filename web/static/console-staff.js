@@ -196,9 +196,9 @@
   };
 
   const ACTIONS = [
-    'login', 'login_failed', 'logout', 'claim', 'release', 'close', 'assign', 'transcript_read',
+    'login', 'login_failed', 'logout', 'claim', 'release', 'close', 'assign',
     'report_read', 'report_status', 'report_assign', 'report_note', 'report_message',
-    'report_forwarded', 'stats_export', 'audit_export', 'account_add', 'account_invite',
+    'report_forwarded', 'stats_export', 'audit_read', 'audit_export', 'account_add', 'account_invite',
     'account_enrol', 'account_disable', 'account_enable', 'account_remove',
     'account_reset_password', 'account_reset_totp', 'account_role', 'monitor', 'unmonitor',
     'whisper', 'block_lift', 'backup',
