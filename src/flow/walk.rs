@@ -4,7 +4,7 @@
 //! never more than two taps away), and the shipped-flow tests walk with it too, so
 //! the rules have one source.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::engine::{self, step, visible_choices, Input, Output, State, Step, Trace};
 use super::model::FlowSet;
@@ -87,6 +87,8 @@ pub struct Walk {
     pub first_entered: HashMap<String, usize>,
     /// Every line id of a bot message shown, with its text.
     pub shown: Vec<(String, String)>,
+    /// Every resource key shown on a message or offered with a request for a person.
+    pub resources: BTreeSet<String>,
     pub failures: Vec<Failure>,
     /// The walk stopped at `MAX_STATES`.
     pub truncated: bool,
@@ -219,8 +221,16 @@ pub fn walk(set: &FlowSet, lang: &str) -> Walk {
 
 fn record_shown(walk: &mut Walk, outputs: &[Output]) {
     for output in outputs {
-        if let Output::Bot(bot) = output {
-            walk.shown.push((bot.line_id.clone(), bot.text.to_string()));
+        match output {
+            Output::Bot(bot) => {
+                walk.shown.push((bot.line_id.clone(), bot.text.to_string()));
+                walk.resources
+                    .extend(bot.resources.iter().map(|r| r.key.clone()));
+            }
+            Output::Handoff(request) => walk
+                .resources
+                .extend(request.resources.iter().map(|r| r.key.clone())),
+            _ => {}
         }
     }
 }

@@ -16,23 +16,20 @@
 //! - the closing question's answers are distinct nodes, counted by the anonymous
 //!   daily aggregates and shown in the impact report.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::OnceLock;
 
-use relais::flow::engine::{
-    default_handoff_resources, go, step, visible_choices, Input, Output, State, Trace,
-};
+use relais::flow::engine::{default_handoff_resources, step, Input, Output, State};
 use relais::flow::format::to_plain;
 use relais::flow::load::{build, line_hash, lines_in_order, read_folder};
 use relais::flow::model::{FlowSet, Item, Target};
 use relais::flow::text::words;
+use relais::flow::walk::Walk;
 use relais::flow::Problem;
 
-const START: &str = "accueil";
-const LANGS: [&str; 2] = ["fr", "en"];
+use crate::common::shipped::{self, LANGS, START};
+
 const LONG_MESSAGE: usize = 280;
-const MAX_STATES: usize = 100_000;
 
 /// Files that are not themes: the welcome and menu, the person, the resources, the
 /// report, the urgent path (issue 14) and the closing.
@@ -62,12 +59,8 @@ const MAX_WORDS_PER_SENTENCE: f64 = 14.0;
 const MAX_LONG_WORD_SHARE: f64 = 0.30;
 const MAX_LIX: f64 = 44.0;
 
-fn flows_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("flows")
-}
-
 fn sources() -> BTreeMap<String, String> {
-    read_folder(&flows_dir()).expect("flows/ is readable")
+    read_folder(&shipped::flows_dir()).expect("flows/ is readable")
 }
 
 fn built(sources: BTreeMap<String, String>) -> (FlowSet, Vec<Problem>) {
@@ -83,8 +76,7 @@ fn built(sources: BTreeMap<String, String>) -> (FlowSet, Vec<Problem>) {
 }
 
 fn flows() -> &'static FlowSet {
-    static SET: OnceLock<FlowSet> = OnceLock::new();
-    SET.get_or_init(|| built(sources()).0)
+    shipped::flows()
 }
 
 fn start(set: &FlowSet, lang: &str) -> (State, Vec<Output>) {
@@ -110,179 +102,12 @@ fn resources_of(outputs: &[Output]) -> Vec<String> {
     keys
 }
 
-fn asks_person(outputs: &[Output]) -> bool {
-    outputs.iter().any(|o| matches!(o, Output::Handoff(_)))
+fn walks() -> &'static [(String, Walk)] {
+    shipped::walks()
 }
 
-#[derive(Debug, Clone)]
-enum Act {
-    Choose(String),
-    Text(String),
-}
-
-/// What a youth can do where the flow waits: every visible choice, and at a question
-/// every word its routes know plus a sentence they do not.
-fn acts(set: &FlowSet, state: &State) -> Vec<Act> {
-    let Some(node) = state.node.as_deref().and_then(|n| set.nodes.get(n)) else {
-        return Vec::new();
-    };
-    let mut acts: Vec<Act> = visible_choices(node, &state.vars)
-        .map(|c| Act::Choose(c.label.id.clone()))
-        .collect();
-    if node.asks_text() {
-        for route in &node.exit.routes {
-            for pattern in &route.patterns {
-                acts.push(Act::Text(pattern.written.replace('*', "")));
-            }
-        }
-        acts.push(Act::Text("xyzzy plugh".into()));
-    }
-    acts
-}
-
-/// Where the flow waits, what it remembers, and whether help was shown on the way.
-type Key = (Option<String>, BTreeMap<String, String>, bool);
-
-/// The walk of every state a youth can reach in one language.
-struct Walk {
-    states: Vec<State>,
-    /// (from, to or None when the conversation ended, a person was asked for).
-    edges: Vec<(usize, Option<usize>, bool)>,
-    /// Every node entered, with the fewest taps from the start.
-    entered: HashMap<String, usize>,
-    /// Every resource shown or offered on any path.
-    resources: BTreeSet<String>,
-    /// Ends with no help on the way, and choices offered but refused.
-    failures: Vec<String>,
-}
-
-fn walk(set: &FlowSet, lang: &str) -> Walk {
-    let (first, outputs) = start(set, lang);
-    let mut walk = Walk {
-        states: vec![first.clone()],
-        edges: Vec::new(),
-        entered: HashMap::new(),
-        resources: resources_of(&outputs).into_iter().collect(),
-        failures: Vec::new(),
-    };
-    let mut helped = vec![!resources_of(&outputs).is_empty()];
-    let mut depth = vec![0usize];
-    let mut index: rustc_hash::FxHashMap<Key, usize> = Default::default();
-    index.insert((first.node.clone(), first.vars.clone(), helped[0]), 0);
-    let mut probe = State {
-        node: None,
-        vars: BTreeMap::new(),
-        lang: lang.into(),
-    };
-    for trace in step(set, &mut probe, Input::Start).trace {
-        if let Trace::Entered(node) = trace {
-            walk.entered.insert(node, 0);
-        }
-    }
-    let mut queue = VecDeque::from([0usize]);
-    while let Some(from) = queue.pop_front() {
-        assert!(
-            walk.states.len() < MAX_STATES,
-            "{lang}: the walk does not end"
-        );
-        let state = walk.states[from].clone();
-        let here = state.node.clone().unwrap_or_default();
-        for act in acts(set, &state) {
-            let mut next = state.clone();
-            let turn = match &act {
-                Act::Choose(id) => step(set, &mut next, Input::Choose(id)),
-                Act::Text(text) => step(set, &mut next, Input::Text(text)),
-            };
-            if turn.not_expected {
-                walk.failures
-                    .push(format!("{lang}: at {here}, {act:?} is offered but refused"));
-                continue;
-            }
-            // A follow-up code typed: the server goes on at "found" or "missing".
-            let receipt = turn.outputs.iter().find_map(|o| match o {
-                Output::ReceiptTyped { found, missing, .. } => {
-                    Some([found.clone(), missing.clone()])
-                }
-                _ => None,
-            });
-            let branches = match receipt {
-                Some(targets) => targets
-                    .iter()
-                    .map(|target| {
-                        let mut branch = next.clone();
-                        let turn = go(set, &mut branch, target);
-                        (branch, turn)
-                    })
-                    .collect(),
-                None => vec![(next, turn)],
-            };
-            for (next, turn) in branches {
-                for trace in &turn.trace {
-                    if let Trace::Entered(node) = trace {
-                        let best = walk.entered.entry(node.clone()).or_insert(usize::MAX);
-                        *best = (*best).min(depth[from] + 1);
-                    }
-                }
-                let shown = resources_of(&turn.outputs);
-                walk.resources.extend(shown.iter().cloned());
-                let person = asks_person(&turn.outputs);
-                let helped_now = helped[from] || !shown.is_empty() || person;
-                let ended = turn.outputs.iter().any(|o| matches!(o, Output::End));
-                if ended && !helped_now {
-                    walk.failures.push(format!(
-                        "{lang}: at {here}, {act:?} ends with no help shown on the way"
-                    ));
-                }
-                let to = next.node.as_ref().map(|_| {
-                    // Where an urgent detour comes back to (`retour`) is left out of
-                    // the state: a node reached again is the same node (see flow::walk).
-                    let mut vars = next.vars.clone();
-                    vars.remove(relais::flow::triggers::RETURN_VAR);
-                    let key = (next.node.clone(), vars, helped_now);
-                    *index.entry(key).or_insert_with(|| {
-                        walk.states.push(next.clone());
-                        helped.push(helped_now);
-                        depth.push(depth[from] + 1);
-                        queue.push_back(walk.states.len() - 1);
-                        walk.states.len() - 1
-                    })
-                });
-                walk.edges.push((from, to, person));
-            }
-        }
-    }
-    walk
-}
-
-fn walks() -> &'static [(&'static str, Walk)] {
-    static WALKS: OnceLock<Vec<(&'static str, Walk)>> = OnceLock::new();
-    WALKS.get_or_init(|| LANGS.iter().map(|l| (*l, walk(flows(), l))).collect())
-}
-
-/// For each state, the fewest taps to a request for a person.
 fn taps_to_a_person(walk: &Walk) -> Vec<Option<usize>> {
-    let mut before: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut distance = vec![None; walk.states.len()];
-    let mut queue = VecDeque::new();
-    for &(from, to, person) in &walk.edges {
-        if person && distance[from].is_none() {
-            distance[from] = Some(1);
-            queue.push_back(from);
-        }
-        if let Some(to) = to {
-            before.entry(to).or_default().push(from);
-        }
-    }
-    while let Some(state) = queue.pop_front() {
-        let next = distance[state].map(|d: usize| d + 1);
-        for &earlier in before.get(&state).into_iter().flatten() {
-            if distance[earlier].is_none() {
-                distance[earlier] = next;
-                queue.push_back(earlier);
-            }
-        }
-    }
-    distance
+    relais::flow::walk::taps_to_a_person(walk)
 }
 
 fn theme_nodes(set: &FlowSet) -> Vec<&str> {
@@ -311,20 +136,20 @@ fn the_new_themes_are_walked_end_in_help_and_keep_a_person_two_taps_away() {
                 continue;
             }
             assert!(
-                walk.entered.contains_key(name),
+                walk.first_entered.contains_key(name),
                 "{lang}: {name} ({}) is never reached",
                 node.pos.file
             );
         }
         let distance = taps_to_a_person(walk);
-        for (i, state) in walk.states.iter().enumerate() {
+        for (i, (state, _)) in walk.states.iter().enumerate() {
             let node = state.node.as_deref().unwrap_or("-");
             let taps = distance[i].unwrap_or_else(|| panic!("{lang}: no person from {node}"));
             assert!(taps <= 2, "{lang}: a person is {taps} taps from {node}");
         }
         // Each new theme's door is at most two taps from the welcome.
         for door in ["agression", "loi", "realites", "outils", "fin_conv"] {
-            assert!(walk.entered[door] <= 2, "{lang}: {door} is too deep");
+            assert!(walk.first_entered[door] <= 2, "{lang}: {door} is too deep");
         }
     }
 }
@@ -454,7 +279,7 @@ fn unverified_reachable(set: &FlowSet, problems: &[Problem]) -> Vec<String> {
     let mut reachable = BTreeSet::new();
     for (_, walk) in walks() {
         reachable.extend(walk.resources.iter().cloned());
-        for name in walk.entered.keys() {
+        for name in walk.first_entered.keys() {
             for item in &set.nodes[name].items {
                 match item {
                     Item::Resources { keys, .. } => {

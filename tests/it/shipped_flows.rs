@@ -22,8 +22,6 @@
 //! failure here reads like `flows check`.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
-use std::sync::OnceLock;
 
 use relais::flow::check::LONG_MESSAGE;
 use relais::flow::engine::{
@@ -36,10 +34,7 @@ use relais::flow::rules;
 use relais::flow::walk::{self as flow_walk, acts, typed, Failure, Walk};
 use relais::flow::Problem;
 
-/// The start node the server uses by default.
-const START: &str = "accueil";
-/// The languages the shipped flows speak.
-const LANGS: [&str; 2] = ["fr", "en"];
+use crate::common::shipped::{flows, flows_dir, walks, LANGS, START};
 /// The resource keys of `../shared/content/resources.md`.
 const RESOURCE_KEYS: [&str; 10] = [
     "urgence",
@@ -54,31 +49,6 @@ const RESOURCE_KEYS: [&str; 10] = [
     "cavac",
 ];
 
-/// The folder under test: `flows/`, or `RELAIS_SHIPPED_FLOWS` to try these tests on an
-/// edited copy before changing the real one.
-fn flows_dir() -> std::path::PathBuf {
-    match std::env::var_os("RELAIS_SHIPPED_FLOWS") {
-        Some(dir) => dir.into(),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("flows"),
-    }
-}
-
-/// The shipped flows, built once for every test.
-fn flows() -> &'static FlowSet {
-    static SET: OnceLock<FlowSet> = OnceLock::new();
-    SET.get_or_init(|| {
-        let sources = read_folder(&flows_dir()).expect("flows/ is readable");
-        let report = build(sources, START);
-        let errors: Vec<_> = report.errors().map(|d| d.render("en")).collect();
-        assert!(
-            errors.is_empty(),
-            "the shipped flows have errors: {errors:#?}"
-        );
-        report.flows.expect("no error, so a flow set")
-    })
-}
-
-/// A fresh conversation in a language, started.
 fn start(lang: &str) -> (State, Vec<Output>) {
     let mut state = State {
         node: None,
@@ -117,21 +87,8 @@ fn entered(trace: &[Trace]) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The walk of every reachable state of a language, with the checker's walk.
-fn walk(lang: &str) -> Walk {
-    let walk = flow_walk::walk(flows(), lang);
-    assert!(!walk.states.is_empty(), "{lang}: the welcome ends at once");
-    assert!(!walk.truncated, "{lang}: the walk does not end");
-    walk
-}
-
 fn taps_to_a_person(walk: &Walk) -> Vec<Option<usize>> {
     flow_walk::taps_to_a_person(walk)
-}
-
-fn walks() -> &'static [(String, Walk)] {
-    static WALKS: OnceLock<Vec<(String, Walk)>> = OnceLock::new();
-    WALKS.get_or_init(|| LANGS.iter().map(|l| (l.to_string(), walk(l))).collect())
 }
 
 /// The first node of each `.flow` file, by file: the door to its theme.

@@ -3,6 +3,8 @@
 //! code from the `relais-bench` crate) for restarts and kills — and talks to it over
 //! real sockets (`Youth`, `Console`, `Api`).
 
+pub mod shipped;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
