@@ -17,7 +17,6 @@
 //!   daily aggregates and shown in the impact report.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use relais::flow::engine::{default_handoff_resources, step, Input, Output, State};
 use relais::flow::format::to_plain;
