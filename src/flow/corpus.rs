@@ -260,6 +260,15 @@ fn measure(expected: Expected, count: Count) -> String {
 /// Reads a corpus file or every `*.txt` of a folder; the language is the file's
 /// name (`fr.txt`).
 pub fn read(path: &std::path::Path) -> Result<Vec<Line>, String> {
+    read_with(path, parse)
+}
+
+/// Reads a corpus file or every `*.txt` of a folder with `parse(lang, text)`, the
+/// language being each file's name; the urgent and the theme corpora share it.
+pub(crate) fn read_with<T>(
+    path: &std::path::Path,
+    parse: impl Fn(&str, &str) -> Result<Vec<T>, String>,
+) -> Result<Vec<T>, String> {
     let mut files = Vec::new();
     if path.is_dir() {
         let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;

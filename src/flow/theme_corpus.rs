@@ -50,30 +50,7 @@ pub(crate) fn parse(lang: &str, content: &str) -> Result<Vec<Line>, String> {
 
 /// Reads a corpus file, or every `*.txt` of a folder.
 pub fn read(path: &std::path::Path) -> Result<Vec<Line>, String> {
-    let mut files = Vec::new();
-    if path.is_dir() {
-        let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        for entry in entries {
-            let file = entry.map_err(|e| e.to_string())?.path();
-            if file.extension().is_some_and(|e| e == "txt") {
-                files.push(file);
-            }
-        }
-        files.sort();
-    } else {
-        files.push(path.to_path_buf());
-    }
-    let mut lines = Vec::new();
-    for file in files {
-        let lang = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let content =
-            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        lines.extend(parse(&lang, &content).map_err(|e| format!("{}: {e}", file.display()))?);
-    }
-    Ok(lines)
+    super::corpus::read_with(path, parse)
 }
 
 /// Where a message typed at the menu lands: the first node entered, or `-`.
