@@ -90,14 +90,12 @@ async fn report_status(
 ) -> Result<StatusCode, ApiError> {
     intervening(&who)?;
     let status: ReportStatus = body.status.into();
-    change_content(&app, id, move |record, _, _| record.status = status).await?;
+    let done = (Action::ReportStatus, status.as_str());
+    change_report(&app, &who, id, done, move |record, _, _| {
+        record.status = status
+    })
+    .await?;
     app.stats.add("reports", status.as_str(), 1);
-    app.audit.record(
-        &who.login,
-        Action::ReportStatus,
-        format!("report:{id}"),
-        status.as_str(),
-    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,24 +112,22 @@ async fn report_assign(
     }
     app.accounts.get(&body.login)?.ok_or(ApiError::NotFound)?;
     let login = body.login;
-    app.audit.record(
-        &who.login,
-        Action::ReportAssign,
-        format!("report:{id}"),
-        &login,
-    );
-    change_content(&app, id, move |record, _, _| {
+    let done = (Action::ReportAssign, login.clone());
+    change_report(&app, &who, id, done, move |record, _, _| {
         record.assigned_to = Some(login)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Runs a change of a report (its record or its sealed content) off the runtime,
-/// then tells the consoles.
-async fn change_content(
+/// Runs a change of a report (its record or its sealed content) off the runtime;
+/// once it is written, records it in the audit trail as `done` (the action and its
+/// detail) and tells the consoles.
+async fn change_report(
     app: &ReportsApiState,
+    who: &Intervenor,
     id: u64,
+    done: (Action, impl AsRef<str>),
     change: impl FnOnce(&mut ReportRecord, &mut Content, u64) + Send + 'static,
 ) -> Result<(), ApiError> {
     let reports = app.reports.clone();
@@ -141,6 +137,9 @@ async fn change_content(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (action, detail) = done;
+    app.audit
+        .record(&who.login, action, format!("report:{id}"), detail.as_ref());
     app.reports.changed(id, false);
     Ok(())
 }
@@ -162,12 +161,14 @@ async fn report_note(
     intervening(&who)?;
     let text = bounded(&body.text, &app)?;
     let by = who.name.clone();
-    change_content(&app, id, move |_, content, at| {
-        content.notes.push(ReportNote { by, text, at })
-    })
+    change_report(
+        &app,
+        &who,
+        id,
+        (Action::ReportNote, ""),
+        move |_, content, at| content.notes.push(ReportNote { by, text, at }),
+    )
     .await?;
-    app.audit
-        .record(&who.login, Action::ReportNote, format!("report:{id}"), "");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,7 +182,8 @@ async fn report_message(
     intervening(&who)?;
     let text = bounded(&body.text, &app)?;
     let name = who.name.clone();
-    change_content(&app, id, move |record, content, at| {
+    let done = (Action::ReportMessage, "");
+    change_report(&app, &who, id, done, move |record, content, at| {
         if record.status == ReportStatus::New {
             record.status = ReportStatus::InReview;
         }
@@ -193,12 +195,6 @@ async fn report_message(
         })
     })
     .await?;
-    app.audit.record(
-        &who.login,
-        Action::ReportMessage,
-        format!("report:{id}"),
-        "",
-    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -213,7 +209,8 @@ async fn report_forwarded(
     let to = bounded(&body.to, &app)?;
     let note = body.note.unwrap_or_default();
     let by = who.name.clone();
-    change_content(&app, id, move |record, content, at| {
+    let done = (Action::ReportForwarded, "");
+    change_report(&app, &who, id, done, move |record, content, at| {
         record.status = ReportStatus::Forwarded;
         let text = if note.trim().is_empty() {
             to
@@ -223,12 +220,6 @@ async fn report_forwarded(
         content.forwarded.push(ReportNote { by, text, at })
     })
     .await?;
-    app.audit.record(
-        &who.login,
-        Action::ReportForwarded,
-        format!("report:{id}"),
-        "",
-    );
     Ok(StatusCode::NO_CONTENT)
 }
 
