@@ -2,11 +2,13 @@
 //! (docs/protocol.md, section 1): `hello`, then turns that walk the shipped flows by
 //! their choices, with some free text; every frame's `seq` is checked, so a frame
 //! lost or repeated is counted. An [`Echo`] sends the same kind of frame to the
-//! floor and checks the counter it carries comes back in order. Both are driven
-//! through [`Session`], so the floor and relais are measured by the same loop.
+//! floor and checks the counter it carries comes back in order. A [`Peer`] speaks
+//! Botkit's web adapter format to the peer. All are driven through [`Session`], so
+//! the floor, relais and the peer are measured by the same loop.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -436,10 +438,107 @@ impl Echo {
     }
 }
 
-/// A youth or an echo client, driven by the same loop.
+/// A user of the peer (Botkit's web adapter, `../shared/peers/botkit/README.md`):
+/// `hello` with a user id of its own, then `message` frames whose `text` is a quick
+/// reply's `payload` or, every fifth turn and wherever no quick reply is offered,
+/// free text. Each turn is answered by exactly one `message` frame. The peer's frames
+/// carry no `seq`: a frame that never comes is an unanswered turn; a surplus one
+/// cannot be told from the next turn's answer.
+pub struct Peer {
+    socket: Socket,
+    user: String,
+    replies: Vec<String>,
+    turns: u64,
+    random: u64,
+    pub tally: Tally,
+}
+
+/// The fields of a peer frame the bench looks at.
+#[derive(Debug, Deserialize)]
+struct PeerFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    quick_replies: Vec<QuickReply>,
+}
+
+#[derive(Debug, Deserialize)]
+struct QuickReply {
+    payload: String,
+}
+
+impl Peer {
+    /// Connects, says hello as a user no other connection has, and reads the welcome.
+    pub async fn open(url: &str, seed: u64) -> Result<Self, BenchError> {
+        static USERS: AtomicU64 = AtomicU64::new(0);
+        let socket = connect(url).await?;
+        let user = format!(
+            "bench-{}-{}",
+            std::process::id(),
+            USERS.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut peer = Self {
+            socket,
+            user,
+            replies: Vec::new(),
+            turns: 0,
+            random: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            tally: Tally::default(),
+        };
+        let hello = serde_json::json!({
+            "type": "hello", "user": peer.user, "channel": "socket", "user_profile": null
+        })
+        .to_string();
+        send_text(&mut peer.socket, &hello).await?;
+        peer.read_answer().await?;
+        Ok(peer)
+    }
+
+    pub async fn turn(&mut self) -> Result<Duration, BenchError> {
+        self.turns += 1;
+        let text = if self.replies.is_empty() || self.turns.is_multiple_of(TEXT_EVERY) {
+            PLAIN_TEXT.to_string()
+        } else {
+            self.random ^= self.random << 13;
+            self.random ^= self.random >> 7;
+            self.random ^= self.random << 17;
+            self.replies[(self.random % self.replies.len() as u64) as usize].clone()
+        };
+        let frame = serde_json::json!({
+            "type": "message", "text": text, "user": self.user, "channel": "websocket"
+        })
+        .to_string();
+        let sent = Instant::now();
+        send_text(&mut self.socket, &frame).await?;
+        self.read_answer().await?;
+        Ok(sent.elapsed())
+    }
+
+    /// The one `message` frame that answers a turn; remembers its quick replies.
+    async fn read_answer(&mut self) -> Result<(), BenchError> {
+        loop {
+            let text = recv_text(&mut self.socket).await?;
+            let frame: PeerFrame = serde_json::from_str(text.as_str())
+                .map_err(|e| BenchError::Protocol(format!("not a peer frame ({e}): {text}")))?;
+            self.tally.frames += 1;
+            if frame.kind == "message" {
+                self.replies = frame.quick_replies.into_iter().map(|q| q.payload).collect();
+                return Ok(());
+            }
+        }
+    }
+
+    pub async fn close(mut self) -> Tally {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+        self.tally
+    }
+}
+
+/// A youth, an echo client or a user of the peer, driven by the same loop.
 pub enum Session {
     Youth(Youth),
     Echo(Echo),
+    Peer(Peer),
 }
 
 impl Session {
@@ -447,6 +546,7 @@ impl Session {
         match self {
             Session::Youth(youth) => youth.turn().await,
             Session::Echo(echo) => echo.turn().await,
+            Session::Peer(peer) => peer.turn().await,
         }
     }
 
@@ -454,6 +554,7 @@ impl Session {
         match self {
             Session::Youth(youth) => youth.tally,
             Session::Echo(echo) => echo.tally,
+            Session::Peer(peer) => peer.tally,
         }
     }
 
@@ -461,7 +562,7 @@ impl Session {
     pub fn first_error(&self) -> Option<&str> {
         match self {
             Session::Youth(youth) => youth.first_error.as_deref(),
-            Session::Echo(_) => None,
+            Session::Echo(_) | Session::Peer(_) => None,
         }
     }
 
@@ -469,6 +570,7 @@ impl Session {
         match self {
             Session::Youth(youth) => youth.close().await,
             Session::Echo(echo) => echo.close().await,
+            Session::Peer(peer) => peer.close().await,
         }
     }
 }

@@ -25,7 +25,9 @@ use relais_bench::{render, BenchError, SocketSettings, Target};
         It starts the relais binary (a child process on 127.0.0.1, a fresh data folder, the \
         shipped flows, the per-client limits lifted: every bench socket comes from one \
         address) and the floor (this binary's hidden `floor` command: a bare axum WebSocket \
-        echo with relais's socket settings), drives both with the same client code, and \
+        echo with relais's socket settings) and, when Node is there, the peer (Botkit 4.15 \
+        with its WebSocket adapter, from ../shared/peers/botkit, installed once with npm ci), \
+        drives them with the same client code, and \
         reports bot turns per second, turn latency (frame sent -> frame that ends the turn), \
         server RSS per idle session, server CPU, frames lost or repeated (must be 0), the \
         time to a flushed urgent `handoff`, and the start time with 100 script files.\n\n\
@@ -55,13 +57,16 @@ struct Common {
     /// urgent phase measures a flush.
     #[arg(long, global = true)]
     scratch_dir: Option<PathBuf>,
+    /// The peer's folder, Botkit (default: ../shared/peers/botkit beside the workspace).
+    #[arg(long, global = true)]
+    peer_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Everything BENCHMARKS.md reports, in one run (about 3 minutes).
     Suite(SuiteArgs),
-    /// Turns on N sessions against relais or the floor, flat out or at a rate.
+    /// Turns on N sessions against relais, the floor or the peer, flat out or at a rate.
     Turns(TurnsArgs),
     /// N idle sessions: the server's RSS per session.
     Idle(IdleArgs),
@@ -112,6 +117,9 @@ struct SuiteArgs {
     /// Frames the floor sends back per frame (1: a plain echo, as the issue asks).
     #[arg(long, default_value_t = 1)]
     echo_frames: usize,
+    /// Leave the peer (Botkit) out, even when Node is there.
+    #[arg(long)]
+    no_peer: bool,
 }
 
 #[derive(Args)]
@@ -216,6 +224,7 @@ impl Common {
             flows_dir: self.flows_dir.clone(),
             web_dir: self.web_dir.clone(),
             scratch_dir: self.scratch_dir.clone(),
+            peer_dir: self.peer_dir.clone(),
         };
         Places::find(&locations, most_sessions)
     }
@@ -315,6 +324,7 @@ async fn command(cli: Cli) -> Result<(), BenchError> {
                 intervenors: args.intervenors,
                 handoff_concurrency: args.handoff_concurrency,
                 echo_frames: args.echo_frames,
+                peer: !args.no_peer,
             };
             print!("{}", render::machine());
             let report = run::suite(&places, &plan, |line| eprintln!("-- {line}")).await?;

@@ -17,6 +17,8 @@ pub const TARGET_P99_AT_HALF: Duration = Duration::from_millis(5);
 pub const TARGET_IDLE_KIB: f64 = 6.0;
 /// p99 from an urgent text to its flushed `handoff` frame.
 pub const TARGET_URGENT_P99: Duration = Duration::from_millis(20);
+/// relais's turns per second flat out at the most sessions, against the peer's.
+pub const TARGET_PEER_RATIO: f64 = 10.0;
 /// Spawn to `/readyz` answering 200 with the generated script files, at worst.
 pub const TARGET_START: Duration = Duration::from_secs(1);
 
@@ -50,6 +52,9 @@ pub fn suite(report: &SuiteReport, plan: &SuitePlan) -> String {
     for turn in &report.turns {
         out.push_str(&turn_row(turn, throughput_ratio(turn, &report.turns)));
     }
+    if let Some(skipped) = &report.peer_skipped {
+        line!(out, "\nThe peer (Botkit) was skipped: {skipped}.");
+    }
     line!(out, "\n### Idle sessions\n");
     out.push_str(&idle_header());
     let floor_idle = report
@@ -59,7 +64,9 @@ pub fn suite(report: &SuiteReport, plan: &SuitePlan) -> String {
         .map(IdleReport::per_session);
     for idle in &report.idle {
         let ratio = match (idle.target, floor_idle) {
-            (Target::Relais, Some(floor)) if floor > 0.0 => Some(idle.per_session() / floor),
+            (Target::Relais | Target::Botkit, Some(floor)) if floor > 0.0 => {
+                Some(idle.per_session() / floor)
+            }
             _ => None,
         };
         out.push_str(&idle_row(idle, ratio));
@@ -82,11 +89,11 @@ pub fn suite(report: &SuiteReport, plan: &SuitePlan) -> String {
     out
 }
 
-/// relais's turns per second as a share of the floor's round trips, for a flat-out
-/// relais row whose floor row (same session count) is in `all`. At a rate both sides
-/// send what they are told, so no ratio.
+/// relais's (or the peer's) turns per second as a share of the floor's round trips,
+/// for a flat-out row whose floor row (same session count) is in `all`. At a rate
+/// both sides send what they are told, so no ratio.
 fn throughput_ratio(report: &TurnReport, all: &[TurnReport]) -> Option<f64> {
-    if report.target != Target::Relais || report.rate.is_some() {
+    if report.target == Target::Floor || report.rate.is_some() {
         return None;
     }
     let floor = all
@@ -97,8 +104,8 @@ fn throughput_ratio(report: &TurnReport, all: &[TurnReport]) -> Option<f64> {
 
 pub fn turns_header() -> String {
     "| target | sessions | mode | turns/s | ratio to floor | p50 ms | p95 ms | p99 ms | max ms \
-     | frames/turn | server CPU (cores) | bench CPU (cores) | lost | dup | errors | unanswered | handoffs |\n\
-     |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+     | frames/turn | server CPU (cores) | server CPU µs/turn | bench CPU (cores) | lost | dup | errors | unanswered | handoffs |\n\
+     |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         .to_string()
 }
 
@@ -110,7 +117,7 @@ pub fn turn_row(report: &TurnReport, ratio: Option<f64>) -> String {
     let latency: &Summary = &report.latency;
     let frames_per_turn = report.tally.frames as f64 / report.turns.max(1) as f64;
     format!(
-        "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {} | {} | {} | {} |\n",
         report.target.name(),
         report.sessions,
         mode,
@@ -122,6 +129,7 @@ pub fn turn_row(report: &TurnReport, ratio: Option<f64>) -> String {
         ms(latency.max),
         frames_per_turn,
         report.server_cores,
+        report.server_cpu_per_turn().as_secs_f64() * 1e6,
         report.bench_cores,
         report.tally.lost,
         report.tally.duplicated,
@@ -276,6 +284,30 @@ pub fn targets(report: &SuiteReport) -> String {
             TARGET_THROUGHPUT_RATIO * 100.0,
             verdict(ratio >= TARGET_THROUGHPUT_RATIO)
         );
+    }
+    match (
+        find(Target::Relais, biggest, true),
+        find(Target::Botkit, biggest, true),
+    ) {
+        (Some(relais), Some(peer)) => {
+            let ratio = relais.turns_per_sec() / peer.turns_per_sec().max(1e-9);
+            line!(
+                out,
+                "- against the peer at {biggest} sessions: {:.0} turns/s = {ratio:.1}× Botkit's {:.0} (target ≥ {TARGET_PEER_RATIO:.0}×): {}; server CPU per turn {:.1} µs against {:.1} µs",
+                relais.turns_per_sec(),
+                peer.turns_per_sec(),
+                verdict(ratio >= TARGET_PEER_RATIO),
+                relais.server_cpu_per_turn().as_secs_f64() * 1e6,
+                peer.server_cpu_per_turn().as_secs_f64() * 1e6
+            );
+        }
+        _ => {
+            line!(
+                out,
+                "- against the peer: not measured ({})",
+                report.peer_skipped.as_deref().unwrap_or("no peer row")
+            );
+        }
     }
     if let Some(half) = find(Target::Relais, biggest, false) {
         line!(

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::floor::FloorOptions;
+use super::peer::PeerSetup;
 use super::process::{
     raise_open_file_limit, scratch_dir, start_floor, start_floor_in_process, start_relais,
     RelaisSetup, Server,
@@ -34,6 +35,8 @@ pub struct Locations {
     pub web_dir: Option<PathBuf>,
     /// Where data folders are made (default: the temp dir).
     pub scratch_dir: Option<PathBuf>,
+    /// The peer's folder (default: `../shared/peers/botkit/` beside the workspace).
+    pub peer_dir: Option<PathBuf>,
 }
 
 /// How the floor is started.
@@ -51,6 +54,8 @@ pub enum FloorLauncher {
 pub struct Places {
     pub setup: RelaisSetup,
     pub floor: FloorLauncher,
+    /// Where the peer is and where its install is cached.
+    pub peer: PeerSetup,
     /// The soft open-file limit in force (raised to the hard one).
     pub open_files: u64,
 }
@@ -59,6 +64,16 @@ pub struct Places {
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// `../shared/peers/botkit/` beside the workspace.
+pub fn default_peer_dir(workspace: &Path) -> PathBuf {
+    workspace
+        .parent()
+        .unwrap_or(workspace)
+        .join("shared")
+        .join("peers")
+        .join("botkit")
 }
 
 impl Places {
@@ -78,6 +93,10 @@ impl Places {
             )));
         }
         let workspace = workspace_root();
+        let scratch_parent = locations
+            .scratch_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
         Ok(Self {
             setup: RelaisSetup {
                 exe: relais,
@@ -89,14 +108,18 @@ impl Places {
                     .web_dir
                     .clone()
                     .unwrap_or_else(|| workspace.join("web")),
-                scratch_parent: locations
-                    .scratch_dir
-                    .clone()
-                    .unwrap_or_else(std::env::temp_dir),
+                scratch_parent: scratch_parent.clone(),
                 most_sessions,
                 intervenors: Vec::new(),
             },
             floor: FloorLauncher::Binary(bench_exe),
+            peer: PeerSetup {
+                source: locations
+                    .peer_dir
+                    .clone()
+                    .unwrap_or_else(|| default_peer_dir(&workspace)),
+                cache_parent: scratch_parent,
+            },
             open_files: raise_open_file_limit()?,
         })
     }
@@ -125,6 +148,12 @@ pub async fn start(
         (Target::Relais, _) => start_relais(&places.setup).await?,
         (Target::Floor, FloorLauncher::Binary(exe)) => start_floor(exe, floor).await?,
         (Target::Floor, FloorLauncher::InProcess) => start_floor_in_process(floor).await?,
+        (Target::Botkit, _) => {
+            let dir = super::peer::prepare(&places.peer)
+                .await
+                .map_err(|skipped| BenchError::Server(format!("the peer cannot run: {skipped}")))?;
+            super::peer::start(&dir).await?
+        }
     };
     super::http::wait_serving(&server).await?;
     Ok(server)
@@ -244,15 +273,20 @@ pub struct SuitePlan {
     pub handoff_concurrency: usize,
     /// Frames the floor sends back per frame (1: a plain echo).
     pub echo_frames: usize,
+    /// Measure the peer (Botkit) too, when Node is there.
+    pub peer: bool,
 }
 
 /// Everything [`suite`] measured.
 #[derive(Debug, Clone)]
 pub struct SuiteReport {
-    /// Floor then relais: flat out at each session count, then at half that rate.
+    /// Floor then relais: flat out at each session count, then at half that rate;
+    /// then the peer, flat out.
     pub turns: Vec<TurnReport>,
-    /// Floor then relais.
+    /// Floor, relais, then the peer.
     pub idle: Vec<IdleReport>,
+    /// Why the peer was not measured, if it was not.
+    pub peer_skipped: Option<String>,
     pub urgent: UrgentReport,
     pub handoffs: HandoffReport,
     /// The shipped flows, then the generated folder of `start_files` files.
@@ -315,6 +349,35 @@ pub async fn suite(
         }
     }
 
+    // The peer last: its install (the first time) takes a while, and a peer that
+    // cannot run only costs its rows.
+    let peer_skipped = if plan.peer {
+        progress("botkit: preparing the peer (npm ci, the first time)".to_string());
+        match super::peer::prepare(&places.peer).await {
+            Ok(_) => {
+                progress(format!("botkit: {} idle sessions", plan.idle));
+                idle_reports.push(idle(places, Target::Botkit, plan.idle, &floor_options).await?);
+                for &sessions in &plan.sessions {
+                    progress(format!("botkit: {sessions} sessions flat out"));
+                    let phase = TurnPlan {
+                        sessions,
+                        duration: plan.duration,
+                        rate: None,
+                        echo_frames: plan.echo_frames,
+                    };
+                    turn_reports.push(turns(places, Target::Botkit, &phase, &floor_options).await?);
+                }
+                None
+            }
+            Err(skipped) => {
+                progress(format!("botkit: skipped: {skipped}"));
+                Some(skipped.to_string())
+            }
+        }
+    } else {
+        Some("not asked for (--no-peer)".to_string())
+    };
+
     progress(format!("relais: {} urgent requests", plan.urgent));
     let urgent_report = urgent(
         places,
@@ -345,6 +408,7 @@ pub async fn suite(
     Ok(SuiteReport {
         turns: turn_reports,
         idle: idle_reports,
+        peer_skipped,
         urgent: urgent_report,
         handoffs: handoff_report,
         start: vec![shipped, many],

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::client::{Echo, Session, Tally, Youth};
+use super::client::{Echo, Peer, Session, Tally, Youth};
 use super::measure::{micros, Summary};
 use super::process::{own_cpu_time, start_relais, RelaisSetup, Server};
 use super::{BenchError, Target};
@@ -50,6 +50,8 @@ pub struct TurnReport {
     pub elapsed: Duration,
     pub latency: Summary,
     pub tally: Tally,
+    /// The server's CPU time over the phase (user + system, `/proc/PID/stat`).
+    pub server_cpu: Duration,
     /// The server's CPU time over the phase, in cores (1.0 = one core busy).
     pub server_cores: f64,
     /// The bench's own CPU time over the phase, in cores.
@@ -59,6 +61,11 @@ pub struct TurnReport {
 impl TurnReport {
     pub fn turns_per_sec(&self) -> f64 {
         self.turns as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The server's CPU time per turn answered.
+    pub fn server_cpu_per_turn(&self) -> Duration {
+        self.server_cpu / u32::try_from(self.turns.max(1)).unwrap_or(u32::MAX)
     }
 
     /// Nothing lost, repeated, refused or left unanswered.
@@ -71,7 +78,7 @@ impl TurnReport {
 }
 
 /// Opens `count` sessions on the server (youths on relais, echo clients on the
-/// floor), `CONNECT_CONCURRENCY` at a time.
+/// floor, users of the peer on Botkit), `CONNECT_CONCURRENCY` at a time.
 pub async fn open_sessions(
     server: &Server,
     count: usize,
@@ -92,6 +99,7 @@ pub async fn open_sessions(
             let session = match target {
                 Target::Relais => Session::Youth(Youth::open(&url, "fr", index as u64 + 1).await?),
                 Target::Floor => Session::Echo(Echo::open(&url, echo_frames).await?),
+                Target::Botkit => Session::Peer(Peer::open(&url, index as u64 + 1).await?),
             };
             Ok::<_, BenchError>((index, session))
         });
@@ -183,7 +191,8 @@ pub async fn run_turns(server: &Server, plan: &TurnPlan) -> Result<TurnReport, B
         finished.push(session);
     }
     let elapsed = start.elapsed();
-    let server_cores = (server.cpu_time()? - server_before).as_secs_f64() / elapsed.as_secs_f64();
+    let server_cpu = server.cpu_time()?.saturating_sub(server_before);
+    let server_cores = server_cpu.as_secs_f64() / elapsed.as_secs_f64();
     let bench_cores = (own_cpu_time()? - bench_before).as_secs_f64() / elapsed.as_secs_f64();
     // Sockets close as they drop; the server sees them go.
     drop(finished);
@@ -198,6 +207,7 @@ pub async fn run_turns(server: &Server, plan: &TurnPlan) -> Result<TurnReport, B
         elapsed,
         latency: Summary::of_micros(all),
         tally,
+        server_cpu,
         server_cores,
         bench_cores,
     })
