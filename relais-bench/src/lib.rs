@@ -17,6 +17,8 @@
 //! - [`console`]: a simulated intervenor on the console (login, claim, reply, close);
 //! - [`scenario`]: the phases: turns (flat out or at a rate), idle sessions, urgent
 //!   requests, requests answered by intervenors, start time; each returns a report;
+//! - [`soak`]: minutes at half load on one server, sampling RSS, descriptors and
+//!   sled's size on disk, and whether they kept growing;
 //! - [`run`]: what the commands do: where relais and the flows are, a fresh server per
 //!   phase, and the whole suite;
 //! - [`render`]: the reports as the Markdown tables of BENCHMARKS.md, and the targets;
@@ -37,6 +39,7 @@ pub mod process;
 pub mod render;
 pub mod run;
 pub mod scenario;
+pub mod soak;
 
 use std::time::Duration;
 

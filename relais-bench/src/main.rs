@@ -77,6 +77,9 @@ enum Command {
     Handoffs(HandoffsArgs),
     /// Start time: spawn to "listening" and to /readyz, with N script files.
     Start(StartArgs),
+    /// Minutes at half load on one relais: RSS, open descriptors, sled's size on
+    /// disk, turns/s and p99 every few seconds, then whether anything kept growing.
+    Soak(SoakArgs),
     /// Runs the floor server (used by the other commands).
     #[command(hide = true)]
     Floor(FloorArgs),
@@ -181,6 +184,28 @@ struct StartArgs {
     files: usize,
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+}
+
+#[derive(Args)]
+struct SoakArgs {
+    /// Length of the soak in minutes.
+    #[arg(long, default_value_t = 10)]
+    minutes: u64,
+    /// Length in seconds instead (a quick try); wins over --minutes.
+    #[arg(long)]
+    seconds: Option<u64>,
+    #[arg(long, default_value_t = 1000)]
+    sessions: usize,
+    /// Turns per second for all sessions together (default: half of a flat-out
+    /// probe of --probe-seconds on a fresh server).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds between two samples (default: a twentieth of the soak, 2 to 30).
+    #[arg(long)]
+    every: Option<u64>,
+    /// Length of the flat-out probe, in seconds.
+    #[arg(long, default_value_t = 5)]
+    probe_seconds: u64,
 }
 
 #[derive(Args)]
@@ -302,6 +327,42 @@ async fn command(cli: Cli) -> Result<(), BenchError> {
             let report = run::start_time(&places, args.files, args.repeats).await?;
             print!("{}", render::start(&[report]));
             Ok(())
+        }
+        Command::Soak(args) => {
+            let places = cli.common.places(args.sessions)?;
+            let duration = Duration::from_secs(args.seconds.unwrap_or(args.minutes * 60));
+            let every = args
+                .every
+                .unwrap_or((duration.as_secs() / 20).clamp(2, 30))
+                .max(1);
+            let soak = run::SoakCommand {
+                sessions: args.sessions,
+                duration,
+                rate: args.rate,
+                every: Duration::from_secs(every),
+                probe: Duration::from_secs(args.probe_seconds.max(1)),
+            };
+            print!("{}", render::machine());
+            let rate = run::soak_rate(&places, &soak, |line| eprintln!("-- {line}")).await?;
+            print!("{}", render::soak_header(soak.sessions, rate, soak.every));
+            let report = run::soak(&places, &soak, rate, |sample| {
+                print!("{}", render::soak_row(sample));
+            })
+            .await?;
+            print!("{}", render::soak_verdict(&report));
+            if report.clean() {
+                Ok(())
+            } else {
+                Err(BenchError::Protocol(format!(
+                    "the soak lost {}, repeated {}, refused {} and left {} unanswered (first: {:?}, first error: {:?})",
+                    report.tally.lost,
+                    report.tally.duplicated,
+                    report.tally.errors,
+                    report.unanswered,
+                    report.first_failure,
+                    report.first_error
+                )))
+            }
         }
         Command::Suite(args) => {
             let most = args

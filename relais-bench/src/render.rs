@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::measure::{ms, Summary};
 use super::run::{SuitePlan, SuiteReport};
 use super::scenario::{HandoffReport, IdleReport, StartReport, TurnReport, UrgentReport};
+use super::soak::{SoakReport, SoakSample};
 use super::Target;
 
 /// Bot turns per second at the most sessions, flat out, against the floor's round trips.
@@ -345,6 +346,90 @@ pub fn targets(report: &SuiteReport) -> String {
             verdict(start.ready.max < TARGET_START)
         );
     }
+    out
+}
+
+/// The soak's table header; its rows come one by one as the samples are taken.
+pub fn soak_header(sessions: usize, rate: f64, every: Duration) -> String {
+    format!(
+        "\n### Soak\n\n{sessions} sessions at {rate:.0} turns/s, a sample every {} s\n\n\
+         | at (s) | RSS (MiB) | descriptors | sled on disk (MiB) | turns/s | p99 ms |\n\
+         |---:|---:|---:|---:|---:|---:|\n",
+        every.as_secs_f64()
+    )
+}
+
+pub fn soak_row(sample: &SoakSample) -> String {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    format!(
+        "| {:.0} | {:.1} | {} | {:.2} | {:.0} | {} |\n",
+        sample.at.as_secs_f64(),
+        mib(sample.rss),
+        sample.descriptors,
+        mib(sample.disk),
+        sample.turns_per_sec,
+        ms(sample.p99)
+    )
+}
+
+/// The soak's end: every turn accounted for, and each measure flat or growing.
+pub fn soak_verdict(report: &SoakReport) -> String {
+    let mut out = String::new();
+    line!(
+        out,
+        "\n{} turns answered (p50 {} ms, p99 {} ms, max {} ms); lost {}, duplicated {}, errors {}, unanswered {}{}\n",
+        report.turns,
+        ms(report.latency.p50),
+        ms(report.latency.p99),
+        ms(report.latency.max),
+        report.tally.lost,
+        report.tally.duplicated,
+        report.tally.errors,
+        report.unanswered,
+        first(&report.first_failure)
+    );
+    line!(
+        out,
+        "| measure | middle third | last third | slope per minute | verdict |"
+    );
+    line!(out, "|---|---:|---:|---:|---|");
+    let verdicts = report.verdicts();
+    for v in &verdicts {
+        let unit = if v.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", v.unit)
+        };
+        line!(
+            out,
+            "| {} | {:.2}{unit} | {:.2}{unit} | {:+.3}{unit} | {} |",
+            v.measure,
+            v.middle,
+            v.last,
+            v.slope_per_minute,
+            match v.grows {
+                None => "too few samples",
+                Some(true) => "grows",
+                Some(false) => "flat",
+            }
+        );
+    }
+    let growing: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.grows == Some(true))
+        .map(|v| format!("{} {:+.3} {}/min", v.measure, v.slope_per_minute, v.unit))
+        .collect();
+    let verdict = if verdicts.iter().any(|v| v.grows.is_none()) {
+        "too short to say (fewer than 3 samples)".to_string()
+    } else if growing.is_empty() {
+        "flat after warm-up".to_string()
+    } else {
+        format!("grows: {}", growing.join(", "))
+    };
+    line!(
+        out,
+        "\nverdict (last third against the middle third): **{verdict}**"
+    );
     out
 }
 

@@ -16,6 +16,7 @@ use super::scenario::{
     run_handoffs, run_idle, run_start, run_turns, run_urgent, HandoffPlan, HandoffReport,
     IdleReport, StartReport, TurnPlan, TurnReport, UrgentPlan, UrgentReport, URGENT_PHRASE,
 };
+use super::soak::{run_soak, SoakPlan, SoakReport, SoakSample};
 use super::{BenchError, Target};
 
 /// The password of every simulated intervenor (the accounts live in a scratch store).
@@ -250,6 +251,63 @@ pub async fn start_time(
         ..places.setup.clone()
     };
     run_start(&setup, repeats).await
+}
+
+/// How the soak command runs: `rate` `None` probes flat out first and takes half.
+#[derive(Debug, Clone, Copy)]
+pub struct SoakCommand {
+    pub sessions: usize,
+    pub duration: Duration,
+    pub rate: Option<f64>,
+    pub every: Duration,
+    /// Length of the flat-out probe (when no rate is given).
+    pub probe: Duration,
+}
+
+/// The rate a soak runs at: the one asked for, or half of a short flat-out probe on
+/// a fresh server (`progress` is told).
+pub async fn soak_rate(
+    places: &Places,
+    command: &SoakCommand,
+    mut progress: impl FnMut(String),
+) -> Result<f64, BenchError> {
+    if let Some(rate) = command.rate {
+        return Ok(rate);
+    }
+    progress(format!(
+        "relais: {} sessions flat out for {} s, to find half load",
+        command.sessions,
+        command.probe.as_secs()
+    ));
+    let probe = TurnPlan {
+        sessions: command.sessions,
+        duration: command.probe,
+        rate: None,
+        echo_frames: 1,
+    };
+    let report = turns(places, Target::Relais, &probe, &FloorOptions::default()).await?;
+    check_clean(&report)?;
+    Ok(report.turns_per_sec() / 2.0)
+}
+
+/// A soak on a fresh relais at `rate`; each sample is told to `sampled` as it comes.
+pub async fn soak(
+    places: &Places,
+    command: &SoakCommand,
+    rate: f64,
+    sampled: impl FnMut(&SoakSample),
+) -> Result<SoakReport, BenchError> {
+    places.check_files(command.sessions)?;
+    let server = start(Target::Relais, places, &FloorOptions::default()).await?;
+    let plan = SoakPlan {
+        sessions: command.sessions,
+        duration: command.duration,
+        rate,
+        every: command.every,
+    };
+    let report = run_soak(&server, &plan, sampled).await;
+    server.stop().await?;
+    report
 }
 
 /// What [`suite`] runs.

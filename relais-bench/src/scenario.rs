@@ -134,40 +134,23 @@ pub async fn run_turns(server: &Server, plan: &TurnPlan) -> Result<TurnReport, B
         let said = said.clone();
         running.spawn(async move {
             let mut latencies = Vec::new();
-            let mut failure = None;
-            // At a rate, sessions are spread evenly over one interval.
-            let mut next =
-                start + interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / count as f64));
-            loop {
-                match interval {
-                    Some(interval) => {
-                        if next >= deadline {
-                            break;
-                        }
-                        tokio::time::sleep_until(next.into()).await;
-                        next += interval;
-                    }
-                    None => {
-                        if Instant::now() >= deadline {
-                            break;
-                        }
-                    }
-                }
-                match session.turn().await {
-                    Ok(latency) => latencies.push(micros(latency)),
-                    Err(error) => {
-                        if !said.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                            eprintln!(
-                                "relais-bench: unanswered turn on server pid {pid}, {:.1} s in: {error}",
-                                start.elapsed().as_secs_f64()
-                            );
-                        }
-                        failure = Some(error.to_string());
-                        break;
-                    }
+            let pace = Pace {
+                start,
+                deadline,
+                interval,
+                index,
+                count,
+            };
+            let failure = drive(&mut session, pace, |latency| latencies.push(latency)).await;
+            if let Some(error) = &failure {
+                if !said.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "relais-bench: unanswered turn on server pid {pid}, {:.1} s in: {error}",
+                        start.elapsed().as_secs_f64()
+                    );
                 }
             }
-            (session, latencies, failure)
+            (session, latencies, failure.map(|e| e.to_string()))
         });
     }
     let mut all = Vec::new();
@@ -211,6 +194,52 @@ pub async fn run_turns(server: &Server, plan: &TurnPlan) -> Result<TurnReport, B
         server_cores,
         bench_cores,
     })
+}
+
+/// When one session of a phase sends: from `start` until `deadline`, flat out, or
+/// every `interval` (at a rate), the `index`-th of `count` sessions shifted by its
+/// share of one interval so the sessions are spread evenly.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub start: Instant,
+    pub deadline: Instant,
+    pub interval: Option<Duration>,
+    pub index: usize,
+    pub count: usize,
+}
+
+/// Takes turns on one session as `pace` says, telling `record` each answered turn's
+/// latency (microseconds); stops at the deadline or at the first unanswered turn,
+/// which it returns.
+pub async fn drive(
+    session: &mut Session,
+    pace: Pace,
+    mut record: impl FnMut(u32),
+) -> Option<BenchError> {
+    let mut next = pace.start
+        + pace.interval.map_or(Duration::ZERO, |i| {
+            i.mul_f64(pace.index as f64 / pace.count.max(1) as f64)
+        });
+    loop {
+        match pace.interval {
+            Some(interval) => {
+                if next >= pace.deadline {
+                    return None;
+                }
+                tokio::time::sleep_until(next.into()).await;
+                next += interval;
+            }
+            None => {
+                if Instant::now() >= pace.deadline {
+                    return None;
+                }
+            }
+        }
+        match session.turn().await {
+            Ok(latency) => record(micros(latency)),
+            Err(error) => return Some(error),
+        }
+    }
 }
 
 /// What an idle phase measured.
