@@ -19,6 +19,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use relais::protocol::{Control, Event, HandoffStatus, InputKind};
+
 use super::{BenchError, PATIENCE};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -52,30 +54,52 @@ pub async fn connect(url: &str) -> Result<Socket, BenchError> {
     Ok(socket)
 }
 
-/// The fields of a server frame the bench looks at; the rest is skipped.
+/// A frame's framing: its `type`, and the `seq` relais puts beside a conversation
+/// frame (the server's `Sequenced` wrapper only serializes, and is private), or the
+/// echo's counter `n`. What the frame says is decoded with relais's own wire types
+/// ([`Frame`]).
 #[derive(Debug, Deserialize)]
-struct WireFrame<'a> {
+struct Head<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
     #[serde(default)]
     seq: Option<u64>,
-    #[serde(default, borrow)]
-    choices: Vec<WireChoice<'a>>,
-    #[serde(default, borrow)]
-    input: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    status: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    code: Option<Cow<'a, str>>,
     /// The echo's counter (the floor sends back what it got).
     #[serde(default)]
     n: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-struct WireChoice<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
+/// A frame of relais's chat socket, in relais's own types (`relais::protocol`): a
+/// conversation frame, or one that carries no seq.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Event(Event),
+    Control(Control),
+}
+
+/// The `type`s of [`Event`]; every other frame is a [`Control`].
+const EVENT_KINDS: [&str; 5] = ["bot", "handoff", "agent", "end", "youth"];
+
+/// Decodes a chat frame with relais's wire types: its seq, and what it says. A frame
+/// those types do not read is a protocol error (the bench and the server disagree).
+pub fn decode(text: &str) -> Result<(Option<u64>, Frame), BenchError> {
+    let head: Head<'_> = serde_json::from_str(text)
+        .map_err(|e| BenchError::Protocol(format!("not a frame ({e}): {text}")))?;
+    let frame = if EVENT_KINDS.contains(&head.kind.as_ref()) {
+        serde_json::from_str::<Event>(text).map(Frame::Event)
+    } else {
+        serde_json::from_str::<Control>(text).map(Frame::Control)
+    }
+    .map_err(|e| BenchError::Protocol(format!("not a relais frame ({e}): {text}")))?;
+    Ok((head.seq, frame))
+}
+
+/// A handoff status as on the wire (`waiting`, `unavailable`…).
+pub fn status_name(status: HandoffStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// What a youth may do next, from the frame that ended the last turn.
@@ -189,21 +213,21 @@ impl Youth {
             let text = self.recv_text().await?;
             let frame = self.check(text.as_str())?;
             let at = sent.elapsed();
-            match frame.kind.as_ref() {
-                "bot" => {
+            match frame {
+                Frame::Event(Event::Bot { .. }) => {
                     first_reply.get_or_insert(at);
                 }
-                "handoff" => {
+                Frame::Event(Event::Handoff { status, .. }) => {
                     return Ok(UrgentTiming {
                         first_reply: first_reply.unwrap_or(at),
                         handoff: at,
-                        status: frame.status.as_deref().unwrap_or("").to_string(),
+                        status: status_name(status),
                     });
                 }
-                "error" => {
+                Frame::Control(Control::Error { code, .. }) => {
                     return Err(BenchError::Protocol(format!(
-                        "error {:?} instead of a handoff",
-                        frame.code
+                        "error {} instead of a handoff",
+                        code.as_str()
                     )))
                 }
                 _ => {}
@@ -216,21 +240,14 @@ impl Youth {
         self.send(frame).await
     }
 
-    /// Reads frames (checking their seq) until one of type `kind` that `accept`s.
-    pub async fn until(
-        &mut self,
-        kind: &str,
-        accept: impl Fn(&serde_json::Value) -> bool,
-    ) -> Result<serde_json::Value, BenchError> {
+    /// Reads frames (checking their seq) until a conversation frame that `accept`s.
+    pub async fn until(&mut self, accept: impl Fn(&Event) -> bool) -> Result<Event, BenchError> {
         loop {
             let text = self.recv_text().await?;
-            if self.check(text.as_str())?.kind != kind {
-                continue;
-            }
-            let frame: serde_json::Value = serde_json::from_str(text.as_str())
-                .map_err(|e| BenchError::Protocol(format!("not JSON ({e}): {text}")))?;
-            if accept(&frame) {
-                return Ok(frame);
+            if let Frame::Event(event) = self.check(text.as_str())? {
+                if accept(&event) {
+                    return Ok(event);
+                }
             }
         }
     }
@@ -240,8 +257,7 @@ impl Youth {
         self.send(r#"{"type":"forget"}"#).await?;
         loop {
             let text = self.recv_text().await?;
-            let frame = self.check(text.as_str())?;
-            if frame.kind == "forgotten" {
+            if let Frame::Control(Control::Forgotten {}) = self.check(text.as_str())? {
                 return Ok(self.tally);
             }
         }
@@ -283,42 +299,38 @@ impl Youth {
     async fn read_turn(&mut self) -> Result<(), BenchError> {
         loop {
             let text = self.recv_text().await?;
-            let frame = self.check(text.as_str())?;
-            match frame.kind.as_ref() {
-                "welcome" => {}
-                "bot" => {
-                    if !frame.choices.is_empty() {
-                        self.waiting = Waiting::Choices(
-                            frame.choices.iter().map(|c| c.id.to_string()).collect(),
-                        );
+            match self.check(text.as_str())? {
+                Frame::Event(Event::Bot { choices, input, .. }) => {
+                    if !choices.is_empty() {
+                        self.waiting =
+                            Waiting::Choices(choices.into_iter().map(|c| c.id).collect());
                         return Ok(());
                     }
-                    if frame.input.as_deref() == Some("text") {
+                    if input != InputKind::None {
                         self.waiting = Waiting::Text;
                         return Ok(());
                     }
                 }
-                "end" => {
+                Frame::Event(Event::End {}) => {
                     self.waiting = Waiting::Ended;
                     return Ok(());
                 }
-                "handoff" => {
+                Frame::Event(Event::Handoff { .. }) => {
                     if let Some(choice) = self.previous_choice.take() {
                         avoid_from_now_on(choice);
                     }
                 }
-                "error" => return Ok(()),
+                Frame::Control(Control::Error { .. }) => return Ok(()),
                 _ => {}
             }
         }
     }
 
-    /// Parses a frame, checks its seq and counts it.
-    fn check<'t>(&mut self, text: &'t str) -> Result<WireFrame<'t>, BenchError> {
-        let frame: WireFrame<'t> = serde_json::from_str(text)
-            .map_err(|e| BenchError::Protocol(format!("not a frame ({e}): {text}")))?;
+    /// Decodes a frame, checks its seq and counts it.
+    fn check(&mut self, text: &str) -> Result<Frame, BenchError> {
+        let (seq, frame) = decode(text)?;
         self.tally.frames += 1;
-        if let Some(seq) = frame.seq {
+        if let Some(seq) = seq {
             if seq <= self.last_seq {
                 self.tally.duplicated += 1;
             } else {
@@ -326,17 +338,13 @@ impl Youth {
                 self.last_seq = seq;
             }
         }
-        match frame.kind.as_ref() {
-            "welcome" => {
-                if let Some(token) = welcome_token(text) {
-                    self.token = token;
-                }
-            }
-            "error" => {
+        match &frame {
+            Frame::Control(Control::Welcome { token, .. }) => self.token.clone_from(token),
+            Frame::Control(Control::Error { .. }) => {
                 self.tally.errors += 1;
                 self.first_error.get_or_insert_with(|| text.to_string());
             }
-            "handoff" => self.tally.handoffs += 1,
+            Frame::Event(Event::Handoff { .. }) => self.tally.handoffs += 1,
             _ => {}
         }
         Ok(frame)
@@ -378,14 +386,6 @@ fn plain_text_frame() -> String {
     serde_json::json!({"type": "text", "text": PLAIN_TEXT}).to_string()
 }
 
-fn welcome_token(text: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Welcome {
-        token: String,
-    }
-    serde_json::from_str::<Welcome>(text).ok().map(|w| w.token)
-}
-
 /// A client of the echo floor: each turn sends a frame shaped like a youth's
 /// `choose`, numbered, and waits for `echo_frames` copies of it.
 pub struct Echo {
@@ -419,7 +419,7 @@ impl Echo {
         send_text(&mut self.socket, &frame).await?;
         for _ in 0..self.echo_frames {
             let text = recv_text(&mut self.socket).await?;
-            let frame: WireFrame<'_> = serde_json::from_str(text.as_str())
+            let frame: Head<'_> = serde_json::from_str(text.as_str())
                 .map_err(|e| BenchError::Protocol(format!("not an echo ({e}): {text}")))?;
             self.tally.frames += 1;
             match frame.n {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use relais::protocol::{Event, HandoffStatus};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -492,17 +493,36 @@ pub async fn run_handoffs(
             let frame = serde_json::json!({"type": "choose", "id": choice}).to_string();
             youth.send_frame(&frame).await?;
             youth
-                .until("handoff", |f| {
-                    f["status"] == "waiting" || f["status"] == "unavailable"
+                .until(|e| {
+                    matches!(
+                        e,
+                        Event::Handoff {
+                            status: HandoffStatus::Waiting | HandoffStatus::Unavailable,
+                            ..
+                        }
+                    )
                 })
                 .await?;
             let request = asked.elapsed();
-            let agent = youth.until("agent", |_| true).await?;
-            let reply = age_of(agent["text"].as_str().unwrap_or(""), base)
-                .ok_or_else(|| BenchError::Protocol(format!("agent frame not stamped: {agent}")))?;
+            let agent = youth.until(|e| matches!(e, Event::Agent { .. })).await?;
+            let reply = match &agent {
+                Event::Agent { text, .. } => age_of(text, base),
+                _ => None,
+            }
+            .ok_or_else(|| BenchError::Protocol(format!("agent frame not stamped: {agent:?}")))?;
             let text = serde_json::json!({"type": "text", "text": stamped(base)}).to_string();
             youth.send_frame(&text).await?;
-            youth.until("handoff", |f| f["status"] == "ended").await?;
+            youth
+                .until(|e| {
+                    matches!(
+                        e,
+                        Event::Handoff {
+                            status: HandoffStatus::Ended,
+                            ..
+                        }
+                    )
+                })
+                .await?;
             Ok::<_, BenchError>((request, reply, youth.close().await))
         });
     }
