@@ -352,9 +352,13 @@ pub struct SuiteReport {
 }
 
 impl SuiteReport {
-    /// The first turns phase that lost, repeated, refused or left a turn unanswered.
+    /// The first turns phase of relais or the floor that lost, repeated, refused or
+    /// left a turn unanswered (the peer's rows say what it did, but the bench's exit
+    /// status is about relais).
     pub fn first_unclean(&self) -> Option<&TurnReport> {
-        self.turns.iter().find(|report| !report.clean())
+        self.turns
+            .iter()
+            .find(|report| report.target != Target::Botkit && !report.clean())
     }
 }
 
@@ -413,19 +417,31 @@ pub async fn suite(
         progress("botkit: preparing the peer (npm ci, the first time)".to_string());
         match super::peer::prepare(&places.peer).await {
             Ok(_) => {
-                progress(format!("botkit: {} idle sessions", plan.idle));
-                idle_reports.push(idle(places, Target::Botkit, plan.idle, &floor_options).await?);
-                for &sessions in &plan.sessions {
-                    progress(format!("botkit: {sessions} sessions flat out"));
-                    let phase = TurnPlan {
-                        sessions,
-                        duration: plan.duration,
-                        rate: None,
-                        echo_frames: plan.echo_frames,
-                    };
-                    turn_reports.push(turns(places, Target::Botkit, &phase, &floor_options).await?);
+                // A peer that fails midway costs its remaining rows, not the suite.
+                let measured = async {
+                    progress(format!("botkit: {} idle sessions", plan.idle));
+                    idle_reports
+                        .push(idle(places, Target::Botkit, plan.idle, &floor_options).await?);
+                    for &sessions in &plan.sessions {
+                        progress(format!("botkit: {sessions} sessions flat out"));
+                        let phase = TurnPlan {
+                            sessions,
+                            duration: plan.duration,
+                            rate: None,
+                            echo_frames: plan.echo_frames,
+                        };
+                        turn_reports
+                            .push(turns(places, Target::Botkit, &phase, &floor_options).await?);
+                    }
+                    Ok::<_, BenchError>(())
+                };
+                match measured.await {
+                    Ok(()) => None,
+                    Err(error) => {
+                        progress(format!("botkit: stopped: {error}"));
+                        Some(format!("the peer failed midway ({error})"))
+                    }
                 }
-                None
             }
             Err(skipped) => {
                 progress(format!("botkit: skipped: {skipped}"));
