@@ -600,3 +600,78 @@ async fn recv_text(socket: &mut Socket) -> Result<Utf8Bytes, BenchError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A stand-in for Botkit's web adapter: a welcome with two quick replies after
+    /// `hello`, then one frame per `message`; free text at a menu gets a prompt with
+    /// no quick replies (as the real dialog's question). It keeps what it was sent.
+    async fn fake_peer(seen: Arc<Mutex<Vec<serde_json::Value>>>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+                    let mut prompted = false;
+                    while let Some(Ok(Message::Text(text))) = ws.next().await {
+                        let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                        let free = frame["type"] == "message" && frame["text"] == PLAIN_TEXT;
+                        seen.lock().unwrap().push(frame);
+                        // Free text at a menu gets the prompt; the answer to the
+                        // prompt, the menu again.
+                        prompted = free && !prompted;
+                        let answer = if prompted {
+                            serde_json::json!({"type": "message", "text": "Please type"})
+                        } else {
+                            serde_json::json!({"type": "message", "text": "Menu",
+                                "quick_replies": [{"title": "A", "payload": "alcohol"},
+                                                  {"title": "D", "payload": "drugs"}]})
+                        };
+                        ws.send(Message::Text(answer.to_string().into()))
+                            .await
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        format!("ws://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn a_peer_user_says_hello_as_itself_and_answers_with_quick_replies() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let url = fake_peer(seen.clone()).await;
+        let mut first = Peer::open(&url, 1).await.unwrap();
+        let mut second = Peer::open(&url, 2).await.unwrap();
+        for _ in 0..12 {
+            first.turn().await.unwrap();
+            second.turn().await.unwrap();
+        }
+        // One frame per turn, plus the welcome.
+        assert_eq!(first.tally.frames, 13);
+        let seen = seen.lock().unwrap();
+        let hellos: Vec<&serde_json::Value> =
+            seen.iter().filter(|f| f["type"] == "hello").collect();
+        assert_eq!(hellos.len(), 2);
+        assert_ne!(hellos[0]["user"], hellos[1]["user"]);
+        let mut free = 0;
+        for frame in seen.iter().filter(|f| f["type"] == "message") {
+            assert!(
+                hellos.iter().any(|h| h["user"] == frame["user"]),
+                "a message from a user that never said hello: {frame}"
+            );
+            match frame["text"].as_str().unwrap() {
+                "alcohol" | "drugs" => {}
+                PLAIN_TEXT => free += 1,
+                other => panic!("neither a quick reply nor free text: {other}"),
+            }
+        }
+        // Every fifth turn, and the turn after each (the prompt offers no reply).
+        assert_eq!(free, 2 * 2 * 2, "{seen:#?}");
+    }
+}
