@@ -155,46 +155,61 @@ pub async fn run_turns(server: &Server, plan: &TurnPlan) -> Result<TurnReport, B
         });
     }
     let mut all = Vec::new();
-    let mut tally = Tally::default();
-    let mut unanswered = 0;
-    let mut first_failure = None;
-    let mut first_error = None;
-    let mut finished = Vec::new();
+    let mut outcomes = Outcomes::default();
     while let Some(joined) = running.join_next().await {
         let (session, latencies, failure) =
             joined.map_err(|e| BenchError::Protocol(format!("a session task failed: {e}")))?;
         all.extend(latencies);
-        tally.add(&session.tally());
-        if first_error.is_none() {
-            first_error = session.first_error().map(str::to_string);
-        }
-        if let Some(failure) = failure {
-            unanswered += 1;
-            first_failure.get_or_insert(failure);
-        }
-        finished.push(session);
+        outcomes.add(session, failure);
     }
     let elapsed = start.elapsed();
     let server_cpu = server.cpu_time()?.saturating_sub(server_before);
     let server_cores = server_cpu.as_secs_f64() / elapsed.as_secs_f64();
     let bench_cores = (own_cpu_time()? - bench_before).as_secs_f64() / elapsed.as_secs_f64();
     // Sockets close as they drop; the server sees them go.
-    drop(finished);
+    drop(outcomes.sessions);
     Ok(TurnReport {
         target: server.target,
         sessions: count,
         rate: plan.rate,
         turns: all.len() as u64,
-        unanswered,
-        first_failure,
-        first_error,
+        unanswered: outcomes.unanswered,
+        first_failure: outcomes.first_failure,
+        first_error: outcomes.first_error,
         elapsed,
         latency: Summary::of_micros(all),
-        tally,
+        tally: outcomes.tally,
         server_cpu,
         server_cores,
         bench_cores,
     })
+}
+
+/// What the sessions of a phase came back with, gathered as they finish.
+#[derive(Default)]
+pub struct Outcomes {
+    pub tally: Tally,
+    /// Sessions that stopped at an unanswered turn, and the first reason.
+    pub unanswered: u64,
+    pub first_failure: Option<String>,
+    /// The first `error` frame a session received.
+    pub first_error: Option<String>,
+    /// The sessions, still open (they close when dropped).
+    pub sessions: Vec<Session>,
+}
+
+impl Outcomes {
+    pub fn add(&mut self, session: Session, failure: Option<String>) {
+        self.tally.add(&session.tally());
+        if self.first_error.is_none() {
+            self.first_error = session.first_error().map(str::to_string);
+        }
+        if let Some(failure) = failure {
+            self.unanswered += 1;
+            self.first_failure.get_or_insert(failure);
+        }
+        self.sessions.push(session);
+    }
 }
 
 /// When one session of a phase sends: from `start` until `deadline`, flat out, or

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use super::client::Tally;
 use super::measure::Summary;
 use super::process::Server;
-use super::scenario::{drive, open_sessions, Pace};
+use super::scenario::{drive, open_sessions, Outcomes, Pace};
 use super::BenchError;
 
 /// How a soak runs.
@@ -204,37 +204,27 @@ pub async fn run_soak(
         next += every;
     }
 
-    let mut tally = Tally::default();
-    let (mut unanswered, mut first_failure, mut first_error) = (0, None, None);
-    let mut finished = Vec::new();
+    let mut outcomes = Outcomes::default();
     while let Some(joined) = running.join_next().await {
         let (session, failure) =
             joined.map_err(|e| BenchError::Protocol(format!("a session task failed: {e}")))?;
-        tally.add(&session.tally());
-        if first_error.is_none() {
-            first_error = session.first_error().map(str::to_string);
-        }
-        if let Some(failure) = failure {
-            unanswered += 1;
-            first_failure.get_or_insert(failure);
-        }
-        finished.push(session);
+        outcomes.add(session, failure);
     }
     // Turns that ended between the last sample and the sessions' stop.
     if let Ok(mut rest) = window.lock() {
         all.append(&mut rest);
     }
-    drop(finished);
+    drop(outcomes.sessions);
     Ok(SoakReport {
         sessions: count,
         rate: plan.rate,
         samples,
         turns: all.len() as u64,
         latency: Summary::of_micros(all),
-        unanswered,
-        first_failure,
-        first_error,
-        tally,
+        unanswered: outcomes.unanswered,
+        first_failure: outcomes.first_failure,
+        first_error: outcomes.first_error,
+        tally: outcomes.tally,
     })
 }
 
