@@ -239,7 +239,9 @@ pub async fn drive(
     loop {
         match pace.interval {
             Some(interval) => {
-                if next >= pace.deadline {
+                // A session that fell behind its schedule stops at the deadline
+                // too, rather than catch up on turns past it.
+                if next >= pace.deadline || Instant::now() >= pace.deadline {
                     return None;
                 }
                 tokio::time::sleep_until(next.into()).await;
