@@ -430,6 +430,21 @@ pub fn soak_verdict(report: &SoakReport) -> String {
         out,
         "\nverdict (last third against the middle third): **{verdict}**"
     );
+    let third = report.samples.len() / 3;
+    if third > 0 {
+        let last = &report.samples[report.samples.len() - third..];
+        let kept = last.iter().map(|s| s.turns_per_sec).sum::<f64>() / last.len() as f64;
+        line!(
+            out,
+            "\nturns/s in the last third: {kept:.0} for {:.0} asked{}",
+            report.rate,
+            if kept < 0.9 * report.rate {
+                " (the server fell behind the rate)"
+            } else {
+                ""
+            }
+        );
+    }
     out
 }
 
