@@ -2,11 +2,13 @@
 //! (docs/protocol.md, section 1): `hello`, then turns that walk the shipped flows by
 //! their choices, with some free text; every frame's `seq` is checked, so a frame
 //! lost or repeated is counted. An [`Echo`] sends the same kind of frame to the
-//! floor and checks the counter it carries comes back in order. Both are driven
-//! through [`Session`], so the floor and relais are measured by the same loop.
+//! floor and checks the counter it carries comes back in order. A [`Peer`] speaks
+//! Botkit's web adapter format to the peer. All are driven through [`Session`], so
+//! the floor, relais and the peer are measured by the same loop.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use relais::protocol::{Control, Event, HandoffStatus, InputKind};
 
 use super::{BenchError, PATIENCE};
 
@@ -50,30 +54,52 @@ pub async fn connect(url: &str) -> Result<Socket, BenchError> {
     Ok(socket)
 }
 
-/// The fields of a server frame the bench looks at; the rest is skipped.
+/// A frame's framing: its `type`, and the `seq` relais puts beside a conversation
+/// frame (the server's `Sequenced` wrapper only serializes, and is private), or the
+/// echo's counter `n`. What the frame says is decoded with relais's own wire types
+/// ([`Frame`]).
 #[derive(Debug, Deserialize)]
-struct WireFrame<'a> {
+struct Head<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
     #[serde(default)]
     seq: Option<u64>,
-    #[serde(default, borrow)]
-    choices: Vec<WireChoice<'a>>,
-    #[serde(default, borrow)]
-    input: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    status: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    code: Option<Cow<'a, str>>,
     /// The echo's counter (the floor sends back what it got).
     #[serde(default)]
     n: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-struct WireChoice<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
+/// A frame of relais's chat socket, in relais's own types (`relais::protocol`): a
+/// conversation frame, or one that carries no seq.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Event(Event),
+    Control(Control),
+}
+
+/// The `type`s of [`Event`]; every other frame is a [`Control`].
+const EVENT_KINDS: [&str; 5] = ["bot", "handoff", "agent", "end", "youth"];
+
+/// Decodes a chat frame with relais's wire types: its seq, and what it says. A frame
+/// those types do not read is a protocol error (the bench and the server disagree).
+pub fn decode(text: &str) -> Result<(Option<u64>, Frame), BenchError> {
+    let head: Head<'_> = serde_json::from_str(text)
+        .map_err(|e| BenchError::Protocol(format!("not a frame ({e}): {text}")))?;
+    let frame = if EVENT_KINDS.contains(&head.kind.as_ref()) {
+        serde_json::from_str::<Event>(text).map(Frame::Event)
+    } else {
+        serde_json::from_str::<Control>(text).map(Frame::Control)
+    }
+    .map_err(|e| BenchError::Protocol(format!("not a relais frame ({e}): {text}")))?;
+    Ok((head.seq, frame))
+}
+
+/// A handoff status as on the wire (`waiting`, `unavailable`…).
+pub fn status_name(status: HandoffStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// What a youth may do next, from the frame that ended the last turn.
@@ -187,21 +213,21 @@ impl Youth {
             let text = self.recv_text().await?;
             let frame = self.check(text.as_str())?;
             let at = sent.elapsed();
-            match frame.kind.as_ref() {
-                "bot" => {
+            match frame {
+                Frame::Event(Event::Bot { .. }) => {
                     first_reply.get_or_insert(at);
                 }
-                "handoff" => {
+                Frame::Event(Event::Handoff { status, .. }) => {
                     return Ok(UrgentTiming {
                         first_reply: first_reply.unwrap_or(at),
                         handoff: at,
-                        status: frame.status.as_deref().unwrap_or("").to_string(),
+                        status: status_name(status),
                     });
                 }
-                "error" => {
+                Frame::Control(Control::Error { code, .. }) => {
                     return Err(BenchError::Protocol(format!(
-                        "error {:?} instead of a handoff",
-                        frame.code
+                        "error {} instead of a handoff",
+                        code.as_str()
                     )))
                 }
                 _ => {}
@@ -214,21 +240,14 @@ impl Youth {
         self.send(frame).await
     }
 
-    /// Reads frames (checking their seq) until one of type `kind` that `accept`s.
-    pub async fn until(
-        &mut self,
-        kind: &str,
-        accept: impl Fn(&serde_json::Value) -> bool,
-    ) -> Result<serde_json::Value, BenchError> {
+    /// Reads frames (checking their seq) until a conversation frame that `accept`s.
+    pub async fn until(&mut self, accept: impl Fn(&Event) -> bool) -> Result<Event, BenchError> {
         loop {
             let text = self.recv_text().await?;
-            if self.check(text.as_str())?.kind != kind {
-                continue;
-            }
-            let frame: serde_json::Value = serde_json::from_str(text.as_str())
-                .map_err(|e| BenchError::Protocol(format!("not JSON ({e}): {text}")))?;
-            if accept(&frame) {
-                return Ok(frame);
+            if let Frame::Event(event) = self.check(text.as_str())? {
+                if accept(&event) {
+                    return Ok(event);
+                }
             }
         }
     }
@@ -238,8 +257,7 @@ impl Youth {
         self.send(r#"{"type":"forget"}"#).await?;
         loop {
             let text = self.recv_text().await?;
-            let frame = self.check(text.as_str())?;
-            if frame.kind == "forgotten" {
+            if let Frame::Control(Control::Forgotten {}) = self.check(text.as_str())? {
                 return Ok(self.tally);
             }
         }
@@ -281,42 +299,38 @@ impl Youth {
     async fn read_turn(&mut self) -> Result<(), BenchError> {
         loop {
             let text = self.recv_text().await?;
-            let frame = self.check(text.as_str())?;
-            match frame.kind.as_ref() {
-                "welcome" => {}
-                "bot" => {
-                    if !frame.choices.is_empty() {
-                        self.waiting = Waiting::Choices(
-                            frame.choices.iter().map(|c| c.id.to_string()).collect(),
-                        );
+            match self.check(text.as_str())? {
+                Frame::Event(Event::Bot { choices, input, .. }) => {
+                    if !choices.is_empty() {
+                        self.waiting =
+                            Waiting::Choices(choices.into_iter().map(|c| c.id).collect());
                         return Ok(());
                     }
-                    if frame.input.as_deref() == Some("text") {
+                    if input != InputKind::None {
                         self.waiting = Waiting::Text;
                         return Ok(());
                     }
                 }
-                "end" => {
+                Frame::Event(Event::End {}) => {
                     self.waiting = Waiting::Ended;
                     return Ok(());
                 }
-                "handoff" => {
+                Frame::Event(Event::Handoff { .. }) => {
                     if let Some(choice) = self.previous_choice.take() {
                         avoid_from_now_on(choice);
                     }
                 }
-                "error" => return Ok(()),
+                Frame::Control(Control::Error { .. }) => return Ok(()),
                 _ => {}
             }
         }
     }
 
-    /// Parses a frame, checks its seq and counts it.
-    fn check<'t>(&mut self, text: &'t str) -> Result<WireFrame<'t>, BenchError> {
-        let frame: WireFrame<'t> = serde_json::from_str(text)
-            .map_err(|e| BenchError::Protocol(format!("not a frame ({e}): {text}")))?;
+    /// Decodes a frame, checks its seq and counts it.
+    fn check(&mut self, text: &str) -> Result<Frame, BenchError> {
+        let (seq, frame) = decode(text)?;
         self.tally.frames += 1;
-        if let Some(seq) = frame.seq {
+        if let Some(seq) = seq {
             if seq <= self.last_seq {
                 self.tally.duplicated += 1;
             } else {
@@ -324,17 +338,13 @@ impl Youth {
                 self.last_seq = seq;
             }
         }
-        match frame.kind.as_ref() {
-            "welcome" => {
-                if let Some(token) = welcome_token(text) {
-                    self.token = token;
-                }
-            }
-            "error" => {
+        match &frame {
+            Frame::Control(Control::Welcome { token, .. }) => self.token.clone_from(token),
+            Frame::Control(Control::Error { .. }) => {
                 self.tally.errors += 1;
                 self.first_error.get_or_insert_with(|| text.to_string());
             }
-            "handoff" => self.tally.handoffs += 1,
+            Frame::Event(Event::Handoff { .. }) => self.tally.handoffs += 1,
             _ => {}
         }
         Ok(frame)
@@ -376,14 +386,6 @@ fn plain_text_frame() -> String {
     serde_json::json!({"type": "text", "text": PLAIN_TEXT}).to_string()
 }
 
-fn welcome_token(text: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Welcome {
-        token: String,
-    }
-    serde_json::from_str::<Welcome>(text).ok().map(|w| w.token)
-}
-
 /// A client of the echo floor: each turn sends a frame shaped like a youth's
 /// `choose`, numbered, and waits for `echo_frames` copies of it.
 pub struct Echo {
@@ -417,7 +419,7 @@ impl Echo {
         send_text(&mut self.socket, &frame).await?;
         for _ in 0..self.echo_frames {
             let text = recv_text(&mut self.socket).await?;
-            let frame: WireFrame<'_> = serde_json::from_str(text.as_str())
+            let frame: Head<'_> = serde_json::from_str(text.as_str())
                 .map_err(|e| BenchError::Protocol(format!("not an echo ({e}): {text}")))?;
             self.tally.frames += 1;
             match frame.n {
@@ -436,10 +438,107 @@ impl Echo {
     }
 }
 
-/// A youth or an echo client, driven by the same loop.
+/// A user of the peer (Botkit's web adapter, `../shared/peers/botkit/README.md`):
+/// `hello` with a user id of its own, then `message` frames whose `text` is a quick
+/// reply's `payload` or, every fifth turn and wherever no quick reply is offered,
+/// free text. Each turn is answered by exactly one `message` frame. The peer's frames
+/// carry no `seq`: a frame that never comes is an unanswered turn; a surplus one
+/// cannot be told from the next turn's answer.
+pub struct Peer {
+    socket: Socket,
+    user: String,
+    replies: Vec<String>,
+    turns: u64,
+    random: u64,
+    pub tally: Tally,
+}
+
+/// The fields of a peer frame the bench looks at.
+#[derive(Debug, Deserialize)]
+struct PeerFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    quick_replies: Vec<QuickReply>,
+}
+
+#[derive(Debug, Deserialize)]
+struct QuickReply {
+    payload: String,
+}
+
+impl Peer {
+    /// Connects, says hello as a user no other connection has, and reads the welcome.
+    pub async fn open(url: &str, seed: u64) -> Result<Self, BenchError> {
+        static USERS: AtomicU64 = AtomicU64::new(0);
+        let socket = connect(url).await?;
+        let user = format!(
+            "bench-{}-{}",
+            std::process::id(),
+            USERS.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut peer = Self {
+            socket,
+            user,
+            replies: Vec::new(),
+            turns: 0,
+            random: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            tally: Tally::default(),
+        };
+        let hello = serde_json::json!({
+            "type": "hello", "user": peer.user, "channel": "socket", "user_profile": null
+        })
+        .to_string();
+        send_text(&mut peer.socket, &hello).await?;
+        peer.read_answer().await?;
+        Ok(peer)
+    }
+
+    pub async fn turn(&mut self) -> Result<Duration, BenchError> {
+        self.turns += 1;
+        let text = if self.replies.is_empty() || self.turns.is_multiple_of(TEXT_EVERY) {
+            PLAIN_TEXT.to_string()
+        } else {
+            self.random ^= self.random << 13;
+            self.random ^= self.random >> 7;
+            self.random ^= self.random << 17;
+            self.replies[(self.random % self.replies.len() as u64) as usize].clone()
+        };
+        let frame = serde_json::json!({
+            "type": "message", "text": text, "user": self.user, "channel": "websocket"
+        })
+        .to_string();
+        let sent = Instant::now();
+        send_text(&mut self.socket, &frame).await?;
+        self.read_answer().await?;
+        Ok(sent.elapsed())
+    }
+
+    /// The one `message` frame that answers a turn; remembers its quick replies.
+    async fn read_answer(&mut self) -> Result<(), BenchError> {
+        loop {
+            let text = recv_text(&mut self.socket).await?;
+            let frame: PeerFrame = serde_json::from_str(text.as_str())
+                .map_err(|e| BenchError::Protocol(format!("not a peer frame ({e}): {text}")))?;
+            self.tally.frames += 1;
+            if frame.kind == "message" {
+                self.replies = frame.quick_replies.into_iter().map(|q| q.payload).collect();
+                return Ok(());
+            }
+        }
+    }
+
+    pub async fn close(mut self) -> Tally {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+        self.tally
+    }
+}
+
+/// A youth, an echo client or a user of the peer, driven by the same loop.
 pub enum Session {
     Youth(Youth),
     Echo(Echo),
+    Peer(Peer),
 }
 
 impl Session {
@@ -447,6 +546,7 @@ impl Session {
         match self {
             Session::Youth(youth) => youth.turn().await,
             Session::Echo(echo) => echo.turn().await,
+            Session::Peer(peer) => peer.turn().await,
         }
     }
 
@@ -454,6 +554,7 @@ impl Session {
         match self {
             Session::Youth(youth) => youth.tally,
             Session::Echo(echo) => echo.tally,
+            Session::Peer(peer) => peer.tally,
         }
     }
 
@@ -461,7 +562,7 @@ impl Session {
     pub fn first_error(&self) -> Option<&str> {
         match self {
             Session::Youth(youth) => youth.first_error.as_deref(),
-            Session::Echo(_) => None,
+            Session::Echo(_) | Session::Peer(_) => None,
         }
     }
 
@@ -469,6 +570,7 @@ impl Session {
         match self {
             Session::Youth(youth) => youth.close().await,
             Session::Echo(echo) => echo.close().await,
+            Session::Peer(peer) => peer.close().await,
         }
     }
 }
@@ -496,5 +598,80 @@ async fn recv_text(socket: &mut Socket) -> Result<Utf8Bytes, BenchError> {
             }
             _ => continue,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A stand-in for Botkit's web adapter: a welcome with two quick replies after
+    /// `hello`, then one frame per `message`; free text at a menu gets a prompt with
+    /// no quick replies (as the real dialog's question). It keeps what it was sent.
+    async fn fake_peer(seen: Arc<Mutex<Vec<serde_json::Value>>>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+                    let mut prompted = false;
+                    while let Some(Ok(Message::Text(text))) = ws.next().await {
+                        let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                        let free = frame["type"] == "message" && frame["text"] == PLAIN_TEXT;
+                        seen.lock().unwrap().push(frame);
+                        // Free text at a menu gets the prompt; the answer to the
+                        // prompt, the menu again.
+                        prompted = free && !prompted;
+                        let answer = if prompted {
+                            serde_json::json!({"type": "message", "text": "Please type"})
+                        } else {
+                            serde_json::json!({"type": "message", "text": "Menu",
+                                "quick_replies": [{"title": "A", "payload": "alcohol"},
+                                                  {"title": "D", "payload": "drugs"}]})
+                        };
+                        ws.send(Message::Text(answer.to_string().into()))
+                            .await
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        format!("ws://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn a_peer_user_says_hello_as_itself_and_answers_with_quick_replies() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let url = fake_peer(seen.clone()).await;
+        let mut first = Peer::open(&url, 1).await.unwrap();
+        let mut second = Peer::open(&url, 2).await.unwrap();
+        for _ in 0..12 {
+            first.turn().await.unwrap();
+            second.turn().await.unwrap();
+        }
+        // One frame per turn, plus the welcome.
+        assert_eq!(first.tally.frames, 13);
+        let seen = seen.lock().unwrap();
+        let hellos: Vec<&serde_json::Value> =
+            seen.iter().filter(|f| f["type"] == "hello").collect();
+        assert_eq!(hellos.len(), 2);
+        assert_ne!(hellos[0]["user"], hellos[1]["user"]);
+        let mut free = 0;
+        for frame in seen.iter().filter(|f| f["type"] == "message") {
+            assert!(
+                hellos.iter().any(|h| h["user"] == frame["user"]),
+                "a message from a user that never said hello: {frame}"
+            );
+            match frame["text"].as_str().unwrap() {
+                "alcohol" | "drugs" => {}
+                PLAIN_TEXT => free += 1,
+                other => panic!("neither a quick reply nor free text: {other}"),
+            }
+        }
+        // Every fifth turn, and the turn after each (the prompt offers no reply).
+        assert_eq!(free, 2 * 2 * 2, "{seen:#?}");
     }
 }

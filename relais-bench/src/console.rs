@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
+use relais::protocol::{
+    ConsoleClientFrame, ConsoleServerFrame, ErrorCode, LoginRequest, LoginResponse, OnCallRequest,
+    Outcome, QueueStatus, Speaker,
+};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -46,33 +49,6 @@ pub struct IntervenorTimings {
     pub first_error: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct LoginAnswer {
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct ConsoleFrame {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    items: Vec<QueueItem>,
-    #[serde(default)]
-    handoff: Option<u64>,
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct QueueItem {
-    id: u64,
-    status: String,
-}
-
 /// Runs one intervenor until `done` turns true (or `limit` passes); says on `ready`
 /// when its console is signed in and on call.
 pub async fn intervenor(
@@ -83,22 +59,26 @@ pub async fn intervenor(
     mut done: watch::Receiver<bool>,
     limit: Duration,
 ) -> Result<IntervenorTimings, BenchError> {
-    let body = serde_json::json!({"username": login, "password": password}).to_string();
+    let body = to_json(&LoginRequest {
+        username: login.to_string(),
+        password: password.to_string(),
+        totp: None,
+    })?;
     let (status, answer) = http::request(addr, "POST", "/api/login", None, Some(&body)).await?;
     if status != 200 {
         return Err(BenchError::Server(format!("login of {login}: {status}")));
     }
-    let token = serde_json::from_str::<LoginAnswer>(&answer)
+    let token = serde_json::from_str::<LoginResponse>(&answer)
         .map_err(|e| BenchError::Protocol(format!("login answer: {e}")))?
         .token;
-    let on_call = r#"{"on_call":true}"#;
+    let on_call = to_json(&OnCallRequest { on_call: true })?;
     let (status, _) =
-        http::request(addr, "PUT", "/api/me/on_call", Some(&token), Some(on_call)).await?;
+        http::request(addr, "PUT", "/api/me/on_call", Some(&token), Some(&on_call)).await?;
     if status != 204 {
         return Err(BenchError::Server(format!("on call for {login}: {status}")));
     }
     let mut socket = connect(&format!("ws://{addr}/console")).await?;
-    let auth = serde_json::json!({"type": "auth", "token": token}).to_string();
+    let auth = to_json(&ConsoleClientFrame::Auth { token })?;
     socket.send(Message::Text(auth.into())).await?;
 
     let mut timings = IntervenorTimings::default();
@@ -115,57 +95,66 @@ pub async fn intervenor(
         let Message::Text(text) = message else {
             continue;
         };
-        let frame: ConsoleFrame = serde_json::from_str(text.as_str())
+        let frame: ConsoleServerFrame = serde_json::from_str(text.as_str())
             .map_err(|e| BenchError::Protocol(format!("console frame ({e}): {text}")))?;
         let mut replies = Vec::new();
-        match frame.kind.as_str() {
-            "ready" => {
+        match frame {
+            ConsoleServerFrame::Ready { .. } => {
                 let _ = ready.send(()).await;
             }
-            "queue" => {
-                for item in frame.items {
-                    if item.status == "waiting" && !claimed_at.contains_key(&item.id) {
+            ConsoleServerFrame::Queue { items } => {
+                for item in items {
+                    if item.status == QueueStatus::Waiting && !claimed_at.contains_key(&item.id) {
                         claimed_at.insert(item.id, Instant::now());
-                        replies.push(serde_json::json!({"type": "claim", "handoff": item.id}));
+                        replies.push(ConsoleClientFrame::Claim { handoff: item.id });
                     }
                 }
             }
-            "claimed" => {
-                let id = frame.handoff.unwrap_or_default();
-                if let Some(sent) = claimed_at.get(&id) {
+            ConsoleServerFrame::Claimed { handoff, .. } => {
+                if let Some(sent) = claimed_at.get(&handoff) {
                     timings.claims.push(micros(sent.elapsed()));
                 }
-                replies.push(
-                    serde_json::json!({"type": "reply", "handoff": id, "text": stamped(base)}),
-                );
+                replies.push(ConsoleClientFrame::Reply {
+                    handoff,
+                    text: stamped(base),
+                });
             }
-            "message" if frame.from.as_deref() == Some("youth") => {
-                let text = frame.text.unwrap_or_default();
+            ConsoleServerFrame::Message {
+                handoff,
+                from: Speaker::Youth,
+                text,
+                ..
+            } => {
                 if let Some(age) = age_of(&text, base) {
                     timings.youth_messages.push(micros(age));
-                    let id = frame.handoff.unwrap_or_default();
-                    replies.push(
-                        serde_json::json!({"type": "close", "handoff": id, "outcome": "resolved"}),
-                    );
+                    replies.push(ConsoleClientFrame::Close {
+                        handoff,
+                        outcome: Outcome::Resolved,
+                    });
                     timings.closed += 1;
                 }
             }
             // `conflict` and `not_found` answer a claim that another intervenor won.
-            "error" if !matches!(frame.code.as_deref(), Some("conflict" | "not_found")) => {
+            ConsoleServerFrame::Error { code, .. }
+                if !matches!(code, ErrorCode::Conflict | ErrorCode::NotFound) =>
+            {
                 timings.errors += 1;
                 timings.first_error.get_or_insert_with(|| text.to_string());
             }
             _ => {}
         }
         for reply in replies {
-            tokio::time::timeout(
-                PATIENCE,
-                socket.send(Message::Text(reply.to_string().into())),
-            )
-            .await
-            .map_err(|_| BenchError::Timeout(format!("{login}: sending")))??;
+            let reply = to_json(&reply)?;
+            tokio::time::timeout(PATIENCE, socket.send(Message::Text(reply.into())))
+                .await
+                .map_err(|_| BenchError::Timeout(format!("{login}: sending")))??;
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), socket.close(None)).await;
     Ok(timings)
+}
+
+/// A frame or body as JSON; relais's wire types always serialize.
+fn to_json(value: &impl serde::Serialize) -> Result<String, BenchError> {
+    serde_json::to_string(value).map_err(|e| BenchError::Protocol(format!("cannot encode: {e}")))
 }

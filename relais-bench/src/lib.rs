@@ -9,12 +9,16 @@
 //!   integration tests use to start and stop the binary;
 //! - [`floor`]: the floor, a bare axum WebSocket echo server with relais's socket
 //!   settings (`relais-bench floor`, a hidden subcommand);
-//! - [`client`]: one session over a real socket: a youth walking the shipped flows, or
-//!   an echo client; both check `seq` (or the echo's counter) for lost and repeated
-//!   frames;
+//! - [`peer`]: the peer, Botkit 4.15 with its WebSocket adapter, installed once with
+//!   `npm ci` into a cache and started with Node (`--target botkit`);
+//! - [`client`]: one session over a real socket: a youth walking the shipped flows, an
+//!   echo client, or a user of the peer; the first two check `seq` (or the echo's
+//!   counter) for lost and repeated frames;
 //! - [`console`]: a simulated intervenor on the console (login, claim, reply, close);
 //! - [`scenario`]: the phases: turns (flat out or at a rate), idle sessions, urgent
 //!   requests, requests answered by intervenors, start time; each returns a report;
+//! - [`soak`]: minutes at half load on one server, sampling RSS, descriptors and
+//!   sled's size on disk, and whether they kept growing;
 //! - [`run`]: what the commands do: where relais and the flows are, a fresh server per
 //!   phase, and the whole suite;
 //! - [`render`]: the reports as the Markdown tables of BENCHMARKS.md, and the targets;
@@ -30,10 +34,12 @@ pub mod floor;
 pub mod flows;
 pub mod http;
 pub mod measure;
+pub mod peer;
 pub mod process;
 pub mod render;
 pub mod run;
 pub mod scenario;
+pub mod soak;
 
 use std::time::Duration;
 
@@ -63,6 +69,9 @@ pub enum Target {
     Relais,
     /// The bare echo server.
     Floor,
+    /// The peer: Botkit 4.15 with its WebSocket adapter (`../shared/peers/botkit/`,
+    /// needs Node).
+    Botkit,
 }
 
 impl Target {
@@ -70,6 +79,7 @@ impl Target {
         match self {
             Target::Relais => "relais",
             Target::Floor => "floor",
+            Target::Botkit => "botkit",
         }
     }
 }

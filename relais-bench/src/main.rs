@@ -25,7 +25,9 @@ use relais_bench::{render, BenchError, SocketSettings, Target};
         It starts the relais binary (a child process on 127.0.0.1, a fresh data folder, the \
         shipped flows, the per-client limits lifted: every bench socket comes from one \
         address) and the floor (this binary's hidden `floor` command: a bare axum WebSocket \
-        echo with relais's socket settings), drives both with the same client code, and \
+        echo with relais's socket settings) and, when Node is there, the peer (Botkit 4.15 \
+        with its WebSocket adapter, from ../shared/peers/botkit, installed once with npm ci), \
+        drives them with the same client code, and \
         reports bot turns per second, turn latency (frame sent -> frame that ends the turn), \
         server RSS per idle session, server CPU, frames lost or repeated (must be 0), the \
         time to a flushed urgent `handoff`, and the start time with 100 script files.\n\n\
@@ -55,13 +57,16 @@ struct Common {
     /// urgent phase measures a flush.
     #[arg(long, global = true)]
     scratch_dir: Option<PathBuf>,
+    /// The peer's folder, Botkit (default: ../shared/peers/botkit beside the workspace).
+    #[arg(long, global = true)]
+    peer_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Everything BENCHMARKS.md reports, in one run (about 3 minutes).
     Suite(SuiteArgs),
-    /// Turns on N sessions against relais or the floor, flat out or at a rate.
+    /// Turns on N sessions against relais, the floor or the peer, flat out or at a rate.
     Turns(TurnsArgs),
     /// N idle sessions: the server's RSS per session.
     Idle(IdleArgs),
@@ -72,6 +77,9 @@ enum Command {
     Handoffs(HandoffsArgs),
     /// Start time: spawn to "listening" and to /readyz, with N script files.
     Start(StartArgs),
+    /// Minutes at half load on one relais: RSS, open descriptors, sled's size on
+    /// disk, turns/s and p99 every few seconds, then whether anything kept growing.
+    Soak(SoakArgs),
     /// Runs the floor server (used by the other commands).
     #[command(hide = true)]
     Floor(FloorArgs),
@@ -112,6 +120,9 @@ struct SuiteArgs {
     /// Frames the floor sends back per frame (1: a plain echo, as the issue asks).
     #[arg(long, default_value_t = 1)]
     echo_frames: usize,
+    /// Leave the peer (Botkit) out, even when Node is there.
+    #[arg(long)]
+    no_peer: bool,
 }
 
 #[derive(Args)]
@@ -176,6 +187,28 @@ struct StartArgs {
 }
 
 #[derive(Args)]
+struct SoakArgs {
+    /// Length of the soak in minutes.
+    #[arg(long, default_value_t = 10)]
+    minutes: u64,
+    /// Length in seconds instead (a quick try); wins over --minutes.
+    #[arg(long)]
+    seconds: Option<u64>,
+    #[arg(long, default_value_t = 1000)]
+    sessions: usize,
+    /// Turns per second for all sessions together (default: half of a flat-out
+    /// probe of --probe-seconds on a fresh server).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds between two samples (default: a twentieth of the soak, 2 to 30).
+    #[arg(long)]
+    every: Option<u64>,
+    /// Length of the flat-out probe, in seconds.
+    #[arg(long, default_value_t = 5)]
+    probe_seconds: u64,
+}
+
+#[derive(Args)]
 struct FloorArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: std::net::SocketAddr,
@@ -216,6 +249,7 @@ impl Common {
             flows_dir: self.flows_dir.clone(),
             web_dir: self.web_dir.clone(),
             scratch_dir: self.scratch_dir.clone(),
+            peer_dir: self.peer_dir.clone(),
         };
         Places::find(&locations, most_sessions)
     }
@@ -294,6 +328,42 @@ async fn command(cli: Cli) -> Result<(), BenchError> {
             print!("{}", render::start(&[report]));
             Ok(())
         }
+        Command::Soak(args) => {
+            let places = cli.common.places(args.sessions)?;
+            let duration = Duration::from_secs(args.seconds.unwrap_or(args.minutes * 60));
+            let every = args
+                .every
+                .unwrap_or((duration.as_secs() / 20).clamp(2, 30))
+                .max(1);
+            let soak = run::SoakCommand {
+                sessions: args.sessions,
+                duration,
+                rate: args.rate,
+                every: Duration::from_secs(every),
+                probe: Duration::from_secs(args.probe_seconds.max(1)),
+            };
+            print!("{}", render::machine());
+            let rate = run::soak_rate(&places, &soak, |line| eprintln!("-- {line}")).await?;
+            print!("{}", render::soak_header(soak.sessions, rate, soak.every));
+            let report = run::soak(&places, &soak, rate, |sample| {
+                print!("{}", render::soak_row(sample));
+            })
+            .await?;
+            print!("{}", render::soak_verdict(&report));
+            if report.clean() {
+                Ok(())
+            } else {
+                Err(BenchError::Protocol(format!(
+                    "the soak lost {}, repeated {}, refused {} and left {} unanswered (first: {:?}, first error: {:?})",
+                    report.tally.lost,
+                    report.tally.duplicated,
+                    report.tally.errors,
+                    report.unanswered,
+                    report.first_failure,
+                    report.first_error
+                )))
+            }
+        }
         Command::Suite(args) => {
             let most = args
                 .sessions
@@ -315,6 +385,7 @@ async fn command(cli: Cli) -> Result<(), BenchError> {
                 intervenors: args.intervenors,
                 handoff_concurrency: args.handoff_concurrency,
                 echo_frames: args.echo_frames,
+                peer: !args.no_peer,
             };
             print!("{}", render::machine());
             let report = run::suite(&places, &plan, |line| eprintln!("-- {line}")).await?;

@@ -119,16 +119,25 @@ impl Listening {
             .take()
             .ok_or_else(|| BenchError::Server("no standard output".into()))?;
         let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(PATIENCE, lines.next_line())
-            .await
-            .map_err(|_| BenchError::Timeout(format!("{what} never said where it listens")))??
-            .ok_or_else(|| BenchError::Server(format!("{what} stopped before listening")))?;
+        // The first line that says where it listens; a few lines before it (a
+        // runtime's notice) are skipped, within the same patience.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut skipped = Vec::new();
+        let addr = loop {
+            let line = tokio::time::timeout_at(deadline, lines.next_line())
+                .await
+                .map_err(|_| BenchError::Timeout(format!("{what} never said where it listens")))??
+                .ok_or_else(|| {
+                    BenchError::Server(format!("{what} stopped before listening: {skipped:?}"))
+                })?;
+            if let Some(addr) = listening_addr(&line) {
+                break addr;
+            }
+            if skipped.len() < 8 {
+                skipped.push(line);
+            }
+        };
         let listening_after = spawned_at.elapsed();
-        let addr = line
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.trim().parse::<SocketAddr>().ok())
-            .ok_or_else(|| BenchError::Server(format!("not a listening line: {line:?}")))?;
         // Keep reading so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let pid = child
@@ -161,6 +170,14 @@ impl Listening {
     pub async fn kill(&mut self) -> std::io::Result<()> {
         self.child.kill().await
     }
+}
+
+/// The address in a "listening" line: relais's `… listening on http://ADDR`, the
+/// floor's, or the peer's `… web adapter ws://ADDR/ pid=…`.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("://")?;
+    let end = rest.find(['/', ' ']).unwrap_or(rest.len());
+    rest[..end].trim().parse().ok()
 }
 
 /// Asks the kernel to end the child when the bench (or the test) ends, however it ends
@@ -224,6 +241,8 @@ pub struct Server {
     pub spawned_at: Instant,
     /// From the spawn to the "listening" line on standard output.
     pub listening_after: Duration,
+    /// relais's data folder (its store), for the soak's size on disk.
+    pub data_dir: Option<PathBuf>,
     running: Running,
 }
 
@@ -306,7 +325,9 @@ pub async fn start_relais(setup: &RelaisSetup) -> Result<Server, BenchError> {
         .env("RELAIS_LOG", "error")
         .stderr(Stdio::inherit());
     let process = Listening::spawn(command, Target::Relais.name()).await?;
-    Ok(Server::child(Target::Relais, process, Some(scratch)))
+    let mut server = Server::child(Target::Relais, process, Some(scratch));
+    server.data_dir = Some(data_dir);
+    Ok(server)
 }
 
 /// Starts the floor (`BENCH_EXE floor …`) with these settings.
@@ -349,18 +370,20 @@ pub async fn start_floor_in_process(options: &FloorOptions) -> Result<Server, Be
         pid: std::process::id(),
         spawned_at,
         listening_after: spawned_at.elapsed(),
+        data_dir: None,
         running: Running::InProcess { stop, task },
     })
 }
 
 impl Server {
-    fn child(target: Target, process: Listening, scratch: Option<TempDir>) -> Self {
+    pub(crate) fn child(target: Target, process: Listening, scratch: Option<TempDir>) -> Self {
         Self {
             target,
             addr: process.addr,
             pid: process.pid,
             spawned_at: process.spawned_at,
             listening_after: process.listening_after,
+            data_dir: None,
             running: Running::Child {
                 process: Box::new(process),
                 _scratch: scratch,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::measure::{ms, Summary};
 use super::run::{SuitePlan, SuiteReport};
 use super::scenario::{HandoffReport, IdleReport, StartReport, TurnReport, UrgentReport};
+use super::soak::{SoakReport, SoakSample};
 use super::Target;
 
 /// Bot turns per second at the most sessions, flat out, against the floor's round trips.
@@ -17,6 +18,8 @@ pub const TARGET_P99_AT_HALF: Duration = Duration::from_millis(5);
 pub const TARGET_IDLE_KIB: f64 = 6.0;
 /// p99 from an urgent text to its flushed `handoff` frame.
 pub const TARGET_URGENT_P99: Duration = Duration::from_millis(20);
+/// relais's turns per second flat out at the most sessions, against the peer's.
+pub const TARGET_PEER_RATIO: f64 = 10.0;
 /// Spawn to `/readyz` answering 200 with the generated script files, at worst.
 pub const TARGET_START: Duration = Duration::from_secs(1);
 
@@ -50,6 +53,9 @@ pub fn suite(report: &SuiteReport, plan: &SuitePlan) -> String {
     for turn in &report.turns {
         out.push_str(&turn_row(turn, throughput_ratio(turn, &report.turns)));
     }
+    if let Some(skipped) = &report.peer_skipped {
+        line!(out, "\nThe peer (Botkit) was skipped: {skipped}.");
+    }
     line!(out, "\n### Idle sessions\n");
     out.push_str(&idle_header());
     let floor_idle = report
@@ -59,7 +65,9 @@ pub fn suite(report: &SuiteReport, plan: &SuitePlan) -> String {
         .map(IdleReport::per_session);
     for idle in &report.idle {
         let ratio = match (idle.target, floor_idle) {
-            (Target::Relais, Some(floor)) if floor > 0.0 => Some(idle.per_session() / floor),
+            (Target::Relais | Target::Botkit, Some(floor)) if floor > 0.0 => {
+                Some(idle.per_session() / floor)
+            }
             _ => None,
         };
         out.push_str(&idle_row(idle, ratio));
@@ -82,11 +90,11 @@ pub fn suite(report: &SuiteReport, plan: &SuitePlan) -> String {
     out
 }
 
-/// relais's turns per second as a share of the floor's round trips, for a flat-out
-/// relais row whose floor row (same session count) is in `all`. At a rate both sides
-/// send what they are told, so no ratio.
+/// relais's (or the peer's) turns per second as a share of the floor's round trips,
+/// for a flat-out row whose floor row (same session count) is in `all`. At a rate
+/// both sides send what they are told, so no ratio.
 fn throughput_ratio(report: &TurnReport, all: &[TurnReport]) -> Option<f64> {
-    if report.target != Target::Relais || report.rate.is_some() {
+    if report.target == Target::Floor || report.rate.is_some() {
         return None;
     }
     let floor = all
@@ -97,8 +105,8 @@ fn throughput_ratio(report: &TurnReport, all: &[TurnReport]) -> Option<f64> {
 
 pub fn turns_header() -> String {
     "| target | sessions | mode | turns/s | ratio to floor | p50 ms | p95 ms | p99 ms | max ms \
-     | frames/turn | server CPU (cores) | bench CPU (cores) | lost | dup | errors | unanswered | handoffs |\n\
-     |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+     | frames/turn | server CPU (cores) | server CPU µs/turn | bench CPU (cores) | lost | dup | errors | unanswered | handoffs |\n\
+     |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         .to_string()
 }
 
@@ -110,7 +118,7 @@ pub fn turn_row(report: &TurnReport, ratio: Option<f64>) -> String {
     let latency: &Summary = &report.latency;
     let frames_per_turn = report.tally.frames as f64 / report.turns.max(1) as f64;
     format!(
-        "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.2} | {} | {} | {} | {} | {} |\n",
         report.target.name(),
         report.sessions,
         mode,
@@ -122,6 +130,7 @@ pub fn turn_row(report: &TurnReport, ratio: Option<f64>) -> String {
         ms(latency.max),
         frames_per_turn,
         report.server_cores,
+        report.server_cpu_per_turn().as_secs_f64() * 1e6,
         report.bench_cores,
         report.tally.lost,
         report.tally.duplicated,
@@ -277,6 +286,30 @@ pub fn targets(report: &SuiteReport) -> String {
             verdict(ratio >= TARGET_THROUGHPUT_RATIO)
         );
     }
+    match (
+        find(Target::Relais, biggest, true),
+        find(Target::Botkit, biggest, true),
+    ) {
+        (Some(relais), Some(peer)) => {
+            let ratio = relais.turns_per_sec() / peer.turns_per_sec().max(1e-9);
+            line!(
+                out,
+                "- against the peer at {biggest} sessions: {:.0} turns/s = {ratio:.1}× Botkit's {:.0} (target ≥ {TARGET_PEER_RATIO:.0}×): {}; server CPU per turn {:.1} µs against {:.1} µs",
+                relais.turns_per_sec(),
+                peer.turns_per_sec(),
+                verdict(ratio >= TARGET_PEER_RATIO),
+                relais.server_cpu_per_turn().as_secs_f64() * 1e6,
+                peer.server_cpu_per_turn().as_secs_f64() * 1e6
+            );
+        }
+        _ => {
+            line!(
+                out,
+                "- against the peer: not measured ({})",
+                report.peer_skipped.as_deref().unwrap_or("no peer row")
+            );
+        }
+    }
     if let Some(half) = find(Target::Relais, biggest, false) {
         line!(
             out,
@@ -311,6 +344,105 @@ pub fn targets(report: &SuiteReport) -> String {
             ms(start.ready.max),
             TARGET_START.as_secs(),
             verdict(start.ready.max < TARGET_START)
+        );
+    }
+    out
+}
+
+/// The soak's table header; its rows come one by one as the samples are taken.
+pub fn soak_header(sessions: usize, rate: f64, every: Duration) -> String {
+    format!(
+        "\n### Soak\n\n{sessions} sessions at {rate:.0} turns/s, a sample every {} s\n\n\
+         | at (s) | RSS (MiB) | descriptors | sled on disk (MiB) | turns/s | p99 ms |\n\
+         |---:|---:|---:|---:|---:|---:|\n",
+        every.as_secs_f64()
+    )
+}
+
+pub fn soak_row(sample: &SoakSample) -> String {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    format!(
+        "| {:.0} | {:.1} | {} | {:.2} | {:.0} | {} |\n",
+        sample.at.as_secs_f64(),
+        mib(sample.rss),
+        sample.descriptors,
+        mib(sample.disk),
+        sample.turns_per_sec,
+        ms(sample.p99)
+    )
+}
+
+/// The soak's end: every turn accounted for, and each measure flat or growing.
+pub fn soak_verdict(report: &SoakReport) -> String {
+    let mut out = String::new();
+    line!(
+        out,
+        "\n{} turns answered (p50 {} ms, p99 {} ms, max {} ms); lost {}, duplicated {}, errors {}, unanswered {}{}\n",
+        report.turns,
+        ms(report.latency.p50),
+        ms(report.latency.p99),
+        ms(report.latency.max),
+        report.tally.lost,
+        report.tally.duplicated,
+        report.tally.errors,
+        report.unanswered,
+        first(&report.first_failure)
+    );
+    line!(
+        out,
+        "| measure | middle third | last third | slope per minute | verdict |"
+    );
+    line!(out, "|---|---:|---:|---:|---|");
+    let verdicts = report.verdicts();
+    for v in &verdicts {
+        let unit = if v.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", v.unit)
+        };
+        line!(
+            out,
+            "| {} | {:.2}{unit} | {:.2}{unit} | {:+.3}{unit} | {} |",
+            v.measure,
+            v.middle,
+            v.last,
+            v.slope_per_minute,
+            match v.grows {
+                None => "too few samples",
+                Some(true) => "grows",
+                Some(false) => "flat",
+            }
+        );
+    }
+    let growing: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.grows == Some(true))
+        .map(|v| format!("{} {:+.3} {}/min", v.measure, v.slope_per_minute, v.unit))
+        .collect();
+    let verdict = if verdicts.iter().any(|v| v.grows.is_none()) {
+        "too short to say (fewer than 3 samples)".to_string()
+    } else if growing.is_empty() {
+        "flat after warm-up".to_string()
+    } else {
+        format!("grows: {}", growing.join(", "))
+    };
+    line!(
+        out,
+        "\nverdict (last third against the middle third): **{verdict}**"
+    );
+    let third = report.samples.len() / 3;
+    if third > 0 {
+        let last = &report.samples[report.samples.len() - third..];
+        let kept = last.iter().map(|s| s.turns_per_sec).sum::<f64>() / last.len() as f64;
+        line!(
+            out,
+            "\nturns/s in the last third: {kept:.0} for {:.0} asked{}",
+            report.rate,
+            if kept < 0.9 * report.rate {
+                " (the server fell behind the rate)"
+            } else {
+                ""
+            }
         );
     }
     out

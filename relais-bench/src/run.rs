@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::floor::FloorOptions;
+use super::peer::PeerSetup;
 use super::process::{
     raise_open_file_limit, scratch_dir, start_floor, start_floor_in_process, start_relais,
     RelaisSetup, Server,
@@ -15,6 +16,7 @@ use super::scenario::{
     run_handoffs, run_idle, run_start, run_turns, run_urgent, HandoffPlan, HandoffReport,
     IdleReport, StartReport, TurnPlan, TurnReport, UrgentPlan, UrgentReport, URGENT_PHRASE,
 };
+use super::soak::{run_soak, SoakPlan, SoakReport, SoakSample};
 use super::{BenchError, Target};
 
 /// The password of every simulated intervenor (the accounts live in a scratch store).
@@ -34,6 +36,8 @@ pub struct Locations {
     pub web_dir: Option<PathBuf>,
     /// Where data folders are made (default: the temp dir).
     pub scratch_dir: Option<PathBuf>,
+    /// The peer's folder (default: `../shared/peers/botkit/` beside the workspace).
+    pub peer_dir: Option<PathBuf>,
 }
 
 /// How the floor is started.
@@ -51,6 +55,8 @@ pub enum FloorLauncher {
 pub struct Places {
     pub setup: RelaisSetup,
     pub floor: FloorLauncher,
+    /// Where the peer is and where its install is cached.
+    pub peer: PeerSetup,
     /// The soft open-file limit in force (raised to the hard one).
     pub open_files: u64,
 }
@@ -59,6 +65,16 @@ pub struct Places {
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// `../shared/peers/botkit/` beside the workspace.
+pub fn default_peer_dir(workspace: &Path) -> PathBuf {
+    workspace
+        .parent()
+        .unwrap_or(workspace)
+        .join("shared")
+        .join("peers")
+        .join("botkit")
 }
 
 impl Places {
@@ -78,6 +94,10 @@ impl Places {
             )));
         }
         let workspace = workspace_root();
+        let scratch_parent = locations
+            .scratch_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
         Ok(Self {
             setup: RelaisSetup {
                 exe: relais,
@@ -89,14 +109,18 @@ impl Places {
                     .web_dir
                     .clone()
                     .unwrap_or_else(|| workspace.join("web")),
-                scratch_parent: locations
-                    .scratch_dir
-                    .clone()
-                    .unwrap_or_else(std::env::temp_dir),
+                scratch_parent: scratch_parent.clone(),
                 most_sessions,
                 intervenors: Vec::new(),
             },
             floor: FloorLauncher::Binary(bench_exe),
+            peer: PeerSetup {
+                source: locations
+                    .peer_dir
+                    .clone()
+                    .unwrap_or_else(|| default_peer_dir(&workspace)),
+                cache_parent: scratch_parent,
+            },
             open_files: raise_open_file_limit()?,
         })
     }
@@ -125,6 +149,12 @@ pub async fn start(
         (Target::Relais, _) => start_relais(&places.setup).await?,
         (Target::Floor, FloorLauncher::Binary(exe)) => start_floor(exe, floor).await?,
         (Target::Floor, FloorLauncher::InProcess) => start_floor_in_process(floor).await?,
+        (Target::Botkit, _) => {
+            let dir = super::peer::prepare(&places.peer)
+                .await
+                .map_err(|skipped| BenchError::Server(format!("the peer cannot run: {skipped}")))?;
+            super::peer::start(&dir).await?
+        }
     };
     super::http::wait_serving(&server).await?;
     Ok(server)
@@ -223,6 +253,63 @@ pub async fn start_time(
     run_start(&setup, repeats).await
 }
 
+/// How the soak command runs: `rate` `None` probes flat out first and takes half.
+#[derive(Debug, Clone, Copy)]
+pub struct SoakCommand {
+    pub sessions: usize,
+    pub duration: Duration,
+    pub rate: Option<f64>,
+    pub every: Duration,
+    /// Length of the flat-out probe (when no rate is given).
+    pub probe: Duration,
+}
+
+/// The rate a soak runs at: the one asked for, or half of a short flat-out probe on
+/// a fresh server (`progress` is told).
+pub async fn soak_rate(
+    places: &Places,
+    command: &SoakCommand,
+    mut progress: impl FnMut(String),
+) -> Result<f64, BenchError> {
+    if let Some(rate) = command.rate {
+        return Ok(rate);
+    }
+    progress(format!(
+        "relais: {} sessions flat out for {} s, to find half load",
+        command.sessions,
+        command.probe.as_secs()
+    ));
+    let probe = TurnPlan {
+        sessions: command.sessions,
+        duration: command.probe,
+        rate: None,
+        echo_frames: 1,
+    };
+    let report = turns(places, Target::Relais, &probe, &FloorOptions::default()).await?;
+    check_clean(&report)?;
+    Ok(report.turns_per_sec() / 2.0)
+}
+
+/// A soak on a fresh relais at `rate`; each sample is told to `sampled` as it comes.
+pub async fn soak(
+    places: &Places,
+    command: &SoakCommand,
+    rate: f64,
+    sampled: impl FnMut(&SoakSample),
+) -> Result<SoakReport, BenchError> {
+    places.check_files(command.sessions)?;
+    let server = start(Target::Relais, places, &FloorOptions::default()).await?;
+    let plan = SoakPlan {
+        sessions: command.sessions,
+        duration: command.duration,
+        rate,
+        every: command.every,
+    };
+    let report = run_soak(&server, &plan, sampled).await;
+    server.stop().await?;
+    report
+}
+
 /// What [`suite`] runs.
 #[derive(Debug, Clone)]
 pub struct SuitePlan {
@@ -244,15 +331,20 @@ pub struct SuitePlan {
     pub handoff_concurrency: usize,
     /// Frames the floor sends back per frame (1: a plain echo).
     pub echo_frames: usize,
+    /// Measure the peer (Botkit) too, when Node is there.
+    pub peer: bool,
 }
 
 /// Everything [`suite`] measured.
 #[derive(Debug, Clone)]
 pub struct SuiteReport {
-    /// Floor then relais: flat out at each session count, then at half that rate.
+    /// Floor then relais: flat out at each session count, then at half that rate;
+    /// then the peer, flat out.
     pub turns: Vec<TurnReport>,
-    /// Floor then relais.
+    /// Floor, relais, then the peer.
     pub idle: Vec<IdleReport>,
+    /// Why the peer was not measured, if it was not.
+    pub peer_skipped: Option<String>,
     pub urgent: UrgentReport,
     pub handoffs: HandoffReport,
     /// The shipped flows, then the generated folder of `start_files` files.
@@ -260,9 +352,13 @@ pub struct SuiteReport {
 }
 
 impl SuiteReport {
-    /// The first turns phase that lost, repeated, refused or left a turn unanswered.
+    /// The first turns phase of relais or the floor that lost, repeated, refused or
+    /// left a turn unanswered (the peer's rows say what it did, but the bench's exit
+    /// status is about relais).
     pub fn first_unclean(&self) -> Option<&TurnReport> {
-        self.turns.iter().find(|report| !report.clean())
+        self.turns
+            .iter()
+            .find(|report| report.target != Target::Botkit && !report.clean())
     }
 }
 
@@ -315,6 +411,47 @@ pub async fn suite(
         }
     }
 
+    // The peer last: its install (the first time) takes a while, and a peer that
+    // cannot run only costs its rows.
+    let peer_skipped = if plan.peer {
+        progress("botkit: preparing the peer (npm ci, the first time)".to_string());
+        match super::peer::prepare(&places.peer).await {
+            Ok(_) => {
+                // A peer that fails midway costs its remaining rows, not the suite.
+                let measured = async {
+                    progress(format!("botkit: {} idle sessions", plan.idle));
+                    idle_reports
+                        .push(idle(places, Target::Botkit, plan.idle, &floor_options).await?);
+                    for &sessions in &plan.sessions {
+                        progress(format!("botkit: {sessions} sessions flat out"));
+                        let phase = TurnPlan {
+                            sessions,
+                            duration: plan.duration,
+                            rate: None,
+                            echo_frames: plan.echo_frames,
+                        };
+                        turn_reports
+                            .push(turns(places, Target::Botkit, &phase, &floor_options).await?);
+                    }
+                    Ok::<_, BenchError>(())
+                };
+                match measured.await {
+                    Ok(()) => None,
+                    Err(error) => {
+                        progress(format!("botkit: stopped: {error}"));
+                        Some(format!("the peer failed midway ({error})"))
+                    }
+                }
+            }
+            Err(skipped) => {
+                progress(format!("botkit: skipped: {skipped}"));
+                Some(skipped.to_string())
+            }
+        }
+    } else {
+        Some("not asked for (--no-peer)".to_string())
+    };
+
     progress(format!("relais: {} urgent requests", plan.urgent));
     let urgent_report = urgent(
         places,
@@ -345,6 +482,7 @@ pub async fn suite(
     Ok(SuiteReport {
         turns: turn_reports,
         idle: idle_reports,
+        peer_skipped,
         urgent: urgent_report,
         handoffs: handoff_report,
         start: vec![shipped, many],

@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use relais::protocol::{Event, HandoffStatus};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::client::{Echo, Session, Tally, Youth};
+use super::client::{Echo, Peer, Session, Tally, Youth};
 use super::measure::{micros, Summary};
 use super::process::{own_cpu_time, start_relais, RelaisSetup, Server};
 use super::{BenchError, Target};
@@ -50,6 +51,8 @@ pub struct TurnReport {
     pub elapsed: Duration,
     pub latency: Summary,
     pub tally: Tally,
+    /// The server's CPU time over the phase (user + system, `/proc/PID/stat`).
+    pub server_cpu: Duration,
     /// The server's CPU time over the phase, in cores (1.0 = one core busy).
     pub server_cores: f64,
     /// The bench's own CPU time over the phase, in cores.
@@ -59,6 +62,11 @@ pub struct TurnReport {
 impl TurnReport {
     pub fn turns_per_sec(&self) -> f64 {
         self.turns as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The server's CPU time per turn answered.
+    pub fn server_cpu_per_turn(&self) -> Duration {
+        self.server_cpu / u32::try_from(self.turns.max(1)).unwrap_or(u32::MAX)
     }
 
     /// Nothing lost, repeated, refused or left unanswered.
@@ -71,7 +79,7 @@ impl TurnReport {
 }
 
 /// Opens `count` sessions on the server (youths on relais, echo clients on the
-/// floor), `CONNECT_CONCURRENCY` at a time.
+/// floor, users of the peer on Botkit), `CONNECT_CONCURRENCY` at a time.
 pub async fn open_sessions(
     server: &Server,
     count: usize,
@@ -92,6 +100,7 @@ pub async fn open_sessions(
             let session = match target {
                 Target::Relais => Session::Youth(Youth::open(&url, "fr", index as u64 + 1).await?),
                 Target::Floor => Session::Echo(Echo::open(&url, echo_frames).await?),
+                Target::Botkit => Session::Peer(Peer::open(&url, index as u64 + 1).await?),
             };
             Ok::<_, BenchError>((index, session))
         });
@@ -126,81 +135,129 @@ pub async fn run_turns(server: &Server, plan: &TurnPlan) -> Result<TurnReport, B
         let said = said.clone();
         running.spawn(async move {
             let mut latencies = Vec::new();
-            let mut failure = None;
-            // At a rate, sessions are spread evenly over one interval.
-            let mut next =
-                start + interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / count as f64));
-            loop {
-                match interval {
-                    Some(interval) => {
-                        if next >= deadline {
-                            break;
-                        }
-                        tokio::time::sleep_until(next.into()).await;
-                        next += interval;
-                    }
-                    None => {
-                        if Instant::now() >= deadline {
-                            break;
-                        }
-                    }
-                }
-                match session.turn().await {
-                    Ok(latency) => latencies.push(micros(latency)),
-                    Err(error) => {
-                        if !said.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                            eprintln!(
-                                "relais-bench: unanswered turn on server pid {pid}, {:.1} s in: {error}",
-                                start.elapsed().as_secs_f64()
-                            );
-                        }
-                        failure = Some(error.to_string());
-                        break;
-                    }
+            let pace = Pace {
+                start,
+                deadline,
+                interval,
+                index,
+                count,
+            };
+            let failure = drive(&mut session, pace, |latency| latencies.push(latency)).await;
+            if let Some(error) = &failure {
+                if !said.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "relais-bench: unanswered turn on server pid {pid}, {:.1} s in: {error}",
+                        start.elapsed().as_secs_f64()
+                    );
                 }
             }
-            (session, latencies, failure)
+            (session, latencies, failure.map(|e| e.to_string()))
         });
     }
     let mut all = Vec::new();
-    let mut tally = Tally::default();
-    let mut unanswered = 0;
-    let mut first_failure = None;
-    let mut first_error = None;
-    let mut finished = Vec::new();
+    let mut outcomes = Outcomes::default();
     while let Some(joined) = running.join_next().await {
         let (session, latencies, failure) =
             joined.map_err(|e| BenchError::Protocol(format!("a session task failed: {e}")))?;
         all.extend(latencies);
-        tally.add(&session.tally());
-        if first_error.is_none() {
-            first_error = session.first_error().map(str::to_string);
-        }
-        if let Some(failure) = failure {
-            unanswered += 1;
-            first_failure.get_or_insert(failure);
-        }
-        finished.push(session);
+        outcomes.add(session, failure);
     }
     let elapsed = start.elapsed();
-    let server_cores = (server.cpu_time()? - server_before).as_secs_f64() / elapsed.as_secs_f64();
+    let server_cpu = server.cpu_time()?.saturating_sub(server_before);
+    let server_cores = server_cpu.as_secs_f64() / elapsed.as_secs_f64();
     let bench_cores = (own_cpu_time()? - bench_before).as_secs_f64() / elapsed.as_secs_f64();
     // Sockets close as they drop; the server sees them go.
-    drop(finished);
+    drop(outcomes.sessions);
     Ok(TurnReport {
         target: server.target,
         sessions: count,
         rate: plan.rate,
         turns: all.len() as u64,
-        unanswered,
-        first_failure,
-        first_error,
+        unanswered: outcomes.unanswered,
+        first_failure: outcomes.first_failure,
+        first_error: outcomes.first_error,
         elapsed,
         latency: Summary::of_micros(all),
-        tally,
+        tally: outcomes.tally,
+        server_cpu,
         server_cores,
         bench_cores,
     })
+}
+
+/// What the sessions of a phase came back with, gathered as they finish.
+#[derive(Default)]
+pub struct Outcomes {
+    pub tally: Tally,
+    /// Sessions that stopped at an unanswered turn, and the first reason.
+    pub unanswered: u64,
+    pub first_failure: Option<String>,
+    /// The first `error` frame a session received.
+    pub first_error: Option<String>,
+    /// The sessions, still open (they close when dropped).
+    pub sessions: Vec<Session>,
+}
+
+impl Outcomes {
+    pub fn add(&mut self, session: Session, failure: Option<String>) {
+        self.tally.add(&session.tally());
+        if self.first_error.is_none() {
+            self.first_error = session.first_error().map(str::to_string);
+        }
+        if let Some(failure) = failure {
+            self.unanswered += 1;
+            self.first_failure.get_or_insert(failure);
+        }
+        self.sessions.push(session);
+    }
+}
+
+/// When one session of a phase sends: from `start` until `deadline`, flat out, or
+/// every `interval` (at a rate), the `index`-th of `count` sessions shifted by its
+/// share of one interval so the sessions are spread evenly.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub start: Instant,
+    pub deadline: Instant,
+    pub interval: Option<Duration>,
+    pub index: usize,
+    pub count: usize,
+}
+
+/// Takes turns on one session as `pace` says, telling `record` each answered turn's
+/// latency (microseconds); stops at the deadline or at the first unanswered turn,
+/// which it returns.
+pub async fn drive(
+    session: &mut Session,
+    pace: Pace,
+    mut record: impl FnMut(u32),
+) -> Option<BenchError> {
+    let mut next = pace.start
+        + pace.interval.map_or(Duration::ZERO, |i| {
+            i.mul_f64(pace.index as f64 / pace.count.max(1) as f64)
+        });
+    loop {
+        match pace.interval {
+            Some(interval) => {
+                // A session that fell behind its schedule stops at the deadline
+                // too, rather than catch up on turns past it.
+                if next >= pace.deadline || Instant::now() >= pace.deadline {
+                    return None;
+                }
+                tokio::time::sleep_until(next.into()).await;
+                next += interval;
+            }
+            None => {
+                if Instant::now() >= pace.deadline {
+                    return None;
+                }
+            }
+        }
+        match session.turn().await {
+            Ok(latency) => record(micros(latency)),
+            Err(error) => return Some(error),
+        }
+    }
 }
 
 /// What an idle phase measured.
@@ -453,17 +510,36 @@ pub async fn run_handoffs(
             let frame = serde_json::json!({"type": "choose", "id": choice}).to_string();
             youth.send_frame(&frame).await?;
             youth
-                .until("handoff", |f| {
-                    f["status"] == "waiting" || f["status"] == "unavailable"
+                .until(|e| {
+                    matches!(
+                        e,
+                        Event::Handoff {
+                            status: HandoffStatus::Waiting | HandoffStatus::Unavailable,
+                            ..
+                        }
+                    )
                 })
                 .await?;
             let request = asked.elapsed();
-            let agent = youth.until("agent", |_| true).await?;
-            let reply = age_of(agent["text"].as_str().unwrap_or(""), base)
-                .ok_or_else(|| BenchError::Protocol(format!("agent frame not stamped: {agent}")))?;
+            let agent = youth.until(|e| matches!(e, Event::Agent { .. })).await?;
+            let reply = match &agent {
+                Event::Agent { text, .. } => age_of(text, base),
+                _ => None,
+            }
+            .ok_or_else(|| BenchError::Protocol(format!("agent frame not stamped: {agent:?}")))?;
             let text = serde_json::json!({"type": "text", "text": stamped(base)}).to_string();
             youth.send_frame(&text).await?;
-            youth.until("handoff", |f| f["status"] == "ended").await?;
+            youth
+                .until(|e| {
+                    matches!(
+                        e,
+                        Event::Handoff {
+                            status: HandoffStatus::Ended,
+                            ..
+                        }
+                    )
+                })
+                .await?;
             Ok::<_, BenchError>((request, reply, youth.close().await))
         });
     }

@@ -14,6 +14,7 @@ use relais_bench::scenario::{
     run_handoffs, run_idle, run_start, run_turns, run_urgent, HandoffPlan, TurnPlan, UrgentPlan,
     URGENT_PHRASE,
 };
+use relais_bench::soak::{run_soak, SoakPlan};
 
 const SESSIONS: usize = 30;
 
@@ -158,4 +159,35 @@ async fn an_intervenor_answers_every_request() {
     assert_eq!((report.claim.count, report.youth_message.count), (4, 4));
     assert_eq!((report.tally.lost, report.tally.duplicated), (0, 0));
     server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_soak_samples_the_server_and_answers_every_turn() {
+    let server = start_relais(&setup(workspace("flows"))).await.unwrap();
+    wait_serving(&server).await.unwrap();
+    let mut streamed = 0;
+    let report = run_soak(
+        &server,
+        &SoakPlan {
+            sessions: 10,
+            duration: Duration::from_secs(3),
+            rate: 40.0,
+            every: Duration::from_secs(1),
+        },
+        |_| streamed += 1,
+    )
+    .await
+    .unwrap();
+    server.stop().await.unwrap();
+    assert!(report.clean(), "{report:#?}");
+    assert!(report.turns >= 10, "{report:#?}");
+    assert_eq!(streamed, report.samples.len());
+    assert!(report.samples.len() >= 3, "{report:#?}");
+    for sample in &report.samples {
+        // The server's memory, its listening socket and youths' sockets, its store.
+        assert!(sample.rss > 0, "{sample:?}");
+        assert!(sample.descriptors >= 10, "{sample:?}");
+        assert!(sample.disk > 0, "{sample:?}");
+    }
+    assert!(report.verdicts().iter().all(|v| v.grows.is_some()));
 }
