@@ -298,7 +298,7 @@ describe('presence', () => {
     const closedAt = Date.now();
     await sam.context.close();
     // Within the grace (2 s, and the check runs every second): the youth hears it.
-    await youth.page.locator('.notice-away').waitFor({ timeout: 6_000 });
+    await youth.page.locator('.notice-away').waitFor({ timeout: 30_000 });
     const toldAfter = Date.now() - closedAt;
     assert.ok(toldAfter >= 1_500, `told after ${toldAfter} ms, before the grace`);
     assert.match(await youth.page.textContent('#handoff-status'), /hors ligne/);
@@ -307,7 +307,7 @@ describe('presence', () => {
 
     // Then (4 s) the request is back in Kim's queue, first, with the reason; resources for the youth.
     const card = kim.page.locator(`#queue-waiting .queue-item[data-id="${id}"]`);
-    await card.waitFor({ timeout: 10_000 });
+    await card.waitFor({ timeout: 30_000 });
     const first = await kim.page.getAttribute('#queue-waiting .queue-item >> nth=0', 'data-id');
     assert.equal(Number(first), id, 'first among its peers');
     assert.match(await card.textContent(), /perdu la connexion/);
