@@ -16,7 +16,6 @@ use tokio::sync::{watch, Semaphore};
 use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::session::Sessions;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::flow::library::{self, LibraryError};
@@ -24,6 +23,7 @@ use crate::flow::FlowLibrary;
 use crate::handoff::accounts::Accounts;
 use crate::handoff::Handoffs;
 use crate::limits::Limits;
+use crate::session::Sessions;
 use crate::stats::Stats;
 use crate::store::{Store, StoreError};
 

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::session::{key_of, Outgoing, SessionCtx, SessionLimits};
 use crate::flow::engine::{self, HandoffRequest, Input, Output};
 use crate::flow::model::{FlowSet, Target, SOURCE_LANG};
 use crate::limits::{check_direct, check_keyed, frame_limiter, handoff_limiter, ClientKey};
@@ -24,6 +23,7 @@ use crate::protocol::{Control, ErrorCode, Event, InputKind, Resume, Speaker};
 use crate::reports::youth;
 use crate::reports::ReportError;
 use crate::server::AppState;
+use crate::session::{key_of, Outgoing, SessionCtx, SessionLimits};
 use crate::store::{SessionKey, StoreError};
 
 /// Close codes the conversation may ask the transport for.

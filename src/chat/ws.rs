@@ -15,11 +15,11 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 
 use super::conversation::{self, Handled, POLICY, TRY_AGAIN};
-use crate::session::{Outgoing, OUTBOX_LEN};
 use crate::limits::{check_direct, Client, ClientKey};
 use crate::messages::{say, Text};
 use crate::protocol::{decode_client_frame, ClientFrame, Control, ErrorCode};
 use crate::server::AppState;
+use crate::session::{Outgoing, OUTBOX_LEN};
 
 /// Close codes.
 const GOING_AWAY: u16 = 1001;

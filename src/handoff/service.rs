@@ -27,7 +27,6 @@ use super::presence::Presence;
 use super::queue::Queue;
 use super::schedule::Schedule;
 use super::{check_holder, entry_of, hex, line_from, line_of, message_frame, unhex, HandoffError};
-use crate::session::Sessions;
 use crate::clock::Clock;
 use crate::config::HandoffConfig;
 use crate::flow::engine::HandoffRequest;
@@ -37,6 +36,7 @@ use crate::protocol::{
     ClaimResponse, ConsoleServerFrame, Control, ErrorCode, Event, HandoffItem, Outcome,
     QueueStatus, ResourceWire, Speaker, TranscriptEntry,
 };
+use crate::session::Sessions;
 use crate::stats::Stats;
 use crate::store::handoffs::TranscriptLine;
 use crate::store::records::{HandoffRecord, HandoffState};

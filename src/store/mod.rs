@@ -56,7 +56,7 @@ pub use flow_versions::{archived_flow_versions, VERSIONS_DIR};
 pub use records::{FlowVersionRecord, SessionHandoff, SessionRecord};
 pub use reports::report_key;
 pub use sealed::{JsonTree, SealedTree};
-pub use sessions::StoredFrame;
+pub use sessions::{FrameLog, StoredFrame};
 pub use stats::{Count, OPEN_STATS};
 
 /// Every sled tree the store opens (PRIVACY.md lists each one).
