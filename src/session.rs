@@ -11,7 +11,6 @@ use base64::Engine as _;
 use dashmap::DashMap;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::flow::engine::BotMessage;
@@ -48,6 +47,109 @@ pub enum Outgoing {
     Close(u16),
 }
 
+/// A session's outbox: what its socket task sends, in order, at most
+/// [`OUTBOX_LEN`] waiting. Smaller than a channel for an idle youth: a queue that
+/// allocates only while frames wait and gives its room back once drained.
+pub fn outbox() -> (OutboxSender, OutboxReceiver) {
+    let shared = Arc::new(OutboxShared {
+        queue: std::sync::Mutex::new(OutboxQueue {
+            waiting: VecDeque::new(),
+            senders: 1,
+        }),
+        ready: tokio::sync::Notify::new(),
+    });
+    (OutboxSender(shared.clone()), OutboxReceiver(shared))
+}
+
+struct OutboxShared {
+    queue: std::sync::Mutex<OutboxQueue>,
+    ready: tokio::sync::Notify,
+}
+
+struct OutboxQueue {
+    waiting: VecDeque<Outgoing>,
+    /// Senders still there; none: the receiver gets `None` once drained.
+    senders: usize,
+}
+
+impl OutboxShared {
+    fn queue(&self) -> std::sync::MutexGuard<'_, OutboxQueue> {
+        // Held for a push or a pop only: a poisoned lock still holds a valid queue.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending side of an outbox (kept by the session it is attached to).
+pub struct OutboxSender(Arc<OutboxShared>);
+
+impl OutboxSender {
+    /// Queues a message; gives it back when the outbox is full.
+    pub fn try_send(&self, message: Outgoing) -> Result<(), Outgoing> {
+        let mut queue = self.0.queue();
+        if queue.waiting.len() >= OUTBOX_LEN {
+            return Err(message);
+        }
+        queue.waiting.push_back(message);
+        drop(queue);
+        self.0.ready.notify_one();
+        Ok(())
+    }
+}
+
+impl Clone for OutboxSender {
+    fn clone(&self) -> Self {
+        self.0.queue().senders += 1;
+        Self(self.0.clone())
+    }
+}
+
+impl Drop for OutboxSender {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue();
+        queue.senders = queue.senders.saturating_sub(1);
+        let last = queue.senders == 0;
+        drop(queue);
+        if last {
+            self.0.ready.notify_one();
+        }
+    }
+}
+
+/// The receiving side of an outbox (the socket task's).
+pub struct OutboxReceiver(Arc<OutboxShared>);
+
+impl OutboxReceiver {
+    /// The next message; `None` once every sender is gone and nothing waits.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        loop {
+            {
+                let mut queue = self.0.queue();
+                if let Some(message) = take(&mut queue) {
+                    return Some(message);
+                }
+                if queue.senders == 0 {
+                    return None;
+                }
+            }
+            self.0.ready.notified().await;
+        }
+    }
+
+    /// The next message if one waits now.
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        take(&mut self.0.queue())
+    }
+}
+
+/// Pops a message; an outbox drained after a burst gives its room back.
+fn take(queue: &mut OutboxQueue) -> Option<Outgoing> {
+    let message = queue.waiting.pop_front();
+    if queue.waiting.is_empty() && queue.waiting.capacity() > 8 {
+        queue.waiting = VecDeque::new();
+    }
+    message
+}
+
 /// A line of what happened before a handoff, kept in memory only.
 #[derive(Debug, Clone)]
 pub struct Remembered {
@@ -61,7 +163,7 @@ struct Live {
     /// What the bot said and what the youth chose or wrote, for the intervenor.
     transcript: VecDeque<Remembered>,
     /// The socket attached now, with its connection number.
-    outbox: Option<(u64, mpsc::Sender<Outgoing>)>,
+    outbox: Option<(u64, OutboxSender)>,
     /// Frames logged but held back until the store is flushed (see `push_durable`),
     /// and the frames logged after them, so the socket sees every frame in order.
     held: VecDeque<Held>,
@@ -374,7 +476,7 @@ impl SessionCtx<'_> {
 
 /// Sends to the attached socket, if any; a socket too slow or gone is dropped (the
 /// youth resumes from the log).
-fn send(outbox: &mut Option<(u64, mpsc::Sender<Outgoing>)>, message: Outgoing) {
+fn send(outbox: &mut Option<(u64, OutboxSender)>, message: Outgoing) {
     if let Some((_, tx)) = outbox {
         if tx.try_send(message).is_err() {
             *outbox = None;
@@ -480,7 +582,7 @@ impl Sessions {
         token: &str,
         resumed: bool,
         last_seq: u64,
-        tx: mpsc::Sender<Outgoing>,
+        tx: OutboxSender,
     ) -> Result<Option<Attached>, StoreError> {
         let Some(mut live) = self.load(key)? else {
             return Ok(None);
@@ -635,9 +737,11 @@ impl Sessions {
             }
             return Ok(Some(live));
         }
-        let Some(record) = self.store.session(key)? else {
+        let Some(mut record) = self.store.session(key)? else {
             return Ok(None);
         };
+        // Frames a crash kept while it took the record's last count: numbered after.
+        record.last_seq = record.last_seq.max(self.store.last_logged_seq(key)?);
         if self.expired(&record) {
             // Idle past its expiry: gone, even if the purge has not run yet.
             return Ok(None);

@@ -13,8 +13,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use crate::flow::engine::{self, HandoffRequest, Input, Output};
 use crate::flow::model::{FlowSet, Target, SOURCE_LANG};
 use crate::limits::{check_direct, check_keyed, frame_limiter, handoff_limiter, ClientKey};
@@ -23,7 +21,7 @@ use crate::protocol::{Control, ErrorCode, Event, InputKind, Resume, Speaker};
 use crate::reports::youth;
 use crate::reports::ReportError;
 use crate::server::AppState;
-use crate::session::{key_of, Outgoing, SessionCtx, SessionLimits};
+use crate::session::{key_of, OutboxSender, SessionCtx, SessionLimits};
 use crate::store::{SessionKey, StoreError};
 
 /// Close codes the conversation may ask the transport for.
@@ -59,7 +57,7 @@ pub struct Begun {
 
 /// One session seen from its socket.
 pub struct Conversation {
-    app: AppState,
+    app: Arc<AppState>,
     key: SessionKey,
     client: ClientKey,
     connection: u64,
@@ -146,11 +144,11 @@ fn failed_look(error: &StoreError, ran: bool) -> LookFailed {
 /// one (limited per client and for everyone) and runs its first turn, whose
 /// deferred steps are handled like every other turn's.
 pub async fn begin(
-    app: &AppState,
+    app: &Arc<AppState>,
     client: ClientKey,
     lang: Option<String>,
     resume: Option<Resume>,
-    tx: mpsc::Sender<Outgoing>,
+    tx: OutboxSender,
 ) -> Result<Begun, Refusal> {
     let flows = app.flows.current();
     let lang = lang
@@ -259,7 +257,7 @@ pub async fn begin(
 fn start(
     app: &AppState,
     lang: &str,
-    tx: mpsc::Sender<Outgoing>,
+    tx: OutboxSender,
 ) -> Result<
     (
         SessionKey,

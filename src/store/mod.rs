@@ -279,7 +279,7 @@ type FlushRequest = (
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
     let config = sled::Config::new()
         .path(path)
-        .cache_capacity(64 * 1024 * 1024)
+        .cache_capacity(16 * 1024 * 1024)
         .flush_every_ms(Some(500));
     let mut tries = 0;
     loop {
