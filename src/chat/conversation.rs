@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::ChatState;
 use crate::flow::engine::{self, HandoffRequest, Input, Output};
 use crate::flow::model::{FlowSet, Target, SOURCE_LANG};
 use crate::limits::{check_direct, check_keyed, frame_limiter, handoff_limiter, ClientKey};
@@ -20,7 +21,6 @@ use crate::messages::{say, Text};
 use crate::protocol::{Control, ErrorCode, Event, InputKind, Resume, Speaker};
 use crate::reports::youth;
 use crate::reports::ReportError;
-use crate::server::AppState;
 use crate::session::{key_of, OutboxSender, SessionCtx, SessionLimits};
 use crate::store::{SessionKey, StoreError};
 
@@ -57,7 +57,7 @@ pub struct Begun {
 
 /// One session seen from its socket.
 pub struct Conversation {
-    app: Arc<AppState>,
+    app: Arc<ChatState>,
     key: SessionKey,
     client: ClientKey,
     connection: u64,
@@ -144,7 +144,7 @@ fn failed_look(error: &StoreError, ran: bool) -> LookFailed {
 /// one (limited per client and for everyone) and runs its first turn, whose
 /// deferred steps are handled like every other turn's.
 pub async fn begin(
-    app: &Arc<AppState>,
+    app: &Arc<ChatState>,
     client: ClientKey,
     lang: Option<String>,
     resume: Option<Resume>,
@@ -255,7 +255,7 @@ pub async fn begin(
 /// flow's first turn.
 #[allow(clippy::type_complexity)]
 fn start(
-    app: &AppState,
+    app: &ChatState,
     lang: &str,
     tx: OutboxSender,
 ) -> Result<
@@ -561,7 +561,7 @@ impl Conversation {
         }
         if !request.urgent && app.blocks.refuses(&self.key, &self.client) {
             // Ended as abusive not long ago: the neutral answer (crate::abuse).
-            return crate::abuse::refuse(app, &self.key, &request, &outcome.lang);
+            return refuse_blocked(app, &self.key, &request, &outcome.lang);
         }
         app.blocks.note_client(&self.key, &self.client);
         app.stats.handoff_requested(request.urgent);
@@ -722,6 +722,32 @@ impl Conversation {
     }
 }
 
+/// Tells a blocked youth, neutrally, that nobody can answer here now, with the
+/// resources of the request: what they would see with nobody on call
+/// (`crate::abuse` decides who is blocked).
+fn refuse_blocked(
+    app: &ChatState,
+    key: &SessionKey,
+    request: &HandoffRequest,
+    lang: &str,
+) -> Option<Control> {
+    use crate::protocol::{HandoffStatus, ResourceWire};
+    app.stats.add("handoffs_refused", "abusive", 1);
+    let resources = request.resources.iter().map(ResourceWire::from).collect();
+    let event = Event::Handoff {
+        status: HandoffStatus::Unavailable,
+        urgent: false,
+        position: None,
+        resources: Some(resources),
+        name: None,
+        message: Some(say(lang, Text::HandoffUnavailable).into()),
+    };
+    if let Err(e) = app.sessions.with(key, |ctx| ctx.push(&event)) {
+        tracing::error!(error = %e, "could not answer a blocked request");
+    }
+    None
+}
+
 /// A request the flow files under the general topic takes the theme the youth came
 /// through (`theme` variable, e.g. sextorsion), so the queue card says what it is about.
 fn with_theme(request: HandoffRequest, theme: Option<&str>) -> HandoffRequest {
@@ -737,7 +763,7 @@ fn with_theme(request: HandoffRequest, theme: Option<&str>) -> HandoffRequest {
 /// One look at a session under its lock: whether an intervenor holds it (then,
 /// with `muted_when_live`, nothing runs), else the engine's move and its frames.
 fn look(
-    app: &AppState,
+    app: &ChatState,
     key: &SessionKey,
     step: Move<'_>,
     muted_when_live: bool,
@@ -769,7 +795,7 @@ fn look(
 /// The flow version a conversation runs on. A version the store does not hold any
 /// more: the conversation goes on with the current one, says so, and keeps it; a
 /// store that cannot answer: an error, and the conversation does not move.
-fn flows_of(app: &AppState, ctx: &mut SessionCtx<'_>) -> Result<Arc<FlowSet>, StoreError> {
+fn flows_of(app: &ChatState, ctx: &mut SessionCtx<'_>) -> Result<Arc<FlowSet>, StoreError> {
     let version = ctx.record().flow_version.clone();
     if let Some(flows) = app.flows.find_version(&version)? {
         return Ok(flows);
@@ -796,7 +822,7 @@ fn flows_of(app: &AppState, ctx: &mut SessionCtx<'_>) -> Result<Arc<FlowSet>, St
 /// order until an output needs async work; that one and the rest are returned.
 /// A turn and a jump after a receipt lookup share all of it.
 fn run(
-    app: &AppState,
+    app: &ChatState,
     ctx: &mut SessionCtx<'_>,
     step: Move<'_>,
 ) -> Result<TurnOutcome, StoreError> {

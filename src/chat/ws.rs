@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 
 use super::conversation::{self, Handled, POLICY, TRY_AGAIN};
+use super::ChatState;
 use crate::limits::{check_direct, Client, ClientKey};
 use crate::messages::{say, Text};
 use crate::protocol::{decode_client_frame, ClientFrame, Control, ErrorCode};
-use crate::server::AppState;
 use crate::session::{outbox, OutboxReceiver, Outgoing};
 
 /// Close codes.
@@ -25,7 +25,7 @@ const GOING_AWAY: u16 = 1001;
 const NORMAL: u16 = 1000;
 
 pub async fn upgrade(
-    State(app): State<AppState>,
+    State(app): State<ChatState>,
     Client(client): Client,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -43,7 +43,7 @@ pub async fn upgrade(
 }
 
 /// Sends a frame without a seq; counts error codes. Whether the socket took it.
-async fn send_control<S>(socket: &mut S, app: &AppState, control: &Control) -> bool
+async fn send_control<S>(socket: &mut S, app: &ChatState, control: &Control) -> bool
 where
     S: Sink<Message> + Unpin,
 {
@@ -145,7 +145,7 @@ fn read<E>(message: Option<Result<Message, E>>, lang: &str, max_bytes: usize) ->
 }
 
 /// One youth socket, from its upgrade to its close.
-async fn serve<S, E>(mut socket: S, app: AppState, client: ClientKey)
+async fn serve<S, E>(mut socket: S, app: ChatState, client: ClientKey)
 where
     S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
 {
@@ -364,7 +364,7 @@ mod tests {
         }
     }
 
-    fn app(data: &Path) -> (AppState, tokio::sync::watch::Sender<bool>) {
+    fn app(data: &Path) -> (ChatState, tokio::sync::watch::Sender<bool>) {
         let config = crate::config::Config {
             data_dir: data.to_path_buf(),
             flows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flows"),
@@ -372,8 +372,14 @@ mod tests {
         };
         let store = crate::store::Store::open(&config.data_dir).unwrap();
         let (stop, shutdown) = tokio::sync::watch::channel(false);
-        let app =
-            AppState::with_store(config, store, crate::clock::Clock::system(), shutdown).unwrap();
+        let app = crate::server::AppState::with_store(
+            config,
+            store,
+            crate::clock::Clock::system(),
+            shutdown,
+        )
+        .unwrap();
+        let app = <ChatState as axum::extract::FromRef<_>>::from_ref(&app);
         (app, stop)
     }
 

@@ -22,8 +22,6 @@ const KNOWN_CYCLES: &[(&str, &str)] = &[
     ("abuse", "server"),
     // The admin socket is handed the whole `AppState`.
     ("admin", "server"),
-    // `chat::ws` and `chat::conversation` take the whole `AppState` (a `ChatState` would end it).
-    ("chat", "server"),
     // Reports are told to the consoles through `Handoffs` (Q's console hub takes it).
     ("handoff", "reports"),
     // The console socket, supervision, push and escalation take `AppState` (Q).
