@@ -100,6 +100,24 @@ impl axum::extract::FromRef<AppState> for crate::handoff::HandoffApp {
     }
 }
 
+impl axum::extract::FromRef<AppState> for crate::chat::ChatState {
+    fn from_ref(app: &AppState) -> Self {
+        Self {
+            config: app.config.clone(),
+            clock: app.clock,
+            flows: app.flows.clone(),
+            sessions: app.sessions.clone(),
+            handoffs: app.handoffs.clone(),
+            limits: app.limits.clone(),
+            stats: app.stats.clone(),
+            reports: app.reports.clone(),
+            youth_sockets: app.youth_sockets.clone(),
+            shutdown: app.shutdown.clone(),
+            blocks: app.blocks.clone(),
+        }
+    }
+}
+
 impl AppState {
     /// Opens the store and loads the flows.
     pub(crate) fn open(

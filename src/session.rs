@@ -11,13 +11,12 @@ use base64::Engine as _;
 use dashmap::DashMap;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::flow::engine::BotMessage;
 use crate::protocol::{Control, Event, InputKind, Speaker};
 use crate::reports::youth::YouthReports;
-use crate::store::{SessionKey, SessionRecord, Store, StoreError};
+use crate::store::{FrameLog, SessionKey, SessionRecord, Store, StoreError};
 
 /// How many transcript entries a session keeps in memory for a future handoff.
 const TRANSCRIPT_LEN: usize = 100;
@@ -36,6 +35,9 @@ pub const DETACHED_IN_MEMORY_SECS: u64 = 120;
 const NOT_UNDERSTOOD: &str = "relais.not_understood";
 /// Frames waiting for a socket before it is judged too slow and closed (it resumes).
 pub const OUTBOX_LEN: usize = 512;
+/// The frame log is pruned when a session's seq crosses a multiple of this: one
+/// range removal every so many frames, not one removal per frame.
+const PRUNE_EVERY: u64 = 32;
 
 /// What a session's socket task sends.
 #[derive(Debug)]
@@ -43,6 +45,109 @@ pub enum Outgoing {
     Frame(String),
     /// Close the socket with this code (the session stays, unless forgotten).
     Close(u16),
+}
+
+/// A session's outbox: what its socket task sends, in order, at most
+/// [`OUTBOX_LEN`] waiting. Smaller than a channel for an idle youth: a queue that
+/// allocates only while frames wait and gives its room back once drained.
+pub fn outbox() -> (OutboxSender, OutboxReceiver) {
+    let shared = Arc::new(OutboxShared {
+        queue: std::sync::Mutex::new(OutboxQueue {
+            waiting: VecDeque::new(),
+            senders: 1,
+        }),
+        ready: tokio::sync::Notify::new(),
+    });
+    (OutboxSender(shared.clone()), OutboxReceiver(shared))
+}
+
+struct OutboxShared {
+    queue: std::sync::Mutex<OutboxQueue>,
+    ready: tokio::sync::Notify,
+}
+
+struct OutboxQueue {
+    waiting: VecDeque<Outgoing>,
+    /// Senders still there; none: the receiver gets `None` once drained.
+    senders: usize,
+}
+
+impl OutboxShared {
+    fn queue(&self) -> std::sync::MutexGuard<'_, OutboxQueue> {
+        // Held for a push or a pop only: a poisoned lock still holds a valid queue.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending side of an outbox (kept by the session it is attached to).
+pub struct OutboxSender(Arc<OutboxShared>);
+
+impl OutboxSender {
+    /// Queues a message; gives it back when the outbox is full.
+    pub fn try_send(&self, message: Outgoing) -> Result<(), Outgoing> {
+        let mut queue = self.0.queue();
+        if queue.waiting.len() >= OUTBOX_LEN {
+            return Err(message);
+        }
+        queue.waiting.push_back(message);
+        drop(queue);
+        self.0.ready.notify_one();
+        Ok(())
+    }
+}
+
+impl Clone for OutboxSender {
+    fn clone(&self) -> Self {
+        self.0.queue().senders += 1;
+        Self(self.0.clone())
+    }
+}
+
+impl Drop for OutboxSender {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue();
+        queue.senders = queue.senders.saturating_sub(1);
+        let last = queue.senders == 0;
+        drop(queue);
+        if last {
+            self.0.ready.notify_one();
+        }
+    }
+}
+
+/// The receiving side of an outbox (the socket task's).
+pub struct OutboxReceiver(Arc<OutboxShared>);
+
+impl OutboxReceiver {
+    /// The next message; `None` once every sender is gone and nothing waits.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        loop {
+            {
+                let mut queue = self.0.queue();
+                if let Some(message) = take(&mut queue) {
+                    return Some(message);
+                }
+                if queue.senders == 0 {
+                    return None;
+                }
+            }
+            self.0.ready.notified().await;
+        }
+    }
+
+    /// The next message if one waits now.
+    pub fn try_recv(&mut self) -> Option<Outgoing> {
+        take(&mut self.0.queue())
+    }
+}
+
+/// Pops a message; an outbox drained after a burst gives its room back.
+fn take(queue: &mut OutboxQueue) -> Option<Outgoing> {
+    let message = queue.waiting.pop_front();
+    if queue.waiting.is_empty() && queue.waiting.capacity() > 8 {
+        queue.waiting = VecDeque::new();
+    }
+    message
 }
 
 /// A line of what happened before a handoff, kept in memory only.
@@ -58,7 +163,7 @@ struct Live {
     /// What the bot said and what the youth chose or wrote, for the intervenor.
     transcript: VecDeque<Remembered>,
     /// The socket attached now, with its connection number.
-    outbox: Option<(u64, mpsc::Sender<Outgoing>)>,
+    outbox: Option<(u64, OutboxSender)>,
     /// Frames logged but held back until the store is flushed (see `push_durable`),
     /// and the frames logged after them, so the socket sees every frame in order.
     held: VecDeque<Held>,
@@ -137,10 +242,13 @@ pub struct SessionCtx<'a> {
     live: &'a mut Live,
     store: &'a Store,
     clock: Clock,
-    frame_log: u64,
     failure: Option<StoreError>,
     transcript_total: &'a std::sync::atomic::AtomicUsize,
     reports: &'a YouthReports,
+    /// The frames logged by this change, written with the record when it ends.
+    log: FrameLog,
+    /// What the socket gets once they are written, in order.
+    out: Vec<Outgoing>,
 }
 
 impl<'a> SessionCtx<'a> {
@@ -205,6 +313,8 @@ impl SessionCtx<'_> {
         seq
     }
 
+    /// Gives the event its seq and adds it to this change's log (written when the
+    /// change ends, before anything of it reaches the socket).
     fn log(&mut self, event: &Event, sealed_by: Option<u64>) -> (u64, String) {
         let Some(seq) = self.live.record.last_seq.checked_add(1) else {
             self.failure.get_or_insert(StoreError::SeqExhausted);
@@ -215,13 +325,26 @@ impl SessionCtx<'_> {
         };
         self.live.record.last_seq = seq;
         let frame = event.to_frame(seq);
-        if let Err(error) =
-            self.store
-                .append_frame(self.key, seq, &frame, self.frame_log, sealed_by)
-        {
-            self.failure.get_or_insert(error);
-        }
+        self.log.push(seq, &frame, sealed_by);
         (seq, frame)
+    }
+
+    /// Writes the frames logged so far and sends what waits for them (the record
+    /// is written when the change ends).
+    fn write_now(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        if !self.log.is_empty() {
+            let log = std::mem::take(&mut self.log);
+            if let Err(error) = self.store.write_turn(self.key, &log, None, None) {
+                self.failure = Some(error);
+                return;
+            }
+        }
+        for message in self.out.drain(..) {
+            send(&mut self.live.outbox, message);
+        }
     }
 
     /// Sends a bot message and remembers it for a future handoff. `receipt`: the
@@ -314,6 +437,11 @@ impl SessionCtx<'_> {
     /// Sends the receipt waiting for this session, if any and if a socket can take
     /// it now; otherwise it keeps waiting (never on disk). Whether it went.
     pub fn deliver_pending_receipt(&mut self) -> bool {
+        // What this change logged goes first (written, then sent).
+        self.write_now();
+        if self.failure.is_some() {
+            return false;
+        }
         let Some(receipt) = self.reports.take_receipt(self.key) else {
             return false;
         };
@@ -337,12 +465,21 @@ impl SessionCtx<'_> {
         self.deliver(Outgoing::Frame(control.to_frame()));
     }
 
+    /// Queues a message for the socket: sent when the change ends, once its frames
+    /// are written.
     fn deliver(&mut self, message: Outgoing) {
-        if let Some((_, tx)) = &self.live.outbox {
-            if tx.try_send(message).is_err() {
-                // Too slow or gone: drop the socket; the youth resumes from the log.
-                self.live.outbox = None;
-            }
+        if self.live.outbox.is_some() {
+            self.out.push(message);
+        }
+    }
+}
+
+/// Sends to the attached socket, if any; a socket too slow or gone is dropped (the
+/// youth resumes from the log).
+fn send(outbox: &mut Option<(u64, OutboxSender)>, message: Outgoing) {
+    if let Some((_, tx)) = outbox {
+        if tx.try_send(message).is_err() {
+            *outbox = None;
         }
     }
 }
@@ -445,7 +582,7 @@ impl Sessions {
         token: &str,
         resumed: bool,
         last_seq: u64,
-        tx: mpsc::Sender<Outgoing>,
+        tx: OutboxSender,
     ) -> Result<Option<Attached>, StoreError> {
         let Some(mut live) = self.load(key)? else {
             return Ok(None);
@@ -552,17 +689,39 @@ impl Sessions {
             live: &mut live,
             store: &self.store,
             clock: self.clock,
-            frame_log: self.frame_log,
             failure: None,
             transcript_total: &self.transcript_total,
             reports: &self.reports,
+            log: FrameLog::default(),
+            out: Vec::new(),
         };
         let result = change(&mut ctx);
-        if let Some(error) = ctx.failure.take() {
+        let (log, out) = (std::mem::take(&mut ctx.log), std::mem::take(&mut ctx.out));
+        let failure = ctx.failure.take();
+        // Frames this change held back are sent only if they are written.
+        let unwritten = |live: &mut Live| live.held.retain(|h| h.seq <= before.last_seq);
+        if let Some(error) = failure {
+            unwritten(&mut live);
             return Err(error);
         }
-        if live.record != before {
-            self.store.put_session(key, &live.record)?;
+        let changed = live.record != before;
+        if changed || !log.is_empty() {
+            // The log is pruned by range when the seq crosses a multiple of
+            // `PRUNE_EVERY`: the `frame_log` last frames (at least) stay.
+            let seq = live.record.last_seq;
+            let keep_from = (seq / PRUNE_EVERY != before.last_seq / PRUNE_EVERY
+                && seq > self.frame_log)
+                .then(|| seq - self.frame_log + 1);
+            if let Err(error) =
+                self.store
+                    .write_turn(key, &log, changed.then_some(&live.record), keep_from)
+            {
+                unwritten(&mut live);
+                return Err(error);
+            }
+        }
+        for message in out {
+            send(&mut live.outbox, message);
         }
         Ok(Some(result))
     }
@@ -578,9 +737,11 @@ impl Sessions {
             }
             return Ok(Some(live));
         }
-        let Some(record) = self.store.session(key)? else {
+        let Some(mut record) = self.store.session(key)? else {
             return Ok(None);
         };
+        // Frames a crash kept while it took the record's last count: numbered after.
+        record.last_seq = record.last_seq.max(self.store.last_logged_seq(key)?);
         if self.expired(&record) {
             // Idle past its expiry: gone, even if the purge has not run yet.
             return Ok(None);

@@ -13,8 +13,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
+use super::ChatState;
 use crate::flow::engine::{self, HandoffRequest, Input, Output};
 use crate::flow::model::{FlowSet, Target, SOURCE_LANG};
 use crate::limits::{check_direct, check_keyed, frame_limiter, handoff_limiter, ClientKey};
@@ -22,8 +21,7 @@ use crate::messages::{say, Text};
 use crate::protocol::{Control, ErrorCode, Event, InputKind, Resume, Speaker};
 use crate::reports::youth;
 use crate::reports::ReportError;
-use crate::server::AppState;
-use crate::session::{key_of, Outgoing, SessionCtx, SessionLimits};
+use crate::session::{key_of, OutboxSender, SessionCtx, SessionLimits};
 use crate::store::{SessionKey, StoreError};
 
 /// Close codes the conversation may ask the transport for.
@@ -59,7 +57,7 @@ pub struct Begun {
 
 /// One session seen from its socket.
 pub struct Conversation {
-    app: AppState,
+    app: Arc<ChatState>,
     key: SessionKey,
     client: ClientKey,
     connection: u64,
@@ -146,11 +144,11 @@ fn failed_look(error: &StoreError, ran: bool) -> LookFailed {
 /// one (limited per client and for everyone) and runs its first turn, whose
 /// deferred steps are handled like every other turn's.
 pub async fn begin(
-    app: &AppState,
+    app: &Arc<ChatState>,
     client: ClientKey,
     lang: Option<String>,
     resume: Option<Resume>,
-    tx: mpsc::Sender<Outgoing>,
+    tx: OutboxSender,
 ) -> Result<Begun, Refusal> {
     let flows = app.flows.current();
     let lang = lang
@@ -257,9 +255,9 @@ pub async fn begin(
 /// flow's first turn.
 #[allow(clippy::type_complexity)]
 fn start(
-    app: &AppState,
+    app: &ChatState,
     lang: &str,
-    tx: mpsc::Sender<Outgoing>,
+    tx: OutboxSender,
 ) -> Result<
     (
         SessionKey,
@@ -745,7 +743,7 @@ fn with_theme(request: HandoffRequest, theme: Option<&str>) -> HandoffRequest {
 /// One look at a session under its lock: whether an intervenor holds it (then,
 /// with `muted_when_live`, nothing runs), else the engine's move and its frames.
 fn look(
-    app: &AppState,
+    app: &ChatState,
     key: &SessionKey,
     step: Move<'_>,
     muted_when_live: bool,
@@ -777,7 +775,7 @@ fn look(
 /// The flow version a conversation runs on. A version the store does not hold any
 /// more: the conversation goes on with the current one, says so, and keeps it; a
 /// store that cannot answer: an error, and the conversation does not move.
-fn flows_of(app: &AppState, ctx: &mut SessionCtx<'_>) -> Result<Arc<FlowSet>, StoreError> {
+fn flows_of(app: &ChatState, ctx: &mut SessionCtx<'_>) -> Result<Arc<FlowSet>, StoreError> {
     let version = ctx.record().flow_version.clone();
     if let Some(flows) = app.flows.find_version(&version)? {
         return Ok(flows);
@@ -804,7 +802,7 @@ fn flows_of(app: &AppState, ctx: &mut SessionCtx<'_>) -> Result<Arc<FlowSet>, St
 /// order until an output needs async work; that one and the rest are returned.
 /// A turn and a jump after a receipt lookup share all of it.
 fn run(
-    app: &AppState,
+    app: &ChatState,
     ctx: &mut SessionCtx<'_>,
     step: Move<'_>,
 ) -> Result<TurnOutcome, StoreError> {

@@ -12,21 +12,20 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::sync::mpsc;
 
 use super::conversation::{self, Handled, POLICY, TRY_AGAIN};
+use super::ChatState;
 use crate::limits::{check_direct, Client, ClientKey};
 use crate::messages::{say, Text};
 use crate::protocol::{decode_client_frame, ClientFrame, Control, ErrorCode};
-use crate::server::AppState;
-use crate::session::{Outgoing, OUTBOX_LEN};
+use crate::session::{outbox, OutboxReceiver, Outgoing};
 
 /// Close codes.
 const GOING_AWAY: u16 = 1001;
 const NORMAL: u16 = 1000;
 
 pub async fn upgrade(
-    State(app): State<AppState>,
+    State(app): State<ChatState>,
     Client(client): Client,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -44,7 +43,7 @@ pub async fn upgrade(
 }
 
 /// Sends a frame without a seq; counts error codes. Whether the socket took it.
-async fn send_control<S>(socket: &mut S, app: &AppState, control: &Control) -> bool
+async fn send_control<S>(socket: &mut S, app: &ChatState, control: &Control) -> bool
 where
     S: Sink<Message> + Unpin,
 {
@@ -73,6 +72,47 @@ where
         while let Some(Ok(_)) = socket.next().await {}
     })
     .await;
+}
+
+/// Sends what the session's outbox holds: this message and every frame already
+/// waiting behind it, fed and then flushed once (one write for a turn's frames).
+/// `None`: the socket goes on; `Some(Some(code))`: close it with that code;
+/// `Some(None)`: it is gone.
+async fn forward<S>(
+    socket: &mut S,
+    first: Option<Outgoing>,
+    rx: &mut OutboxReceiver,
+) -> Option<Option<u16>>
+where
+    S: Sink<Message> + Unpin,
+{
+    let mut next = first;
+    let mut end = None;
+    loop {
+        match next {
+            Some(Outgoing::Frame(frame)) => {
+                if socket.feed(Message::Text(frame.into())).await.is_err() {
+                    return Some(None);
+                }
+            }
+            Some(Outgoing::Close(code)) => {
+                end = Some(Some(code));
+                break;
+            }
+            None => {
+                end = Some(Some(TRY_AGAIN));
+                break;
+            }
+        }
+        match rx.try_recv() {
+            Some(more) => next = Some(more),
+            None => break,
+        }
+    }
+    if socket.flush().await.is_err() {
+        return Some(None);
+    }
+    end
 }
 
 /// What one incoming WebSocket message is, before the protocol reads it.
@@ -105,10 +145,12 @@ fn read<E>(message: Option<Result<Message, E>>, lang: &str, max_bytes: usize) ->
 }
 
 /// One youth socket, from its upgrade to its close.
-async fn serve<S, E>(mut socket: S, app: AppState, client: ClientKey)
+async fn serve<S, E>(mut socket: S, app: ChatState, client: ClientKey)
 where
     S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
 {
+    // One copy of the handles for the socket task and its conversation.
+    let app = std::sync::Arc::new(app);
     let Some(_place) = app.limits.open_socket(&client) else {
         send_control(&mut socket, &app, &Control::server_busy()).await;
         return close(&mut socket, TRY_AGAIN).await;
@@ -117,7 +159,9 @@ where
         send_control(&mut socket, &app, &Control::server_busy()).await;
         return close(&mut socket, TRY_AGAIN).await;
     };
-    let limits = app.config.limits.clone();
+    // The shared settings, not a copy of them in every socket task.
+    let config = app.config.clone();
+    let limits = &config.limits;
     let handshake = Duration::from_secs(limits.handshake_timeout_secs);
     let mut shutdown = app.shutdown.clone();
 
@@ -142,8 +186,10 @@ where
         }
     };
 
-    let (tx, mut rx) = mpsc::channel::<Outgoing>(OUTBOX_LEN);
-    let begun = match conversation::begin(&app, client, lang, resume, tx).await {
+    let (tx, mut rx) = outbox();
+    // Boxed, like a turn: what only the first frame needs is not kept in the
+    // socket task of every idle youth.
+    let begun = match Box::pin(conversation::begin(&app, client, lang, resume, tx)).await {
         Ok(begun) => begun,
         Err(refusal) => {
             for control in &refusal.frames {
@@ -200,14 +246,33 @@ where
                     continue;
                 }
                 refusals_in_a_row = 0;
-                match conversation.handle(frame).await {
+                // What the turn pushes goes out while it runs: an urgent node's bot
+                // lines are on the socket before the request's flush returns. The
+                // turn is boxed: the socket task of an idle youth stays small.
+                let mut handling = Box::pin(conversation.handle(frame));
+                let mut gone = None;
+                let handled = loop {
+                    tokio::select! {
+                        biased;
+                        handled = &mut handling => break handled,
+                        outgoing = rx.recv(), if gone.is_none() => {
+                            gone = forward(&mut socket, outgoing, &mut rx).await;
+                        }
+                    }
+                };
+                drop(handling);
+                if let Some(end) = gone {
+                    if let Some(code) = end { close(&mut socket, code).await; }
+                    break;
+                }
+                match handled {
                     Handled::Continue => {}
                     Handled::Reply(control) => {
                         if !send_control(&mut socket, &app, &control).await { break; }
                     }
                     Handled::Forgotten => {
                         // Frames still queued belong to an erased session: drop them.
-                        while rx.try_recv().is_ok() {}
+                        while rx.try_recv().is_some() {}
                         send_control(&mut socket, &app, &Control::Forgotten {}).await;
                         close(&mut socket, NORMAL).await;
                         return;
@@ -215,12 +280,9 @@ where
                 }
             }
             outgoing = rx.recv() => {
-                match outgoing {
-                    Some(Outgoing::Frame(frame)) => {
-                        if socket.send(Message::Text(frame.into())).await.is_err() { break; }
-                    }
-                    Some(Outgoing::Close(code)) => { close(&mut socket, code).await; break; }
-                    None => { close(&mut socket, TRY_AGAIN).await; break; }
+                if let Some(end) = forward(&mut socket, outgoing, &mut rx).await {
+                    if let Some(code) = end { close(&mut socket, code).await; }
+                    break;
                 }
             }
             _ = shutdown.changed() => {
@@ -302,7 +364,7 @@ mod tests {
         }
     }
 
-    fn app(data: &Path) -> (AppState, tokio::sync::watch::Sender<bool>) {
+    fn app(data: &Path) -> (ChatState, tokio::sync::watch::Sender<bool>) {
         let config = crate::config::Config {
             data_dir: data.to_path_buf(),
             flows_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flows"),
@@ -310,8 +372,14 @@ mod tests {
         };
         let store = crate::store::Store::open(&config.data_dir).unwrap();
         let (stop, shutdown) = tokio::sync::watch::channel(false);
-        let app =
-            AppState::with_store(config, store, crate::clock::Clock::system(), shutdown).unwrap();
+        let app = crate::server::AppState::with_store(
+            config,
+            store,
+            crate::clock::Clock::system(),
+            shutdown,
+        )
+        .unwrap();
+        let app = <ChatState as axum::extract::FromRef<_>>::from_ref(&app);
         (app, stop)
     }
 

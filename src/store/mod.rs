@@ -56,7 +56,7 @@ pub use flow_versions::{archived_flow_versions, VERSIONS_DIR};
 pub(crate) use records::{FlowVersionRecord, SessionHandoff, SessionRecord};
 pub(crate) use reports::report_key;
 pub(crate) use sealed::{JsonTree, SealedTree};
-pub(crate) use sessions::StoredFrame;
+pub(crate) use sessions::{FrameLog, StoredFrame};
 
 /// Every sled tree the store opens (PRIVACY.md lists each one).
 pub const TREES: &[&str] = &[
@@ -278,7 +278,7 @@ type FlushRequest = (
 fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
     let config = sled::Config::new()
         .path(path)
-        .cache_capacity(64 * 1024 * 1024)
+        .cache_capacity(16 * 1024 * 1024)
         .flush_every_ms(Some(500));
     let mut tries = 0;
     loop {

@@ -1,7 +1,8 @@
 //! The `sessions` and `frames` trees: a youth's session record (sealed with the
 //! session's key) under the SHA-256 of its token, and its frame log, keyed by that
-//! hash ++ seq (big-endian), each frame sealed with the session's key or, for an
-//! intervenor's, with the conversation's.
+//! hash ++ the first seq (big-endian) of each entry: a run of frames one change of
+//! the session logged, sealed with the session's key, or an intervenor's frame alone,
+//! sealed with the conversation's. An entry covers the seqs up to the next one's.
 
 use super::{get_json, keys, put_json, SessionKey, SessionRecord, Store, StoreError};
 
@@ -24,40 +25,77 @@ impl Store {
         put_json(&self.sessions, key, record)
     }
 
-    /// Appends a frame to a session's log and drops the frame `keep` places behind.
-    /// Every frame is sealed (one AEAD operation): with the session's key, or with
-    /// `sealed_by`, that handoff's key, so that once the conversation is closed and
-    /// its key destroyed, it reads as erased.
-    pub fn append_frame(
+    /// Writes what one change of a session left: its frames (a run of frames
+    /// sealed with the session's key is one entry, one AEAD operation; an
+    /// intervenor's frame is an entry of its own, sealed with its conversation's
+    /// key, so that once that key is destroyed it reads as erased), the log
+    /// pruned below `keep_from` when given (by range: every entry wholly below it
+    /// goes), then the record: two sled inserts for a turn.
+    ///
+    /// Plain inserts, not a `sled::Batch`: sled 0.34 applies a batch under a lock
+    /// that stops every other operation of the database and seals its log buffer
+    /// (measured: turns/s halved). sled writes its log in order, so after a crash
+    /// the record is never ahead of the frames written before it.
+    pub fn write_turn(
         &self,
         key: &SessionKey,
-        seq: u64,
-        frame: &str,
-        keep: u64,
-        sealed_by: Option<u64>,
+        log: &FrameLog,
+        record: Option<&SessionRecord>,
+        keep_from: Option<u64>,
     ) -> Result<(), StoreError> {
-        let value =
-            match sealed_by.and_then(|id| Some((id, self.keys.get(&keys::handoff_key(id))?))) {
-                Some((id, secret)) => {
-                    let mut value = vec![FRAME_SEALED];
-                    value.extend(id.to_be_bytes());
-                    value.extend(secret.seal(frame.as_bytes()));
-                    value
-                }
-                None => {
-                    let secret = self.keys.get(&keys::session_key(key)).ok_or_else(|| {
-                        StoreError::Keys(std::io::Error::other("the session's key is gone"))
-                    })?;
-                    let mut value = vec![FRAME_SESSION];
-                    value.extend(secret.seal(frame.as_bytes()));
-                    value
-                }
-            };
-        self.frames.insert(frame_key(key, seq), value)?;
-        if seq > keep {
-            self.frames.remove(frame_key(key, seq - keep))?;
+        for entry in &log.entries {
+            let (seq, value) = self.seal_entry(key, entry)?;
+            self.frames.insert(&frame_key(key, seq)[..], value)?;
+        }
+        if let Some(first_kept) = keep_from {
+            // An entry covers the seqs up to the next entry's first: the last
+            // entry starting at or below `first_kept` may hold kept frames.
+            let mut below = self
+                .frames
+                .range(frame_key(key, 0)..=frame_key(key, first_kept))
+                .keys()
+                .collect::<Result<Vec<_>, _>>()?;
+            below.pop();
+            for old in below {
+                self.frames.remove(old)?;
+            }
+        }
+        if let Some(record) = record {
+            self.put_session(key, record)?;
         }
         Ok(())
+    }
+
+    fn seal_entry(&self, key: &SessionKey, entry: &LogEntry) -> Result<(u64, Vec<u8>), StoreError> {
+        let session_secret = || {
+            self.keys
+                .get(&keys::session_key(key))
+                .ok_or_else(|| StoreError::Keys(std::io::Error::other("the session's key is gone")))
+        };
+        Ok(match entry {
+            LogEntry::Run { first, plain } => {
+                let mut value = vec![FRAME_RUN];
+                value.extend(session_secret()?.seal(plain));
+                (*first, value)
+            }
+            LogEntry::Sealed {
+                seq,
+                handoff,
+                frame,
+            } => match self.keys.get(&keys::handoff_key(*handoff)) {
+                Some(secret) => {
+                    let mut value = vec![FRAME_SEALED];
+                    value.extend(handoff.to_be_bytes());
+                    value.extend(secret.seal(frame.as_bytes()));
+                    (*seq, value)
+                }
+                None => {
+                    let mut value = vec![FRAME_SESSION];
+                    value.extend(session_secret()?.seal(frame.as_bytes()));
+                    (*seq, value)
+                }
+            },
+        })
     }
 
     /// The frames of a session after `last_seq`, in order: each as it was sent, or
@@ -68,10 +106,18 @@ impl Store {
         key: &SessionKey,
         last_seq: u64,
     ) -> Result<Vec<(u64, StoredFrame)>, StoreError> {
-        let start = frame_key(key, last_seq.saturating_add(1));
+        let wanted = last_seq.saturating_add(1);
+        // The entry holding `wanted` may start before it (a run of frames).
+        let start = self
+            .frames
+            .range(frame_key(key, 0)..=frame_key(key, wanted))
+            .keys()
+            .next_back()
+            .transpose()?
+            .map_or_else(|| frame_key(key, wanted).to_vec(), |k| k.to_vec());
         let end = frame_key(key, u64::MAX);
         let mut frames = Vec::new();
-        for entry in self.frames.range(start..=end) {
+        for entry in self.frames.range(start.as_slice()..=&end[..]) {
             let (k, v) = entry?;
             let Some(seq) = k
                 .get(32..40)
@@ -81,11 +127,55 @@ impl Store {
                 tracing::error!("a logged frame has a malformed key; it is skipped");
                 continue;
             };
+            if v.first() == Some(&FRAME_RUN) {
+                let Some(plain) = self
+                    .keys
+                    .get(&keys::session_key(key))
+                    .and_then(|secret| secret.open(&v[1..]))
+                else {
+                    continue;
+                };
+                for (seq, frame) in run_frames(&plain) {
+                    if seq >= wanted {
+                        frames.push((seq, StoredFrame::Json(frame)));
+                    }
+                }
+                continue;
+            }
+            if seq < wanted {
+                continue;
+            }
             if let Some(frame) = self.open_frame(key, seq, &v) {
                 frames.push((seq, frame));
             }
         }
         Ok(frames)
+    }
+
+    /// The last seq a session's log holds (0 for none): after a crash, frames may be
+    /// on disk while the record that counted them is not; the next seq follows them.
+    pub fn last_logged_seq(&self, key: &SessionKey) -> Result<u64, StoreError> {
+        let Some((k, v)) = self
+            .frames
+            .range(frame_key(key, 0)..=frame_key(key, u64::MAX))
+            .next_back()
+            .transpose()?
+        else {
+            return Ok(0);
+        };
+        let first = k
+            .get(32..40)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_be_bytes);
+        if v.first() != Some(&FRAME_RUN) {
+            return Ok(first);
+        }
+        let last = self
+            .keys
+            .get(&keys::session_key(key))
+            .and_then(|secret| secret.open(&v[1..]))
+            .and_then(|plain| run_frames(&plain).last().map(|(seq, _)| *seq));
+        Ok(last.unwrap_or(first).max(first))
     }
 
     fn open_frame(&self, session: &SessionKey, seq: u64, value: &[u8]) -> Option<StoredFrame> {
@@ -165,10 +255,79 @@ impl Store {
     }
 }
 
-/// The first byte of a logged frame: sealed with a handoff's key or with the
-/// session's (0, plain JSON, is only read, from before sealing).
+/// The first byte of a log entry: one frame sealed with a handoff's key or with the
+/// session's, or a run of frames sealed with the session's (0, plain JSON, is only
+/// read, from before sealing).
 const FRAME_SEALED: u8 = 1;
 const FRAME_SESSION: u8 = 2;
+const FRAME_RUN: u8 = 3;
+
+/// The frames one change of a session logs, in order, not yet written: consecutive
+/// frames sealed with the session's key make one entry (their plain text is
+/// `seq (u64 BE) ++ length (u32 BE) ++ frame`, repeated), an intervenor's frame
+/// one entry of its own.
+#[derive(Debug, Default)]
+pub struct FrameLog {
+    entries: Vec<LogEntry>,
+}
+
+#[derive(Debug)]
+enum LogEntry {
+    Run {
+        first: u64,
+        plain: Vec<u8>,
+    },
+    Sealed {
+        seq: u64,
+        handoff: u64,
+        frame: String,
+    },
+}
+
+impl FrameLog {
+    /// Adds a frame; `sealed_by`: the handoff whose key seals it.
+    pub fn push(&mut self, seq: u64, frame: &str, sealed_by: Option<u64>) {
+        if let Some(handoff) = sealed_by {
+            self.entries.push(LogEntry::Sealed {
+                seq,
+                handoff,
+                frame: frame.to_string(),
+            });
+            return;
+        }
+        if !matches!(self.entries.last(), Some(LogEntry::Run { .. })) {
+            self.entries.push(LogEntry::Run {
+                first: seq,
+                plain: Vec::with_capacity(frame.len() + 12),
+            });
+        }
+        if let Some(LogEntry::Run { plain, .. }) = self.entries.last_mut() {
+            plain.extend_from_slice(&seq.to_be_bytes());
+            plain.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+            plain.extend_from_slice(frame.as_bytes());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The frames of a run, as written by [`FrameLog::push`] (a truncated tail is
+/// dropped).
+fn run_frames(mut plain: &[u8]) -> Vec<(u64, String)> {
+    let mut frames = Vec::new();
+    while plain.len() >= 12 {
+        let seq = u64::from_be_bytes(plain[..8].try_into().unwrap_or_default());
+        let len = u32::from_be_bytes(plain[8..12].try_into().unwrap_or_default()) as usize;
+        let Some(frame) = plain.get(12..12 + len) else {
+            break;
+        };
+        frames.push((seq, String::from_utf8_lossy(frame).into_owned()));
+        plain = &plain[12 + len..];
+    }
+    frames
+}
 
 fn frame_key(key: &SessionKey, seq: u64) -> [u8; 40] {
     let mut out = [0u8; 40];
