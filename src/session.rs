@@ -21,27 +21,27 @@ use crate::store::{FrameLog, SessionKey, SessionRecord, Store, StoreError};
 /// How many transcript entries a session keeps in memory for a future handoff.
 const TRANSCRIPT_LEN: usize = 100;
 /// Bytes of text a session keeps in memory for a future handoff (oldest go first).
-pub const TRANSCRIPT_BYTES: usize = 32 * 1024;
+pub(crate) const TRANSCRIPT_BYTES: usize = 32 * 1024;
 /// Bytes of such text kept by all sessions together; past it, new lines are not
 /// remembered until some leave memory.
-pub const TRANSCRIPT_BYTES_TOTAL: usize = 64 * 1024 * 1024;
+pub(crate) const TRANSCRIPT_BYTES_TOTAL: usize = 64 * 1024 * 1024;
 /// How far a resuming client's `last_seq` may be ahead of the server's: frames a
 /// crash took from the log before they were written (sled writes every 500 ms).
-pub const RESUME_MARGIN: u64 = 64;
+pub(crate) const RESUME_MARGIN: u64 = 64;
 /// Seconds a session without a socket stays in memory (then it is read back from
 /// the store when it returns).
-pub const DETACHED_IN_MEMORY_SECS: u64 = 120;
+pub(crate) const DETACHED_IN_MEMORY_SECS: u64 = 120;
 /// The line id of the engine's "not understood" answer.
 const NOT_UNDERSTOOD: &str = "relais.not_understood";
 /// Frames waiting for a socket before it is judged too slow and closed (it resumes).
-pub const OUTBOX_LEN: usize = 512;
+pub(crate) const OUTBOX_LEN: usize = 512;
 /// The frame log is pruned when a session's seq crosses a multiple of this: one
 /// range removal every so many frames, not one removal per frame.
 const PRUNE_EVERY: u64 = 32;
 
 /// What a session's socket task sends.
 #[derive(Debug)]
-pub enum Outgoing {
+pub(crate) enum Outgoing {
     Frame(String),
     /// Close the socket with this code (the session stays, unless forgotten).
     Close(u16),
@@ -50,7 +50,7 @@ pub enum Outgoing {
 /// A session's outbox: what its socket task sends, in order, at most
 /// [`OUTBOX_LEN`] waiting. Smaller than a channel for an idle youth: a queue that
 /// allocates only while frames wait and gives its room back once drained.
-pub fn outbox() -> (OutboxSender, OutboxReceiver) {
+pub(crate) fn outbox() -> (OutboxSender, OutboxReceiver) {
     let shared = Arc::new(OutboxShared {
         queue: std::sync::Mutex::new(OutboxQueue {
             waiting: VecDeque::new(),
@@ -80,11 +80,11 @@ impl OutboxShared {
 }
 
 /// The sending side of an outbox (kept by the session it is attached to).
-pub struct OutboxSender(Arc<OutboxShared>);
+pub(crate) struct OutboxSender(Arc<OutboxShared>);
 
 impl OutboxSender {
     /// Queues a message; gives it back when the outbox is full.
-    pub fn try_send(&self, message: Outgoing) -> Result<(), Outgoing> {
+    pub(crate) fn try_send(&self, message: Outgoing) -> Result<(), Outgoing> {
         let mut queue = self.0.queue();
         if queue.waiting.len() >= OUTBOX_LEN {
             return Err(message);
@@ -116,11 +116,11 @@ impl Drop for OutboxSender {
 }
 
 /// The receiving side of an outbox (the socket task's).
-pub struct OutboxReceiver(Arc<OutboxShared>);
+pub(crate) struct OutboxReceiver(Arc<OutboxShared>);
 
 impl OutboxReceiver {
     /// The next message; `None` once every sender is gone and nothing waits.
-    pub async fn recv(&mut self) -> Option<Outgoing> {
+    pub(crate) async fn recv(&mut self) -> Option<Outgoing> {
         loop {
             {
                 let mut queue = self.0.queue();
@@ -136,7 +136,7 @@ impl OutboxReceiver {
     }
 
     /// The next message if one waits now.
-    pub fn try_recv(&mut self) -> Option<Outgoing> {
+    pub(crate) fn try_recv(&mut self) -> Option<Outgoing> {
         take(&mut self.0.queue())
     }
 }
@@ -152,7 +152,7 @@ fn take(queue: &mut OutboxQueue) -> Option<Outgoing> {
 
 /// A line of what happened before a handoff, kept in memory only.
 #[derive(Debug, Clone)]
-pub struct Remembered {
+pub(crate) struct Remembered {
     pub from: Speaker,
     pub text: Arc<str>,
     pub at: u64,
@@ -192,7 +192,7 @@ impl Live {
 
 /// The limits of one session, kept across its sockets (a reconnect does not reset
 /// them) until the session ends or has been quiet for an hour.
-pub struct SessionLimits {
+pub(crate) struct SessionLimits {
     pub frames: crate::limits::DirectLimiter,
     pub handoffs: crate::limits::DirectLimiter,
     pub reports: crate::limits::DirectLimiter,
@@ -229,7 +229,7 @@ pub struct Sessions {
 
 /// A socket just attached to a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attached {
+pub(crate) struct Attached {
     /// The connection number (detach with it).
     pub connection: u64,
     /// The session's language (a resumed session keeps its own).
@@ -237,7 +237,7 @@ pub struct Attached {
 }
 
 /// A session being changed, inside [`Sessions::with`].
-pub struct SessionCtx<'a> {
+pub(crate) struct SessionCtx<'a> {
     key: &'a SessionKey,
     live: &'a mut Live,
     store: &'a Store,
@@ -253,27 +253,23 @@ pub struct SessionCtx<'a> {
 
 impl<'a> SessionCtx<'a> {
     /// The youth side of reports (its own map, locked after this session's).
-    pub fn reports(&self) -> &'a YouthReports {
+    pub(crate) fn reports(&self) -> &'a YouthReports {
         self.reports
     }
 }
 
 impl SessionCtx<'_> {
-    pub fn record(&mut self) -> &mut SessionRecord {
+    pub(crate) fn record(&mut self) -> &mut SessionRecord {
         &mut self.live.record
     }
 
-    pub fn key(&self) -> &SessionKey {
+    pub(crate) fn key(&self) -> &SessionKey {
         self.key
-    }
-
-    pub fn now_ms(&self) -> u64 {
-        self.clock.now_ms()
     }
 
     /// Gives the event its seq, logs it, and sends it if a socket is attached (after
     /// any frame still held back, to keep the order).
-    pub fn push(&mut self, event: &Event) -> u64 {
+    pub(crate) fn push(&mut self, event: &Event) -> u64 {
         let (seq, frame) = self.log(event, None);
         if self.failure.is_some() {
             // Not logged (or a frame before it was not): never sent, so the youth
@@ -295,12 +291,12 @@ impl SessionCtx<'_> {
     /// Logs the event but holds it back: the caller flushes the store, then calls
     /// [`Sessions::release`] with the returned seq. A frame the youth saw is then
     /// always on disk, even if the server is killed right after.
-    pub fn push_durable(&mut self, event: &Event) -> u64 {
+    pub(crate) fn push_durable(&mut self, event: &Event) -> u64 {
         self.push_durable_sealed(event, None)
     }
 
     /// `push_durable`, the logged copy encrypted with a handoff's key.
-    pub fn push_durable_sealed(&mut self, event: &Event, sealed_by: Option<u64>) -> u64 {
+    pub(crate) fn push_durable_sealed(&mut self, event: &Event, sealed_by: Option<u64>) -> u64 {
         let (seq, frame) = self.log(event, sealed_by);
         if self.failure.is_some() {
             return seq;
@@ -349,7 +345,7 @@ impl SessionCtx<'_> {
 
     /// Sends a bot message and remembers it for a future handoff. `receipt`: the
     /// text it asks for is a follow-up code (`input: "receipt"`).
-    pub fn push_bot(&mut self, bot: &BotMessage, receipt: bool) -> u64 {
+    pub(crate) fn push_bot(&mut self, bot: &BotMessage, receipt: bool) -> u64 {
         let mut event = Event::from(bot);
         if let Event::Bot { input, .. } = &mut event {
             if receipt && *input == InputKind::Text {
@@ -393,7 +389,7 @@ impl SessionCtx<'_> {
 
     /// Keeps a line for the intervenor who may take this conversation, within
     /// the byte caps of the session and of the server (oldest lines go first).
-    pub fn remember(&mut self, from: Speaker, text: Arc<str>) {
+    pub(crate) fn remember(&mut self, from: Speaker, text: Arc<str>) {
         use std::sync::atomic::Ordering::Relaxed;
         let size = text.len().min(TRANSCRIPT_BYTES);
         if self.transcript_total.load(Relaxed) + size > TRANSCRIPT_BYTES_TOTAL {
@@ -419,24 +415,24 @@ impl SessionCtx<'_> {
         });
     }
 
-    pub fn transcript(&self) -> Vec<Remembered> {
+    pub(crate) fn transcript(&self) -> Vec<Remembered> {
         self.live.transcript.iter().cloned().collect()
     }
 
     /// Forgets the lines kept in memory (a conversation closed: the next
     /// intervenor must not see them).
-    pub fn clear_transcript(&mut self) {
+    pub(crate) fn clear_transcript(&mut self) {
         self.live.transcript.clear();
     }
 
     /// The flow variables, to read.
-    pub fn vars(&self) -> &std::collections::BTreeMap<String, String> {
+    pub(crate) fn vars(&self) -> &std::collections::BTreeMap<String, String> {
         &self.live.record.vars
     }
 
     /// Sends the receipt waiting for this session, if any and if a socket can take
     /// it now; otherwise it keeps waiting (never on disk). Whether it went.
-    pub fn deliver_pending_receipt(&mut self) -> bool {
+    pub(crate) fn deliver_pending_receipt(&mut self) -> bool {
         // What this change logged goes first (written, then sent).
         self.write_now();
         if self.failure.is_some() {
@@ -461,7 +457,7 @@ impl SessionCtx<'_> {
     }
 
     /// Sends a frame without a seq (an error); not logged.
-    pub fn send_control(&mut self, control: &Control) {
+    pub(crate) fn send_control(&mut self, control: &Control) {
         self.deliver(Outgoing::Frame(control.to_frame()));
     }
 
@@ -485,7 +481,7 @@ fn send(outbox: &mut Option<(u64, OutboxSender)>, message: Outgoing) {
 }
 
 impl Sessions {
-    pub fn new(store: Store, clock: Clock, frame_log: u64) -> Self {
+    pub(crate) fn new(store: Store, clock: Clock, frame_log: u64) -> Self {
         Self {
             store,
             clock,
@@ -502,7 +498,7 @@ impl Sessions {
     }
 
     /// Sessions idle this long are gone, even before the purge removes them.
-    pub fn expiring_after(mut self, idle_secs: u64) -> Self {
+    pub(crate) fn expiring_after(mut self, idle_secs: u64) -> Self {
         self.idle_expiry_secs = idle_secs;
         self
     }
@@ -512,7 +508,7 @@ impl Sessions {
     }
 
     /// The limits of a session, made at first use from the configured quotas.
-    pub fn limits(
+    pub(crate) fn limits(
         &self,
         key: &SessionKey,
         make: impl FnOnce() -> (
@@ -542,7 +538,11 @@ impl Sessions {
 
     /// Whether a resuming client claims more frames than the server ever sent,
     /// beyond the margin a crash can explain. `false` for an unknown session.
-    pub fn resume_is_ahead(&self, key: &SessionKey, last_seq: u64) -> Result<bool, StoreError> {
+    pub(crate) fn resume_is_ahead(
+        &self,
+        key: &SessionKey,
+        last_seq: u64,
+    ) -> Result<bool, StoreError> {
         let Some(live) = self.load(key)? else {
             return Ok(false);
         };
@@ -550,7 +550,7 @@ impl Sessions {
     }
 
     /// Makes a new session; returns its token (given to the youth once) and its key.
-    pub fn create(
+    pub(crate) fn create(
         &self,
         lang: &str,
         flow_version: &str,
@@ -576,7 +576,7 @@ impl Sessions {
     /// Attaches a socket: under the session's lock, sends `welcome` and then every
     /// logged frame after `last_seq`, so nothing pushed meanwhile can slip between.
     /// Returns the connection number, or `None` when the session does not exist.
-    pub fn attach(
+    pub(crate) fn attach(
         &self,
         key: &SessionKey,
         token: &str,
@@ -640,7 +640,7 @@ impl Sessions {
 
     /// Sends the held frames up to `seq` (now flushed) and those after them that
     /// need no flush, in order.
-    pub fn release(&self, key: &SessionKey, seq: u64) {
+    pub(crate) fn release(&self, key: &SessionKey, seq: u64) {
         let Some(mut live) = self.live.get_mut(key) else {
             return;
         };
@@ -662,7 +662,7 @@ impl Sessions {
     }
 
     /// Detaches a socket, if it is still the one attached.
-    pub fn detach(&self, key: &SessionKey, connection: u64) {
+    pub(crate) fn detach(&self, key: &SessionKey, connection: u64) {
         if let Some(mut live) = self.live.get_mut(key) {
             if live.outbox.as_ref().is_some_and(|(c, _)| *c == connection) {
                 live.outbox = None;
@@ -673,7 +673,7 @@ impl Sessions {
 
     /// Runs `change` on a session under its lock, then saves it. `None` when the
     /// session does not exist (forgotten or expired).
-    pub fn with<R>(
+    pub(crate) fn with<R>(
         &self,
         key: &SessionKey,
         change: impl FnOnce(&mut SessionCtx<'_>) -> R,
@@ -751,7 +751,7 @@ impl Sessions {
     }
 
     /// Erases a session at once, in memory and in the store; closes its socket.
-    pub fn forget(&self, key: &SessionKey) -> Result<(), StoreError> {
+    pub(crate) fn forget(&self, key: &SessionKey) -> Result<(), StoreError> {
         if let Some((_, live)) = self.live.remove(key) {
             self.transcript_total
                 .fetch_sub(live.transcript_bytes, Ordering::Relaxed);
@@ -767,7 +767,7 @@ impl Sessions {
     /// Sessions without a socket for a while leave memory (their text for a
     /// future intervenor with them); a receipt not yet shown waits outside them
     /// (`YouthReports`) and stays.
-    pub fn evict_detached(&self) {
+    pub(crate) fn evict_detached(&self) {
         let now = self.clock.now_secs();
         let total = &self.transcript_total;
         let keys = &self.store.keys;
@@ -790,7 +790,7 @@ impl Sessions {
     }
 
     /// Deletes sessions idle for longer than `idle_secs`; returns their keys.
-    pub fn purge_expired(&self, idle_secs: u64) -> Result<Vec<SessionKey>, StoreError> {
+    pub(crate) fn purge_expired(&self, idle_secs: u64) -> Result<Vec<SessionKey>, StoreError> {
         let now = self.clock.now_secs();
         let mut expired = Vec::new();
         for entry in self.store.sessions() {
@@ -822,7 +822,7 @@ impl Sessions {
     }
 
     /// Whether a socket is attached to this session now.
-    pub fn is_attached(&self, key: &SessionKey) -> bool {
+    pub(crate) fn is_attached(&self, key: &SessionKey) -> bool {
         self.live.get(key).is_some_and(|live| live.outbox.is_some())
     }
 
@@ -831,18 +831,18 @@ impl Sessions {
         self.live.iter().filter(|l| l.outbox.is_some()).count()
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// The youth side of reports.
-    pub fn reports(&self) -> &YouthReports {
+    pub(crate) fn reports(&self) -> &YouthReports {
         &self.reports
     }
 
     /// How many times `with` ran so far.
     #[cfg(test)]
-    pub fn with_calls(&self) -> u64 {
+    pub(crate) fn with_calls(&self) -> u64 {
         self.with_calls.load(Ordering::Relaxed)
     }
 }

@@ -25,15 +25,15 @@ use crate::session::{key_of, OutboxSender, SessionCtx, SessionLimits};
 use crate::store::{SessionKey, StoreError};
 
 /// Close codes the conversation may ask the transport for.
-pub const POLICY: u16 = 1008;
-pub const TRY_AGAIN: u16 = 1013;
+pub(crate) const POLICY: u16 = 1008;
+pub(crate) const TRY_AGAIN: u16 = 1013;
 
 /// Requests for a person refused by their limit try again after this.
 const HANDOFF_RETRY: Duration = Duration::from_secs(60);
 
 /// What the transport does after a frame.
 #[derive(Debug)]
-pub enum Handled {
+pub(crate) enum Handled {
     Continue,
     /// Send this frame (no seq) on the socket.
     Reply(Control),
@@ -43,20 +43,20 @@ pub enum Handled {
 
 /// A conversation that could not begin: the frames to send, then the close code.
 #[derive(Debug)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub frames: Vec<Control>,
     pub close: u16,
 }
 
 /// A conversation that began, with the frames to send before its own (an unknown
 /// session's notice comes before the new session's `welcome`).
-pub struct Begun {
+pub(crate) struct Begun {
     pub conversation: Conversation,
     pub before: Vec<Control>,
 }
 
 /// One session seen from its socket.
-pub struct Conversation {
+pub(crate) struct Conversation {
     app: Arc<ChatState>,
     key: SessionKey,
     client: ClientKey,
@@ -143,7 +143,7 @@ fn failed_look(error: &StoreError, ran: bool) -> LookFailed {
 /// Opens the conversation a `hello` asks for: resumes the session, or makes a new
 /// one (limited per client and for everyone) and runs its first turn, whose
 /// deferred steps are handled like every other turn's.
-pub async fn begin(
+pub(crate) async fn begin(
     app: &Arc<ChatState>,
     client: ClientKey,
     lang: Option<String>,
@@ -286,23 +286,23 @@ fn start(
 
 impl Conversation {
     /// The session's language, for the transport's own error frames.
-    pub fn lang(&self) -> &str {
+    pub(crate) fn lang(&self) -> &str {
         &self.lang
     }
 
     /// The session's limits (the transport checks the frame rate).
-    pub fn limits(&self) -> &SessionLimits {
+    pub(crate) fn limits(&self) -> &SessionLimits {
         &self.limits
     }
 
     /// The socket went away: the session stays, resumable.
-    pub fn end(self) {
+    pub(crate) fn end(self) {
         self.app.sessions.detach(&self.key, self.connection);
         self.app.handoffs.youth_presence_changed(&self.key);
     }
 
     /// Handles one frame of the youth's.
-    pub async fn handle(&mut self, frame: crate::protocol::ClientFrame) -> Handled {
+    pub(crate) async fn handle(&mut self, frame: crate::protocol::ClientFrame) -> Handled {
         use crate::protocol::ClientFrame;
         let lang = self.lang.clone();
         match frame {

@@ -9,27 +9,27 @@ use crate::protocol::{Control, DecodeError, ErrorCode};
 
 impl Control {
     /// An error frame: `code`, and the sentence for `text` in `lang`.
-    pub fn said(lang: &str, code: ErrorCode, text: Text) -> Self {
+    pub(crate) fn said(lang: &str, code: ErrorCode, text: Text) -> Self {
         Control::error(code, say(lang, text))
     }
 
     /// Something failed on the server; `text` says what, for the youth.
-    pub fn internal(lang: &str, text: Text) -> Self {
+    pub(crate) fn internal(lang: &str, text: Text) -> Self {
         Self::said(lang, ErrorCode::Internal, text)
     }
 
     /// Too many frames, sessions, requests for a person or look-ups: wait `wait`.
-    pub fn rate_limited(lang: &str, wait: Duration) -> Self {
+    pub(crate) fn rate_limited(lang: &str, wait: Duration) -> Self {
         Self::limited(lang, Text::RateLimited, wait)
     }
 
     /// Too many reports: wait `wait`.
-    pub fn reports_limited(lang: &str, wait: Duration) -> Self {
+    pub(crate) fn reports_limited(lang: &str, wait: Duration) -> Self {
         Self::limited(lang, Text::ReportsLimited, wait)
     }
 
     /// No room for one more socket (said before `hello`, so in French).
-    pub fn server_busy() -> Self {
+    pub(crate) fn server_busy() -> Self {
         Self::said(
             crate::flow::model::SOURCE_LANG,
             ErrorCode::ServerBusy,
@@ -38,7 +38,7 @@ impl Control {
     }
 
     /// A frame the protocol could not read.
-    pub fn unreadable(lang: &str, error: DecodeError) -> Self {
+    pub(crate) fn unreadable(lang: &str, error: DecodeError) -> Self {
         let text = match error {
             DecodeError::NotJson => Text::BadJson,
             DecodeError::NotAnObject | DecodeError::NoType => Text::BadRequest,

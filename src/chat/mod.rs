@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use tokio::sync::{watch, Semaphore};
 
-pub mod conversation;
+pub(crate) mod conversation;
 mod errors;
-pub mod ws;
+pub(crate) mod ws;
 
 pub(crate) use crate::http::ws_util::origin_allowed;
 
@@ -15,7 +15,7 @@ pub(crate) use crate::http::ws_util::origin_allowed;
 /// `server` builds it from its `AppState` (`FromRef`), so the chat knows nothing
 /// of the server.
 #[derive(Clone)]
-pub struct ChatState {
+pub(crate) struct ChatState {
     pub config: Arc<crate::config::Config>,
     pub clock: crate::clock::Clock,
     pub flows: Arc<crate::flow::FlowLibrary>,

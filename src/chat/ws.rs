@@ -24,7 +24,7 @@ use crate::session::{outbox, OutboxReceiver, Outgoing};
 const GOING_AWAY: u16 = 1001;
 const NORMAL: u16 = 1000;
 
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     State(app): State<ChatState>,
     Client(client): Client,
     headers: HeaderMap,

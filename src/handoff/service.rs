@@ -46,7 +46,7 @@ use crate::store::{SessionHandoff, SessionKey, Store, StoreError};
 const MAX_BATCH: usize = 256;
 
 /// What the handoff service is built from.
-pub struct HandoffParts {
+pub(crate) struct HandoffParts {
     pub store: Store,
     pub clock: Clock,
     pub config: HandoffConfig,
@@ -252,7 +252,7 @@ fn stopped() -> HandoffError {
 impl Handoffs {
     /// Loads the open requests and the on-call flags from the store, and starts the
     /// task that owns the queue (on the current runtime).
-    pub fn load(parts: HandoffParts) -> Result<Self, StoreError> {
+    pub(crate) fn load(parts: HandoffParts) -> Result<Self, StoreError> {
         let HandoffParts {
             store,
             clock,
@@ -310,22 +310,11 @@ impl Handoffs {
 
     // ------------------------------------------------------------ the youth side
 
-    /// A youth asks for a human. Stored and flushed before the youth hears back.
-    pub async fn request(
-        &self,
-        key: &SessionKey,
-        request: &HandoffRequest,
-        lang: &str,
-        flow_version: &str,
-    ) -> Result<(), HandoffError> {
-        self.request_from(key, None, request, lang, flow_version)
-            .await
-    }
-
-    /// `request`, counting the open requests of the youth's client key: beyond
+    /// A youth asks for a human (stored and flushed before the youth hears back),
+    /// counting the open requests of the youth's client key: beyond
     /// `handoff.max_open_per_client` a normal request is refused (told so, with
     /// resources). An urgent request is never refused, by this cap or the queue's.
-    pub async fn request_from(
+    pub(crate) async fn request_from(
         &self,
         key: &SessionKey,
         client: Option<&crate::limits::ClientKey>,
@@ -363,14 +352,18 @@ impl Handoffs {
 
     /// The youth said they are not in danger now: their urgent request becomes a
     /// normal one. Nothing when there is no request or it is not urgent.
-    pub async fn lower_urgency(&self, key: &SessionKey) -> Result<(), HandoffError> {
+    pub(crate) async fn lower_urgency(&self, key: &SessionKey) -> Result<(), HandoffError> {
         self.ask(|reply| Command::LowerUrgency { key: *key, reply })
             .await
     }
 
     /// The youth writes while an intervenor holds the conversation. Written and
     /// flushed before the intervenor sees it. `false` when nobody holds it.
-    pub async fn youth_message(&self, key: &SessionKey, text: &str) -> Result<bool, HandoffError> {
+    pub(crate) async fn youth_message(
+        &self,
+        key: &SessionKey,
+        text: &str,
+    ) -> Result<bool, HandoffError> {
         self.ask(|reply| Command::YouthMessage {
             key: *key,
             text: text.to_string(),
@@ -381,7 +374,11 @@ impl Handoffs {
 
     /// The youth writes while the request waits: the words join the sealed
     /// transcript, and every console sees them. Whether a waiting request took them.
-    pub async fn youth_waiting(&self, key: &SessionKey, text: &str) -> Result<bool, HandoffError> {
+    pub(crate) async fn youth_waiting(
+        &self,
+        key: &SessionKey,
+        text: &str,
+    ) -> Result<bool, HandoffError> {
         self.ask(|reply| Command::YouthWaiting {
             key: *key,
             text: text.to_string(),
@@ -392,14 +389,14 @@ impl Handoffs {
 
     /// The youth left (forget or expiry): the request goes, the holder is told, its
     /// key is destroyed.
-    pub async fn youth_left(&self, key: &SessionKey) -> Result<(), HandoffError> {
+    pub(crate) async fn youth_left(&self, key: &SessionKey) -> Result<(), HandoffError> {
         self.ask(|reply| Command::YouthLeft { key: *key, reply })
             .await
     }
 
     /// Requests whose session is gone (expired while the server was down) are
     /// dropped. Blocking store reads: called off the runtime (the purge).
-    pub fn drop_orphans(&self) -> Result<(), HandoffError> {
+    pub(crate) fn drop_orphans(&self) -> Result<(), HandoffError> {
         let view = self.view();
         let mut ids = Vec::new();
         for record in view.records() {
@@ -419,7 +416,7 @@ impl Handoffs {
 
     /// The youth switched language: their request (and what they are told about it
     /// from now on: notices, resources) follows.
-    pub fn set_lang(&self, key: &SessionKey, lang: &str) -> Result<(), HandoffError> {
+    pub(crate) fn set_lang(&self, key: &SessionKey, lang: &str) -> Result<(), HandoffError> {
         if self.link_of(key)?.is_none() {
             return Ok(());
         }
@@ -434,7 +431,11 @@ impl Handoffs {
     /// Takes a request. Exactly one of several concurrent claims wins (the task
     /// takes them one at a time); the holder claiming again gets the transcript
     /// again (a console that reconnected).
-    pub async fn claim(&self, id: u64, who: &Intervenor) -> Result<ClaimResponse, HandoffError> {
+    pub(crate) async fn claim(
+        &self,
+        id: u64,
+        who: &Intervenor,
+    ) -> Result<ClaimResponse, HandoffError> {
         self.ask(|reply| Command::Claim {
             id,
             who: who.clone(),
@@ -444,7 +445,7 @@ impl Handoffs {
     }
 
     /// Gives a request to another intervenor (supervisors only).
-    pub async fn assign(
+    pub(crate) async fn assign(
         &self,
         id: u64,
         who: &Intervenor,
@@ -462,7 +463,7 @@ impl Handoffs {
     }
 
     /// Puts a request back in the queue at its original place.
-    pub async fn release(&self, id: u64, who: &Intervenor) -> Result<(), HandoffError> {
+    pub(crate) async fn release(&self, id: u64, who: &Intervenor) -> Result<(), HandoffError> {
         self.ask(|reply| Command::Release {
             id,
             who: who.clone(),
@@ -472,7 +473,7 @@ impl Handoffs {
     }
 
     /// Ends a conversation with an outcome; the youth gets `ended` with resources.
-    pub async fn close(
+    pub(crate) async fn close(
         &self,
         id: u64,
         who: &Intervenor,
@@ -488,7 +489,12 @@ impl Handoffs {
     }
 
     /// Written and flushed before either side sees it.
-    pub async fn reply(&self, id: u64, who: &Intervenor, text: &str) -> Result<(), HandoffError> {
+    pub(crate) async fn reply(
+        &self,
+        id: u64,
+        who: &Intervenor,
+        text: &str,
+    ) -> Result<(), HandoffError> {
         self.ask(|reply| Command::Reply {
             id,
             who: who.clone(),
@@ -500,7 +506,7 @@ impl Handoffs {
 
     /// Tells youths whose wait is longer than the configured time, once each (the
     /// task does it; its errors are logged there).
-    pub fn tick(&self) -> Result<(), HandoffError> {
+    pub(crate) fn tick(&self) -> Result<(), HandoffError> {
         self.tell_task(Command::Tick)
     }
 
@@ -525,12 +531,12 @@ impl Handoffs {
 
     // ------------------------------------------------------------ on call
 
-    pub fn set_on_call(&self, who: &Intervenor, on_call: bool) -> Result<(), HandoffError> {
+    pub(crate) fn set_on_call(&self, who: &Intervenor, on_call: bool) -> Result<(), HandoffError> {
         self.set_on_call_login_unchecked(&who.login, on_call)
     }
 
     /// Puts a login on or off call by name (the schedule's automatic shifts).
-    pub fn set_on_call_login(&self, login: &str, on_call: bool) -> Result<(), HandoffError> {
+    pub(crate) fn set_on_call_login(&self, login: &str, on_call: bool) -> Result<(), HandoffError> {
         if self.accounts.get(login)?.is_none() {
             return Ok(());
         }
@@ -567,7 +573,7 @@ impl Handoffs {
     // ------------------------------------------------------------ consoles
 
     /// Registers a console socket and sends it where things stand.
-    pub fn attach_console(&self, who: Intervenor, tx: mpsc::Sender<ConsoleOut>) -> u64 {
+    pub(crate) fn attach_console(&self, who: Intervenor, tx: mpsc::Sender<ConsoleOut>) -> u64 {
         let before = self.available();
         let ready = ConsoleServerFrame::Ready {
             login: who.login.clone(),
@@ -586,7 +592,7 @@ impl Handoffs {
         id
     }
 
-    pub fn detach_console(&self, id: u64) {
+    pub(crate) fn detach_console(&self, id: u64) {
         let before = self.available();
         let gone = self.hub.detach(id);
         if let Some(who) = &gone {
@@ -656,7 +662,7 @@ impl Core {
     }
 
     /// The transcript, opened with the conversation's key (empty once erased).
-    pub fn transcript(&self, id: u64) -> Result<Vec<TranscriptEntry>, StoreError> {
+    pub(crate) fn transcript(&self, id: u64) -> Result<Vec<TranscriptEntry>, StoreError> {
         Ok(self
             .store
             .transcript(id)?
@@ -666,12 +672,12 @@ impl Core {
     }
 
     /// A request by id (open, or kept after its close).
-    pub fn record(&self, id: u64) -> Result<Option<HandoffRecord>, StoreError> {
+    pub(crate) fn record(&self, id: u64) -> Result<Option<HandoffRecord>, StoreError> {
         self.store.request(id)
     }
 
     /// Deletes closed conversations kept past their retention (blocking IO).
-    pub fn purge_closed(&self) -> Result<(), HandoffError> {
+    pub(crate) fn purge_closed(&self) -> Result<(), HandoffError> {
         let keep_ms = self.config.transcript_retention_days.min(30) * 86_400_000;
         for id in self.store.expired_requests(self.clock.now_ms(), keep_ms)? {
             self.erase(id)?;
@@ -687,34 +693,34 @@ impl Core {
     }
 
     /// Who is on call and connected.
-    pub fn roster(&self) -> Vec<String> {
+    pub(crate) fn roster(&self) -> Vec<String> {
         let on_call = self.on_call.lock().expect("roster lock poisoned").clone();
         self.hub.names_among(&on_call)
     }
 
     /// Whether someone is on call and connected now.
-    pub fn available(&self) -> bool {
+    pub(crate) fn available(&self) -> bool {
         !self.roster().is_empty()
     }
 
     /// Console sockets open now.
-    pub fn consoles(&self) -> usize {
+    pub(crate) fn consoles(&self) -> usize {
         self.hub.len()
     }
 
     /// Closes the consoles signed in with a token (logout).
-    pub fn close_consoles_of_token(&self, token_key: &[u8; 32]) {
+    pub(crate) fn close_consoles_of_token(&self, token_key: &[u8; 32]) {
         self.hub.close_token(token_key);
     }
 
     /// Closes the consoles whose token expired.
-    pub fn close_expired_consoles(&self) {
+    pub(crate) fn close_expired_consoles(&self) {
         self.hub
             .close_where(|who| !self.accounts.token_alive(&who.token_key));
     }
 
     /// A report was made or changed: the consoles hear it (see `ConsoleHub`).
-    pub fn report_changed(&self, reports: &crate::reports::Reports, id: u64, new: bool) {
+    pub(crate) fn report_changed(&self, reports: &crate::reports::Reports, id: u64, new: bool) {
         self.hub.report_changed(reports, id, new);
     }
 

@@ -8,7 +8,7 @@ use super::{get_json, keys, put_json, SessionKey, SessionRecord, Store, StoreErr
 
 /// A logged frame as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoredFrame {
+pub(crate) enum StoredFrame {
     /// The frame's JSON, exactly as it was sent.
     Json(String),
     /// An intervenor's message whose conversation's key is destroyed: its words are
@@ -17,11 +17,15 @@ pub enum StoredFrame {
 }
 
 impl Store {
-    pub fn session(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+    pub(crate) fn session(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
         get_json(&self.sessions, key)
     }
 
-    pub fn put_session(&self, key: &SessionKey, record: &SessionRecord) -> Result<(), StoreError> {
+    pub(crate) fn put_session(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+    ) -> Result<(), StoreError> {
         put_json(&self.sessions, key, record)
     }
 
@@ -36,7 +40,7 @@ impl Store {
     /// that stops every other operation of the database and seals its log buffer
     /// (measured: turns/s halved). sled writes its log in order, so after a crash
     /// the record is never ahead of the frames written before it.
-    pub fn write_turn(
+    pub(crate) fn write_turn(
         &self,
         key: &SessionKey,
         log: &FrameLog,
@@ -101,7 +105,7 @@ impl Store {
     /// The frames of a session after `last_seq`, in order: each as it was sent, or
     /// [`StoredFrame::Erased`] where the conversation's key that sealed it is gone
     /// (the chat says so in the youth's words; the store builds no frame).
-    pub fn frames_after(
+    pub(crate) fn frames_after(
         &self,
         key: &SessionKey,
         last_seq: u64,
@@ -154,7 +158,7 @@ impl Store {
 
     /// The last seq a session's log holds (0 for none): after a crash, frames may be
     /// on disk while the record that counted them is not; the next seq follows them.
-    pub fn last_logged_seq(&self, key: &SessionKey) -> Result<u64, StoreError> {
+    pub(crate) fn last_logged_seq(&self, key: &SessionKey) -> Result<u64, StoreError> {
         let Some((k, v)) = self
             .frames
             .range(frame_key(key, 0)..=frame_key(key, u64::MAX))
@@ -199,7 +203,7 @@ impl Store {
 
     /// Erases a session: its key (so every version sled keeps reads as nothing),
     /// its record and every frame of its log.
-    pub fn delete_session(&self, key: &SessionKey) -> Result<(), StoreError> {
+    pub(crate) fn delete_session(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.keys.destroy_soon(&keys::session_key(key));
         self.sessions.remove(key)?;
         let mut batch = sled::Batch::default();
@@ -212,7 +216,7 @@ impl Store {
     }
 
     /// Every session with its record (for the purge task).
-    pub fn sessions(
+    pub(crate) fn sessions(
         &self,
     ) -> impl Iterator<Item = Result<(SessionKey, SessionRecord), StoreError>> + '_ {
         self.sessions.iter().map(|entry| {
@@ -227,7 +231,7 @@ impl Store {
 
     /// Records whose key is gone (erased, or never synced before a crash): their
     /// ciphertext is deleted (a session's with its frames). Returns how many.
-    pub fn drop_unreadable_sessions(&self) -> Result<usize, StoreError> {
+    pub(crate) fn drop_unreadable_sessions(&self) -> Result<usize, StoreError> {
         let gone = self.sessions.unreadable()?;
         for key in &gone {
             if let Ok(key) = <SessionKey>::try_from(key.as_ref()) {
@@ -267,7 +271,7 @@ const FRAME_RUN: u8 = 3;
 /// `seq (u64 BE) ++ length (u32 BE) ++ frame`, repeated), an intervenor's frame
 /// one entry of its own.
 #[derive(Debug, Default)]
-pub struct FrameLog {
+pub(crate) struct FrameLog {
     entries: Vec<LogEntry>,
 }
 
@@ -286,7 +290,7 @@ enum LogEntry {
 
 impl FrameLog {
     /// Adds a frame; `sealed_by`: the handoff whose key seals it.
-    pub fn push(&mut self, seq: u64, frame: &str, sealed_by: Option<u64>) {
+    pub(crate) fn push(&mut self, seq: u64, frame: &str, sealed_by: Option<u64>) {
         if let Some(handoff) = sealed_by {
             self.entries.push(LogEntry::Sealed {
                 seq,
@@ -308,7 +312,7 @@ impl FrameLog {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 }
