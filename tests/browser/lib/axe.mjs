@@ -3,8 +3,8 @@
 // measured mid-animation, a button is still moving and semi-transparent, and axe's
 // `target-size` and `color-contrast` checks judge a frame nobody sees for long; the same for
 // a smooth scroll still under way, during which a button can pass under the sticky message
-// box. So the run waits until every CSS animation and transition has finished and the page
-// has stopped scrolling.
+// box. So the run waits until every CSS animation and transition has finished, the fonts
+// are loaded, and the page has stopped scrolling and moving its controls.
 import { createRequire } from 'node:module';
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -13,11 +13,20 @@ const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 export async function axeFindings(page) {
   if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: axePath });
   await page.evaluate(() => Promise.all(document.getAnimations().map((animation) => animation.finished.catch(() => {}))));
+  await page.evaluate(() => document.fonts.ready.then(() => true));
   await page.evaluate(() => new Promise((settled) => {
-    let last = -1;
+    // At rest: the same scroll position and the same place for every control (a frame
+    // that just arrived, a sticky box resized, a late font all move them) for three
+    // frames in a row.
+    const layout = () => [window.scrollY, document.documentElement.scrollHeight,
+      ...Array.from(document.querySelectorAll('button, a, input, textarea, select, .composer'), (node) => {
+        const box = node.getBoundingClientRect();
+        return `${box.x},${box.y},${box.width},${box.height}`;
+      })].join(';');
+    let last = '';
     let still = 0;
     (function watch() {
-      const now = window.scrollY;
+      const now = layout();
       still = now === last ? still + 1 : 0;
       last = now;
       if (still >= 3) settled();
