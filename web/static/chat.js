@@ -229,6 +229,9 @@ var state = {
   exiting: false,
   /** The youth acted and is waiting for the answer: focus may follow it. */
   youthActed: false,
+  /** Only the welcome so far: the youth has done nothing on this page yet (a choice, a
+   *  message, a restart) and no history came back. */
+  welcome: true,
   handoff: null,
   connection: { text: '', kind: 'problem' },
   attemptsBefore: 0,
@@ -383,6 +386,7 @@ function restartIn(next) {
   // The conversation starts again in the other language (addition A of the contract).
   clearTranscript();
   state.youthActed = true;
+  state.welcome = false;
   send({ type: 'restart', lang: next });
 }
 
@@ -913,6 +917,7 @@ function offerNextSteps() {
     button.addEventListener('click', function () {
       removeChoices();
       state.youthActed = true;
+      state.welcome = false;
       state.handoff = null;
       renderStatus();
       if (next[1].type === 'restart') forgetReport();
@@ -936,6 +941,7 @@ function showEnd(quiet) {
     removeChoices();
     forgetReport();
     state.youthActed = true;
+    state.welcome = false;
     send({ type: 'restart' });
   });
   again.appendChild(button);
@@ -1065,16 +1071,24 @@ function revealLatest() {
     if (offered && (last.compareDocumentPosition(offered) & Node.DOCUMENT_POSITION_FOLLOWING)) last = offered;
     if (replay) {
       // The history came back after a reload: show where the conversation is now.
+      state.welcome = false;
       last.scrollIntoView({ block: 'end' });
       return;
     }
     if (state.revealAway) {
       // The youth is reading further up: nothing moves; a button leads to what came.
+      state.atEnd = !readerAway();
       dom.newer.hidden = false;
       return;
     }
-    // The conversation's first messages: the top of the page (and its safety note) stays in view.
-    if (first === dom.transcript.firstElementChild) return;
+    // The conversation's first messages: the top of the page (and its safety note) stays
+    // in view, however many frames the welcome comes in, until the youth does something.
+    if (first === dom.transcript.firstElementChild || state.welcome) {
+      // Nothing moves, so whether the reader is still at the end is measured here: a
+      // box that resizes later must not take them to the end of what just arrived.
+      state.atEnd = !readerAway();
+      return;
+    }
     var room = window.innerHeight - dom.composer.offsetHeight - 80;
     var height = last.getBoundingClientRect().bottom - first.getBoundingClientRect().top;
     var options = { behavior: smooth ? 'smooth' : 'auto', block: height > room ? 'start' : 'end' };
@@ -1088,6 +1102,7 @@ function choose(choice) {
   state.receipt = null;
   removeChoices();
   state.youthActed = true;
+  state.welcome = false;
   state.lastText = null;
   showYouth(choice.label, send({ type: 'choose', id: choice.id }));
 }
@@ -1109,6 +1124,7 @@ function submitText(event) {
   renderCounter();
   state.receipt = null;
   state.youthActed = true;
+  state.welcome = false;
   state.lastText = text;
   // A follow-up code never shows on screen: asked for, or 16 digits typed anywhere.
   var masked = state.askingReceipt || /^\D*(\d\D*){16}$/.test(text);
