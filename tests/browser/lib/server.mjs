@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +22,17 @@ export const flowsDir = join(repoRoot, 'flows');
 export const webDir = join(repoRoot, 'web');
 /** Where tests keep what a person should look at afterwards (git-ignored). */
 export const artifactsDir = resolve(here, '../artifacts');
+
+/**
+ * Every server started and not yet disposed. A test that fails before its own cleanup
+ * leaves its server running, and a running child keeps the test file's process alive
+ * for ever (the page tests would hang instead of failing): the file's last hook
+ * disposes whatever is left.
+ */
+const running = new Set();
+after(async () => {
+  await Promise.all([...running].map((server) => server.dispose().catch(() => {})));
+});
 
 /** Chromium's flags: headless, no sandbox (containers), and nothing that calls home. */
 export const chromiumArgs = [
@@ -80,6 +92,7 @@ export class RelaisServer {
 
   async start() {
     if (this.process) throw new Error('the server is already running');
+    running.add(this);
     if (!this.dataDir) {
       this.dataDir = await freshDataDir();
       this.ownsDataDir = true;
@@ -184,6 +197,7 @@ export class RelaisServer {
 
   /** Stops the server and deletes the data folder it made. */
   async dispose() {
+    running.delete(this);
     await this.stop();
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
