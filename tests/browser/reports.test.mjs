@@ -188,7 +188,9 @@ describe('a report and its answer', () => {
       ]);
       assert.equal(sent.status(), 204);
       await desk.locator('#report-messages .entry-agent', { hasText: 'As-tu le nom exact' }).waitFor();
-      assert.equal(await desk.inputValue('#write-text'), '');
+      // The box is emptied once the message is taken (the list can show it first: the
+      // consoles hear of the change on their socket).
+      await desk.waitForFunction(() => document.querySelector('#write-text').value === '');
       // Writing to the reporter moved the report to "in review".
       await desk.locator(`.report-item[data-id="${id}"][data-status="in_review"]`).waitFor();
 

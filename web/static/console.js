@@ -2501,13 +2501,15 @@ function renderReport() {
 }
 
 /** Runs an action on the open report, then shows the report as the server has it. */
-async function reportAction(path, body, done, form) {
+async function reportAction(path, body, done, form, sent = () => {}) {
   const open = state.report;
   if (!open) return false;
   const buttons = form ? [...form.querySelectorAll('button')] : [];
   for (const button of buttons) button.disabled = true;
   try {
     await api('POST', `/api/signalements/${open.id}/${path}`, body);
+    // Taken: what was written leaves its box at once, before the report is shown again.
+    sent();
     showReportNotice('');
     announce(done);
     showConnectionMessage('done', { text: done }, { fade: true });
@@ -2557,9 +2559,9 @@ function textForm(form, box, path, doneKey) {
       return;
     }
     const id = state.report && state.report.id;
-    if (await reportAction(path, { text }, t(doneKey), form) && state.report && state.report.id === id && box.value.trim() === text) {
-      box.value = '';
-    }
+    await reportAction(path, { text }, t(doneKey), form, () => {
+      if (state.report && state.report.id === id && box.value.trim() === text) box.value = '';
+    });
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
