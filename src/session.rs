@@ -276,15 +276,7 @@ impl SessionCtx<'_> {
             // sees no frame a resume could not give again. `with` reports it.
             return seq;
         }
-        if self.live.held.is_empty() {
-            self.deliver(Outgoing::Frame(frame));
-        } else {
-            self.live.held.push_back(Held {
-                seq,
-                frame,
-                needs_flush: false,
-            });
-        }
+        self.send_or_hold(seq, frame);
         seq
     }
 
@@ -363,6 +355,20 @@ impl SessionCtx<'_> {
         self.push(&event)
     }
 
+    /// Sends a frame at once, or behind the frames held for a flush (so none overtakes
+    /// a durable frame before it).
+    fn send_or_hold(&mut self, seq: u64, frame: String) {
+        if self.live.held.is_empty() {
+            self.deliver(Outgoing::Frame(frame));
+        } else {
+            self.live.held.push_back(Held {
+                seq,
+                frame,
+                needs_flush: false,
+            });
+        }
+    }
+
     /// Gives the event its seq and sends it, without logging it: a resume does not
     /// replay it (the youth has the same answer just above).
     fn push_unlogged(&mut self, event: &Event) -> u64 {
@@ -375,15 +381,7 @@ impl SessionCtx<'_> {
         if self.failure.is_some() {
             return seq;
         }
-        if self.live.held.is_empty() {
-            self.deliver(Outgoing::Frame(frame));
-        } else {
-            self.live.held.push_back(Held {
-                seq,
-                frame,
-                needs_flush: false,
-            });
-        }
+        self.send_or_hold(seq, frame);
         seq
     }
 
